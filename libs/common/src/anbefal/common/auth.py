@@ -1,0 +1,51 @@
+"""Bearer JWTs for every API: claims `tenant`, `role`, `sub`, signed with the deployment's key."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import jwt
+
+Role = Literal["admin", "director", "agent", "viewer", "ingest", "ops"]
+ROLES: tuple[str, ...] = get_args(Role)
+ALGORITHM = "HS256"
+ISSUER = "anbefal"
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant: str
+    role: str
+    sub: str
+
+
+def issue_token(
+    secret: str, *, tenant: str, role: str, sub: str, ttl_s: int = 30 * 24 * 3600
+) -> str:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    now = int(time.time())
+    claims = {"tenant": tenant, "role": role, "sub": sub, "iat": now, "exp": now + ttl_s}
+    return jwt.encode({**claims, "iss": ISSUER}, secret, algorithm=ALGORITHM)
+
+
+def verify_token(secret: str, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "iss", "tenant", "role", "sub"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    if claims["role"] not in ROLES:
+        raise InvalidToken("unknown role")
+    return Principal(tenant=str(claims["tenant"]), role=str(claims["role"]), sub=str(claims["sub"]))

@@ -1,0 +1,90 @@
+"""Database plumbing shared by the services: naming convention, engine, and the consumer tables.
+
+Each service owns one PostgreSQL schema. The consumer loop keeps its Kafka offsets and its dead
+letters in tables of that schema, so an offset only advances in the transaction that applied
+the records' effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+# Stable constraint names, so Alembic migrations can refer to them across databases.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata(schema: str) -> MetaData:
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+@dataclass(frozen=True)
+class ConsumerTables:
+    offsets: Table
+    dead_letters: Table
+
+
+def consumer_tables(metadata: MetaData) -> ConsumerTables:
+    """The offsets and dead-letter tables of one service, in that service's schema."""
+    offsets = Table(
+        "consumer_offsets",
+        metadata,
+        Column("group_id", String(200), primary_key=True),
+        Column("topic", String(200), primary_key=True),
+        Column("partition", Integer, primary_key=True),
+        # The offset of the next record to process (Kafka's "committed offset" meaning).
+        Column("next_offset", BigInteger, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    dead_letters = Table(
+        "dead_letters",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("group_id", String(200), nullable=False),
+        Column("topic", String(200), nullable=False),
+        Column("partition", Integer, nullable=False),
+        Column("offset", BigInteger, nullable=False),
+        Column("key", LargeBinary, nullable=True),
+        Column("value", LargeBinary, nullable=True),
+        Column("headers", JSONB, nullable=False),
+        Column("error", Text, nullable=False),
+        Column("failed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("replayed_at", DateTime(timezone=True), nullable=True),
+        UniqueConstraint("group_id", "topic", "partition", "offset"),
+    )
+    return ConsumerTables(offsets=offsets, dead_letters=dead_letters)
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    # pool_pre_ping: after a PostgreSQL restart stale connections are replaced, not handed out.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

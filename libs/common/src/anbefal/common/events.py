@@ -1,0 +1,168 @@
+"""Event contracts (DESIGN.md §3): frozen pydantic models, JSON on the wire.
+
+Changes are additive only; a breaking change gets a new `.v2` topic. Consumers ignore fields they
+do not know, so a newer producer never poisons an older consumer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal, TypeVar
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from anbefal.common import topics
+
+# Fixed namespace so the same answer always maps to the same event id, on every machine.
+ANBEFAL_NAMESPACE = uuid.UUID("6f1c1f7e-2a63-5b8e-9a4e-5d0c2b1e4a10")
+
+TENANT_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+Tenant = Annotated[str, Field(pattern=TENANT_PATTERN)]
+Kind = Literal["nps", "enps"]
+
+
+class EventModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="python"))
+
+
+E = TypeVar("E", bound=EventModel)
+
+
+def decode(model: type[E], raw: bytes | None) -> E:
+    """Parse a record value; raises pydantic.ValidationError for anything that does not fit."""
+    return model.model_validate_json(raw or b"")
+
+
+def response_event_id(tenant: str, tool: str, response_id: str) -> uuid.UUID:
+    """The stable id of one answer: every delivery of it, retries included, gets this id."""
+    return uuid.uuid5(ANBEFAL_NAMESPACE, f"{tenant}\x1f{tool}\x1f{response_id}")
+
+
+def action_id(response_event_id: uuid.UUID, rule_id: str) -> uuid.UUID:
+    """One action per (answer, rule): deciding twice yields the same id, so it is stored once."""
+    return uuid.uuid5(response_event_id, rule_id)
+
+
+class Source(EventModel):
+    tool: str
+    survey_id: str | None = None
+    response_id: str
+
+
+class Respondent(EventModel):
+    key: str
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    locale: str | None = None
+    account_id: str | None = None
+
+
+class Owners(EventModel):
+    salesperson: str | None = None
+    director: str | None = None
+
+
+class SurveyResponse(EventModel):
+    """A survey answer accepted by ingest (fact). Key: `tenant:respondent_key`."""
+
+    schema_version: Literal[1] = 1
+    event_id: uuid.UUID
+    version: int = Field(ge=1)
+    tenant: Tenant
+    kind: Kind
+    score: int = Field(ge=0, le=10)
+    comment: str | None = None
+    answered_at: AwareDatetime
+    received_at: AwareDatetime
+    source: Source
+    respondent: Respondent
+    segments: dict[str, str] = Field(default_factory=dict)
+    owners: Owners = Field(default_factory=Owners)
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.tenant}:{self.respondent.key}".encode()
+
+
+ActionType = Literal["call_task", "follow_up_task", "email", "chat_message"]
+
+
+class Action(EventModel):
+    """What closed_loop decided must happen for one answer (command). Key: `tenant:response`."""
+
+    schema_version: Literal[1] = 1
+    action_id: uuid.UUID
+    tenant: Tenant
+    type: ActionType
+    rule_id: str
+    response_event_id: uuid.UUID
+    response_version: int
+    kind: Kind
+    score: int = Field(ge=0, le=10)
+    comment: str | None = None
+    answered_at: AwareDatetime
+    decided_at: AwareDatetime
+    assignee: str | None
+    assignee_role: Literal["director", "salesperson", "respondent", "team"]
+    due_at: AwareDatetime | None = None
+    priority: int = 0
+    template: str | None = None
+    respondent: Respondent
+    segments: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.tenant}:{self.response_event_id}".encode()
+
+
+class TaskEvent(EventModel):
+    """A call-back task's lifecycle (fact). Key: `tenant:task_id`."""
+
+    schema_version: Literal[1] = 1
+    event_id: uuid.UUID
+    tenant: Tenant
+    task_id: uuid.UUID
+    action_id: uuid.UUID
+    type: Literal["created", "claimed", "completed", "escalated", "reassigned", "reopened"]
+    at: AwareDatetime
+    actor: str | None = None
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.tenant}:{self.task_id}".encode()
+
+
+class TenantSettings(EventModel):
+    """A tenant's settings (state, compacted topic). Key: `tenant`."""
+
+    schema_version: Literal[1] = 1
+    tenant: Tenant
+    display_name: str
+    time_zone: str = "Europe/Copenhagen"
+    locale: Literal["da", "en"] = "en"
+    default_director: str | None = None
+    default_salesperson: str | None = None
+    follow_up_days: int = Field(default=5, ge=1, le=60)
+    sender_name: str | None = None
+    sender_email: str | None = None
+    anonymity_k: int = Field(default=5, ge=3)
+    updated_at: datetime
+
+    @property
+    def key(self) -> bytes:
+        return self.tenant.encode()
+
+
+# Which model each topic carries; consumers decode with this, never in aiokafka's deserializer.
+TOPIC_MODELS: dict[str, type[EventModel]] = {
+    topics.RESPONSES: SurveyResponse,
+    topics.ACTIONS: Action,
+    topics.TASK_EVENTS: TaskEvent,
+    topics.TENANTS: TenantSettings,
+}

@@ -1,0 +1,554 @@
+"""The Kafka producer and the ONE consumer loop every service uses (DESIGN.md §4).
+
+Producer: idempotent (`acks=all`), every send awaited with a timeout, so a caller learns within
+a bounded time whether the broker has the record.
+
+Consumer loop: auto-commit off. One batch per partition = one PostgreSQL transaction that applies
+the handler's effect, dead-letters poison records and advances the stored offset with a
+compare-and-set. On assignment the consumer seeks to the offsets stored in PostgreSQL, so a
+kill -9 at any instant neither loses nor double-counts a record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from aiokafka.structs import TopicPartition
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from anbefal.common import metrics, topics
+from anbefal.common.db import ConsumerTables
+from anbefal.common.errors import PoisonRecordError, RetryableError
+from anbefal.common.events import TOPIC_MODELS, EventModel, decode
+from anbefal.common.logging import get_logger
+
+log = get_logger(__name__)
+
+TRACE_HEADER = "trace-id"
+Headers = list[tuple[str, bytes]]
+
+
+class BrokerUnavailable(Exception):
+    """The broker did not acknowledge in time (or is unreachable): the record may not be stored."""
+
+
+class Publisher:
+    """An idempotent producer that connects in the background and never blocks a caller long.
+
+    `send` returns only after the broker acknowledged the record, or raises `BrokerUnavailable`
+    within `timeout` seconds. A service can start while the broker is down and answer 503 until
+    the connection is made.
+    """
+
+    def __init__(self, bootstrap: str, *, timeout: float, client_id: str, linger_ms: int = 2):
+        self._bootstrap = bootstrap
+        self._timeout = timeout
+        self._client_id = client_id
+        self._linger_ms = linger_ms
+        self._producer: AIOKafkaProducer | None = None
+        self._connector: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @property
+    def ready(self) -> bool:
+        return self._producer is not None
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=self._client_id,
+            enable_idempotence=True,  # implies acks="all"
+            acks="all",
+            linger_ms=self._linger_ms,
+            max_batch_size=256 * 1024,
+            request_timeout_ms=10_000,
+        )
+
+    async def start(self) -> None:
+        """Start connecting in the background; returns at once."""
+        self._connector = asyncio.create_task(self._connect_forever())
+
+    async def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.ready:
+            if time.monotonic() > deadline:
+                raise BrokerUnavailable(f"no broker connection to {self._bootstrap}")
+            await asyncio.sleep(0.05)
+
+    async def _connect_forever(self) -> None:
+        delay = 0.2
+        while not self._closing and self._producer is None:
+            producer = self._new_producer()
+            try:
+                await producer.start()
+            except (KafkaError, OSError) as exc:
+                log.warning("kafka producer not connected", error=repr(exc), retry_in=delay)
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self._producer = producer
+            log.info("kafka producer connected", bootstrap=self._bootstrap)
+
+    async def _reset(self) -> None:
+        # aiokafka#1017: after some broker outages an idempotent producer stays broken
+        # (OutOfOrderSequenceNumber). A fresh producer gets a new producer id and recovers.
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+        if not self._closing and (self._connector is None or self._connector.done()):
+            self._connector = asyncio.create_task(self._connect_forever())
+
+    async def send(
+        self, topic: str, value: bytes, *, key: bytes | None, headers: Headers | None = None
+    ) -> None:
+        await self.send_many(topic, [(key, value)], headers=headers)
+
+    async def send_many(
+        self,
+        topic: str,
+        records: Sequence[tuple[bytes | None, bytes]],
+        *,
+        headers: Headers | None = None,
+    ) -> None:
+        """Send records and wait until the broker acknowledged every one of them."""
+        producer = self._producer
+        if producer is None:
+            metrics.PRODUCE_FAILURES.labels(topic).inc(len(records))
+            raise BrokerUnavailable("not connected to the broker")
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self._timeout):
+                futures = [
+                    await producer.send(topic, value=value, key=key, headers=headers)
+                    for key, value in records
+                ]
+                # shield: a timeout must not cancel aiokafka's own delivery futures.
+                await asyncio.gather(*(asyncio.shield(f) for f in futures))
+        except TimeoutError as exc:
+            metrics.PRODUCE_FAILURES.labels(topic).inc(len(records))
+            raise BrokerUnavailable(f"broker did not acknowledge within {self._timeout}s") from exc
+        except KafkaError as exc:
+            metrics.PRODUCE_FAILURES.labels(topic).inc(len(records))
+            log.warning("produce failed; recreating the producer", error=repr(exc))
+            await self._reset()
+            raise BrokerUnavailable(repr(exc)) from exc
+        metrics.PRODUCE_LATENCY.labels(topic).observe(time.perf_counter() - started)
+
+    async def stop(self) -> None:
+        self._closing = True
+        if self._connector is not None:
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """A decoded record handed to a handler."""
+
+    event: EventModel
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+
+    @property
+    def trace_id(self) -> str | None:
+        for name, value in self.headers:
+            if name == TRACE_HEADER:
+                return value.decode(errors="replace")
+        return None
+
+
+BatchHandler = Callable[[AsyncSession, Sequence[Message]], Awaitable[None]]
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for failures of the infrastructure (retry later), False for failures of the record."""
+    if isinstance(exc, RetryableError | OSError | TimeoutError | OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        # serialization failure, deadlock, admin shutdown, cannot connect now
+        return code in {"40001", "40P01", "57P01", "57P02", "57P03"}
+    return False
+
+
+class _Fenced(Exception):
+    """Another consumer advanced the stored offset first: this instance lost the partition."""
+
+
+@dataclass
+class ConsumerHealth:
+    running: bool = False
+    last_progress: float = field(default_factory=time.monotonic)
+    lag: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def total_lag(self) -> int:
+        return sum(self.lag.values())
+
+    def stalled(self, after_s: float) -> bool:
+        return self.total_lag() > 0 and time.monotonic() - self.last_progress > after_s
+
+
+class ConsumerLoop:
+    def __init__(
+        self,
+        *,
+        group_id: str,
+        topic_names: Iterable[str],
+        bootstrap: str,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        tables: ConsumerTables,
+        handler: BatchHandler,
+        publisher: Publisher,
+        max_records: int = 500,
+        max_attempts: int = 3,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.group_id = group_id
+        self.topic_names = tuple(topic_names)
+        self._bootstrap = bootstrap
+        self._sessionmaker = sessionmaker
+        self._tables = tables
+        self._handler = handler
+        self._publisher = publisher
+        self._max_records = max_records
+        self._max_attempts = max_attempts
+        self._after_commit = after_commit
+        self._stopping = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+        # Offsets known to be stored in PostgreSQL for the partitions this instance owns.
+        self._positions: dict[TopicPartition, int] = {}
+        self.health = ConsumerHealth()
+        self._log = log.bind(group=group_id)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until `stop()`; the batch in flight is finished first (graceful SIGTERM)."""
+        delay = 0.2
+        while not self._stopping.is_set():
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                group_id=self.group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_interval_ms=300_000,
+                session_timeout_ms=10_000,
+                heartbeat_interval_ms=3_000,
+            )
+            consumer.subscribe(self.topic_names, listener=_Listener(self))
+            # Set before start(): the group join may call the rebalance listener during it.
+            self._consumer = consumer
+            try:
+                await consumer.start()
+            except (KafkaError, OSError) as exc:
+                self._log.warning("kafka consumer not connected", error=repr(exc), retry_in=delay)
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+                self._consumer = None
+                await self._sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self.health.running = True
+            self._log.info("consumer started", topics=self.topic_names)
+            try:
+                await self._poll_until_stopped(consumer)
+            finally:
+                self.health.running = False
+                self._positions.clear()
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+                self._consumer = None
+        self._log.info("consumer stopped")
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _poll_until_stopped(self, consumer: AIOKafkaConsumer) -> None:
+        while not self._stopping.is_set():
+            batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
+            for tp, records in batches.items():
+                if self._stopping.is_set():
+                    break
+                if tp in self._positions and records:
+                    await self._process(consumer, tp, records)
+            self._update_lag(consumer)
+            if not batches:
+                # Nothing to do counts as progress: an idle consumer is not a stuck one.
+                self.health.last_progress = time.monotonic()
+
+    def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for tp, position in self._positions.items():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            lag = max(0, highwater - position)
+            self.health.lag[(tp.topic, tp.partition)] = lag
+            metrics.CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(lag)
+
+    async def load_positions(self, assigned: Iterable[TopicPartition]) -> None:
+        """Read (or create) the stored offsets of newly assigned partitions and seek to them."""
+        assigned = list(assigned)
+        if not assigned or self._consumer is None:
+            return
+        table = self._tables.offsets
+        while True:
+            try:
+                async with self._sessionmaker() as session, session.begin():
+                    await session.execute(
+                        insert(table)
+                        .values(
+                            [
+                                {
+                                    "group_id": self.group_id,
+                                    "topic": tp.topic,
+                                    "partition": tp.partition,
+                                    "next_offset": 0,
+                                }
+                                for tp in assigned
+                            ]
+                        )
+                        .on_conflict_do_nothing()
+                    )
+                    rows = await session.execute(
+                        select(table.c.topic, table.c.partition, table.c.next_offset).where(
+                            table.c.group_id == self.group_id
+                        )
+                    )
+                    stored = {TopicPartition(t, p): o for t, p, o in rows}
+                break
+            except Exception as exc:
+                if not is_retryable(exc):
+                    raise
+                self._log.warning("cannot load offsets; retrying", error=repr(exc))
+                await asyncio.sleep(1.0)
+        for tp in assigned:
+            self._positions[tp] = stored[tp]
+            self._consumer.seek(tp, stored[tp])
+        self._log.info(
+            "partitions assigned",
+            partitions={f"{tp.topic}[{tp.partition}]": stored[tp] for tp in assigned},
+        )
+
+    def forget(self, revoked: Iterable[TopicPartition]) -> None:
+        for tp in revoked:
+            self._positions.pop(tp, None)
+            self.health.lag.pop((tp.topic, tp.partition), None)
+
+    async def _process(
+        self,
+        consumer: AIOKafkaConsumer,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[Any, Any]],
+    ) -> None:
+        expected = self._positions[tp]
+        records = [r for r in records if r.offset >= expected]
+        if not records:
+            return
+        end = records[-1].offset + 1
+        try:
+            dead = await self._apply(tp, records, expected, end)
+        except _Fenced:
+            metrics.BATCH_RETRIES.labels(self.group_id, "fenced").inc()
+            self._log.warning(
+                "offset moved by another consumer; re-seeking", partition=tp.partition
+            )
+            await self._reseek_from_store(consumer, tp)
+            return
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            metrics.BATCH_RETRIES.labels(self.group_id, type(exc).__name__).inc()
+            self._log.warning("batch failed; will retry", error=repr(exc), partition=tp.partition)
+            consumer.seek(tp, expected)
+            await self._sleep(1.0)
+            return
+        if tp in self._positions:  # it may have been revoked while the batch was applied
+            self._positions[tp] = end
+        self.health.last_progress = time.monotonic()
+        metrics.RECORDS_PROCESSED.labels(self.group_id, tp.topic).inc(len(records))
+        if dead:
+            metrics.DEAD_LETTERS.labels(self.group_id, tp.topic).inc(dead)
+        if self._after_commit is not None:
+            self._after_commit()
+
+    async def _reseek_from_store(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
+        table = self._tables.offsets
+        async with self._sessionmaker() as session:
+            stored = await session.scalar(
+                select(table.c.next_offset).where(
+                    table.c.group_id == self.group_id,
+                    table.c.topic == tp.topic,
+                    table.c.partition == tp.partition,
+                )
+            )
+        if stored is not None and tp in self._positions:
+            self._positions[tp] = stored
+            consumer.seek(tp, stored)
+
+    async def _apply(
+        self,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[Any, Any]],
+        expected: int,
+        end: int,
+    ) -> int:
+        """One transaction: effect + dead letters + offset compare-and-set. Returns dead count."""
+        model = TOPIC_MODELS[tp.topic]
+        messages: list[Message] = []
+        poison: list[tuple[ConsumerRecord[Any, Any], str]] = []
+        for record in records:
+            try:
+                event = decode(model, record.value)
+            except pydantic.ValidationError as exc:
+                poison.append((record, f"undecodable {model.__name__}: {exc}"))
+                continue
+            messages.append(
+                Message(
+                    event=event,
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    key=record.key,
+                    headers=tuple(record.headers or ()),
+                )
+            )
+        async with self._sessionmaker() as session, session.begin():
+            if messages:
+                try:
+                    async with session.begin_nested():
+                        await self._handler(session, messages)
+                except Exception as exc:
+                    if is_retryable(exc):
+                        raise
+                    # Find the record(s) at fault: one savepoint per record, bounded tries.
+                    poison.extend(await self._isolate(session, messages, records))
+            if poison:
+                await self._dead_letter(session, tp, poison)
+            table = self._tables.offsets
+            result = await session.execute(
+                update(table)
+                .where(
+                    table.c.group_id == self.group_id,
+                    table.c.topic == tp.topic,
+                    table.c.partition == tp.partition,
+                    table.c.next_offset == expected,
+                )
+                .values(next_offset=end)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise _Fenced()
+        return len(poison)
+
+    async def _isolate(
+        self,
+        session: AsyncSession,
+        messages: list[Message],
+        records: list[ConsumerRecord[Any, Any]],
+    ) -> list[tuple[ConsumerRecord[Any, Any], str]]:
+        by_offset = {r.offset: r for r in records}
+        poison: list[tuple[ConsumerRecord[Any, Any], str]] = []
+        for message in messages:
+            error: BaseException | None = None
+            for _ in range(self._max_attempts):
+                try:
+                    async with session.begin_nested():
+                        await self._handler(session, [message])
+                    error = None
+                    break
+                except Exception as exc:
+                    if is_retryable(exc):
+                        raise
+                    error = exc
+            if error is not None:
+                reason = "poison" if isinstance(error, PoisonRecordError) else "handler error"
+                self._log.error(
+                    "record dead-lettered",
+                    reason=reason,
+                    error=repr(error),
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                )
+                poison.append((by_offset[message.offset], f"{reason}: {error!r}"))
+        return poison
+
+    async def _dead_letter(
+        self,
+        session: AsyncSession,
+        tp: TopicPartition,
+        poison: list[tuple[ConsumerRecord[Any, Any], str]],
+    ) -> None:
+        # The DLQ topic gets the record before the transaction commits: if the commit then
+        # fails the batch is retried and the DLQ may see the record twice, the table once.
+        for record, error in poison:
+            headers = [*(record.headers or ()), ("dlq-error", error[:2000].encode())]
+            headers += [
+                ("dlq-topic", record.topic.encode()),
+                ("dlq-partition", str(record.partition).encode()),
+                ("dlq-offset", str(record.offset).encode()),
+                ("dlq-group", self.group_id.encode()),
+            ]
+            try:
+                await self._publisher.send(
+                    topics.dlq(record.topic), record.value or b"", key=record.key, headers=headers
+                )
+            except Exception as exc:
+                raise RetryableError(f"dead-letter topic unavailable: {exc!r}") from exc
+        await session.execute(
+            insert(self._tables.dead_letters)
+            .values(
+                [
+                    {
+                        "group_id": self.group_id,
+                        "topic": record.topic,
+                        "partition": record.partition,
+                        "offset": record.offset,
+                        "key": record.key,
+                        "value": record.value,
+                        "headers": [
+                            [k, v.decode(errors="replace")] for k, v in (record.headers or ())
+                        ],
+                        "error": error,
+                    }
+                    for record, error in poison
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, loop: ConsumerLoop) -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self._loop.forget(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._loop.load_positions(assigned)

@@ -1,0 +1,31 @@
+"""Prometheus metrics every service exposes on `/metrics`."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "anbefal_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "anbefal_http_request_seconds", "HTTP request latency", ["service", "method", "route"]
+)
+PRODUCE_LATENCY = Histogram(
+    "anbefal_produce_seconds",
+    "Time from send to broker acknowledgement",
+    ["topic"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0),
+)
+PRODUCE_FAILURES = Counter("anbefal_produce_failures_total", "Sends not acknowledged", ["topic"])
+RECORDS_PROCESSED = Counter(
+    "anbefal_records_processed_total", "Records consumed and committed", ["group", "topic"]
+)
+DEAD_LETTERS = Counter(
+    "anbefal_dead_letters_total", "Records sent to the dead-letter topic", ["group", "topic"]
+)
+CONSUMER_LAG = Gauge(
+    "anbefal_consumer_lag", "High watermark minus position", ["group", "topic", "partition"]
+)
+BATCH_RETRIES = Counter(
+    "anbefal_consumer_batch_retries_total", "Batches rolled back to retry", ["group", "reason"]
+)

@@ -1,0 +1,35 @@
+"""Typed settings shared by every service; each service subclasses `BaseServiceSettings`.
+
+Everything comes from the environment with the `ANBEFAL_` prefix (`ANBEFAL_KAFKA_BOOTSTRAP`,
+`ANBEFAL_DATABASE_URL`, ...). Secrets have no default, and a placeholder secret stops start-up.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values people paste from examples; a deployment that still uses one is not secured.
+_PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "example", "xxx"})
+
+
+class BaseServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ANBEFAL_", extra="ignore", frozen=True)
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:15432/anbefal"
+    jwt_secret: SecretStr = Field(min_length=32)
+    log_level: str = "INFO"
+    log_json: bool = True
+    # How long a produce may wait for the broker's acknowledgement before the caller gives up.
+    produce_timeout_s: float = 1.5
+    # A consumer that has not finished a poll in this long while lag > 0 reports not ready.
+    consumer_stall_s: float = 60.0
+    default_time_zone: str = "Europe/Copenhagen"
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _refuse_placeholders(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
+            raise ValueError("ANBEFAL_JWT_SECRET is a placeholder; set a random secret")
+        return value

@@ -47,7 +47,8 @@ class Runtime:
 
 
 ConsumersFactory = Callable[[Runtime], Sequence[ConsumerLoop]]
-WorkersFactory = Callable[[Runtime], Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]]]
+WorkerFn = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+WorkersFactory = Callable[[Runtime], Sequence[WorkerFn]]
 
 
 def create_service_app(

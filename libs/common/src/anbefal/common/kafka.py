@@ -38,6 +38,7 @@ log = get_logger(__name__)
 
 TRACE_HEADER = "trace-id"
 Headers = list[tuple[str, bytes]]
+OutRecord = tuple[bytes | None, bytes, Headers | None]  # key, value, headers
 
 
 class BrokerUnavailable(Exception):
@@ -116,15 +117,9 @@ class Publisher:
     async def send(
         self, topic: str, value: bytes, *, key: bytes | None, headers: Headers | None = None
     ) -> None:
-        await self.send_many(topic, [(key, value)], headers=headers)
+        await self.send_many(topic, [(key, value, headers)])
 
-    async def send_many(
-        self,
-        topic: str,
-        records: Sequence[tuple[bytes | None, bytes]],
-        *,
-        headers: Headers | None = None,
-    ) -> None:
+    async def send_many(self, topic: str, records: Sequence[OutRecord]) -> None:
         """Send records and wait until the broker acknowledged every one of them."""
         producer = self._producer
         if producer is None:
@@ -135,7 +130,7 @@ class Publisher:
             async with asyncio.timeout(self._timeout):
                 futures = [
                     await producer.send(topic, value=value, key=key, headers=headers)
-                    for key, value in records
+                    for key, value, headers in records
                 ]
                 # shield: a timeout must not cancel aiokafka's own delivery futures.
                 await asyncio.gather(*(asyncio.shield(f) for f in futures))

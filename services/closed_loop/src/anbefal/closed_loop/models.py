@@ -1,0 +1,60 @@
+"""closed_loop's tables (schema `closed_loop`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, func, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from anbefal.common.db import consumer_tables, service_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata("closed_loop")
+
+
+CONSUMER_TABLES = consumer_tables(Base.metadata)
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    default_director: Mapped[str | None] = mapped_column(String(320))
+    default_salesperson: Mapped[str | None] = mapped_column(String(320))
+    follow_up_days: Mapped[int] = mapped_column(Integer)
+    time_zone: Mapped[str] = mapped_column(String(64))
+
+
+class Evaluated(Base):
+    """Inbox: the answer versions already evaluated, so a redelivery decides nothing again."""
+
+    __tablename__ = "evaluated"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(63))
+    evaluated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class Outbox(Base):
+    """Decided actions, written in the same transaction as the decision; the relay publishes."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)  # the action id
+    tenant: Mapped[str] = mapped_column(String(63))
+    topic: Mapped[str] = mapped_column(String(200))
+    key: Mapped[bytes] = mapped_column(LargeBinary)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[list[list[str]]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,102 @@
+"""All of closed_loop's SQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import func
+
+from anbefal.closed_loop.models import Evaluated, Outbox, Tenant
+from anbefal.closed_loop.rules import TenantDefaults
+from anbefal.common import topics
+from anbefal.common.events import Action, SurveyResponse, TenantSettings
+
+
+async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
+    latest = {s.tenant: s for s in settings}
+    stmt = insert(Tenant).values(
+        [
+            {
+                "tenant": s.tenant,
+                "default_director": s.default_director,
+                "default_salesperson": s.default_salesperson,
+                "follow_up_days": s.follow_up_days,
+                "time_zone": s.time_zone,
+            }
+            for s in latest.values()
+        ]
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Tenant.tenant],
+            set_={
+                c: stmt.excluded[c]
+                for c in ("default_director", "default_salesperson", "follow_up_days", "time_zone")
+            },
+        )
+    )
+
+
+async def tenant_defaults(session: AsyncSession, tenants: set[str]) -> dict[str, TenantDefaults]:
+    rows = await session.execute(select(Tenant).where(Tenant.tenant.in_(tenants)))
+    found = {
+        t.tenant: TenantDefaults(t.default_director, t.default_salesperson, t.follow_up_days)
+        for t in rows.scalars()
+    }
+    return {t: found.get(t, TenantDefaults()) for t in tenants}
+
+
+async def claim_new(session: AsyncSession, responses: Sequence[SurveyResponse]) -> set[uuid.UUID]:
+    """Record the (answer, version) pairs as evaluated; returns the event ids not seen before."""
+    if not responses:
+        return set()
+    stmt = (
+        insert(Evaluated)
+        .values(
+            [{"event_id": r.event_id, "version": r.version, "tenant": r.tenant} for r in responses]
+        )
+        .on_conflict_do_nothing()
+        .returning(Evaluated.event_id)
+    )
+    return set((await session.scalars(stmt)).all())
+
+
+async def add_to_outbox(
+    session: AsyncSession, actions: Sequence[Action], trace_ids: dict[uuid.UUID, str | None]
+) -> None:
+    if not actions:
+        return
+    rows = []
+    for a in actions:
+        trace = trace_ids.get(a.response_event_id)
+        rows.append(
+            {
+                "id": a.action_id,
+                "tenant": a.tenant,
+                "topic": topics.ACTIONS,
+                "key": a.key,
+                "payload": a.to_bytes(),
+                "headers": [["trace-id", trace]] if trace else [],
+            }
+        )
+    # The action id is UUID5(answer, rule): deciding the same answer twice stores one row.
+    await session.execute(insert(Outbox).values(rows).on_conflict_do_nothing())
+
+
+async def claim_unpublished(session: AsyncSession, limit: int) -> list[Outbox]:
+    rows = await session.scalars(
+        select(Outbox)
+        .where(Outbox.published_at.is_(None))
+        .order_by(Outbox.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows)
+
+
+async def mark_published(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
+    await session.execute(update(Outbox).where(Outbox.id.in_(ids)).values(published_at=func.now()))

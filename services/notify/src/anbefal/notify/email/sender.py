@@ -1,0 +1,65 @@
+"""Sending mail: the `EmailSender` seam and its SMTP implementation (aiosmtplib)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Protocol
+
+import aiosmtplib
+
+from anbefal.notify.settings import NotifySettings
+
+
+class PermanentFailure(Exception):
+    """The relay refused the message for good (5xx): retrying will not help."""
+
+
+class EmailSender(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+def build_message(
+    *,
+    sender: str,
+    recipient: str,
+    reply_to: str | None,
+    subject: str,
+    body: str,
+    message_id: str,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["Subject"] = subject
+    # Deterministic: a resend after a crash carries the same id, so clients can dedupe.
+    message["Message-ID"] = message_id
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message.set_content(body)
+    return message
+
+
+class SmtpSender:
+    def __init__(self, settings: NotifySettings) -> None:
+        self._settings = settings
+
+    async def send(self, message: EmailMessage) -> None:
+        s = self._settings
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username,
+                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+                use_tls=s.smtp_security == "tls",
+                start_tls=True if s.smtp_security == "starttls" else False,
+                timeout=s.smtp_timeout_s,
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            if 500 <= exc.code < 600:
+                raise PermanentFailure(f"{exc.code} {exc.message}") from exc
+            raise

@@ -1,0 +1,99 @@
+"""The email outbox worker: claims due rows with `FOR UPDATE SKIP LOCKED` and sends them.
+
+Several notify copies share the outbox without sending a row twice. The one window left: the
+relay accepted a message but the commit that marks it sent failed; the row is sent again, with
+the same Message-ID. Email is therefore at-least-once (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from anbefal.common.logging import get_logger
+from anbefal.notify import repository
+from anbefal.notify.email.sender import EmailSender, PermanentFailure, build_message
+
+log = get_logger(__name__)
+
+
+class EmailWorker:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        sender: EmailSender,
+        *,
+        poll_s: float,
+        max_attempts: int,
+        batch: int = 20,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._sender = sender
+        self._poll_s = poll_s
+        self._max_attempts = max_attempts
+        self._batch = batch
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def send_due(self) -> int:
+        async with self._sessionmaker() as session, session.begin():
+            emails = await repository.claim_due_emails(session, self._batch)
+            for email in emails:
+                bound = log.bind(
+                    tenant=email.tenant, email_id=str(email.id), trace_id=email.trace_id
+                )
+                now = datetime.now(UTC)
+                if not email.recipient:
+                    await repository.mark_failed_attempt(
+                        session, email, "the respondent has no email address",
+                        permanent=True, max_attempts=self._max_attempts, now=now,
+                    )  # fmt: skip
+                    bound.warning("email not sendable: no recipient")
+                    continue
+                message = build_message(
+                    sender=email.sender,
+                    recipient=email.recipient,
+                    reply_to=email.reply_to,
+                    subject=email.subject,
+                    body=email.body,
+                    message_id=email.message_id,
+                )
+                try:
+                    await self._sender.send(message)
+                except PermanentFailure as exc:
+                    await repository.mark_failed_attempt(
+                        session, email, str(exc), permanent=True,
+                        max_attempts=self._max_attempts, now=now,
+                    )  # fmt: skip
+                    bound.error("email refused permanently", error=str(exc))
+                except Exception as exc:
+                    await repository.mark_failed_attempt(
+                        session, email, repr(exc), permanent=False,
+                        max_attempts=self._max_attempts, now=now,
+                    )  # fmt: skip
+                    bound.warning(
+                        "email attempt failed", error=repr(exc), attempt=email.attempts + 1
+                    )
+                else:
+                    await repository.mark_sent(session, email.id)
+                    bound.info("email sent", template=email.template, message_id=email.message_id)
+            return len(emails)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                handled = await self.send_due()
+            except Exception as exc:
+                log.error("email worker failed; retrying", error=repr(exc))
+                handled = 0
+            if handled:
+                continue
+            self._wake.clear()
+            waiters = {asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())}
+            await asyncio.wait(waiters, timeout=self._poll_s, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()

@@ -1,0 +1,99 @@
+"""notify's consumer handler: actions become tasks (exactly once) or outbox emails."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email.utils import formataddr, parseaddr
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from anbefal.common.events import Action, TenantSettings
+from anbefal.common.kafka import Message
+from anbefal.common.logging import get_logger
+from anbefal.notify import repository
+from anbefal.notify.email.render import render
+from anbefal.notify.models import Tenant
+from anbefal.notify.settings import NotifySettings
+
+log = get_logger(__name__)
+TASK_TYPES = {"call_task", "follow_up_task"}
+
+
+def task_row(action: Action) -> dict[str, Any]:
+    return {
+        "action_id": action.action_id,
+        "tenant": action.tenant,
+        "type": action.type,
+        "rule_id": action.rule_id,
+        "status": "open",
+        "assignee": action.assignee,
+        "assignee_role": action.assignee_role,
+        "due_at": action.due_at,
+        "priority": action.priority,
+        "response_event_id": action.response_event_id,
+        "kind": action.kind,
+        "score": action.score,
+        "comment": action.comment,
+        "answered_at": action.answered_at,
+        "respondent": action.respondent.model_dump(),
+        "segments": action.segments,
+    }
+
+
+def email_row(
+    action: Action, tenant: Tenant | None, settings: NotifySettings, trace_id: str | None
+) -> dict[str, Any]:
+    display = tenant.display_name if tenant else action.tenant
+    default_name, default_address = parseaddr(settings.email_from)
+    if tenant and tenant.sender_email:
+        sender = formataddr((tenant.sender_name or display, tenant.sender_email))
+    else:
+        sender = formataddr((display if default_name else "", default_address))
+    signature = tenant.sender_name if tenant and tenant.sender_name else display
+    locale = action.respondent.locale or (tenant.locale if tenant else "en")
+    rendered = render(
+        action.template or "thank_you",
+        locale,
+        tenant_name=display,
+        name=action.respondent.name,
+        score=action.score,
+        comment=action.comment,
+        signature=signature,
+    )
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "anbefal.localhost"
+    return {
+        "action_id": action.action_id,
+        "tenant": action.tenant,
+        "template": action.template or "thank_you",
+        "message_id": f"<{action.action_id}@{domain}>",
+        "sender": sender,
+        "reply_to": action.assignee,
+        "recipient": action.respondent.email,
+        "subject": rendered.subject,
+        "body": rendered.body,
+        "trace_id": trace_id,
+    }
+
+
+async def handle(
+    session: AsyncSession, messages: Sequence[Message], *, settings: NotifySettings
+) -> None:
+    tenant_settings = [m.event for m in messages if isinstance(m.event, TenantSettings)]
+    if tenant_settings:
+        await repository.upsert_tenants(session, tenant_settings)
+    actions = [(m.event, m.trace_id) for m in messages if isinstance(m.event, Action)]
+    if not actions:
+        return
+    await repository.insert_tasks(
+        session, [task_row(a) for a, _ in actions if a.type in TASK_TYPES]
+    )
+    emails = [(a, t) for a, t in actions if a.type == "email"]
+    if emails:
+        tenants = await repository.tenants(session, {a.tenant for a, _ in emails})
+        await repository.insert_emails(
+            session, [email_row(a, tenants.get(a.tenant), settings, t) for a, t in emails]
+        )
+    for action, _ in actions:
+        if action.type == "chat_message":
+            log.warning("chat messages are not supported yet", action_id=str(action.action_id))

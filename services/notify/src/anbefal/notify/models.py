@@ -1,0 +1,85 @@
+"""notify's tables (schema `notify`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, Index, Integer, SmallInteger, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from anbefal.common.db import consumer_tables, service_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata("notify")
+
+
+CONSUMER_TABLES = consumer_tables(Base.metadata)
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(8))
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    sender_email: Mapped[str | None] = mapped_column(String(320))
+
+
+class Task(Base):
+    """A call-back or follow-up task. `UNIQUE(action_id)`: an action makes exactly one task."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_queue", "tenant", "status", "due_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    action_id: Mapped[uuid.UUID] = mapped_column(UUID, unique=True)
+    tenant: Mapped[str] = mapped_column(String(63))
+    type: Mapped[str] = mapped_column(String(20))
+    rule_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    assignee: Mapped[str | None] = mapped_column(String(320))
+    assignee_role: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    priority: Mapped[int] = mapped_column(SmallInteger)
+    response_event_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    kind: Mapped[str] = mapped_column(String(8))
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    respondent: Mapped[dict[str, str | None]] = mapped_column(JSONB)
+    segments: Mapped[dict[str, str]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Email(Base):
+    """The email outbox: one row per email action, sent by the worker, logged for the API."""
+
+    __tablename__ = "emails"
+    __table_args__ = (
+        Index("ix_emails_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    action_id: Mapped[uuid.UUID] = mapped_column(UUID, unique=True)
+    tenant: Mapped[str] = mapped_column(String(63), index=True)
+    template: Mapped[str] = mapped_column(String(100))
+    message_id: Mapped[str] = mapped_column(String(200))
+    sender: Mapped[str] = mapped_column(String(400))
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    recipient: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(400))
+    body: Mapped[str] = mapped_column(Text)
+    # pending -> sent | failed (permanent, with the reason)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_error: Mapped[str | None] = mapped_column(Text)
+    trace_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

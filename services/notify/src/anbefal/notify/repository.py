@@ -1,0 +1,120 @@
+"""All of notify's SQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import func
+
+from anbefal.common.events import TenantSettings
+from anbefal.notify.models import Email, Task, Tenant
+
+
+async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
+    latest = {s.tenant: s for s in settings}
+    stmt = insert(Tenant).values(
+        [
+            {
+                "tenant": s.tenant,
+                "display_name": s.display_name,
+                "locale": s.locale,
+                "sender_name": s.sender_name,
+                "sender_email": s.sender_email,
+            }
+            for s in latest.values()
+        ]
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Tenant.tenant],
+            set_={
+                c: stmt.excluded[c]
+                for c in ("display_name", "locale", "sender_name", "sender_email")
+            },
+        )
+    )
+
+
+async def tenants(session: AsyncSession, names: set[str]) -> dict[str, Tenant]:
+    rows = await session.scalars(select(Tenant).where(Tenant.tenant.in_(names)))
+    return {t.tenant: t for t in rows}
+
+
+async def insert_tasks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(
+            insert(Task).values(rows).on_conflict_do_nothing(index_elements=[Task.action_id])
+        )
+
+
+async def insert_emails(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(
+            insert(Email).values(rows).on_conflict_do_nothing(index_elements=[Email.action_id])
+        )
+
+
+async def list_tasks(
+    session: AsyncSession, tenant: str, status: str | None, limit: int
+) -> list[Task]:
+    query = select(Task).where(Task.tenant == tenant)
+    if status:
+        query = query.where(Task.status == status)
+    # Overdue first falls out of ordering by due time; tasks without a due time last.
+    query = query.order_by(Task.due_at.asc().nulls_last(), Task.priority.desc(), Task.created_at)
+    return list(await session.scalars(query.limit(limit)))
+
+
+async def list_emails(session: AsyncSession, tenant: str, limit: int) -> list[Email]:
+    query = select(Email).where(Email.tenant == tenant).order_by(Email.created_at.desc())
+    return list(await session.scalars(query.limit(limit)))
+
+
+async def claim_due_emails(session: AsyncSession, limit: int) -> list[Email]:
+    query = (
+        select(Email)
+        .where(Email.status == "pending", Email.next_attempt_at <= func.now())
+        .order_by(Email.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await session.scalars(query))
+
+
+async def mark_sent(session: AsyncSession, email_id: uuid.UUID) -> None:
+    await session.execute(
+        update(Email)
+        .where(Email.id == email_id)
+        .values(status="sent", sent_at=func.now(), attempts=Email.attempts + 1, last_error=None)
+    )
+
+
+async def mark_failed_attempt(
+    session: AsyncSession,
+    email: Email,
+    error: str,
+    *,
+    permanent: bool,
+    max_attempts: int,
+    now: datetime,
+) -> None:
+    attempts = email.attempts + 1
+    give_up = permanent or attempts >= max_attempts
+    # Exponential backoff: 2, 4, 8 ... seconds, capped at an hour.
+    delay = timedelta(seconds=min(3600, 2**attempts))
+    await session.execute(
+        update(Email)
+        .where(Email.id == email.id)
+        .values(
+            status="failed" if give_up else "pending",
+            attempts=attempts,
+            last_error=error[:2000],
+            next_attempt_at=now + delay,
+        )
+    )

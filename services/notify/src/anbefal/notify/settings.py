@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr
+
+from anbefal.common.settings import BaseServiceSettings
+
+
+class NotifySettings(BaseServiceSettings):
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = 10.0
+    email_from: str = "Anbefal <noreply@anbefal.localhost>"
+    email_poll_s: float = 1.0
+    email_max_attempts: int = 8

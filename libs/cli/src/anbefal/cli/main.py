@@ -1,1 +1,243 @@
-app = None
+"""`anbefal`: the command-line tool for developers and ops.
+
+Every command reads its settings from the environment (`ANBEFAL_*`), falling back to the
+development file `.local/anbefal.env` that `make run` writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from datetime import UTC, datetime
+from typing import Annotated
+
+import httpx
+import typer
+
+from anbefal.cli import envfile
+from anbefal.cli.waiting import ensure_database, progress, wait_for_kafka
+from anbefal.common import topics
+from anbefal.common.auth import ROLES, issue_token
+from anbefal.common.events import TenantSettings
+from anbefal.common.kafka import Publisher
+from anbefal.common.migrations import SERVICE_PACKAGES, upgrade
+
+app = typer.Typer(
+    help="Anbefal: closed-loop NPS and eNPS. Commands for developers and ops.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+token_app = typer.Typer(help="Bearer tokens for the APIs.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants and their settings.", no_args_is_help=True)
+dev_app = typer.Typer(help="The local development stack (`make run`).", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(db_app, name="db")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(dev_app, name="dev")
+
+SERVICES = {
+    "ingest": "anbefal.ingest",
+    "scoring": "anbefal.scoring",
+    "closed-loop": "anbefal.closed_loop",
+    "notify": "anbefal.notify",
+}
+DEV_PORTS = {"ingest": 8001, "scoring": 8002, "closed-loop": 8003, "notify": 8004}
+
+
+@app.callback()
+def _load_environment() -> None:
+    envfile.load_env_file()
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise typer.BadParameter(
+            f"{name} is not set (set it, or run `make run` once to write .local/anbefal.env)"
+        )
+    return value
+
+
+@token_app.command("issue")
+def token_issue(
+    tenant: Annotated[str, typer.Option(help="Tenant the token acts for")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}")],
+    sub: Annotated[str, typer.Option(help="Who holds the token")] = "cli",
+    ttl_days: Annotated[int, typer.Option(help="Days until it expires")] = 30,
+) -> None:
+    """Print a bearer token for the APIs."""
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}", param_hint="--role")
+    secret = _env("ANBEFAL_JWT_SECRET")
+    print(issue_token(secret, tenant=tenant, role=role, sub=sub, ttl_s=ttl_days * 86400))
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    service: Annotated[str | None, typer.Option(help="Only this service")] = None,
+) -> None:
+    """Migrate every service's schema (or one) to the newest version."""
+    url = _env("ANBEFAL_DATABASE_URL")
+    asyncio.run(ensure_database(url, timeout=60))
+    packages = [SERVICES[service]] if service else list(SERVICE_PACKAGES)
+    for package in packages:
+        progress(f"migrating {package} ...")
+        upgrade(package, url)
+    progress("database is up to date")
+
+
+async def _ensure_topics(bootstrap: str) -> None:
+    from anbefal.devstack.kafka import create_topics
+
+    await create_topics(bootstrap, topics.ALL_TOPICS)
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")],
+    port: Annotated[int | None, typer.Option(help="Port (default: 8001-8004 by service)")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    migrate: Annotated[bool, typer.Option(help="Run this service's migrations first")] = True,
+    wait_s: Annotated[float, typer.Option(help="How long to wait for Kafka and PostgreSQL")] = 180,
+) -> None:
+    """Run one service: wait for its dependencies, migrate, create topics, then serve HTTP."""
+    import uvicorn
+
+    if service not in SERVICES:
+        raise typer.BadParameter(f"one of {', '.join(SERVICES)}", param_hint="SERVICE")
+    package = SERVICES[service]
+    url = _env("ANBEFAL_DATABASE_URL")
+    bootstrap = _env("ANBEFAL_KAFKA_BOOTSTRAP")
+    progress(f"{service}: waiting for PostgreSQL and Kafka ...")
+    asyncio.run(ensure_database(url, wait_s))
+    asyncio.run(wait_for_kafka(bootstrap, wait_s))
+    asyncio.run(_ensure_topics(bootstrap))
+    if migrate:
+        upgrade(package, url)
+    uvicorn.run(
+        f"{package}.main:create_app",
+        factory=True,
+        host=host,
+        port=port or DEV_PORTS[service],
+        access_log=False,
+        timeout_graceful_shutdown=20,
+    )
+
+
+async def _publish_tenant(settings: TenantSettings) -> None:
+    publisher = Publisher(_env("ANBEFAL_KAFKA_BOOTSTRAP"), timeout=10, client_id="anbefal-cli")
+    await publisher.start()
+    try:
+        await publisher.wait_ready(30)
+        await publisher.send(topics.TENANTS, settings.to_bytes(), key=settings.key)
+    finally:
+        await publisher.stop()
+
+
+@tenant_app.command("set")
+def tenant_set(
+    tenant: Annotated[str, typer.Argument(help="Tenant slug, e.g. `demo`")],
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    director: Annotated[str | None, typer.Option(help="Default director email")] = None,
+    salesperson: Annotated[str | None, typer.Option(help="Default salesperson email")] = None,
+    time_zone: Annotated[str, typer.Option(help="IANA time zone")] = "Europe/Copenhagen",
+    locale: Annotated[str, typer.Option(help="da or en")] = "en",
+    sender_name: Annotated[str | None, typer.Option(help="Email sender name")] = None,
+    sender_email: Annotated[str | None, typer.Option(help="Email sender address")] = None,
+    follow_up_days: Annotated[int, typer.Option(help="Days to follow up a passive")] = 5,
+) -> None:
+    """Create or update a tenant (published on `anbefal.tenants.v1`)."""
+    settings = TenantSettings(
+        tenant=tenant,
+        display_name=name or tenant,
+        time_zone=time_zone,
+        locale=locale,
+        default_director=director,
+        default_salesperson=salesperson,
+        follow_up_days=follow_up_days,
+        sender_name=sender_name,
+        sender_email=sender_email,
+        updated_at=datetime.now(UTC),
+    )
+    asyncio.run(_publish_tenant(settings))
+    progress(f"tenant {tenant} saved")
+
+
+def _wait_ready(urls: dict[str, str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pending = dict(urls)
+    while pending:
+        for name, url in list(pending.items()):
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    progress(f"  {name} is ready")
+                    del pending[name]
+            except httpx.HTTPError:
+                pass
+        if pending and time.monotonic() > deadline:
+            raise SystemExit(f"not ready after {timeout:.0f}s: {', '.join(pending)}")
+        time.sleep(1)
+
+
+@dev_app.command("env")
+def dev_env() -> None:
+    """Write `.local/anbefal.env` (a fresh development secret) if it does not exist."""
+    from anbefal.devstack.paths import state_dir
+
+    path = state_dir() / "anbefal.env"
+    progress(f"{'wrote' if envfile.write_dev_env(path) else 'kept'} {path}")
+
+
+@dev_app.command("welcome")
+def dev_welcome(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the services")] = 300,
+    stay: Annotated[bool, typer.Option(help="Keep running after printing (for honcho)")] = True,
+) -> None:
+    """Wait for the local services, create the `demo` tenant, and print how to use them."""
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in DEV_PORTS.items()}
+    progress("waiting for the services to be ready ...")
+    _wait_ready(urls, timeout)
+    tenant_set(
+        "demo",
+        name="Demo A/S",
+        director="director@demo.example",
+        salesperson="sales@demo.example",
+        time_zone="Europe/Copenhagen",
+        locale="en",
+        sender_name="Dorthe Director, Demo A/S",
+        sender_email="director@demo.example",
+        follow_up_days=5,
+    )
+    banner = f"""
+Anbefal is running.
+  ingest       {urls["ingest"]}/docs
+  scoring      {urls["scoring"]}/docs
+  closed loop  {urls["closed-loop"]}/docs
+  notify       {urls["notify"]}/docs
+  mail sink    http://127.0.0.1:{os.environ.get("ANBEFAL_MAIL_HTTP_PORT", "8025")}/
+
+Post an answer (tenant `demo`):
+  TOKEN=$(uv run anbefal token issue --tenant demo --role admin)
+  curl -s -X POST {urls["ingest"]}/v1/tenants/demo/responses \\
+    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+    -d '{{"response_id": "r-1001", "score": 4, "comment": "Slow support",
+         "answered_at": "{datetime.now(UTC).isoformat(timespec="seconds")}",
+         "respondent": {{"id": "c-42", "name": "Ida Holm", "email": "ida@example.com"}}}}'
+  curl -s {urls["notify"]}/v1/tenants/demo/tasks -H "Authorization: Bearer $TOKEN"
+
+Ctrl-C stops everything; data is kept in .local/ for the next `make run`.
+"""
+    print(banner, flush=True)
+    if stay:
+        while True:
+            time.sleep(3600)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

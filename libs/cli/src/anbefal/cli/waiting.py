@@ -1,0 +1,60 @@
+"""Start-up waits: a service starts only once PostgreSQL and Kafka answer."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
+
+
+def asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def ensure_database(url: str, timeout: float) -> None:
+    """Wait for the server, and create the database if it does not exist yet (development)."""
+    dsn = asyncpg_dsn(url)
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            conn = await asyncpg.connect(dsn, timeout=3)
+            await conn.close()
+            return
+        except asyncpg.InvalidCatalogNameError:
+            base, _, name = dsn.rpartition("/")
+            admin = await asyncpg.connect(f"{base}/postgres", timeout=3)
+            try:
+                await admin.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass
+            finally:
+                await admin.close()
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            last = exc
+            await asyncio.sleep(0.5)
+    raise SystemExit(f"PostgreSQL at {url} did not answer within {timeout:.0f}s: {last!r}")
+
+
+async def wait_for_kafka(bootstrap: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except Exception as exc:
+            last = exc
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+    raise SystemExit(f"Kafka at {bootstrap} did not answer within {timeout:.0f}s: {last!r}")
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

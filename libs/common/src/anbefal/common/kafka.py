@@ -220,6 +220,7 @@ class ConsumerLoop:
         publisher: Publisher,
         max_records: int = 500,
         max_attempts: int = 3,
+        session_timeout_ms: int = 10_000,
         after_commit: Callable[[], None] | None = None,
     ) -> None:
         self.group_id = group_id
@@ -231,6 +232,7 @@ class ConsumerLoop:
         self._publisher = publisher
         self._max_records = max_records
         self._max_attempts = max_attempts
+        self._session_timeout_ms = session_timeout_ms
         self._after_commit = after_commit
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
@@ -252,8 +254,8 @@ class ConsumerLoop:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_interval_ms=300_000,
-                session_timeout_ms=10_000,
-                heartbeat_interval_ms=3_000,
+                session_timeout_ms=self._session_timeout_ms,
+                heartbeat_interval_ms=max(500, self._session_timeout_ms // 3),
             )
             consumer.subscribe(self.topic_names, listener=_Listener(self))
             # Set before start(): the group join may call the rebalance listener during it.

@@ -26,6 +26,9 @@ class BaseServiceSettings(BaseSettings):
     # A consumer that has not finished a poll in this long while lag > 0 reports not ready.
     consumer_stall_s: float = 60.0
     default_time_zone: str = "Europe/Copenhagen"
+    # Consumer groups are `<prefix>-<service>`; tests give each run its own prefix.
+    group_prefix: str = "anbefal"
+    consumer_session_timeout_ms: int = 10_000
 
     @field_validator("jwt_secret")
     @classmethod

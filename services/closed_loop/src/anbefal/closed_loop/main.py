@@ -15,7 +15,7 @@ from anbefal.common import topics
 from anbefal.common.app import Runtime, WorkerFn, create_service_app
 from anbefal.common.kafka import ConsumerLoop
 
-GROUP_ID = "anbefal-closed-loop"
+GROUP_NAME = "closed-loop"
 
 
 def _relay(runtime: Runtime) -> OutboxRelay:
@@ -37,7 +37,8 @@ def _relay(runtime: Runtime) -> OutboxRelay:
 def consumers(runtime: Runtime) -> Sequence[ConsumerLoop]:
     return [
         ConsumerLoop(
-            group_id=GROUP_ID,
+            group_id=f"{runtime.settings.group_prefix}-{GROUP_NAME}",
+            session_timeout_ms=runtime.settings.consumer_session_timeout_ms,
             topic_names=[topics.RESPONSES, topics.TENANTS],
             bootstrap=runtime.settings.kafka_bootstrap,
             sessionmaker=runtime.sessionmaker,

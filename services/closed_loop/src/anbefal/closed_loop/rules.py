@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from anbefal.common.events import Action, ActionType, SurveyResponse, action_id
@@ -72,11 +72,14 @@ def decide(
     for rule in rules:
         if not rule.matches(response):
             continue
+        # Python adds a timedelta to an aware datetime on the wall clock of its zone, so across
+        # a daylight-saving change "+48 h" in Europe/Copenhagen would be 47 or 49 real hours.
+        # In UTC wall clock and real time agree.
+        answered_utc = response.answered_at.astimezone(UTC)
         if rule.due_hours is not None:
-            # Aware datetimes: 48 hours are 48 real hours, across daylight-saving changes too.
-            due_at: datetime | None = response.answered_at + timedelta(hours=rule.due_hours)
+            due_at: datetime | None = answered_utc + timedelta(hours=rule.due_hours)
         elif rule.due_follow_up_days:
-            due_at = response.answered_at + timedelta(days=defaults.follow_up_days)
+            due_at = answered_utc + timedelta(days=defaults.follow_up_days)
         else:
             due_at = None
         actions.append(

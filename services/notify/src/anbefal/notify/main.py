@@ -17,7 +17,7 @@ from anbefal.notify.models import CONSUMER_TABLES
 from anbefal.notify.routes import router
 from anbefal.notify.settings import NotifySettings
 
-GROUP_ID = "anbefal-notify"
+GROUP_NAME = "notify"
 
 
 def _settings(runtime: Runtime) -> NotifySettings:
@@ -43,7 +43,8 @@ def _worker(runtime: Runtime) -> EmailWorker:
 def consumers(runtime: Runtime) -> Sequence[ConsumerLoop]:
     return [
         ConsumerLoop(
-            group_id=GROUP_ID,
+            group_id=f"{runtime.settings.group_prefix}-{GROUP_NAME}",
+            session_timeout_ms=runtime.settings.consumer_session_timeout_ms,
             topic_names=[topics.ACTIONS, topics.TENANTS],
             bootstrap=runtime.settings.kafka_bootstrap,
             sessionmaker=runtime.sessionmaker,

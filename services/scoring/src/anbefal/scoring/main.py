@@ -15,13 +15,14 @@ from anbefal.scoring.models import CONSUMER_TABLES
 from anbefal.scoring.routes import router
 from anbefal.scoring.settings import ScoringSettings
 
-GROUP_ID = "anbefal-scoring"
+GROUP_NAME = "scoring"
 
 
 def consumers(runtime: Runtime) -> Sequence[ConsumerLoop]:
     return [
         ConsumerLoop(
-            group_id=GROUP_ID,
+            group_id=f"{runtime.settings.group_prefix}-{GROUP_NAME}",
+            session_timeout_ms=runtime.settings.consumer_session_timeout_ms,
             topic_names=[topics.RESPONSES, topics.TENANTS],
             bootstrap=runtime.settings.kafka_bootstrap,
             sessionmaker=runtime.sessionmaker,

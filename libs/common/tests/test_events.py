@@ -1,0 +1,102 @@
+"""Contract tests: every event model survives the wire unchanged, and ids are stable."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pydantic
+import pytest
+
+from anbefal.common import topics
+from anbefal.common.events import (
+    TOPIC_MODELS,
+    Action,
+    EventModel,
+    Respondent,
+    Source,
+    SurveyResponse,
+    TaskEvent,
+    TenantSettings,
+    action_id,
+    decode,
+    response_event_id,
+)
+
+NOW = datetime(2026, 11, 20, 8, 15, tzinfo=UTC)
+EVENT_ID = response_event_id("acme", "api", "r-1001")
+
+SAMPLES: list[EventModel] = [
+    SurveyResponse(
+        event_id=EVENT_ID,
+        version=2,
+        tenant="acme",
+        kind="nps",
+        score=4,
+        comment="Slow support",
+        answered_at=NOW,
+        received_at=NOW,
+        source=Source(tool="api", response_id="r-1001"),
+        respondent=Respondent(key="c-42", name="Ida Holm", email="ida@example.com"),
+        segments={"department": "Support", "country": "DK"},
+    ),  # fmt: skip
+    Action(
+        action_id=action_id(EVENT_ID, "detractor-call"),
+        tenant="acme",
+        type="call_task",
+        rule_id="detractor-call",
+        response_event_id=EVENT_ID,
+        response_version=2,
+        kind="nps",
+        score=4,
+        answered_at=NOW,
+        decided_at=NOW,
+        assignee="d@acme.example",
+        assignee_role="director",
+        due_at=NOW,
+        respondent=Respondent(key="c-42"),
+    ),  # fmt: skip
+    TaskEvent(
+        event_id=uuid.uuid4(),
+        tenant="acme",
+        task_id=uuid.uuid4(),
+        action_id=uuid.uuid4(),
+        type="created",
+        at=NOW,
+    ),  # fmt: skip
+    TenantSettings(tenant="acme", display_name="Acme A/S", updated_at=NOW),
+]
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda e: type(e).__name__)
+def test_round_trip(event: EventModel) -> None:
+    assert decode(type(event), event.to_bytes()) == event
+
+
+def test_every_topic_model_has_a_sample() -> None:
+    assert {type(s) for s in SAMPLES} == set(TOPIC_MODELS.values())
+    assert topics.RESPONSES in TOPIC_MODELS
+
+
+def test_consumers_ignore_fields_added_later() -> None:
+    raw = SAMPLES[0].to_bytes()[:-1] + b',"added_in_a_later_release":true}'
+    assert decode(SurveyResponse, raw) == SAMPLES[0]
+
+
+@pytest.mark.parametrize("raw", [b"", b"not json", b"{}", b'{"score": 11}'])
+def test_garbage_does_not_decode(raw: bytes) -> None:
+    with pytest.raises(pydantic.ValidationError):
+        decode(SurveyResponse, raw)
+
+
+def test_ids_are_stable_and_distinct() -> None:
+    assert response_event_id("acme", "api", "r-1") == response_event_id("acme", "api", "r-1")
+    assert response_event_id("acme", "api", "r-1") != response_event_id("other", "api", "r-1")
+    assert action_id(EVENT_ID, "a") != action_id(EVENT_ID, "b")
+
+
+def test_every_topic_has_a_dead_letter_topic() -> None:
+    names = {t.name for t in topics.ALL_TOPICS}
+    for spec in topics.ALL_TOPICS:
+        if not spec.name.endswith(topics.DLQ_SUFFIX):
+            assert topics.dlq(spec.name) in names

@@ -1,0 +1,80 @@
+"""Suite-wide fixtures: a real Kafka broker and a real PostgreSQL, started once per test run.
+
+Nothing is skipped for lack of them: if they cannot start, the tests that need them error out
+with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from anbefal.common import topics
+from anbefal.common.migrations import upgrade_all
+from anbefal.devstack.kafka import KafkaBroker, create_topics, start_kafka
+from anbefal.devstack.paths import state_dir
+from anbefal.devstack.postgres import PostgresServer, start_postgres
+from anbefal.devstack.testing import TEST_JWT_SECRET, free_port
+
+
+@dataclass
+class Stack:
+    root: Path
+    kafka: KafkaBroker
+    postgres: PostgresServer
+
+    def new_database(self) -> str:
+        """A fresh, migrated database; returns its SQLAlchemy URL."""
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        self.postgres.create_database(name)
+        url = self.postgres.url(name)
+        upgrade_all(url)
+        return url
+
+    def service_env(self, database_url: str, **extra: str) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "ANBEFAL_ENV_FILE": str(self.root / "no-env-file"),
+            "ANBEFAL_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
+            "ANBEFAL_DATABASE_URL": database_url,
+            "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET,
+            "ANBEFAL_GROUP_PREFIX": f"t{uuid.uuid4().hex[:8]}",
+            "ANBEFAL_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+            "ANBEFAL_LOG_JSON": "true",
+        }
+        env.update(extra)
+        return env
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    root = state_dir() / "test" / f"run-{os.getpid()}"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    postgres = start_postgres(root / "postgres", free_port())
+    try:
+        kafka = start_kafka(root / "kafka", free_port(), free_port())
+    except BaseException:
+        postgres.stop()
+        raise
+    try:
+        asyncio.run(create_topics(kafka.bootstrap, topics.ALL_TOPICS))
+        yield Stack(root=root, kafka=kafka, postgres=postgres)
+    finally:
+        kafka.stop()
+        postgres.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    path = Path(__file__).parent / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path

@@ -1,0 +1,147 @@
+"""Helpers for tests that run the services as real processes against real Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+TEST_JWT_SECRET = "test-secret-" + "k" * 40
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class ServiceProcess:
+    """One service started with `anbefal serve`, as `make run` starts it."""
+
+    def __init__(self, service: str, env: Mapping[str, str], log_dir: Path) -> None:
+        self.service = service
+        self.port = free_port()
+        self.env = dict(env)
+        self.log_path = log_dir / f"{service}-{self.port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServiceProcess:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "anbefal.cli.main",
+                    "serve",
+                    self.service,
+                    "--port",
+                    str(self.port),
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    async def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as client:
+            while True:
+                if self.process is not None and self.process.poll() is not None:
+                    raise RuntimeError(f"{self.service} exited:\n{self.log_tail()}")
+                try:
+                    if (await client.get(f"{self.url}/readyz", timeout=2)).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"{self.service} not ready in {timeout}s:\n{self.log_tail()}"
+                    )
+                await asyncio.sleep(0.2)
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to finish anything."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self, timeout: float = 30) -> int | None:
+        """SIGTERM and wait (graceful), then SIGKILL."""
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+
+async def wait_until(
+    check: Callable[[], Awaitable[bool]], timeout: float, message: str, interval: float = 0.2
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s: {message}")
+        await asyncio.sleep(interval)
+
+
+async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, int], int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(t, p)
+            for t in topics
+            for p in sorted(consumer.partitions_for_topic(t) or ())
+        ]
+        ends = await consumer.end_offsets(partitions)
+        return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+async def caught_up(
+    bootstrap: str, database_url: str, schema: str, group: str, topics: Iterable[str]
+) -> bool:
+    """True when the group's offsets stored in PostgreSQL reached the end of every partition."""
+    ends = await end_offsets(bootstrap, topics)
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        rows = await conn.fetch(
+            f'SELECT topic, "partition", next_offset FROM "{schema}".consumer_offsets WHERE group_id = $1',
+            group,
+        )
+    finally:
+        await conn.close()
+    stored = {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+    return all(stored.get(tp, 0) >= end for tp, end in ends.items() if end > 0)

@@ -1,0 +1,197 @@
+"""An answer travels webhook -> Kafka -> score, rule, task and email, through four real services."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from anbefal.common import topics
+from anbefal.common.auth import issue_token
+from anbefal.devstack.mailsink import MailSink, read_messages
+from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, caught_up, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+SERVICES = ("ingest", "scoring", "closed-loop", "notify")
+
+
+class System:
+    def __init__(
+        self, processes: dict[str, ServiceProcess], env: dict[str, str], mail_dir: Path
+    ) -> None:
+        self.processes = processes
+        self.env = env
+        self.mail_dir = mail_dir
+
+    def url(self, service: str) -> str:
+        return self.processes[service].url
+
+    async def quiescent(self) -> bool:
+        """Every consumer has stored offsets at the end of its topics (nothing in flight)."""
+        bootstrap = self.env["ANBEFAL_KAFKA_BOOTSTRAP"]
+        db = self.env["ANBEFAL_DATABASE_URL"]
+        prefix = self.env["ANBEFAL_GROUP_PREFIX"]
+        return (
+            await caught_up(bootstrap, db, "scoring", f"{prefix}-scoring", [topics.RESPONSES])
+            and await caught_up(
+                bootstrap, db, "closed_loop", f"{prefix}-closed-loop", [topics.RESPONSES]
+            )
+            and await caught_up(bootstrap, db, "notify", f"{prefix}-notify", [topics.ACTIONS])
+        )
+
+
+@pytest.fixture
+async def system(stack: Any, tmp_path: Path) -> AsyncIterator[System]:
+    mail_dir = tmp_path / "mail"
+    sink = MailSink(mail_dir)
+    sink.start()
+    env = stack.service_env(stack.new_database(), ANBEFAL_SMTP_PORT=str(sink.port))
+    processes = {s: ServiceProcess(s, env, stack.root / "logs").start() for s in SERVICES}
+    try:
+        for process in processes.values():
+            await process.wait_ready()
+        yield System(processes, env, mail_dir)
+    finally:
+        for process in processes.values():
+            process.stop()
+        sink.stop()
+
+
+def answer(response_id: str, score: int, answered_at: datetime) -> dict[str, Any]:
+    return {
+        "response_id": response_id,
+        "score": score,
+        "comment": f"gave {score}",
+        "answered_at": answered_at.isoformat(),
+        "respondent": {
+            "id": f"c-{response_id}",
+            "name": "Ida Holm",
+            "email": f"{response_id}@example.com",
+        },
+        "segments": {"department": "Support", "country": "DK"},
+        "owners": {"salesperson": "sales@acme.example", "director": "director@acme.example"},
+    }
+
+
+async def test_three_answers_scored_routed_and_followed_up_exactly_once(system: System) -> None:
+    tenant = f"e2e-{uuid.uuid4().hex[:8]}"
+    token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="admin", sub="test")
+    headers = {"Authorization": f"Bearer {token}"}
+    answered_at = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    answers = [
+        answer("r-3", 3, answered_at),
+        answer("r-7", 7, answered_at),
+        answer("r-10", 10, answered_at),
+    ]
+
+    async with httpx.AsyncClient(headers=headers, timeout=10) as client:
+
+        async def post_all() -> None:
+            for body in answers:
+                r = await client.post(
+                    f"{system.url('ingest')}/v1/tenants/{tenant}/responses", json=body
+                )
+                assert r.status_code == 202, r.text
+                assert r.json()["accepted"] == 1
+
+        async def tasks() -> list[dict[str, Any]]:
+            r = await client.get(f"{system.url('notify')}/v1/tenants/{tenant}/tasks")
+            assert r.status_code == 200, r.text
+            return list(r.json()["tasks"])
+
+        def mails_to_tenant() -> list[Any]:
+            return [m for m in read_messages(system.mail_dir) if m["To"].endswith("@example.com")]
+
+        async def scores() -> dict[str, Any]:
+            r = await client.get(
+                f"{system.url('scoring')}/v1/tenants/{tenant}/scores", params={"window": "7d"}
+            )
+            assert r.status_code == 200, r.text
+            return dict(r.json())
+
+        await post_all()
+
+        async def two_tasks_and_a_mail() -> bool:
+            return len(await tasks()) == 2 and len(mails_to_tenant()) == 1
+
+        await wait_until(two_tasks_and_a_mail, 60, "two tasks and one thank-you email")
+        await wait_until(system.quiescent, 60, "consumers caught up")
+
+        by_type = {t["type"]: t for t in await tasks()}
+        call = by_type["call_task"]
+        assert call["assignee"] == "director@acme.example"
+        assert call["score"] == 3
+        assert datetime.fromisoformat(call["due_at"]) == answered_at + timedelta(hours=48)
+        follow_up = by_type["follow_up_task"]
+        assert follow_up["assignee"] == "sales@acme.example"
+        assert follow_up["score"] == 7
+
+        (mail,) = mails_to_tenant()
+        assert mail["To"] == "r-10@example.com"
+        assert "Thank you" in mail["Subject"]
+        assert mail["Reply-To"] == "director@acme.example"
+
+        (segment,) = (await scores())["segments"]
+        assert (segment["value"], segment["n"], segment["nps"]) == ("all", 3, 0.0)
+        assert (segment["promoters"], segment["passives"], segment["detractors"]) == (1, 1, 1)
+
+        r = await client.get(f"{system.url('notify')}/v1/tenants/{tenant}/emails")
+        (logged,) = r.json()["emails"]
+        assert logged["status"] == "sent"
+
+        # The survey tool retries everything: nothing may change.
+        await post_all()
+        await wait_until(system.quiescent, 60, "consumers caught up after the retries")
+        await system.processes["closed-loop"].wait_ready()  # relay idle and healthy
+        assert len(await tasks()) == 2
+        assert len(mails_to_tenant()) == 1
+        (segment,) = (await scores())["segments"]
+        assert segment["n"] == 3
+
+
+async def test_bad_bodies_get_clear_errors_and_are_kept(system: System) -> None:
+    tenant = f"e2e-{uuid.uuid4().hex[:8]}"
+    token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="ingest", sub="test")
+    url = f"{system.url('ingest')}/v1/tenants/{tenant}/responses"
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client:
+        r = await client.post(url, json={**answer("r-1", 7, datetime.now(UTC)), "score": 11})
+        assert r.status_code == 422
+        assert [d["field"] for d in r.json()["error"]["details"]] == ["score"]
+        r = await client.post(
+            url, content=b"{not json", headers={"Content-Type": "application/json"}
+        )
+        assert r.status_code == 400
+        assert r.json()["error"]["code"] == "malformed_json"
+        r = await client.post(url, content=b"x" * (1024 * 1024 + 1))
+        assert r.status_code == 413
+        other = issue_token(TEST_JWT_SECRET, tenant="someone-else", role="ingest", sub="test")
+        r = await client.post(
+            url,
+            json=answer("r-2", 7, datetime.now(UTC)),
+            headers={"Authorization": f"Bearer {other}"},
+        )
+        assert r.status_code == 403
+        r = await client.post(
+            url, json=answer("r-2", 7, datetime.now(UTC)), headers={"Authorization": "Bearer nope"}
+        )
+        assert r.status_code == 401
+
+    import asyncpg
+
+    from anbefal.devstack.testing import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(system.env["ANBEFAL_DATABASE_URL"]))
+    try:
+        rows = await conn.fetch(
+            "SELECT status_code, body FROM ingest.rejected WHERE tenant = $1 ORDER BY id", tenant
+        )
+    finally:
+        await conn.close()
+    assert [r["status_code"] for r in rows] == [422, 400]
+    assert rows[1]["body"] == b"{not json"

@@ -138,7 +138,8 @@ async def caught_up(
     conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         rows = await conn.fetch(
-            f'SELECT topic, "partition", next_offset FROM "{schema}".consumer_offsets WHERE group_id = $1',
+            f'SELECT topic, "partition", next_offset FROM "{schema}".consumer_offsets '
+            "WHERE group_id = $1",
             group,
         )
     finally:

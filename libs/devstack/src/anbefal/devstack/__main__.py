@@ -1,0 +1,87 @@
+"""`python -m anbefal.devstack`: the local stack's parts, one command each (used by `make run`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from anbefal.devstack import kafka, mailsink, postgres
+from anbefal.devstack.paths import state_dir
+from anbefal.devstack.system import say
+
+
+def _port(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def cmd_prepare(_: argparse.Namespace) -> None:
+    say("preparing the local stack (downloads and installs only what is missing) ...")
+    kafka.ensure_kafka_jars()
+    bin_dir = postgres.ensure_postgres_installed()
+    postgres.PostgresServer(
+        state_dir() / "run" / "postgres" / "data", _port("ANBEFAL_PG_PORT", 15432), bin_dir
+    ).init()
+    say("local stack prepared")
+
+
+def cmd_kafka(_: argparse.Namespace) -> None:
+    kafka.run_kafka_foreground(
+        state_dir() / "run" / "kafka",
+        _port("ANBEFAL_KAFKA_PORT", 19092),
+        _port("ANBEFAL_KAFKA_CONTROLLER_PORT", 19093),
+    )
+
+
+def cmd_postgres(_: argparse.Namespace) -> None:
+    postgres.run_postgres_foreground(
+        state_dir() / "run" / "postgres" / "data", _port("ANBEFAL_PG_PORT", 15432)
+    )
+
+
+def cmd_mail(_: argparse.Namespace) -> None:
+    mailsink.main(
+        [
+            "--dir", str(state_dir() / "run" / "mail"),
+            "--smtp-port", str(_port("ANBEFAL_SMTP_PORT", 1025)),
+            "--http-port", str(_port("ANBEFAL_MAIL_HTTP_PORT", 8025)),
+        ]
+    )  # fmt: skip
+
+
+def cmd_wait(args: argparse.Namespace) -> None:
+    try:
+        asyncio.run(kafka.wait_for_kafka(args.kafka, args.timeout))
+    except TimeoutError as exc:
+        sys.exit(str(exc))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m anbefal.devstack",
+        description="Run the parts of Anbefal's local stack: Kafka, PostgreSQL, a mail sink.",
+    )
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    sub.add_parser(
+        "prepare", help="fetch Kafka's jars, install and initialise PostgreSQL"
+    ).set_defaults(func=cmd_prepare)
+    sub.add_parser(
+        "kafka", help="run the Kafka broker in the foreground (port $ANBEFAL_KAFKA_PORT, 19092)"
+    ).set_defaults(func=cmd_kafka)
+    sub.add_parser(
+        "postgres", help="run PostgreSQL in the foreground (port $ANBEFAL_PG_PORT, 15432)"
+    ).set_defaults(func=cmd_postgres)
+    sub.add_parser(
+        "mail", help="run the SMTP sink ($ANBEFAL_SMTP_PORT, 1025) and its page (8025)"
+    ).set_defaults(func=cmd_mail)
+    wait = sub.add_parser("wait", help="wait until a Kafka broker answers")
+    wait.add_argument("--kafka", required=True, help="bootstrap address, e.g. 127.0.0.1:19092")
+    wait.add_argument("--timeout", type=float, default=120)
+    wait.set_defaults(func=cmd_wait)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

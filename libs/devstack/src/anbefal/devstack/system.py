@@ -1,0 +1,40 @@
+"""Operating-system packages the local stack needs, installed with apt-get when we are root."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+_apt_updated = False
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def apt_install(*packages: str) -> None:
+    """Install Debian packages, or raise saying exactly what to install when we cannot."""
+    if not is_root() or shutil.which("apt-get") is None:
+        raise RuntimeError(
+            f"missing system packages: please install {' '.join(packages)} "
+            f"(e.g. `sudo apt-get install -y {' '.join(packages)}`)"
+        )
+    global _apt_updated
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if not _apt_updated:
+        say("apt-get update ...")
+        subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
+        _apt_updated = True
+    say(f"apt-get install {' '.join(packages)} ...")
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )

@@ -7,6 +7,7 @@ service to head. An advisory lock serialises concurrent upgrades (several copies
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import zlib
 
 from alembic import command, context
@@ -46,7 +47,14 @@ def run_env(metadata: MetaData) -> None:
         finally:
             await engine.dispose()
 
-    asyncio.run(run())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(run())
+        return
+    # Called from async code (a test, a service start-up): run on a loop of its own thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 def alembic_config(package: str, url: str) -> Config:

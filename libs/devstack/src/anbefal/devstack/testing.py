@@ -117,7 +117,9 @@ async def wait_until(
 
 
 async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, int], int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    topics = list(topics)
+    # Subscribing (without a group) makes start() load these topics' metadata.
+    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = [
@@ -125,6 +127,8 @@ async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, 
             for t in topics
             for p in sorted(consumer.partitions_for_topic(t) or ())
         ]
+        if not partitions:
+            raise RuntimeError(f"no partitions known for {topics}")
         ends = await consumer.end_offsets(partitions)
         return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
     finally:

@@ -29,7 +29,8 @@ async def ensure_database(url: str, timeout: float) -> None:
             admin = await asyncpg.connect(f"{base}/postgres", timeout=3)
             try:
                 await admin.execute(f'CREATE DATABASE "{name}"')
-            except asyncpg.DuplicateDatabaseError:
+            except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                # several services start at once; one of them wins the race
                 pass
             finally:
                 await admin.close()

@@ -201,7 +201,9 @@ def run_postgres_foreground(data_dir: Path, port: int) -> None:
     server = PostgresServer(data_dir=data_dir, port=port, bin_dir=ensure_postgres_installed())
     server.init()
     say(f"starting PostgreSQL on 127.0.0.1:{port} (data in {data_dir})")
-    process = subprocess.Popen([server._bin("postgres"), "-D", str(data_dir), *server.options()])
+    process = subprocess.Popen(
+        [server._bin("postgres"), "-D", str(data_dir), *server.options()], **_user()
+    )
 
     def forward(_signum: int, _frame: FrameType | None) -> None:
         if process.poll() is None:

@@ -16,12 +16,13 @@ import httpx
 import typer
 
 from anbefal.cli import envfile
-from anbefal.cli.waiting import ensure_database, progress, wait_for_kafka
+from anbefal.cli.waiting import ensure_database, progress
 from anbefal.common import topics
 from anbefal.common.auth import ROLES, issue_token
 from anbefal.common.events import TenantSettings
 from anbefal.common.kafka import Publisher
 from anbefal.common.migrations import SERVICE_PACKAGES, upgrade
+from anbefal.devstack.kafka import create_topics, wait_for_kafka
 
 app = typer.Typer(
     help="Anbefal: closed-loop NPS and eNPS. Commands for developers and ops.",
@@ -88,12 +89,6 @@ def db_upgrade(
     progress("database is up to date")
 
 
-async def _ensure_topics(bootstrap: str) -> None:
-    from anbefal.devstack.kafka import create_topics
-
-    await create_topics(bootstrap, topics.ALL_TOPICS)
-
-
 @app.command()
 def serve(
     service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")],
@@ -113,7 +108,7 @@ def serve(
     progress(f"{service}: waiting for PostgreSQL and Kafka ...")
     asyncio.run(ensure_database(url, wait_s))
     asyncio.run(wait_for_kafka(bootstrap, wait_s))
-    asyncio.run(_ensure_topics(bootstrap))
+    asyncio.run(create_topics(bootstrap, topics.ALL_TOPICS))
     if migrate:
         upgrade(package, url)
     uvicorn.run(

@@ -7,7 +7,6 @@ import sys
 import time
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -38,23 +37,6 @@ async def ensure_database(url: str, timeout: float) -> None:
             last = exc
             await asyncio.sleep(0.5)
     raise SystemExit(f"PostgreSQL at {url} did not answer within {timeout:.0f}s: {last!r}")
-
-
-async def wait_for_kafka(bootstrap: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
-        try:
-            await admin.start()
-            await admin.list_topics()
-            return
-        except Exception as exc:
-            last = exc
-            await asyncio.sleep(0.5)
-        finally:
-            await admin.close()
-    raise SystemExit(f"Kafka at {bootstrap} did not answer within {timeout:.0f}s: {last!r}")
 
 
 def progress(message: str) -> None:

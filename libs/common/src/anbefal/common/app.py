@@ -24,9 +24,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from anbefal.common import metrics
-from anbefal.common.db import create_engine, create_sessionmaker
+from anbefal.common.db import ConsumerTables, create_engine, create_sessionmaker
 from anbefal.common.errors import ServiceError
-from anbefal.common.kafka import ConsumerLoop, Publisher
+from anbefal.common.kafka import BatchHandler, ConsumerLoop, Publisher
 from anbefal.common.logging import configure_logging, get_logger
 from anbefal.common.settings import BaseServiceSettings
 
@@ -46,9 +46,38 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-ConsumersFactory = Callable[[Runtime], Sequence[ConsumerLoop]]
 WorkerFn = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
-WorkersFactory = Callable[[Runtime], Sequence[WorkerFn]]
+
+
+@dataclass
+class Wiring:
+    """What a service runs beside its HTTP routes: consumer loops and background workers."""
+
+    consumers: list[ConsumerLoop] = field(default_factory=list)
+    workers: list[WorkerFn] = field(default_factory=list)
+
+
+def service_consumer(
+    runtime: Runtime,
+    service: str,
+    topic_names: Sequence[str],
+    tables: ConsumerTables,
+    handler: BatchHandler,
+    after_commit: Callable[[], None] | None = None,
+) -> ConsumerLoop:
+    """The service's consumer loop, configured from its settings (group `<prefix>-<service>`)."""
+    settings = runtime.settings
+    return ConsumerLoop(
+        group_id=f"{settings.group_prefix}-{service}",
+        topic_names=topic_names,
+        bootstrap=settings.kafka_bootstrap,
+        sessionmaker=runtime.sessionmaker,
+        tables=tables,
+        handler=handler,
+        publisher=runtime.publisher,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        after_commit=after_commit,
+    )
 
 
 def create_service_app(
@@ -58,8 +87,7 @@ def create_service_app(
     description: str,
     settings: BaseServiceSettings,
     routers: Sequence[APIRouter],
-    consumers: ConsumersFactory | None = None,
-    workers: WorkersFactory | None = None,
+    wire: Callable[[Runtime], Wiring] | None = None,
     on_startup: Callable[[Runtime], Awaitable[None]] | None = None,
 ) -> FastAPI:
     @asynccontextmanager
@@ -80,11 +108,11 @@ def create_service_app(
         app.state.runtime = runtime
         if on_startup is not None:
             await on_startup(runtime)
-        runtime.consumers = list(consumers(runtime)) if consumers else []
+        wiring = wire(runtime) if wire else Wiring()
+        runtime.consumers = wiring.consumers
         stop = asyncio.Event()
         tasks = [asyncio.create_task(c.run(), name=c.group_id) for c in runtime.consumers]
-        for worker in workers(runtime) if workers else ():
-            tasks.append(asyncio.create_task(worker(stop)))
+        tasks += [asyncio.create_task(worker(stop)) for worker in wiring.workers]
         log.info("service started", consumers=[c.group_id for c in runtime.consumers])
         try:
             yield

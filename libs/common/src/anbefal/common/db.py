@@ -7,7 +7,9 @@ the records' effect.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -79,6 +81,19 @@ def consumer_tables(metadata: MetaData) -> ConsumerTables:
         UniqueConstraint("group_id", "topic", "partition", "offset"),
     )
     return ConsumerTables(offsets=offsets, dead_letters=dead_letters)
+
+
+async def upsert_latest(
+    session: AsyncSession, model: type[Any], rows: Sequence[dict[str, Any]], key: str
+) -> None:
+    """Insert or update rows by their primary key `key`; of several rows for one key the last
+    wins (a batch may carry several versions of, say, a tenant's settings)."""
+    if not rows:
+        return
+    latest = list({row[key]: row for row in rows}.values())
+    stmt = insert(model).values(latest)
+    updates = {column: stmt.excluded[column] for column in latest[0] if column != key}
+    await session.execute(stmt.on_conflict_do_update(index_elements=[key], set_=updates))
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from fastapi import FastAPI
 
 from anbefal.closed_loop import handlers
@@ -12,46 +10,28 @@ from anbefal.closed_loop.relay import OutboxRelay
 from anbefal.closed_loop.routes import router
 from anbefal.closed_loop.settings import ClosedLoopSettings
 from anbefal.common import topics
-from anbefal.common.app import Runtime, WorkerFn, create_service_app
-from anbefal.common.kafka import ConsumerLoop
-
-GROUP_NAME = "closed-loop"
+from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 
 
-def _relay(runtime: Runtime) -> OutboxRelay:
-    relay = runtime.extras.get("relay")
-    if relay is None:
-        settings = runtime.settings
-        assert isinstance(settings, ClosedLoopSettings)
-        relay = OutboxRelay(
-            runtime.sessionmaker,
-            runtime.publisher,
-            poll_s=settings.relay_poll_s,
-            batch=settings.relay_batch,
-        )
-        runtime.extras["relay"] = relay
-    assert isinstance(relay, OutboxRelay)
-    return relay
-
-
-def consumers(runtime: Runtime) -> Sequence[ConsumerLoop]:
-    return [
-        ConsumerLoop(
-            group_id=f"{runtime.settings.group_prefix}-{GROUP_NAME}",
-            session_timeout_ms=runtime.settings.consumer_session_timeout_ms,
-            topic_names=[topics.RESPONSES, topics.TENANTS],
-            bootstrap=runtime.settings.kafka_bootstrap,
-            sessionmaker=runtime.sessionmaker,
-            tables=CONSUMER_TABLES,
-            handler=handlers.handle,
-            publisher=runtime.publisher,
-            after_commit=_relay(runtime).wake,
-        )
-    ]
-
-
-def workers(runtime: Runtime) -> Sequence[WorkerFn]:
-    return [_relay(runtime).run]
+def wire(runtime: Runtime) -> Wiring:
+    settings = runtime.settings
+    assert isinstance(settings, ClosedLoopSettings)
+    relay = OutboxRelay(
+        runtime.sessionmaker,
+        runtime.publisher,
+        poll_s=settings.relay_poll_s,
+        batch=settings.relay_batch,
+    )
+    consumer = service_consumer(
+        runtime,
+        "closed-loop",
+        [topics.RESPONSES, topics.TENANTS],
+        CONSUMER_TABLES,
+        handlers.handle,
+        # Publish the actions just committed now, not at the next poll.
+        after_commit=relay.worker.wake,
+    )
+    return Wiring(consumers=[consumer], workers=[relay.worker.run])
 
 
 def create_app(settings: ClosedLoopSettings | None = None) -> FastAPI:
@@ -61,6 +41,5 @@ def create_app(settings: ClosedLoopSettings | None = None) -> FastAPI:
         description="Routing rules: every answer gets the follow-up it deserves.",
         settings=settings or ClosedLoopSettings(),
         routers=[router],
-        consumers=consumers,
-        workers=workers,
+        wire=wire,
     )

@@ -13,32 +13,22 @@ from sqlalchemy.sql import func
 from anbefal.closed_loop.models import Evaluated, Outbox, Tenant
 from anbefal.closed_loop.rules import TenantDefaults
 from anbefal.common import topics
+from anbefal.common.db import upsert_latest
 from anbefal.common.events import Action, SurveyResponse, TenantSettings
 
 
 async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
-    latest = {s.tenant: s for s in settings}
-    stmt = insert(Tenant).values(
-        [
-            {
-                "tenant": s.tenant,
-                "default_director": s.default_director,
-                "default_salesperson": s.default_salesperson,
-                "follow_up_days": s.follow_up_days,
-                "time_zone": s.time_zone,
-            }
-            for s in latest.values()
-        ]
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[Tenant.tenant],
-            set_={
-                c: stmt.excluded[c]
-                for c in ("default_director", "default_salesperson", "follow_up_days", "time_zone")
-            },
-        )
-    )
+    rows = [
+        {
+            "tenant": s.tenant,
+            "default_director": s.default_director,
+            "default_salesperson": s.default_salesperson,
+            "follow_up_days": s.follow_up_days,
+            "time_zone": s.time_zone,
+        }
+        for s in settings
+    ]
+    await upsert_latest(session, Tenant, rows, "tenant")
 
 
 async def tenant_defaults(session: AsyncSession, tenants: set[str]) -> dict[str, TenantDefaults]:

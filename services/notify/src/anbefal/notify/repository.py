@@ -12,33 +12,23 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import func
 
+from anbefal.common.db import upsert_latest
 from anbefal.common.events import TenantSettings
 from anbefal.notify.models import Email, Task, Tenant
 
 
 async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
-    latest = {s.tenant: s for s in settings}
-    stmt = insert(Tenant).values(
-        [
-            {
-                "tenant": s.tenant,
-                "display_name": s.display_name,
-                "locale": s.locale,
-                "sender_name": s.sender_name,
-                "sender_email": s.sender_email,
-            }
-            for s in latest.values()
-        ]
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[Tenant.tenant],
-            set_={
-                c: stmt.excluded[c]
-                for c in ("display_name", "locale", "sender_name", "sender_email")
-            },
-        )
-    )
+    rows = [
+        {
+            "tenant": s.tenant,
+            "display_name": s.display_name,
+            "locale": s.locale,
+            "sender_name": s.sender_name,
+            "sender_email": s.sender_email,
+        }
+        for s in settings
+    ]
+    await upsert_latest(session, Tenant, rows, "tenant")
 
 
 async def tenants(session: AsyncSession, names: set[str]) -> dict[str, Tenant]:

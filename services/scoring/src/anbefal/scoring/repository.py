@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common.db import upsert_latest
 from anbefal.common.events import SurveyResponse, TenantSettings
 from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE, Answer, DailyBucket, Tenant
 from anbefal.scoring.nps import Figures, category
@@ -19,19 +20,11 @@ BucketKey = tuple[str, str, str, str, date]  # tenant, kind, dimension, value, d
 
 
 async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
-    latest = {s.tenant: s for s in settings}  # the last one in the batch wins
-    stmt = insert(Tenant).values(
-        [
-            {"tenant": s.tenant, "time_zone": s.time_zone, "anonymity_k": s.anonymity_k}
-            for s in latest.values()
-        ]
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[Tenant.tenant],
-            set_={"time_zone": stmt.excluded.time_zone, "anonymity_k": stmt.excluded.anonymity_k},
-        )
-    )
+    rows = [
+        {"tenant": s.tenant, "time_zone": s.time_zone, "anonymity_k": s.anonymity_k}
+        for s in settings
+    ]
+    await upsert_latest(session, Tenant, rows, "tenant")
 
 
 async def tenant_settings(

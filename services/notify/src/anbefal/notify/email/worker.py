@@ -7,12 +7,12 @@ the same Message-ID. Email is therefore at-least-once (DESIGN.md §4).
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common.logging import get_logger
+from anbefal.common.worker import PollingWorker
 from anbefal.notify import repository
 from anbefal.notify.email.sender import EmailSender, PermanentFailure, build_message
 
@@ -31,13 +31,9 @@ class EmailWorker:
     ) -> None:
         self._sessionmaker = sessionmaker
         self._sender = sender
-        self._poll_s = poll_s
         self._max_attempts = max_attempts
         self._batch = batch
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
+        self.worker = PollingWorker("email-sender", self.send_due, poll_s=poll_s)
 
     async def send_due(self) -> int:
         async with self._sessionmaker() as session, session.begin():
@@ -82,18 +78,3 @@ class EmailWorker:
                     await repository.mark_sent(session, email.id)
                     bound.info("email sent", template=email.template, message_id=email.message_id)
             return len(emails)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                handled = await self.send_due()
-            except Exception as exc:
-                log.error("email worker failed; retrying", error=repr(exc))
-                handled = 0
-            if handled:
-                continue
-            self._wake.clear()
-            waiters = {asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())}
-            await asyncio.wait(waiters, timeout=self._poll_s, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()

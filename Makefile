@@ -37,7 +37,8 @@ fmt: setup ## format the code
 typecheck: setup ## mypy --strict
 	$(UV) run mypy libs/common/src libs/devstack/src libs/cli/src services/*/src
 
-test: prepare check ## the whole suite against a real Kafka and PostgreSQL it starts itself
+test: setup check ## the whole suite against a real Kafka and PostgreSQL it starts itself
+	$(UV) run python -m anbefal.devstack prepare --test-tools
 	$(UV) run pytest $(PYTEST_ARGS)
 
 unit: setup ## only the tests that need no broker or database

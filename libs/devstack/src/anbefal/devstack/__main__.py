@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 
-from anbefal.devstack import kafka, mailsink, postgres
+from anbefal.devstack import kafka, mailsink, postgres, system
 from anbefal.devstack.paths import state_dir
 from anbefal.devstack.system import say
 
@@ -16,8 +16,10 @@ def _port(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
-def cmd_prepare(_: argparse.Namespace) -> None:
+def cmd_prepare(args: argparse.Namespace) -> None:
     say("preparing the local stack (downloads and installs only what is missing) ...")
+    if args.test_tools:
+        system.ensure_test_tools()
     kafka.ensure_kafka_jars()
     bin_dir = postgres.ensure_postgres_installed()
     postgres.PostgresServer(
@@ -63,9 +65,15 @@ def main() -> None:
         description="Run the parts of Anbefal's local stack: Kafka, PostgreSQL, a mail sink.",
     )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
-    sub.add_parser(
+    prepare = sub.add_parser(
         "prepare", help="fetch Kafka's jars, install and initialise PostgreSQL"
-    ).set_defaults(func=cmd_prepare)
+    )
+    prepare.add_argument(
+        "--test-tools",
+        action="store_true",
+        help="also install Chromium and promtool (for make test)",
+    )
+    prepare.set_defaults(func=cmd_prepare)
     sub.add_parser(
         "kafka", help="run the Kafka broker in the foreground (port $ANBEFAL_KAFKA_PORT, 19092)"
     ).set_defaults(func=cmd_kafka)

@@ -38,3 +38,21 @@ def apt_install(*packages: str) -> None:
         env=env,
         stdout=subprocess.DEVNULL,
     )
+
+
+def ensure_command(command: str, package: str) -> str:
+    """The path of `command`, installing Debian's `package` when it is missing."""
+    found = shutil.which(command)
+    if found is None:
+        apt_install(package)
+        found = shutil.which(command)
+    if found is None:
+        raise RuntimeError(f"`{command}` is still missing after installing {package}")
+    return found
+
+
+def ensure_test_tools() -> None:
+    """What the suite drives besides Kafka and PostgreSQL: Debian's Chromium for the browser
+    tests (never a browser download of Playwright's own) and promtool for the alert rules."""
+    ensure_command("chromium", "chromium")
+    ensure_command("promtool", "prometheus")

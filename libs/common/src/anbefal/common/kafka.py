@@ -274,6 +274,12 @@ class ConsumerLoop:
             self._log.info("consumer started", topics=self.topic_names)
             try:
                 await self._poll_until_stopped(consumer)
+            except Exception as exc:
+                # Nothing was committed for the failed batch: start over from the stored
+                # offsets with a fresh consumer rather than leave the service deaf.
+                self._log.exception("consumer loop failed; restarting", error=repr(exc))
+                await self._sleep(delay)
+                delay = min(delay * 2, 5.0)
             finally:
                 self.health.running = False
                 self._positions.clear()

@@ -1,0 +1,125 @@
+"""The consumer loop against real Kafka and PostgreSQL: poison records leave, offsets advance."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from anbefal.common import topics
+from anbefal.common.db import create_engine, create_sessionmaker
+from anbefal.common.errors import PoisonRecordError
+from anbefal.common.events import Respondent, Source, SurveyResponse, response_event_id
+from anbefal.common.kafka import ConsumerLoop, Message, Publisher
+from anbefal.devstack.testing import asyncpg_dsn, caught_up, wait_until
+from anbefal.scoring import handlers
+from anbefal.scoring.models import CONSUMER_TABLES
+
+pytestmark = pytest.mark.integration
+
+
+def response(tenant: str, response_id: str, score: int) -> SurveyResponse:
+    now = datetime.now(UTC)
+    return SurveyResponse(
+        event_id=response_event_id(tenant, "api", response_id),
+        version=1,
+        tenant=tenant,
+        kind="nps",
+        score=score,
+        answered_at=now,
+        received_at=now,
+        source=Source(tool="api", response_id=response_id),
+        respondent=Respondent(key="c-1"),
+    )
+
+
+async def refusing_poison(session: AsyncSession, messages: Sequence[Message], *, tz: str) -> None:
+    for m in messages:
+        if isinstance(m.event, SurveyResponse) and m.event.source.response_id == "poison":
+            raise PoisonRecordError("this answer can never be processed")
+    await handlers.handle(session, messages, default_time_zone=tz)
+
+
+async def test_poison_records_are_dead_lettered_and_the_rest_is_applied(stack: Any) -> None:
+    url = stack.new_database()
+    tenant = f"loop-{uuid.uuid4().hex[:8]}"
+    group = f"loop-{uuid.uuid4().hex[:8]}"
+    publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="loop-test")
+    await publisher.start()
+    await publisher.wait_ready(30)
+    engine = create_engine(url)
+    loop = ConsumerLoop(
+        group_id=group,
+        topic_names=[topics.RESPONSES],
+        bootstrap=stack.kafka.bootstrap,
+        sessionmaker=create_sessionmaker(engine),
+        tables=CONSUMER_TABLES,
+        handler=partial(refusing_poison, tz="Europe/Copenhagen"),
+        publisher=publisher,
+    )
+    # All on one partition (one key), so the poison sits in the same batch as good records.
+    key = f"{tenant}:c-1".encode()
+    good = [response(tenant, f"r-{i}", i) for i in range(5)]
+    records = [(key, good[0].to_bytes(), None), (key, b"\x00 not json", None)]
+    records += [(key, response(tenant, "poison", 3).to_bytes(), None)]
+    records += [(key, g.to_bytes(), None) for g in good[1:]]
+    await publisher.send_many(topics.RESPONSES, records)
+    task = asyncio.create_task(loop.run())
+    try:
+        await wait_until(
+            partial(caught_up, stack.kafka.bootstrap, url, "scoring", group, [topics.RESPONSES]),
+            60,
+            "the loop consumed everything",
+        )
+    finally:
+        loop.stop()
+        await asyncio.wait_for(task, 30)
+        await engine.dispose()
+        await publisher.stop()
+
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        stored = await conn.fetchval(
+            "SELECT count(*) FROM scoring.answers WHERE tenant = $1", tenant
+        )
+        dead = await conn.fetch(
+            'SELECT value, error FROM scoring.dead_letters WHERE group_id = $1 ORDER BY "offset"',
+            group,
+        )
+    finally:
+        await conn.close()
+    assert stored == len(good)
+    assert len(dead) == 2
+    assert dead[0]["value"] == b"\x00 not json"
+    assert dead[0]["error"].startswith("undecodable SurveyResponse")
+    assert "can never be processed" in dead[1]["error"]
+
+    # The dead-letter topic got both, with the reason in a header.
+    consumer = AIOKafkaConsumer(
+        topics.dlq(topics.RESPONSES),
+        bootstrap_servers=stack.kafka.bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        batch = await consumer.getmany(timeout_ms=5000)
+        mine = [
+            r
+            for rs in batch.values()
+            for r in rs
+            if dict(r.headers).get("dlq-group") == group.encode()
+        ]
+    finally:
+        await consumer.stop()
+    assert [r.value for r in mine][0] == b"\x00 not json"
+    assert len(mine) == 2
+    assert all("dlq-error" in dict(r.headers) for r in mine)

@@ -19,7 +19,7 @@ from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.errors import PoisonRecordError
 from anbefal.common.events import Respondent, Source, SurveyResponse, response_event_id
 from anbefal.common.kafka import ConsumerLoop, Message, Publisher
-from anbefal.devstack.testing import asyncpg_dsn, caught_up, wait_until
+from anbefal.devstack.testing import asyncpg_dsn, caught_up, end_offsets, wait_until
 from anbefal.scoring import handlers
 from anbefal.scoring.models import CONSUMER_TABLES
 
@@ -123,3 +123,73 @@ async def test_poison_records_are_dead_lettered_and_the_rest_is_applied(stack: A
     assert [r.value for r in mine][0] == b"\x00 not json"
     assert len(mine) == 2
     assert all("dlq-error" in dict(r.headers) for r in mine)
+
+
+async def test_a_zombie_whose_offset_moved_on_commits_nothing(stack: Any) -> None:
+    """Another member stored a later offset while this one applied a batch (it was paused past
+    its session, say): the compare-and-set fails, the batch's effect rolls back, and the loop
+    re-seeks to the stored offset instead of counting the records a second time."""
+    url = stack.new_database()
+    tenant = f"zombie-{uuid.uuid4().hex[:8]}"
+    group = f"zombie-{uuid.uuid4().hex[:8]}"
+    key = f"{tenant}:c-1".encode()
+    answers = [response(tenant, f"r-{i}", 9) for i in range(5)]
+    publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="zombie-test")
+    await publisher.start()
+    await publisher.wait_ready(30)
+    await publisher.send_many(topics.RESPONSES, [(key, a.to_bytes(), None) for a in answers])
+    ends = await end_offsets(stack.kafka.bootstrap, [topics.RESPONSES])
+    overtaken_batches = 0
+
+    async def overtaken(session: AsyncSession, messages: Sequence[Message]) -> None:
+        nonlocal overtaken_batches
+        await handlers.handle(session, messages, default_time_zone="UTC")
+        ours = [m for m in messages if getattr(m.event, "tenant", None) == tenant]
+        if ours and overtaken_batches == 0:
+            overtaken_batches += 1
+            # "Another member" finished this partition and stored its end offset meanwhile.
+            m = ours[0]
+            conn = await asyncpg.connect(asyncpg_dsn(url))
+            try:
+                await conn.execute(
+                    "UPDATE scoring.consumer_offsets SET next_offset = $1 "
+                    'WHERE group_id = $2 AND topic = $3 AND "partition" = $4',
+                    ends[(m.topic, m.partition)],
+                    group,
+                    m.topic,
+                    m.partition,
+                )
+            finally:
+                await conn.close()
+
+    engine = create_engine(url)
+    loop = ConsumerLoop(
+        group_id=group,
+        topic_names=[topics.RESPONSES],
+        bootstrap=stack.kafka.bootstrap,
+        sessionmaker=create_sessionmaker(engine),
+        tables=CONSUMER_TABLES,
+        handler=overtaken,
+        publisher=publisher,
+    )
+    task = asyncio.create_task(loop.run())
+    try:
+        await wait_until(
+            partial(caught_up, stack.kafka.bootstrap, url, "scoring", group, [topics.RESPONSES]),
+            60,
+            "offsets at the end",
+        )
+    finally:
+        loop.stop()
+        await asyncio.wait_for(task, 30)
+        await engine.dispose()
+        await publisher.stop()
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        stored = await conn.fetchval(
+            "SELECT count(*) FROM scoring.answers WHERE tenant = $1", tenant
+        )
+    finally:
+        await conn.close()
+    assert overtaken_batches == 1
+    assert stored == 0  # the overtaken batch's effect was rolled back, not applied twice

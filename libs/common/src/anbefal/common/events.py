@@ -10,7 +10,6 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal, TypeVar
 
-import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from anbefal.common import topics
@@ -27,7 +26,8 @@ class EventModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="python"))
+        # pydantic's own serializer: it also knows UUID subclasses (asyncpg returns its own).
+        return self.__pydantic_serializer__.to_json(self)
 
 
 E = TypeVar("E", bound=EventModel)

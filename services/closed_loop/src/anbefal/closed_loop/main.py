@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from anbefal.closed_loop import handlers
-from anbefal.closed_loop.models import CONSUMER_TABLES
-from anbefal.closed_loop.relay import OutboxRelay
+from anbefal.closed_loop.models import CONSUMER_TABLES, OUTBOX
 from anbefal.closed_loop.routes import router
 from anbefal.closed_loop.settings import ClosedLoopSettings
 from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
+from anbefal.common.outbox import OutboxRelay
 
 
 def wire(runtime: Runtime) -> Wiring:
@@ -19,6 +19,7 @@ def wire(runtime: Runtime) -> Wiring:
     relay = OutboxRelay(
         runtime.sessionmaker,
         runtime.publisher,
+        OUTBOX,
         poll_s=settings.relay_poll_s,
         batch=settings.relay_batch,
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, func, text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import DateTime, Integer, String, func
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from anbefal.common.db import consumer_tables, service_metadata
+from anbefal.common.outbox import outbox_table
 
 
 class Base(DeclarativeBase):
@@ -17,6 +18,8 @@ class Base(DeclarativeBase):
 
 
 CONSUMER_TABLES = consumer_tables(Base.metadata)
+# Decided actions, written in the same transaction as the decision; the relay publishes them.
+OUTBOX = outbox_table(Base.metadata)
 
 
 class Tenant(Base):
@@ -40,21 +43,3 @@ class Evaluated(Base):
     evaluated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
-
-
-class Outbox(Base):
-    """Decided actions, written in the same transaction as the decision; the relay publishes."""
-
-    __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
-    )
-
-    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)  # the action id
-    tenant: Mapped[str] = mapped_column(String(63))
-    topic: Mapped[str] = mapped_column(String(200))
-    key: Mapped[bytes] = mapped_column(LargeBinary)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
-    headers: Mapped[list[list[str]]] = mapped_column(JSONB)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -5,16 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import func
 
-from anbefal.closed_loop.models import Evaluated, Outbox, Tenant
+from anbefal.closed_loop.models import OUTBOX, Evaluated, Tenant
 from anbefal.closed_loop.rules import TenantDefaults
 from anbefal.common import topics
 from anbefal.common.db import upsert_latest
 from anbefal.common.events import Action, SurveyResponse, TenantSettings
+from anbefal.common.outbox import OutboxEvent, enqueue
 
 
 async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
@@ -58,35 +58,9 @@ async def claim_new(session: AsyncSession, responses: Sequence[SurveyResponse]) 
 async def add_to_outbox(
     session: AsyncSession, actions: Sequence[Action], trace_ids: dict[uuid.UUID, str | None]
 ) -> None:
-    if not actions:
-        return
-    rows = []
-    for a in actions:
-        trace = trace_ids.get(a.response_event_id)
-        rows.append(
-            {
-                "id": a.action_id,
-                "tenant": a.tenant,
-                "topic": topics.ACTIONS,
-                "key": a.key,
-                "payload": a.to_bytes(),
-                "headers": [["trace-id", trace]] if trace else [],
-            }
-        )
     # The action id is UUID5(answer, rule): deciding the same answer twice stores one row.
-    await session.execute(insert(Outbox).values(rows).on_conflict_do_nothing())
-
-
-async def claim_unpublished(session: AsyncSession, limit: int) -> list[Outbox]:
-    rows = await session.scalars(
-        select(Outbox)
-        .where(Outbox.published_at.is_(None))
-        .order_by(Outbox.created_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list(rows)
-
-
-async def mark_published(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
-    await session.execute(update(Outbox).where(Outbox.id.in_(ids)).values(published_at=func.now()))
+    events = [
+        OutboxEvent(a.action_id, a.tenant, a.key, a.to_bytes(), trace_ids.get(a.response_event_id))
+        for a in actions
+    ]
+    await enqueue(session, OUTBOX, topics.ACTIONS, events)

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from anbefal.common.events import Action, TenantSettings
 from anbefal.common.kafka import Message
 from anbefal.common.logging import get_logger
-from anbefal.notify import repository
+from anbefal.notify import repository, task_events
 from anbefal.notify.email.render import render
 from anbefal.notify.models import Tenant
 from anbefal.notify.settings import NotifySettings
+from anbefal.notify.task_events import task_event
 
 log = get_logger(__name__)
 TASK_TYPES = {"call_task", "follow_up_task"}
@@ -85,9 +86,10 @@ async def handle(
     actions = [(m.event, m.trace_id) for m in messages if isinstance(m.event, Action)]
     if not actions:
         return
-    await repository.insert_tasks(
+    created = await repository.insert_tasks_returning(
         session, [task_row(a) for a, _ in actions if a.type in TASK_TYPES]
     )
+    await task_events.record(session, [task_event(t, "created", None) for t in created])
     emails = [(a, t) for a, t in actions if a.type == "email"]
     if emails:
         tenants = await repository.tenants(session, {a.tenant for a, _ in emails})

@@ -8,10 +8,11 @@ from fastapi import FastAPI
 
 from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
+from anbefal.common.outbox import OutboxRelay
 from anbefal.notify import handlers
 from anbefal.notify.email.sender import SmtpSender
 from anbefal.notify.email.worker import EmailWorker
-from anbefal.notify.models import CONSUMER_TABLES
+from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
 from anbefal.notify.routes import router
 from anbefal.notify.settings import NotifySettings
 
@@ -25,15 +26,23 @@ def wire(runtime: Runtime) -> Wiring:
         poll_s=settings.email_poll_s,
         max_attempts=settings.email_max_attempts,
     )
+    relay = OutboxRelay(
+        runtime.sessionmaker, runtime.publisher, OUTBOX, poll_s=settings.email_poll_s
+    )
+
+    def committed() -> None:
+        sender.worker.wake()
+        relay.worker.wake()
+
     consumer = service_consumer(
         runtime,
         "notify",
         [topics.ACTIONS, topics.TENANTS],
         CONSUMER_TABLES,
         partial(handlers.handle, settings=settings),
-        after_commit=sender.worker.wake,
+        after_commit=committed,
     )
-    return Wiring(consumers=[consumer], workers=[sender.worker.run])
+    return Wiring(consumers=[consumer], workers=[sender.worker.run, relay.worker.run])
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, SmallInteger, String, Text, func, text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from anbefal.common.db import consumer_tables, service_metadata
+from anbefal.common.outbox import outbox_table
 
 
 class Base(DeclarativeBase):
@@ -17,6 +18,8 @@ class Base(DeclarativeBase):
 
 
 CONSUMER_TABLES = consumer_tables(Base.metadata)
+# Task lifecycle events, written with the change they describe; the relay publishes them.
+OUTBOX = outbox_table(Base.metadata)
 
 
 class Tenant(Base):
@@ -52,6 +55,22 @@ class Task(Base):
     answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     respondent: Mapped[dict[str, str | None]] = mapped_column(JSONB)
     segments: Mapped[dict[str, str]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Who holds the task: set only by the conditional claim, so two agents never both hold it.
+    claimed_by: Mapped[str | None] = mapped_column(String(320))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TaskNote(Base):
+    __tablename__ = "task_notes"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    task_id: Mapped[uuid.UUID] = mapped_column(UUID, ForeignKey(Task.id), index=True)
+    tenant: Mapped[str] = mapped_column(String(63))
+    author: Mapped[str] = mapped_column(String(320))
+    body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

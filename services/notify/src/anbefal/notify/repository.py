@@ -14,7 +14,7 @@ from sqlalchemy.sql import func
 
 from anbefal.common.db import upsert_latest
 from anbefal.common.events import TenantSettings
-from anbefal.notify.models import Email, Task, Tenant
+from anbefal.notify.models import Email, Task, TaskNote, Tenant
 
 
 async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
@@ -34,13 +34,6 @@ async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSetting
 async def tenants(session: AsyncSession, names: set[str]) -> dict[str, Tenant]:
     rows = await session.scalars(select(Tenant).where(Tenant.tenant.in_(names)))
     return {t.tenant: t for t in rows}
-
-
-async def insert_tasks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(
-            insert(Task).values(rows).on_conflict_do_nothing(index_elements=[Task.action_id])
-        )
 
 
 async def insert_emails(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -108,3 +101,42 @@ async def mark_failed_attempt(
             next_attempt_at=now + delay,
         )
     )
+
+
+async def get_task(
+    session: AsyncSession, tenant: str, task_id: uuid.UUID, *, lock: bool = False
+) -> Task | None:
+    query = select(Task).where(Task.id == task_id, Task.tenant == tenant)
+    if lock:
+        query = query.with_for_update()
+    result: Task | None = await session.scalar(query)
+    return result
+
+
+async def set_task(session: AsyncSession, task: Task, **values: Any) -> None:
+    await session.execute(update(Task).where(Task.id == task.id).values(**values))
+
+
+async def add_note(session: AsyncSession, task: Task, author: str, body: str) -> None:
+    session.add(TaskNote(task_id=task.id, tenant=task.tenant, author=author, body=body))
+    await session.flush()
+
+
+async def notes(session: AsyncSession, task_id: uuid.UUID) -> list[TaskNote]:
+    rows = await session.scalars(
+        select(TaskNote).where(TaskNote.task_id == task_id).order_by(TaskNote.created_at)
+    )
+    return list(rows)
+
+
+async def insert_tasks_returning(session: AsyncSession, rows: list[dict[str, Any]]) -> list[Task]:
+    """Insert new tasks; returns only those that were not there before (for `created` events)."""
+    if not rows:
+        return []
+    stmt = (
+        insert(Task)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[Task.action_id])
+        .returning(Task)
+    )
+    return list((await session.scalars(stmt)).all())

@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common.auth import Principal
 from anbefal.common.deps import PrincipalDep, SessionDep, authorize
+from anbefal.common.errors import ServiceError
 from anbefal.common.events import TENANT_PATTERN
-from anbefal.notify import repository
-from anbefal.notify.schemas import EmailList, EmailOut, TaskList, TaskOut
+from anbefal.notify import repository, task_events
+from anbefal.notify.models import Task
+from anbefal.notify.schemas import (
+    CompleteIn,
+    EmailList,
+    EmailOut,
+    NoteIn,
+    NoteOut,
+    ReassignIn,
+    ReopenIn,
+    TaskDetail,
+    TaskList,
+    TaskOut,
+)
+from anbefal.notify.task_events import task_event
+from anbefal.notify.tasks import STAFF, Transition, TransitionRefused, check
 
 router = APIRouter(tags=["tasks"])
+READERS = {"admin", "director", "agent", "viewer", "ops"}
 TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN)]
 
 
@@ -24,14 +44,176 @@ async def list_tasks(
     status: Literal["open", "claimed", "done"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> TaskList:
-    authorize(principal, tenant, {"admin", "director", "agent", "viewer", "ops"})
+    authorize(principal, tenant, READERS)
     now = datetime.now(UTC)
-    tasks = []
-    for task in await repository.list_tasks(session, tenant, status, limit):
-        out = TaskOut.model_validate(task)
-        out.overdue = task.status != "done" and task.due_at is not None and task.due_at < now
-        tasks.append(out)
-    return TaskList(tasks=tasks)
+    return TaskList(
+        tasks=[
+            task_out(t, now) for t in await repository.list_tasks(session, tenant, status, limit)
+        ]
+    )
+
+
+TaskId = Annotated[uuid.UUID, Path(description="Task id")]
+_NOT_FOUND = "no such task"  # also for another tenant's ids: never confirm they exist
+
+
+def task_out(task: Task, now: datetime) -> TaskOut:
+    out = TaskOut.model_validate(task)
+    out.overdue = task.status != "done" and task.due_at is not None and task.due_at < now
+    return out
+
+
+async def _detail(session: AsyncSession, task: Task) -> TaskDetail:
+    out = TaskDetail.model_validate(task_out(task, datetime.now(UTC)).model_dump())
+    out.notes = [NoteOut.model_validate(n) for n in await repository.notes(session, task.id)]
+    return out
+
+
+async def _locked_task(session: AsyncSession, tenant: str, task_id: uuid.UUID) -> Task:
+    # FOR UPDATE: concurrent transitions of one task queue up here and each sees the last one's
+    # result, so of twenty agents claiming at once exactly one gets the task.
+    task = await repository.get_task(session, tenant, task_id, lock=True)
+    if task is None:
+        raise ServiceError(404, "not_found", _NOT_FOUND)
+    return task
+
+
+def _check(transition: Transition, task: Task, principal: Principal) -> None:
+    try:
+        check(
+            transition,
+            status=task.status,
+            holder=task.claimed_by,
+            actor=principal.sub,
+            role=principal.role,
+        )
+    except TransitionRefused as exc:
+        raise ServiceError(exc.status, exc.code, exc.message) from exc
+
+
+@router.get("/v1/tenants/{tenant}/tasks/{task_id}", response_model=TaskDetail, summary="One task")
+async def get_task(
+    tenant: TenantPath, task_id: TaskId, principal: PrincipalDep, session: SessionDep
+) -> TaskDetail:
+    authorize(principal, tenant, READERS)
+    task = await repository.get_task(session, tenant, task_id)
+    if task is None:
+        raise ServiceError(404, "not_found", _NOT_FOUND)
+    return await _detail(session, task)
+
+
+@router.post(
+    "/v1/tenants/{tenant}/tasks/{task_id}/claim",
+    response_model=TaskDetail,
+    summary="Take a task from the queue (409 if someone else holds it)",
+)
+async def claim(
+    tenant: TenantPath, task_id: TaskId, principal: PrincipalDep, session: SessionDep
+) -> TaskDetail:
+    authorize(principal, tenant, STAFF)
+    task = await _locked_task(session, tenant, task_id)
+    _check("claim", task, principal)
+    if task.status == "open":
+        await repository.set_task(
+            session, task, status="claimed", claimed_by=principal.sub, claimed_at=func.now()
+        )
+        await task_events.record(session, [task_event(task, "claimed", principal.sub)])
+        await session.refresh(task)
+    return await _detail(session, task)
+
+
+@router.post(
+    "/v1/tenants/{tenant}/tasks/{task_id}/complete",
+    response_model=TaskDetail,
+    summary="Close a claimed task with an outcome and a note",
+)
+async def complete(
+    tenant: TenantPath,
+    task_id: TaskId,
+    body: CompleteIn,
+    principal: PrincipalDep,
+    session: SessionDep,
+) -> TaskDetail:
+    authorize(principal, tenant, STAFF)
+    task = await _locked_task(session, tenant, task_id)
+    _check("complete", task, principal)
+    await repository.set_task(
+        session, task, status="done", outcome=body.outcome, completed_at=func.now()
+    )
+    await repository.add_note(session, task, principal.sub, f"[{body.outcome}] {body.note}")
+    await task_events.record(session, [task_event(task, "completed", principal.sub)])
+    await session.refresh(task)
+    return await _detail(session, task)
+
+
+@router.post(
+    "/v1/tenants/{tenant}/tasks/{task_id}/reassign",
+    response_model=TaskDetail,
+    summary="Give a task to someone else (director or admin); it goes back to the queue",
+)
+async def reassign(
+    tenant: TenantPath,
+    task_id: TaskId,
+    body: ReassignIn,
+    principal: PrincipalDep,
+    session: SessionDep,
+) -> TaskDetail:
+    authorize(principal, tenant, STAFF)
+    task = await _locked_task(session, tenant, task_id)
+    _check("reassign", task, principal)
+    await repository.set_task(
+        session, task, assignee=str(body.assignee), status="open", claimed_by=None, claimed_at=None
+    )
+    if body.note:
+        await repository.add_note(session, task, principal.sub, body.note)
+    await task_events.record(session, [task_event(task, "reassigned", principal.sub)])
+    await session.refresh(task)
+    return await _detail(session, task)
+
+
+@router.post(
+    "/v1/tenants/{tenant}/tasks/{task_id}/reopen",
+    response_model=TaskDetail,
+    summary="Put a done task back in the queue",
+)
+async def reopen(
+    tenant: TenantPath,
+    task_id: TaskId,
+    body: ReopenIn,
+    principal: PrincipalDep,
+    session: SessionDep,
+) -> TaskDetail:
+    authorize(principal, tenant, STAFF)
+    task = await _locked_task(session, tenant, task_id)
+    _check("reopen", task, principal)
+    await repository.set_task(
+        session,
+        task,
+        status="open",
+        outcome=None,
+        completed_at=None,
+        claimed_by=None,
+        claimed_at=None,
+    )
+    await repository.add_note(session, task, principal.sub, body.note)
+    await task_events.record(session, [task_event(task, "reopened", principal.sub)])
+    await session.refresh(task)
+    return await _detail(session, task)
+
+
+@router.post(
+    "/v1/tenants/{tenant}/tasks/{task_id}/notes",
+    response_model=TaskDetail,
+    status_code=201,
+    summary="Add a note to a task",
+)
+async def add_note(
+    tenant: TenantPath, task_id: TaskId, body: NoteIn, principal: PrincipalDep, session: SessionDep
+) -> TaskDetail:
+    authorize(principal, tenant, STAFF)
+    task = await _locked_task(session, tenant, task_id)
+    await repository.add_note(session, task, principal.sub, body.body)
+    return await _detail(session, task)
 
 
 @router.get("/v1/tenants/{tenant}/emails", response_model=EmailList, summary="Email delivery log")

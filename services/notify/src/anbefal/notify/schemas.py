@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from anbefal.notify.tasks import Outcome
 
 
 class TaskOut(BaseModel):
@@ -27,6 +30,10 @@ class TaskOut(BaseModel):
     respondent: dict[str, str | None]
     segments: dict[str, str]
     created_at: datetime
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    outcome: str | None = None
+    completed_at: datetime | None = None
 
 
 class TaskList(BaseModel):
@@ -51,3 +58,44 @@ class EmailOut(BaseModel):
 
 class EmailList(BaseModel):
     emails: list[EmailOut]
+
+
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+
+
+class NoteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    author: str
+    body: str
+    created_at: datetime
+
+
+class TaskDetail(TaskOut):
+    notes: list[NoteOut] = Field(default_factory=list)
+
+
+class CompleteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome
+    note: Note = Field(description="What was said or done; mandatory")
+
+
+class ReassignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: EmailStr
+    note: Note | None = None
+
+
+class ReopenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Note = Field(description="Why the task is reopened")
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: Note

@@ -1,0 +1,121 @@
+"""The transactional outbox every producing service uses (DESIGN.md §4).
+
+A service writes the events it decided into its own `outbox` table in the same transaction as
+the state change; `OutboxRelay` publishes them and marks them published. A crash after the
+broker's ack but before that mark republishes a row: consumers dedupe by the event's own id.
+Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several copies of a service share the work.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from anbefal.common.kafka import TRACE_HEADER, OutRecord, Publisher
+from anbefal.common.worker import PollingWorker
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """The outbox of one service, in that service's schema."""
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", UUID, primary_key=True),  # the event's own id: enqueueing twice stores once
+        Column("tenant", String(63), nullable=False),
+        Column("topic", String(200), nullable=False),
+        Column("key", LargeBinary, nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("headers", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Index("ix_outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
+    )
+
+
+class OutboxEvent(NamedTuple):
+    id: uuid.UUID
+    tenant: str
+    key: bytes
+    payload: bytes
+    trace_id: str | None = None
+
+
+async def enqueue(
+    session: AsyncSession, table: Table, topic: str, events: Sequence[OutboxEvent]
+) -> None:
+    """Add events to the outbox in the caller's transaction (an id already there is skipped)."""
+    if not events:
+        return
+    rows = [
+        {
+            "id": e.id,
+            "tenant": e.tenant,
+            "topic": topic,
+            "key": e.key,
+            "payload": e.payload,
+            "headers": [[TRACE_HEADER, e.trace_id]] if e.trace_id else [],
+        }
+        for e in events
+    ]
+    await session.execute(insert(table).values(rows).on_conflict_do_nothing())
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        publisher: Publisher,
+        table: Table,
+        *,
+        poll_s: float,
+        batch: int = 200,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._publisher = publisher
+        self._table = table
+        self._batch = batch
+        self.worker = PollingWorker(
+            f"outbox-relay:{table.fullname}", self.publish_once, poll_s=poll_s
+        )
+
+    async def publish_once(self) -> int:
+        t = self._table
+        async with self._sessionmaker() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)
+                    .where(t.c.published_at.is_(None))
+                    .order_by(t.c.created_at)
+                    .limit(self._batch)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            by_topic: dict[str, list[OutRecord]] = {}
+            for row in rows:
+                headers = [(k, v.encode()) for k, v in row.headers]
+                by_topic.setdefault(row.topic, []).append((row.key, row.payload, headers))
+            for topic, records in by_topic.items():
+                await self._publisher.send_many(topic, records)
+            await session.execute(
+                update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=func.now())
+            )
+            return len(rows)

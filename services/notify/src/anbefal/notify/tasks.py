@@ -1,0 +1,51 @@
+"""The call-back queue's state machine, pure: which transitions are allowed for whom.
+
+open ──claim──▶ claimed ──complete──▶ done
+  ▲               │  ▲                  │
+  └──reassign─────┘  └──────reopen──────┘   (reopen and reassign put a task back in the queue)
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Outcome = Literal["reached", "voicemail", "no_answer", "wrong_number", "resolved"]
+Transition = Literal["claim", "complete", "reassign", "reopen"]
+LEADS = {"director", "admin"}
+STAFF = {"agent", "director", "admin"}
+
+
+class TransitionRefused(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def check(
+    transition: Transition, *, status: str, holder: str | None, actor: str, role: str
+) -> None:
+    """Raise `TransitionRefused` unless `actor` (with `role`) may make `transition` now."""
+    if role not in STAFF:
+        raise TransitionRefused(403, "forbidden", f"role {role!r} cannot work tasks")
+    if transition == "claim":
+        if status == "claimed" and holder == actor:
+            return  # claiming your own task again is harmless
+        if status != "open":
+            raise TransitionRefused(409, "not_open", f"task is {status}, held by {holder}")
+    elif transition == "complete":
+        if status != "claimed":
+            raise TransitionRefused(409, "not_claimed", f"task is {status}; claim it first")
+        if holder != actor and role not in LEADS:
+            raise TransitionRefused(403, "not_holder", f"task is held by {holder}")
+    elif transition == "reassign":
+        if role not in LEADS:
+            raise TransitionRefused(403, "forbidden", "only a director or admin reassigns")
+        if status == "done":
+            raise TransitionRefused(409, "done", "reopen the task before reassigning it")
+    elif transition == "reopen":
+        if status != "done":
+            raise TransitionRefused(409, "not_done", f"task is {status}, not done")
+        if role not in LEADS and holder != actor:
+            raise TransitionRefused(403, "not_holder", "only the holder or a director reopens")

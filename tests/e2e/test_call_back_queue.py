@@ -1,0 +1,205 @@
+"""The call-back queue through a real notify process: claims under contention, isolation, events."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from anbefal.common import topics
+from anbefal.common.auth import issue_token
+from anbefal.common.events import Action, Respondent, TaskEvent, action_id, decode
+from anbefal.common.kafka import Publisher
+from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+
+def call_action(tenant: str, n: int) -> Action:
+    now = datetime.now(UTC)
+    response = uuid.uuid4()
+    return Action(
+        action_id=action_id(response, "detractor-call"),
+        tenant=tenant,
+        type="call_task",
+        rule_id="detractor-call",
+        response_event_id=response,
+        response_version=1,
+        kind="nps",
+        score=n % 7,
+        comment=f"answer {n}",
+        answered_at=now - timedelta(hours=n),
+        decided_at=now,
+        assignee="director@acme.example",
+        assignee_role="director",
+        due_at=now + timedelta(hours=48 - n),
+        priority=2,
+        respondent=Respondent(key=f"c-{n}", name="Ida Holm", phone="+45 12345678"),
+    )
+
+
+class Queue:
+    def __init__(self, notify: ServiceProcess, tenant: str) -> None:
+        self.notify = notify
+        self.tenant = tenant
+
+    def client(self, role: str, sub: str, tenant: str | None = None) -> httpx.AsyncClient:
+        token = issue_token(TEST_JWT_SECRET, tenant=tenant or self.tenant, role=role, sub=sub)
+        return httpx.AsyncClient(
+            base_url=f"{self.notify.url}/v1/tenants/{tenant or self.tenant}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+
+
+@pytest.fixture
+async def queue(stack: Any) -> AsyncIterator[Queue]:
+    env = stack.service_env(stack.new_database())
+    notify = ServiceProcess("notify", env, stack.root / "logs").start()
+    tenant = f"q-{uuid.uuid4().hex[:8]}"
+    publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="queue-test")
+    await publisher.start()
+    try:
+        await notify.wait_ready()
+        await publisher.wait_ready(30)
+        actions = [call_action(tenant, n) for n in range(10)]
+        await publisher.send_many(topics.ACTIONS, [(a.key, a.to_bytes(), None) for a in actions])
+        q = Queue(notify, tenant)
+        async with q.client("agent", "watcher") as c:
+
+            async def ten_tasks() -> bool:
+                return len((await c.get("/tasks")).json()["tasks"]) == 10
+
+            try:
+                await wait_until(ten_tasks, 60, "ten tasks in the queue")
+            except TimeoutError as exc:
+                raise AssertionError(f"{exc}; notify's log:\n{notify.log_tail(60)}") from exc
+        yield q
+    finally:
+        await publisher.stop()
+        notify.stop()
+
+
+async def test_twenty_agents_claiming_ten_tasks_leave_each_with_one_holder(queue: Queue) -> None:
+    async with queue.client("agent", "lister") as c:
+        tasks = (await c.get("/tasks")).json()["tasks"]
+    agents = [queue.client("agent", f"agent-{i}") for i in range(20)]
+    try:
+        attempts = [(a, t["id"]) for a in agents for t in tasks]
+        results = await asyncio.gather(*(a.post(f"/tasks/{tid}/claim") for a, tid in attempts))
+    finally:
+        for a in agents:
+            await a.aclose()
+    wins: dict[str, list[str]] = {}
+    for (_, tid), r in zip(attempts, results, strict=True):
+        assert r.status_code in (200, 409), r.text
+        if r.status_code == 200:
+            wins.setdefault(tid, []).append(r.json()["claimed_by"])
+    assert sorted(wins) == sorted(t["id"] for t in tasks)
+    assert all(len(holders) == 1 for holders in wins.values()), wins
+    async with queue.client("agent", "lister") as c:
+        final = {t["id"]: t["claimed_by"] for t in (await c.get("/tasks")).json()["tasks"]}
+    assert final == {tid: holders[0] for tid, holders in wins.items()}
+
+
+async def test_claim_complete_reopen_and_events(queue: Queue, stack: Any) -> None:
+    async with (
+        queue.client("agent", "ida@acme.example") as ida,
+        queue.client("agent", "ole@acme.example") as ole,
+        queue.client("director", "boss@acme.example") as boss,
+    ):
+        tasks = (await ida.get("/tasks")).json()["tasks"]
+        # Overdue first, then by due time: the list is ordered by due time.
+        dues = [t["due_at"] for t in tasks]
+        assert dues == sorted(dues)
+        tid = tasks[0]["id"]
+
+        r = await ida.post(f"/tasks/{tid}/claim")
+        assert r.status_code == 200
+        assert r.json()["status"] == "claimed"
+        assert (await ole.post(f"/tasks/{tid}/claim")).status_code == 409
+        r = await ole.post(f"/tasks/{tid}/complete", json={"outcome": "reached", "note": "x"})
+        assert r.status_code == 403
+        r = await ida.post(f"/tasks/{tid}/complete", json={"outcome": "reached", "note": " "})
+        assert r.status_code == 422
+        assert r.json()["error"]["details"][0]["field"] == "note"
+        r = await ida.post(f"/tasks/{tid}/complete", json={"outcome": "shouted", "note": "x"})
+        assert r.status_code == 422
+        r = await ida.post(
+            f"/tasks/{tid}/complete",
+            json={"outcome": "resolved", "note": "Called, fixed the login"},
+        )
+        assert r.status_code == 200
+        done = r.json()
+        assert (done["status"], done["outcome"]) == ("done", "resolved")
+        assert done["notes"][0]["body"] == "[resolved] Called, fixed the login"
+
+        r = await boss.post(f"/tasks/{tid}/reopen", json={"note": "customer called back"})
+        assert r.status_code == 200
+        assert (r.json()["status"], r.json()["claimed_by"]) == ("open", None)
+        r = await boss.post(f"/tasks/{tid}/reassign", json={"assignee": "ole@acme.example"})
+        assert r.json()["assignee"] == "ole@acme.example"
+        assert (
+            await ole.post(f"/tasks/{tid}/notes", json={"body": "voicemail left"})
+        ).status_code == 201
+        assert [n["body"] for n in (await ole.get(f"/tasks/{tid}")).json()["notes"]][
+            -1
+        ] == "voicemail left"
+
+    # Every step left a task event on anbefal.task-events.v1, in order.
+    consumer = AIOKafkaConsumer(
+        topics.TASK_EVENTS,
+        bootstrap_servers=stack.kafka.bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    seen: list[str] = []
+    try:
+
+        async def all_events() -> bool:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    event = decode(TaskEvent, record.value)
+                    if str(event.task_id) == tid:
+                        seen.append(event.type)
+            return len(seen) >= 5
+
+        await wait_until(all_events, 30, "task events published")
+    finally:
+        await consumer.stop()
+    assert seen == ["created", "claimed", "completed", "reopened", "reassigned"]
+
+
+async def test_another_tenant_sees_nothing(queue: Queue) -> None:
+    async with queue.client("agent", "lister") as c:
+        tid = (await c.get("/tasks")).json()["tasks"][0]["id"]
+    outsider = f"other-{uuid.uuid4().hex[:6]}"
+    async with queue.client("admin", "intruder", tenant=outsider) as other:
+        # Their own tenant's URL with our task id: not found, never "forbidden".
+        assert (await other.get(f"/tasks/{tid}")).status_code == 404
+        for path, body in [
+            ("claim", None),
+            ("complete", {"outcome": "reached", "note": "x"}),
+            ("reassign", {"assignee": "a@b.example"}),
+            ("reopen", {"note": "x"}),
+            ("notes", {"body": "x"}),
+        ]:
+            r = await other.post(f"/tasks/{tid}/{path}", json=body)
+            assert r.status_code == 404, (path, r.text)
+        assert (await other.get("/tasks")).json()["tasks"] == []
+    # A token for another tenant on our tenant's URLs: refused outright.
+    token = issue_token(TEST_JWT_SECRET, tenant=outsider, role="admin", sub="intruder")
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as raw:
+        r = await raw.get(f"{queue.notify.url}/v1/tenants/{queue.tenant}/tasks")
+        assert r.status_code == 403
+        r = await raw.post(f"{queue.notify.url}/v1/tenants/{queue.tenant}/tasks/{tid}/claim")
+        assert r.status_code == 403
+    async with queue.client("viewer", "v") as viewer:
+        assert (await viewer.post(f"/tasks/{tid}/claim")).status_code == 403

@@ -72,3 +72,13 @@ def test_category_boundaries(score: int, expected: str) -> None:
 def test_category_refuses_out_of_scale(score: int) -> None:
     with pytest.raises(ValueError, match="outside 0-10"):
         category(score)
+
+
+def test_significance_of_a_change() -> None:
+    from anbefal.scoring.nps import significant_change
+
+    assert significant_change(Figures(20, 0, 0), Figures(0, 0, 20)) is True
+    assert significant_change(Figures(5, 5, 5), Figures(5, 5, 5)) is False
+    # +10 points on 30 answers each is well inside the noise.
+    assert significant_change(Figures(12, 9, 9), Figures(9, 12, 9)) is False
+    assert significant_change(Figures(3, 0, 0), Figures()) is None

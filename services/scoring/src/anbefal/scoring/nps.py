@@ -67,3 +67,24 @@ class Figures:
             self.passives + other.passives,
             self.detractors + other.detractors,
         )
+
+
+def _variance(f: Figures) -> float:
+    p, d = f.promoters / f.n, f.detractors / f.n
+    return p + d - (p - d) ** 2
+
+
+def significant_change(current: Figures, previous: Figures, z: float = Z95) -> bool | None:
+    """Two-sample Wald z-test on NPS (reference §3): is current different from previous at 95%?
+
+    None when either period has no answers: there is nothing to compare.
+    """
+    if current.n == 0 or previous.n == 0:
+        return None
+    assert current.nps is not None
+    assert previous.nps is not None
+    difference = (current.nps - previous.nps) / 100
+    se = math.sqrt(_variance(current) / current.n + _variance(previous) / previous.n)
+    if se == 0:
+        return difference != 0
+    return abs(difference) / se > z

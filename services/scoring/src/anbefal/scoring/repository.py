@@ -176,3 +176,37 @@ async def get_tenant_zone(
     session: AsyncSession, tenant: str, default_time_zone: str, default_k: int
 ) -> tuple[ZoneInfo, int]:
     return (await tenant_settings(session, [tenant], default_time_zone, default_k))[tenant]
+
+
+async def timeseries(
+    session: AsyncSession,
+    *,
+    tenant: str,
+    kind: str,
+    dimension: str,
+    value: str,
+    first: date,
+    last: date,
+    interval: str,
+) -> list[tuple[date, Figures]]:
+    """Figures per day, week (ISO, from Monday) or month between two days, oldest first."""
+    period = func.date_trunc(interval, DailyBucket.day).label("period")
+    rows = await session.execute(
+        select(
+            period,
+            func.sum(DailyBucket.promoters),
+            func.sum(DailyBucket.passives),
+            func.sum(DailyBucket.detractors),
+        )
+        .where(
+            DailyBucket.tenant == tenant,
+            DailyBucket.kind == kind,
+            DailyBucket.dimension == dimension,
+            DailyBucket.value == value,
+            DailyBucket.day >= first,
+            DailyBucket.day <= last,
+        )
+        .group_by(period)
+        .order_by(period)
+    )
+    return [(start.date(), Figures(int(p), int(pa), int(d))) for start, p, pa, d in rows]

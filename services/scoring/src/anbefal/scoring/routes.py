@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common.app import Runtime
 from anbefal.common.deps import PrincipalDep, RuntimeDep, SessionDep, authorize
 from anbefal.common.errors import ServiceError
 from anbefal.common.events import TENANT_PATTERN
 from anbefal.scoring import repository
-from anbefal.scoring.models import ALL_DIMENSION
-from anbefal.scoring.nps import Figures
-from anbefal.scoring.schemas import IntervalOut, ScoresOut, SegmentScore, WindowOut
+from anbefal.scoring.anonymity import MIN_K, suppressed_segments
+from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
+from anbefal.scoring.nps import Figures, significant_change
+from anbefal.scoring.schemas import (
+    IntervalOut,
+    ScoresOut,
+    SegmentScore,
+    TimeseriesOut,
+    TimeseriesPoint,
+    WindowOut,
+)
 from anbefal.scoring.settings import ScoringSettings
 from anbefal.scoring.windows import WINDOW_PATTERN, window_days
 
@@ -42,47 +53,139 @@ def segment_out(value: str, figures: Figures, *, suppress: bool) -> SegmentScore
     )
 
 
+TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN)]
+Kind = Literal["nps", "enps"]
+DAY_LIMIT = 3 * 366  # a bound on how much one request may scan
+
+
+def _range(window: str, first: date | None, last: date | None, today: date) -> tuple[date, date]:
+    if first is not None or last is not None:
+        if first is None or last is None:
+            raise ServiceError(422, "invalid_range", "give both `from` and `to`, or neither")
+        if first > last:
+            raise ServiceError(422, "invalid_range", "`from` is after `to`")
+    else:
+        try:
+            first, last = window_days(window, today)
+        except ValueError as exc:
+            raise ServiceError(422, "invalid_window", str(exc)) from exc
+    if (last - first).days >= DAY_LIMIT:
+        raise ServiceError(422, "invalid_range", f"a range may span at most {DAY_LIMIT} days")
+    return first, last
+
+
+async def _tenant(runtime: Runtime, session: AsyncSession, tenant: str) -> tuple[ZoneInfo, int]:
+    settings = runtime.settings
+    assert isinstance(settings, ScoringSettings)
+    return await repository.get_tenant_zone(
+        session, tenant, settings.default_time_zone, settings.default_anonymity_k
+    )
+
+
 @router.get(
     "/v1/tenants/{tenant}/scores", response_model=ScoresOut, summary="NPS or eNPS per segment"
 )
 async def get_scores(
-    tenant: Annotated[str, Path(pattern=TENANT_PATTERN)],
+    tenant: TenantPath,
     principal: PrincipalDep,
     session: SessionDep,
     runtime: RuntimeDep,
-    kind: Literal["nps", "enps"] = "nps",
+    kind: Kind = "nps",
     window: Annotated[
-        str, Query(pattern=WINDOW_PATTERN, description="`30d`, `month`, `quarter`")
+        str,
+        Query(pattern=WINDOW_PATTERN, description="`7d`, `30d`, `90d`, `365d`, `month`, `quarter`"),
     ] = "30d",
+    first: Annotated[date | None, Query(alias="from", description="Custom range start")] = None,
+    last: Annotated[
+        date | None, Query(alias="to", description="Custom range end (inclusive)")
+    ] = None,
     dimension: Annotated[
         str, Query(max_length=40, description="`all`, or a segment such as `department`")
     ] = ALL_DIMENSION,
     sort: Literal["nps", "detractors", "n", "value"] = "nps",
 ) -> ScoresOut:
+    """Every figure has n, the counts, NPS, its 95% adjusted-Wald interval, and whether it
+    changed significantly against the previous period of the same length. eNPS breakdowns hide
+    any figure that would describe fewer than the tenant's k people, directly or by subtraction."""
     authorize(principal, tenant, READERS)
-    settings = runtime.settings
-    assert isinstance(settings, ScoringSettings)
-    zone, k = await repository.get_tenant_zone(
-        session, tenant, settings.default_time_zone, settings.default_anonymity_k
-    )
-    try:
-        first, last = window_days(window, datetime.now(zone).date())
-    except ValueError as exc:
-        raise ServiceError(422, "invalid_window", str(exc)) from exc
+    zone, k = await _tenant(runtime, session, tenant)
+    window_name = window if first is None and last is None else "custom"
+    first, last = _range(window, first, last, datetime.now(zone).date())
+    span = last - first + timedelta(days=1)
     figures = await repository.segment_figures(
         session, tenant=tenant, kind=kind, dimension=dimension, first=first, last=last
     )
-    segments = [
-        segment_out(value, f, suppress=kind == "enps" and f.n < k) for value, f in figures.items()
-    ]
+    previous = await repository.segment_figures(
+        session, tenant=tenant, kind=kind, dimension=dimension, first=first - span, last=last - span
+    )
+    hidden: set[str] = set()
+    if kind == "enps":
+        totals = await repository.segment_figures(
+            session, tenant=tenant, kind=kind, dimension=ALL_DIMENSION, first=first, last=last
+        )
+        total = totals.get(ALL_VALUE, Figures()).n
+        hidden = suppressed_segments(figures, total, k)
+    segments = []
+    for value, f in figures.items():
+        out = segment_out(value, f, suppress=value in hidden)
+        before = previous.get(value, Figures())
+        # A previous eNPS figure below k is as identifying as a current one.
+        if not out.suppressed and not (kind == "enps" and before.n < k):
+            out.previous_nps = None if before.nps is None else round(before.nps, 2)
+            out.significant_change = significant_change(f, before)
+        segments.append(out)
     segments.sort(key=_sort_key(sort))
     return ScoresOut(
         tenant=tenant,
         kind=kind,
         dimension=dimension,
-        window=WindowOut(name=window, first_day=first, last_day=last, time_zone=zone.key),
+        window=WindowOut(
+            name=window_name,
+            first_day=first,
+            last_day=last,
+            time_zone=zone.key,
+        ),
         segments=segments,
     )
+
+
+@router.get(
+    "/v1/tenants/{tenant}/scores/timeseries",
+    response_model=TimeseriesOut,
+    summary="NPS or eNPS of one segment per day, week or month",
+)
+async def get_timeseries(
+    tenant: TenantPath,
+    principal: PrincipalDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    first: Annotated[date, Query(alias="from")],
+    last: Annotated[date, Query(alias="to")],
+    kind: Kind = "nps",
+    interval: Literal["day", "week", "month"] = "week",
+    dimension: Annotated[str, Query(max_length=40)] = ALL_DIMENSION,
+    value: Annotated[str, Query(max_length=200)] = ALL_VALUE,
+) -> TimeseriesOut:
+    authorize(principal, tenant, READERS)
+    zone, k = await _tenant(runtime, session, tenant)
+    first, last = _range("custom", first, last, datetime.now(zone).date())
+    series = await repository.timeseries(
+        session, tenant=tenant, kind=kind, dimension=dimension, value=value,
+        first=first, last=last, interval=interval,
+    )  # fmt: skip
+    points = []
+    for start, f in series:
+        seg = segment_out(value, f, suppress=kind == "enps" and f.n < max(k, MIN_K))
+        points.append(
+            TimeseriesPoint(
+                period_start=start,
+                **seg.model_dump(exclude={"value", "previous_nps", "significant_change"}),
+            )
+        )
+    return TimeseriesOut(
+        tenant=tenant, kind=kind, dimension=dimension, value=value, interval=interval,
+        first_day=first, last_day=last, time_zone=zone.key, points=points,
+    )  # fmt: skip
 
 
 def _sort_key(sort: str) -> Callable[[SegmentScore], tuple[bool, float, str]]:

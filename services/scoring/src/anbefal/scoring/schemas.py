@@ -19,6 +19,8 @@ class SegmentScore(BaseModel):
     detractors: int | None
     nps: float | None
     interval: IntervalOut | None
+    previous_nps: float | None = None
+    significant_change: bool | None = None
 
 
 class WindowOut(BaseModel):
@@ -34,3 +36,26 @@ class ScoresOut(BaseModel):
     dimension: str
     window: WindowOut
     segments: list[SegmentScore]
+
+
+class TimeseriesPoint(BaseModel):
+    period_start: date
+    suppressed: bool = False
+    n: int | None
+    promoters: int | None
+    passives: int | None
+    detractors: int | None
+    nps: float | None
+    interval: IntervalOut | None
+
+
+class TimeseriesOut(BaseModel):
+    tenant: str
+    kind: str
+    dimension: str
+    value: str
+    interval: str
+    first_day: date
+    last_day: date
+    time_zone: str
+    points: list[TimeseriesPoint]

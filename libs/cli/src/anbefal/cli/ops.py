@@ -49,7 +49,7 @@ class ServiceStatus:
     problem: str = ""
 
 
-def _metric_sum(metrics_text: str, family: str) -> int | None:
+def metric_sum(metrics_text: str, family: str) -> int | None:
     """Sum of all samples of one metric family; None when the service does not expose it."""
     for metric in text_string_to_metric_families(metrics_text):
         if metric.name == family:
@@ -71,10 +71,10 @@ async def fetch_status(client: httpx.AsyncClient, name: str, url: str) -> Servic
     except (httpx.HTTPError, ValueError) as exc:
         status.problem = f"unreachable: {type(exc).__name__}"
         return status
-    status.lag = _metric_sum(text, "anbefal_consumer_lag")
-    status.dlq = _metric_sum(text, "anbefal_dead_letters_pending")
+    status.lag = metric_sum(text, "anbefal_consumer_lag")
+    status.dlq = metric_sum(text, "anbefal_dead_letters_pending")
     # prometheus_client strips `_total` from counter family names.
-    status.sla_breaches = _metric_sum(text, "anbefal_sla_breaches")
+    status.sla_breaches = metric_sum(text, "anbefal_sla_breaches")
     return status
 
 

@@ -18,7 +18,7 @@ import pytest
 from anbefal.common import topics
 from anbefal.common.auth import issue_token
 from anbefal.common.kafka import Publisher
-from anbefal.devstack.chaos import ChaosSystem, Generator, Outcome, check, scale
+from anbefal.devstack.chaos import FULL, ChaosSystem, Generator, Outcome, check, record_row, scale
 from anbefal.devstack.testing import TEST_JWT_SECRET, wait_until
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
@@ -70,11 +70,12 @@ async def test_poison_records_on_every_topic_are_dead_lettered_and_replayable(
 ) -> None:
     system = shared_system
     poison = [b"not json", b"{}", b'{"score": 11}', b"\xff" * 200_000]
+    main_topics = [t.name for t in topics.ALL_TOPICS if not t.name.endswith(topics.DLQ_SUFFIX)]
     publisher = Publisher(system.bootstrap, timeout=10, client_id="poisoner")
     await publisher.start()
     await publisher.wait_ready(30)
     try:
-        for topic in (t.name for t in topics.ALL_TOPICS if not t.name.endswith(".dlq")):
+        for topic in main_topics:
             # Keys are required on the compacted tenants topic; harmless elsewhere.
             await publisher.send_many(
                 topic, [(f"poison-{n}".encode(), value, None) for n, value in enumerate(poison)]
@@ -97,6 +98,19 @@ async def test_poison_records_on_every_topic_are_dead_lettered_and_replayable(
 
     await wait_until(dead_lettered, 120, "every poison record in its service's dead_letters")
     await system.wait_quiescent()  # lag -> 0: the consumers went past the poison
+    produced = len(poison) * len(main_topics)
+    record_row(
+        {
+            "fault": "poison records on every topic",
+            "scale": "full" if FULL else "small",
+            "sent": produced,
+            "acknowledged": produced,
+            "stored": f"{2 * len(poison) * len(consumed)} dead letters",
+            "duplicates": 0,
+            "lost": 0,
+            "ok": True,
+        }
+    )
 
     env = {
         "ANBEFAL_DATABASE_URL": system.database_url,

@@ -379,8 +379,6 @@ async def check(system: ChaosSystem, generator: Generator, fault: str) -> Verdic
         lost=len(lost),
         problems=problems,
     )
-    artifacts = project_root() / "tests" / "test-artifacts"
-    artifacts.mkdir(exist_ok=True)
     row = verdict.row() | {
         "scale": "full" if FULL else "small",
         "tasks": len(task_rows),
@@ -388,9 +386,16 @@ async def check(system: ChaosSystem, generator: Generator, fault: str) -> Verdic
         "emails": sum(ours.values()),
         "email_redeliveries": redelivered,
     }
-    with (artifacts / "chaos.jsonl").open("a") as out:
-        out.write(json.dumps(row) + "\n")
+    record_row(row)
     return verdict
+
+
+def record_row(row: dict[str, Any]) -> None:
+    """Append one fault's outcome to the chaos log (`make chaos` prints it)."""
+    path = chaos_log()
+    path.parent.mkdir(exist_ok=True)
+    with path.open("a") as out:
+        out.write(json.dumps(row) + "\n")
 
 
 async def during(load: Awaitable[None], fault: Callable[[], Awaitable[None]]) -> None:

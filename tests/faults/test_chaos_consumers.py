@@ -11,6 +11,7 @@ import random
 import subprocess
 import sys
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -202,3 +203,36 @@ async def test_webhook_abuse_is_refused_and_counts_nothing_twice(
     assert verdict.problems == []
     assert verdict.lost == 0
     assert verdict.stored == len(generator.acknowledged)
+
+
+async def test_trace_id_travels_from_the_webhook_to_every_consumer_log(
+    shared_system: ChaosSystem,
+) -> None:
+    system = shared_system
+    tenant = f"trace-{uuid.uuid4().hex[:8]}"
+    generator = Generator(system.url("ingest"), tenant)
+    trace = f"trace-{uuid.uuid4().hex}"
+    async with httpx.AsyncClient(timeout=10) as client:
+        r = await client.post(
+            generator.url,
+            json=generator.body("r-traced", 2),  # a detractor: scored, routed, tasked
+            headers={**generator.headers(), "X-Request-Id": trace},
+        )
+    assert r.status_code == 202, r.text
+    assert r.json()["trace_id"] == trace
+
+    def lines_with_trace(service: str) -> list[dict[str, Any]]:
+        found = []
+        for path in (system.root / "logs").glob(f"{service}-*.log"):
+            for line in path.read_text(errors="replace").splitlines():
+                if trace in line and line.startswith("{"):
+                    found.append(json.loads(line))
+        return found
+
+    async def everywhere() -> bool:
+        return all(lines_with_trace(s) for s in ("ingest", "scoring", "closed-loop", "notify"))
+
+    await wait_until(everywhere, 60, f"{trace} in the logs of all four services")
+    for service in ("scoring", "closed-loop", "notify"):
+        line = lines_with_trace(service)[0]
+        assert line.get("trace_id") == trace or trace in line.get("trace_ids", []), line

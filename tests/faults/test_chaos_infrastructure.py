@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -43,20 +43,32 @@ async def _all_ready(system: ChaosSystem) -> None:
         await process.wait_ready(180)
 
 
+async def under_load(
+    system: ChaosSystem,
+    load: Coroutine[Any, Any, None],
+    times: int,
+    kill: Callable[[], None],
+    start: Callable[[], None],
+) -> None:
+    """Kill and restart a part `times` times while the load runs; then wait for readiness."""
+    task = asyncio.create_task(load)
+    for _ in range(times):
+        await asyncio.sleep(1.5)
+        await asyncio.to_thread(kill)
+        await asyncio.sleep(3)
+        await asyncio.to_thread(start)
+    await task
+    await _all_ready(system)
+
+
 async def test_broker_sigkilled_and_restarted_under_load(broker_system: ChaosSystem) -> None:
     system = broker_system
     broker = system.broker
     assert broker is not None
     # No retries: a request that got 503 was not acknowledged, and need not be stored.
     generator = Generator(system.url("ingest"), f"bkill-{uuid.uuid4().hex[:8]}")
-    load = asyncio.create_task(generator.send(generator.ids(0, scale(1500, 30_000))))
-    for _ in range(scale(2, 5)):
-        await asyncio.sleep(1.5)
-        broker.kill()
-        await asyncio.sleep(3)
-        await asyncio.to_thread(broker.restart)
-    await load
-    await _all_ready(system)
+    load = generator.send(generator.ids(0, scale(1500, 30_000)))
+    await under_load(system, load, scale(2, 5), broker.kill, broker.restart)
     verdict = await check(system, generator, "broker SIGKILL + restart under load")
     assert verdict.problems == []
     assert verdict.lost == 0
@@ -97,14 +109,8 @@ async def test_postgres_immediate_stop_and_start_under_load(stack: Any) -> None:
     try:
         await system.start()
         generator = Generator(system.url("ingest"), f"pgstop-{uuid.uuid4().hex[:8]}")
-        load = asyncio.create_task(generator.send(generator.ids(0, scale(1200, 30_000))))
-        for _ in range(scale(1, 3)):
-            await asyncio.sleep(2)
-            await asyncio.to_thread(postgres.immediate_stop)
-            await asyncio.sleep(3)
-            await asyncio.to_thread(postgres.start)
-        await load
-        await _all_ready(system)
+        load = generator.send(generator.ids(0, scale(1200, 30_000)))
+        await under_load(system, load, scale(1, 3), postgres.immediate_stop, postgres.start)
         verdict = await check(system, generator, "PostgreSQL immediate stop + start")
         assert verdict.problems == []
         assert verdict.lost == 0

@@ -401,6 +401,15 @@ class ConsumerLoop:
             self._positions[tp] = end
         self.health.last_progress = time.monotonic()
         metrics.RECORDS_PROCESSED.labels(self.group_id, tp.topic).inc(len(records))
+        # One line per committed batch; it carries the batch's trace ids (see tracing.py).
+        self._log.info(
+            "batch committed",
+            topic=tp.topic,
+            partition=tp.partition,
+            records=len(records),
+            dead=dead,
+            next_offset=end,
+        )
         if dead:
             metrics.DEAD_LETTERS.labels(self.group_id, tp.topic).inc(dead)
         if self._after_commit is not None:

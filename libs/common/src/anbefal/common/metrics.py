@@ -36,7 +36,7 @@ DEAD_LETTERS_PENDING = Gauge(
 )
 
 # Business metrics of the closed loop. Defined here so dashboards and alerts have one name for
-# each; the services update them where the fact happens (see deploy/prometheus/README.md).
+# each; the services update them where the fact happens (see deploy/README.md).
 TASKS_OPEN = Gauge("anbefal_tasks_open", "Call-back tasks not yet closed", ["tenant"])
 TASKS_OVERDUE = Gauge(
     "anbefal_tasks_overdue", "Open call-back tasks past their due time", ["tenant"]

@@ -7,7 +7,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup prepare run test check lint fmt typecheck unit bench clean
+.PHONY: help setup prepare run test check lint fmt typecheck unit bench clean chaos
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,11 @@ unit: setup ## only the tests that need no broker or database
 
 bench: prepare ## benchmarks (print figures and ratios against raw baselines)
 	@for b in bench/*.py; do echo "== $$b"; $(UV) run python $$b || exit 1; done
+
+chaos: prepare ## the fault-injection suite at full scale, then the table (fault, sent, ..., lost)
+	$(UV) run python -m anbefal.devstack.chaos reset
+	ANBEFAL_CHAOS_SCALE=full $(UV) run pytest tests/faults -m fault $(PYTEST_ARGS); status=$$?; \
+		$(UV) run python -m anbefal.devstack.chaos table && exit $$status
 
 clean: ## remove local state (Kafka and PostgreSQL data, caches); keeps the jar cache
 	rm -rf .local/run .local/test .pytest_cache .mypy_cache .ruff_cache

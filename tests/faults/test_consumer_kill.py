@@ -14,6 +14,7 @@ import pytest
 from anbefal.common import topics
 from anbefal.common.events import Respondent, Source, SurveyResponse, response_event_id
 from anbefal.common.kafka import Publisher
+from anbefal.devstack.chaos import BUCKET_MISMATCHES
 from anbefal.devstack.testing import ServiceProcess, asyncpg_dsn, caught_up, wait_until
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
@@ -94,31 +95,7 @@ async def test_scoring_killed_mid_stream_counts_every_answer_once(stack: Any) ->
             tenant,
         )
         # The buckets must equal a full recomputation from the stored answers, per segment.
-        mismatches = await conn.fetch(
-            """
-            WITH recomputed AS (
-                SELECT 'all' AS dimension, 'all' AS value, day, score
-                FROM scoring.answers WHERE tenant = $1
-                UNION ALL
-                SELECT s.key, s.value, a.day, a.score
-                FROM scoring.answers a, jsonb_each_text(a.segments) s WHERE a.tenant = $1
-            ), expected AS (
-                SELECT dimension, value, day,
-                       count(*) FILTER (WHERE score >= 9) AS p,
-                       count(*) FILTER (WHERE score BETWEEN 7 AND 8) AS pa,
-                       count(*) FILTER (WHERE score <= 6) AS d
-                FROM recomputed GROUP BY dimension, value, day
-            ), actual AS (
-                SELECT dimension, value, day, promoters AS p, passives AS pa, detractors AS d
-                FROM scoring.daily_buckets WHERE tenant = $1 AND kind = 'nps'
-                  AND promoters + passives + detractors > 0
-            )
-            (SELECT * FROM expected EXCEPT SELECT * FROM actual)
-            UNION ALL
-            (SELECT * FROM actual EXCEPT SELECT * FROM expected)
-            """,
-            tenant,
-        )
+        mismatches = await conn.fetch(BUCKET_MISMATCHES, tenant)
         answers_per_segment = await conn.fetchval(
             "SELECT sum(promoters + passives + detractors) FROM scoring.daily_buckets "
             "WHERE tenant = $1 AND dimension = 'country'",

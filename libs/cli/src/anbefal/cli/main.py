@@ -15,7 +15,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from anbefal.cli import envfile
+from anbefal.cli import envfile, ops
 from anbefal.cli.waiting import ensure_database, progress
 from anbefal.common import topics
 from anbefal.common.auth import ROLES, issue_token
@@ -37,6 +37,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(dev_app, name="dev")
+app.add_typer(ops.app)  # `anbefal status`, `anbefal dlq ...`
 
 SERVICES = {
     "ingest": "anbefal.ingest",

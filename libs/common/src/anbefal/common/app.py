@@ -18,7 +18,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -218,10 +218,32 @@ def health_router() -> APIRouter:
         )
 
     @router.get("/metrics", summary="Prometheus metrics")
-    async def metrics_endpoint() -> Response:
+    async def metrics_endpoint(request: Request) -> Response:
+        runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+        if runtime is not None:
+            await _refresh_dead_letter_gauges(runtime)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+async def _refresh_dead_letter_gauges(runtime: Runtime) -> None:
+    """Count each consumer group's unreplayed dead letters; a scrape must not hang on the DB."""
+    if not runtime.consumers:
+        return
+    try:
+        async with asyncio.timeout(1.0), runtime.engine.connect() as conn:
+            for consumer in runtime.consumers:
+                table = consumer.tables.dead_letters
+                pending = await conn.scalar(
+                    select(func.count())
+                    .select_from(table)
+                    .where(table.c.group_id == consumer.group_id, table.c.replayed_at.is_(None))
+                )
+                metrics.DEAD_LETTERS_PENDING.labels(consumer.group_id).set(pending or 0)
+    except Exception as exc:
+        # The gauge keeps its last value; readiness reports PostgreSQL trouble.
+        log.warning("cannot count dead letters", error=repr(exc))
 
 
 class _MetricsMiddleware:

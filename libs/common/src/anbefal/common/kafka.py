@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anbefal.common import metrics, topics
+from anbefal.common import metrics, topics, tracing
 from anbefal.common.db import ConsumerTables
 from anbefal.common.errors import PoisonRecordError, RetryableError
 from anbefal.common.events import TOPIC_MODELS, EventModel, decode
@@ -36,7 +36,7 @@ from anbefal.common.logging import get_logger
 
 log = get_logger(__name__)
 
-TRACE_HEADER = "trace-id"
+TRACE_HEADER = tracing.TRACE_HEADER
 Headers = list[tuple[str, bytes]]
 OutRecord = tuple[bytes | None, bytes, Headers | None]  # key, value, headers
 
@@ -168,10 +168,7 @@ class Message:
 
     @property
     def trace_id(self) -> str | None:
-        for name, value in self.headers:
-            if name == TRACE_HEADER:
-                return value.decode(errors="replace")
-        return None
+        return tracing.trace_id_of(self.headers)
 
 
 BatchHandler = Callable[[AsyncSession, Sequence[Message]], Awaitable[None]]
@@ -240,6 +237,10 @@ class ConsumerLoop:
         self._positions: dict[TopicPartition, int] = {}
         self.health = ConsumerHealth()
         self._log = log.bind(group=group_id)
+
+    @property
+    def tables(self) -> ConsumerTables:
+        return self._tables
 
     def stop(self) -> None:
         self._stopping.set()
@@ -373,6 +374,17 @@ class ConsumerLoop:
         records = [r for r in records if r.offset >= expected]
         if not records:
             return
+        # Every log line about this batch, the handler's included, carries its trace ids.
+        with tracing.bind_batch(r.headers for r in records):
+            await self._process_bound(consumer, tp, records, expected)
+
+    async def _process_bound(
+        self,
+        consumer: AIOKafkaConsumer,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[Any, Any]],
+        expected: int,
+    ) -> None:
         end = records[-1].offset + 1
         try:
             dead = await self._apply(tp, records, expected, end)
@@ -395,6 +407,15 @@ class ConsumerLoop:
             self._positions[tp] = end
         self.health.last_progress = time.monotonic()
         metrics.RECORDS_PROCESSED.labels(self.group_id, tp.topic).inc(len(records))
+        # One line per committed batch; it carries the batch's trace ids (see tracing.py).
+        self._log.info(
+            "batch committed",
+            topic=tp.topic,
+            partition=tp.partition,
+            records=len(records),
+            dead=dead,
+            next_offset=end,
+        )
         if dead:
             metrics.DEAD_LETTERS.labels(self.group_id, tp.topic).inc(dead)
         if self._after_commit is not None:

@@ -29,3 +29,25 @@ CONSUMER_LAG = Gauge(
 BATCH_RETRIES = Counter(
     "anbefal_consumer_batch_retries_total", "Batches rolled back to retry", ["group", "reason"]
 )
+DEAD_LETTERS_PENDING = Gauge(
+    "anbefal_dead_letters_pending",
+    "Rows in the service's dead_letters table not yet replayed (refreshed on each scrape)",
+    ["group"],
+)
+
+# Business metrics of the closed loop. Defined here so dashboards and alerts have one name for
+# each; the services update them where the fact happens (see deploy/README.md).
+TASKS_OPEN = Gauge("anbefal_tasks_open", "Call-back tasks not yet closed", ["tenant"])
+TASKS_OVERDUE = Gauge(
+    "anbefal_tasks_overdue", "Open call-back tasks past their due time", ["tenant"]
+)
+SLA_BREACHES = Counter(
+    "anbefal_sla_breaches_total", "Tasks that passed their SLA without being handled", ["tenant"]
+)
+EMAILS_SENT = Counter("anbefal_emails_sent_total", "Emails the SMTP relay accepted", ["kind"])
+EMAILS_FAILED = Counter("anbefal_emails_failed_total", "Email sends that failed", ["kind"])
+DETRACTOR_TO_TASK = Histogram(
+    "anbefal_detractor_to_task_seconds",
+    "Time from a detractor's answer being received to its call-back task being created",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)

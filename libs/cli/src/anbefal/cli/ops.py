@@ -1,0 +1,314 @@
+"""Ops commands: `anbefal status` (one table of every service) and `anbefal dlq ...`.
+
+`status` reads each service's /healthz, /readyz and /metrics. `dlq` reads a service's
+`dead_letters` table (ANBEFAL_DATABASE_URL) and can replay a record to its original topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import httpx
+import typer
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from anbefal.common.kafka import Publisher
+
+# Services that consume, hence have a dead_letters table (ingest only produces).
+CONSUMING = {
+    "scoring": "anbefal.scoring",
+    "closed-loop": "anbefal.closed_loop",
+    "notify": "anbefal.notify",
+}
+# Headers the consumer loop adds on the DLQ topic; a replayed record must not carry them.
+_DLQ_HEADER_PREFIX = "dlq-"
+
+# Added to the root app without a name: `status` and `dlq` become top-level commands.
+app = typer.Typer()
+dlq_app = typer.Typer(help="Dead letters: records a consumer could not process.")
+app.add_typer(dlq_app, name="dlq")
+
+
+@dataclass
+class ServiceStatus:
+    name: str
+    url: str
+    healthy: bool
+    ready: bool
+    lag: int | None
+    dlq: int | None
+    sla_breaches: int | None
+    problem: str = ""
+
+
+def metric_sum(metrics_text: str, family: str) -> int | None:
+    """Sum of all samples of one metric family; None when the service does not expose it."""
+    for metric in text_string_to_metric_families(metrics_text):
+        if metric.name == family:
+            samples = [s for s in metric.samples if not s.name.endswith("_created")]
+            return int(sum(s.value for s in samples))
+    return None
+
+
+async def fetch_status(client: httpx.AsyncClient, name: str, url: str) -> ServiceStatus:
+    status = ServiceStatus(name, url, False, False, None, None, None)
+    try:
+        status.healthy = (await client.get(f"{url}/healthz")).status_code == 200
+        ready = await client.get(f"{url}/readyz")
+        status.ready = ready.status_code == 200
+        checks: dict[str, Any] = ready.json().get("checks", {})
+        failing = [k for k, v in checks.items() if not (v["ok"] if isinstance(v, dict) else v)]
+        status.problem = ", ".join(failing)
+        text = (await client.get(f"{url}/metrics")).text
+    except (httpx.HTTPError, ValueError) as exc:
+        status.problem = f"unreachable: {type(exc).__name__}"
+        return status
+    status.lag = metric_sum(text, "anbefal_consumer_lag")
+    status.dlq = metric_sum(text, "anbefal_dead_letters_pending")
+    # prometheus_client strips `_total` from counter family names.
+    status.sla_breaches = metric_sum(text, "anbefal_sla_breaches")
+    return status
+
+
+def render_status(rows: list[ServiceStatus]) -> str:
+    def cell(value: int | None) -> str:
+        return "-" if value is None else str(value)
+
+    header = ("SERVICE", "HEALTH", "READY", "LAG", "DLQ", "SLA BREACHES", "URL", "PROBLEM")
+    table = [header] + [
+        (
+            r.name,
+            "ok" if r.healthy else "DOWN",
+            "ready" if r.ready else "NOT READY",
+            cell(r.lag),
+            cell(r.dlq),
+            cell(r.sla_breaches),
+            r.url,
+            r.problem,
+        )
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    )
+
+
+def _parse_urls(overrides: list[str]) -> dict[str, str]:
+    from anbefal.cli.main import DEV_PORTS  # here: main imports this module at load time
+
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in DEV_PORTS.items()}
+    for item in overrides:
+        name, sep, url = item.partition("=")
+        if not sep or name not in urls:
+            raise typer.BadParameter(
+                f"expected SERVICE=URL with SERVICE one of {', '.join(urls)}", param_hint="--url"
+            )
+        urls[name] = url.rstrip("/")
+    return urls
+
+
+@app.command("status")
+def status(
+    url: Annotated[
+        list[str] | None,
+        typer.Option(help="SERVICE=URL, repeatable (default: 127.0.0.1:8001-8004)"),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per request")] = 3.0,
+) -> None:
+    """One table: each service's health, readiness, consumer lag, DLQ size and SLA breaches.
+
+    Exits 1 when any service is down or not ready.
+    """
+    urls = _parse_urls(url or [])
+
+    async def gather() -> list[ServiceStatus]:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            return list(
+                await asyncio.gather(*(fetch_status(client, n, u) for n, u in urls.items()))
+            )
+
+    rows = asyncio.run(gather())
+    print(render_status(rows))
+    if not all(r.healthy and r.ready for r in rows):
+        raise typer.Exit(1)
+
+
+def _dead_letters(service: str) -> Table:
+    if service not in CONSUMING:
+        raise typer.BadParameter(f"one of {', '.join(CONSUMING)}", param_hint="--service")
+    models = importlib.import_module(f"{CONSUMING[service]}.models")
+    table: Table = models.CONSUMER_TABLES.dead_letters
+    return table
+
+
+def _engine() -> AsyncEngine:
+    url = os.environ.get("ANBEFAL_DATABASE_URL")
+    if not url:
+        raise typer.BadParameter("ANBEFAL_DATABASE_URL is not set")
+    return create_async_engine(url)
+
+
+ServiceOpt = Annotated[str, typer.Option("--service", help=f"One of: {', '.join(CONSUMING)}")]
+
+
+async def list_dead_letters(
+    engine: AsyncEngine, table: Table, *, include_replayed: bool, limit: int
+) -> list[dict[str, Any]]:
+    query = select(table).order_by(table.c.id).limit(limit)
+    if not include_replayed:
+        query = query.where(table.c.replayed_at.is_(None))
+    async with engine.connect() as conn:
+        return [dict(row._mapping) for row in await conn.execute(query)]
+
+
+async def get_dead_letter(engine: AsyncEngine, table: Table, id_: int) -> dict[str, Any] | None:
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(table).where(table.c.id == id_))).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def replay_dead_letters(
+    engine: AsyncEngine, table: Table, publisher: Publisher, ids: list[int], *, force: bool
+) -> list[int]:
+    """Publish each record to its original topic, then mark it replayed; returns replayed ids.
+
+    Publish first, mark second: a crash in between replays a record twice, which the idempotent
+    consumers absorb; the other order could mark a record that never went back.
+    """
+    replayed = []
+    for id_ in ids:
+        row = await get_dead_letter(engine, table, id_)
+        if row is None:
+            raise LookupError(f"no dead letter {id_}")
+        if row["replayed_at"] is not None and not force:
+            continue
+        headers = [
+            (k, v.encode()) for k, v in row["headers"] if not k.startswith(_DLQ_HEADER_PREFIX)
+        ] + [("dlq-replayed-from", str(id_).encode())]
+        await publisher.send(row["topic"], row["value"] or b"", key=row["key"], headers=headers)
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(table).where(table.c.id == id_).values(replayed_at=datetime.now(UTC))
+            )
+        replayed.append(id_)
+    return replayed
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@dlq_app.command("list")
+def dlq_list(
+    service: ServiceOpt,
+    all_: Annotated[bool, typer.Option("--all", help="Include replayed records")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many")] = 100,
+) -> None:
+    """Dead letters of one service, oldest first (pending only unless --all)."""
+    table = _dead_letters(service)
+
+    async def run() -> list[dict[str, Any]]:
+        engine = _engine()
+        try:
+            return await list_dead_letters(engine, table, include_replayed=all_, limit=limit)
+        finally:
+            await engine.dispose()
+
+    rows = asyncio.run(run())
+    if not rows:
+        print(f"no {'' if all_ else 'pending '}dead letters for {service}")
+        return
+    for row in rows:
+        where = f"{row['topic']}[{row['partition']}]@{row['offset']}"
+        state = "replayed" if row["replayed_at"] else "pending"
+        print(
+            f"{row['id']:>6}  {state:<8}  {row['failed_at']:%Y-%m-%d %H:%M:%S}  {where}  "
+            f"{_short(row['error'], 80)}"
+        )
+
+
+@dlq_app.command("show")
+def dlq_show(
+    service: ServiceOpt,
+    id_: Annotated[int, typer.Argument(metavar="ID", help="The dead letter's id")],
+) -> None:
+    """One dead letter in full: where it came from, why it failed, its headers and value."""
+    table = _dead_letters(service)
+
+    async def run() -> dict[str, Any] | None:
+        engine = _engine()
+        try:
+            return await get_dead_letter(engine, table, id_)
+        finally:
+            await engine.dispose()
+
+    row = asyncio.run(run())
+    if row is None:
+        print(f"no dead letter {id_} for {service}")
+        raise typer.Exit(1)
+    value: bytes = row["value"] or b""
+    try:
+        shown: Any = json.loads(value)
+    except ValueError:
+        shown = value.decode(errors="replace")
+    doc = {
+        "id": row["id"],
+        "group": row["group_id"],
+        "topic": row["topic"],
+        "partition": row["partition"],
+        "offset": row["offset"],
+        "key": (row["key"] or b"").decode(errors="replace"),
+        "failed_at": row["failed_at"].isoformat(),
+        "replayed_at": row["replayed_at"].isoformat() if row["replayed_at"] else None,
+        "error": row["error"],
+        "headers": row["headers"],
+        "value": shown,
+    }
+    print(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    service: ServiceOpt,
+    ids: Annotated[list[int], typer.Argument(metavar="ID...", help="Dead letters to replay")],
+    force: Annotated[bool, typer.Option(help="Replay even if replayed before")] = False,
+) -> None:
+    """Publish dead letters to their original topic and mark them replayed.
+
+    Every consumer group of that topic sees the record again; they are idempotent, so only the
+    group that failed on it changes anything. Fix the cause first, or it dead-letters again.
+    """
+    table = _dead_letters(service)
+    bootstrap = os.environ.get("ANBEFAL_KAFKA_BOOTSTRAP")
+    if not bootstrap:
+        raise typer.BadParameter("ANBEFAL_KAFKA_BOOTSTRAP is not set")
+
+    async def run() -> list[int]:
+        engine = _engine()
+        publisher = Publisher(bootstrap, timeout=10, client_id="anbefal-dlq-replay")
+        await publisher.start()
+        try:
+            await publisher.wait_ready(30)
+            return await replay_dead_letters(engine, table, publisher, ids, force=force)
+        finally:
+            await publisher.stop()
+            await engine.dispose()
+
+    try:
+        done = asyncio.run(run())
+    except LookupError as exc:
+        print(str(exc))
+        raise typer.Exit(1) from exc
+    skipped = sorted(set(ids) - set(done))
+    print(f"replayed {len(done)}: {done}" + (f"; already replayed: {skipped}" if skipped else ""))

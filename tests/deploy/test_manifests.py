@@ -1,0 +1,197 @@
+"""The compose file and the Kubernetes manifests validate against their schemas.
+
+Compose: the Compose Specification schema vendored in check-jsonschema. Kubernetes built-in
+kinds: the strict JSON schemas shipped in kubernetes-validate (no network). Operator resources
+(Strimzi, CloudNativePG) have no schema in those packages, so pydantic models of the fields we
+use check them, rejecting unknown fields. No Docker engine runs in CI: images are not built.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+import kubernetes_validate
+import pytest
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from anbefal.cli.main import SERVICES
+from anbefal.common.topics import ALL_TOPICS
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+COMPOSE = DEPLOY / "compose" / "compose.yaml"
+K8S = DEPLOY / "k8s"
+K8S_VERSION = "1.33.0"
+OPERATOR_KINDS = {"KafkaTopic", "Kafka", "KafkaNodePool", "Cluster"}
+
+
+def _check_compose(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec"]
+        + [str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _k8s_documents() -> list[dict[str, Any]]:
+    docs = []
+    for path in sorted(K8S.glob("*.yaml")):
+        docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return docs
+
+
+def test_compose_validates_against_the_compose_spec() -> None:
+    result = _check_compose(COMPOSE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_schema_check_catches_a_broken_file(tmp_path: Path) -> None:
+    doc = yaml.safe_load(COMPOSE.read_text())
+    doc["services"]["ingest"]["healthcheck"]["retries"] = "many"
+    doc["services"]["ingest"]["restart_policy"] = "always"
+    broken = tmp_path / "compose.yaml"
+    broken.write_text(yaml.safe_dump(doc))
+    assert _check_compose(broken).returncode != 0
+
+
+def test_compose_runs_kraft_kafka_postgres_a_mail_catcher_and_the_four_services() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert "controller" in services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert "mailpit" in services["mail"]["image"]
+    for name in SERVICES:
+        service = services[name]
+        assert service["build"]["args"]["SERVICE"] == name
+        assert "/readyz" in " ".join(service["healthcheck"]["test"])
+        assert service["depends_on"]["kafka"]["condition"] == "service_healthy"
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for infra in ("kafka", "postgres", "mail"):
+        assert "healthcheck" in services[infra], infra
+    assert services["notify"]["environment"]["ANBEFAL_SMTP_HOST"] == "mail"
+
+
+def test_dockerfile_is_multi_stage_with_uv_and_one_service_argument() -> None:
+    text = (DEPLOY / "docker" / "Dockerfile").read_text()
+    assert text.count("\nFROM ") >= 2
+    assert "uv sync --frozen --no-dev" in text
+    assert "ARG SERVICE" in text
+    assert "USER anbefal" in text
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [d for d in _k8s_documents() if d["kind"] not in OPERATOR_KINDS],
+    ids=lambda d: f"{d['kind']}/{d['metadata']['name']}",
+)
+def test_builtin_kinds_validate_against_the_kubernetes_schema(doc: dict[str, Any]) -> None:
+    kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_the_kubernetes_schema_check_catches_a_typo() -> None:
+    doc = next(d for d in _k8s_documents() if d["kind"] == "Deployment")
+    doc["spec"]["template"]["spec"]["containers"][0]["livenessprobe"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_every_service_has_probes_and_an_autoscaler() -> None:
+    docs = _k8s_documents()
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    autoscalers = {
+        d["spec"]["scaleTargetRef"]["name"]: d
+        for d in docs
+        if d["kind"] == "HorizontalPodAutoscaler"
+    }
+    for service in SERVICES:
+        name = f"anbefal-{service}"
+        container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        hpa = autoscalers[name]
+        # Copies beyond the partition count would sit idle.
+        assert hpa["spec"]["maxReplicas"] <= max(t.partitions for t in ALL_TOPICS)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Metadata(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253)
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class _KafkaTopicSpec(_Strict):
+    topicName: str  # noqa: N815  (the CRD's field name)
+    partitions: int = Field(ge=1)
+    replicas: int = Field(ge=1, le=32767)
+    config: dict[str, str | int | bool] = Field(default_factory=dict)
+
+
+class _KafkaTopic(_Strict):
+    apiVersion: Literal["kafka.strimzi.io/v1beta2", "kafka.strimzi.io/v1"]  # noqa: N815
+    kind: Literal["KafkaTopic"]
+    metadata: _Metadata
+    spec: _KafkaTopicSpec
+
+
+class _Storage(_Strict):
+    size: str = Field(pattern=r"^\d+(Mi|Gi|Ti)$")
+
+
+class _CnpgSpec(BaseModel):
+    instances: int = Field(ge=1)
+    storage: _Storage
+    bootstrap: dict[str, Any]
+
+
+class _CnpgCluster(_Strict):
+    apiVersion: Literal["postgresql.cnpg.io/v1"]  # noqa: N815
+    kind: Literal["Cluster"]
+    metadata: _Metadata
+    spec: _CnpgSpec
+
+
+class _StrimziResource(_Strict):
+    apiVersion: Literal["kafka.strimzi.io/v1beta2"]  # noqa: N815
+    kind: Literal["Kafka", "KafkaNodePool"]
+    metadata: _Metadata
+    spec: dict[str, Any]
+
+
+def test_operator_resources_have_the_expected_shape() -> None:
+    docs = [d for d in _k8s_documents() if d["kind"] in OPERATOR_KINDS]
+    kinds = {d["kind"] for d in docs}
+    assert kinds == OPERATOR_KINDS
+    for doc in docs:
+        if doc["kind"] == "KafkaTopic":
+            topic = _KafkaTopic.model_validate(doc)
+            assert topic.metadata.labels["strimzi.io/cluster"] == "anbefal"
+        elif doc["kind"] == "Cluster":
+            cluster = _CnpgCluster.model_validate(doc)
+            assert cluster.metadata.name == "anbefal-db"
+            assert cluster.spec.bootstrap["initdb"]["database"] == "anbefal"
+        else:
+            _StrimziResource.model_validate(doc)
+
+
+def test_kafka_topics_match_all_topics_exactly() -> None:
+    declared = {
+        (
+            t.spec.topicName,
+            t.spec.partitions,
+            frozenset(t.spec.config.items()) - {("min.insync.replicas", "2")},
+        )
+        for t in (
+            _KafkaTopic.model_validate(d) for d in _k8s_documents() if d["kind"] == "KafkaTopic"
+        )
+    }
+    expected = {(t.name, t.partitions, frozenset(t.config.items())) for t in ALL_TOPICS}
+    assert declared == expected

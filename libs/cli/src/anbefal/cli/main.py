@@ -15,7 +15,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from anbefal.cli import envfile, ops
+from anbefal.cli import envfile, ops, users
 from anbefal.cli.waiting import ensure_database, progress
 from anbefal.common import topics
 from anbefal.common.auth import ROLES, issue_token
@@ -38,6 +38,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(dev_app, name="dev")
 app.add_typer(ops.app)  # `anbefal status`, `anbefal dlq ...`
+app.add_typer(users.app, name="user")
 
 SERVICES = {
     "ingest": "anbefal.ingest",
@@ -45,6 +46,7 @@ SERVICES = {
     "closed-loop": "anbefal.closed_loop",
     "notify": "anbefal.notify",
 }
+DEMO_PASSWORD = "demo-password"
 DEV_PORTS = {"ingest": 8001, "scoring": 8002, "closed-loop": 8003, "notify": 8004}
 
 
@@ -206,12 +208,20 @@ def dev_welcome(
         sender_email="director@demo.example",
         follow_up_days=5,
     )
+    # A staff account for the call-back page; a fixed password is fine for a local demo only.
+    asyncio.run(
+        users.add(
+            _env("ANBEFAL_DATABASE_URL"), tenant="demo", email="agent@demo.example",
+            name="Ada Agent", role="agent", password=DEMO_PASSWORD, locale="en",
+        )
+    )  # fmt: skip
     banner = f"""
 Anbefal is running.
   ingest       {urls["ingest"]}/docs
   scoring      {urls["scoring"]}/docs
   closed loop  {urls["closed-loop"]}/docs
   notify       {urls["notify"]}/docs
+  staff page   {urls["notify"]}/  (organisation demo, agent@demo.example, {DEMO_PASSWORD})
   mail sink    http://127.0.0.1:{os.environ.get("ANBEFAL_MAIL_HTTP_PORT", "8025")}/
 
 Post an answer (tenant `demo`):

@@ -15,6 +15,7 @@ from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
 from anbefal.notify.routes import router
 from anbefal.notify.settings import NotifySettings
+from anbefal.notify.ui.routes import router as ui_router
 
 
 def wire(runtime: Runtime) -> Wiring:
@@ -51,6 +52,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         title="Anbefal notify",
         description="Email, the call-back queue and the staff page.",
         settings=settings or NotifySettings(),
-        routers=[router],
+        routers=[router, ui_router],
         wire=wire,
     )

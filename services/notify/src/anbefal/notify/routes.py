@@ -7,14 +7,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.common.auth import Principal
 from anbefal.common.deps import PrincipalDep, SessionDep, authorize
-from anbefal.common.errors import ServiceError
 from anbefal.common.events import TENANT_PATTERN
-from anbefal.notify import repository, task_events
+from anbefal.notify import queue, repository
 from anbefal.notify.models import Task
 from anbefal.notify.schemas import (
     CompleteIn,
@@ -28,8 +25,7 @@ from anbefal.notify.schemas import (
     TaskList,
     TaskOut,
 )
-from anbefal.notify.task_events import task_event
-from anbefal.notify.tasks import STAFF, Transition, TransitionRefused, check
+from anbefal.notify.tasks import STAFF
 
 router = APIRouter(tags=["tasks"])
 READERS = {"admin", "director", "agent", "viewer", "ops"}
@@ -54,7 +50,6 @@ async def list_tasks(
 
 
 TaskId = Annotated[uuid.UUID, Path(description="Task id")]
-_NOT_FOUND = "no such task"  # also for another tenant's ids: never confirm they exist
 
 
 def task_out(task: Task, now: datetime) -> TaskOut:
@@ -69,37 +64,12 @@ async def _detail(session: AsyncSession, task: Task) -> TaskDetail:
     return out
 
 
-async def _locked_task(session: AsyncSession, tenant: str, task_id: uuid.UUID) -> Task:
-    # FOR UPDATE: concurrent transitions of one task queue up here and each sees the last one's
-    # result, so of twenty agents claiming at once exactly one gets the task.
-    task = await repository.get_task(session, tenant, task_id, lock=True)
-    if task is None:
-        raise ServiceError(404, "not_found", _NOT_FOUND)
-    return task
-
-
-def _check(transition: Transition, task: Task, principal: Principal) -> None:
-    try:
-        check(
-            transition,
-            status=task.status,
-            holder=task.claimed_by,
-            actor=principal.sub,
-            role=principal.role,
-        )
-    except TransitionRefused as exc:
-        raise ServiceError(exc.status, exc.code, exc.message) from exc
-
-
 @router.get("/v1/tenants/{tenant}/tasks/{task_id}", response_model=TaskDetail, summary="One task")
 async def get_task(
     tenant: TenantPath, task_id: TaskId, principal: PrincipalDep, session: SessionDep
 ) -> TaskDetail:
     authorize(principal, tenant, READERS)
-    task = await repository.get_task(session, tenant, task_id)
-    if task is None:
-        raise ServiceError(404, "not_found", _NOT_FOUND)
-    return await _detail(session, task)
+    return await _detail(session, await queue.get(session, tenant, task_id))
 
 
 @router.post(
@@ -111,15 +81,7 @@ async def claim(
     tenant: TenantPath, task_id: TaskId, principal: PrincipalDep, session: SessionDep
 ) -> TaskDetail:
     authorize(principal, tenant, STAFF)
-    task = await _locked_task(session, tenant, task_id)
-    _check("claim", task, principal)
-    if task.status == "open":
-        await repository.set_task(
-            session, task, status="claimed", claimed_by=principal.sub, claimed_at=func.now()
-        )
-        await task_events.record(session, [task_event(task, "claimed", principal.sub)])
-        await session.refresh(task)
-    return await _detail(session, task)
+    return await _detail(session, await queue.claim(session, tenant, task_id, principal))
 
 
 @router.post(
@@ -135,14 +97,7 @@ async def complete(
     session: SessionDep,
 ) -> TaskDetail:
     authorize(principal, tenant, STAFF)
-    task = await _locked_task(session, tenant, task_id)
-    _check("complete", task, principal)
-    await repository.set_task(
-        session, task, status="done", outcome=body.outcome, completed_at=func.now()
-    )
-    await repository.add_note(session, task, principal.sub, f"[{body.outcome}] {body.note}")
-    await task_events.record(session, [task_event(task, "completed", principal.sub)])
-    await session.refresh(task)
+    task = await queue.complete(session, tenant, task_id, principal, body.outcome, body.note)
     return await _detail(session, task)
 
 
@@ -159,15 +114,7 @@ async def reassign(
     session: SessionDep,
 ) -> TaskDetail:
     authorize(principal, tenant, STAFF)
-    task = await _locked_task(session, tenant, task_id)
-    _check("reassign", task, principal)
-    await repository.set_task(
-        session, task, assignee=str(body.assignee), status="open", claimed_by=None, claimed_at=None
-    )
-    if body.note:
-        await repository.add_note(session, task, principal.sub, body.note)
-    await task_events.record(session, [task_event(task, "reassigned", principal.sub)])
-    await session.refresh(task)
+    task = await queue.reassign(session, tenant, task_id, principal, str(body.assignee), body.note)
     return await _detail(session, task)
 
 
@@ -184,21 +131,9 @@ async def reopen(
     session: SessionDep,
 ) -> TaskDetail:
     authorize(principal, tenant, STAFF)
-    task = await _locked_task(session, tenant, task_id)
-    _check("reopen", task, principal)
-    await repository.set_task(
-        session,
-        task,
-        status="open",
-        outcome=None,
-        completed_at=None,
-        claimed_by=None,
-        claimed_at=None,
+    return await _detail(
+        session, await queue.reopen(session, tenant, task_id, principal, body.note)
     )
-    await repository.add_note(session, task, principal.sub, body.note)
-    await task_events.record(session, [task_event(task, "reopened", principal.sub)])
-    await session.refresh(task)
-    return await _detail(session, task)
 
 
 @router.post(
@@ -211,9 +146,9 @@ async def add_note(
     tenant: TenantPath, task_id: TaskId, body: NoteIn, principal: PrincipalDep, session: SessionDep
 ) -> TaskDetail:
     authorize(principal, tenant, STAFF)
-    task = await _locked_task(session, tenant, task_id)
-    await repository.add_note(session, task, principal.sub, body.body)
-    return await _detail(session, task)
+    return await _detail(
+        session, await queue.add_note(session, tenant, task_id, principal, body.body)
+    )
 
 
 @router.get("/v1/tenants/{tenant}/emails", response_model=EmailList, summary="Email delivery log")

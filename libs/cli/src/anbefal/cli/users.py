@@ -1,0 +1,60 @@
+"""`anbefal user add`: staff accounts for the call-back page."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from anbefal.common.db import create_engine, create_sessionmaker
+from anbefal.notify.staff import STAFF_ROLES, add_user
+
+app = typer.Typer(help="Staff accounts for the call-back page.", no_args_is_help=True)
+
+
+async def add(url: str, **fields: str) -> None:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            await add_user(session, **fields)
+    finally:
+        await engine.dispose()
+
+
+@app.command("add")
+def user_add(
+    tenant: Annotated[str, typer.Option(help="Tenant the person works for")],
+    email: Annotated[str, typer.Option(help="Login email")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(STAFF_ROLES)}")] = "agent",
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    locale: Annotated[str, typer.Option(help="Page language: en or da")] = "en",
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from standard input")
+    ] = False,
+) -> None:
+    """Create a staff user (or update an existing one's name, role and password)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    url = os.environ.get("ANBEFAL_DATABASE_URL")
+    if not url:
+        raise typer.BadParameter("ANBEFAL_DATABASE_URL is not set (run `make run` once)")
+    try:
+        asyncio.run(
+            add(
+                url,
+                tenant=tenant,
+                email=email,
+                name=name or email,
+                role=role,
+                password=password,
+                locale=locale,
+            )
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    print(f"user {email} ({role}) saved for tenant {tenant}", file=sys.stderr)

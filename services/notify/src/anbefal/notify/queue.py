@@ -1,0 +1,125 @@
+"""The call-back queue's operations, shared by the JSON API and the staff page.
+
+Each runs inside the caller's transaction (the entrypoint commits) and raises `ServiceError`
+for the HTTP layer to render.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from anbefal.common.auth import Principal
+from anbefal.common.errors import ServiceError
+from anbefal.notify import repository, task_events
+from anbefal.notify.models import Task
+from anbefal.notify.task_events import task_event
+from anbefal.notify.tasks import Outcome, Transition, TransitionRefused, check
+
+NOT_FOUND = "no such task"  # also for another tenant's ids: never confirm they exist
+
+
+async def get(session: AsyncSession, tenant: str, task_id: uuid.UUID) -> Task:
+    task = await repository.get_task(session, tenant, task_id)
+    if task is None:
+        raise ServiceError(404, "not_found", NOT_FOUND)
+    return task
+
+
+async def _locked(
+    session: AsyncSession,
+    tenant: str,
+    task_id: uuid.UUID,
+    transition: Transition | None,
+    who: Principal,
+) -> Task:
+    # FOR UPDATE: concurrent transitions of one task queue up here and each sees the last one's
+    # result, so of twenty agents claiming at once exactly one gets the task.
+    task = await repository.get_task(session, tenant, task_id, lock=True)
+    if task is None:
+        raise ServiceError(404, "not_found", NOT_FOUND)
+    if transition is not None:
+        try:
+            check(
+                transition, status=task.status, holder=task.claimed_by, actor=who.sub, role=who.role
+            )
+        except TransitionRefused as exc:
+            raise ServiceError(exc.status, exc.code, exc.message) from exc
+    return task
+
+
+async def _changed(
+    session: AsyncSession, task: Task, event: str, who: Principal, **values: object
+) -> Task:
+    await repository.set_task(session, task, **values)
+    await task_events.record(session, [task_event(task, event, who.sub)])
+    await session.refresh(task)
+    return task
+
+
+async def claim(session: AsyncSession, tenant: str, task_id: uuid.UUID, who: Principal) -> Task:
+    task = await _locked(session, tenant, task_id, "claim", who)
+    if task.status != "open":
+        return task  # already ours
+    return await _changed(
+        session, task, "claimed", who, status="claimed", claimed_by=who.sub, claimed_at=func.now()
+    )
+
+
+async def complete(
+    session: AsyncSession,
+    tenant: str,
+    task_id: uuid.UUID,
+    who: Principal,
+    outcome: Outcome,
+    note: str,
+) -> Task:
+    task = await _locked(session, tenant, task_id, "complete", who)
+    await repository.add_note(session, task, who.sub, f"[{outcome}] {note}")
+    return await _changed(
+        session, task, "completed", who, status="done", outcome=outcome, completed_at=func.now()
+    )
+
+
+async def reassign(
+    session: AsyncSession,
+    tenant: str,
+    task_id: uuid.UUID,
+    who: Principal,
+    assignee: str,
+    note: str | None,
+) -> Task:
+    task = await _locked(session, tenant, task_id, "reassign", who)
+    if note:
+        await repository.add_note(session, task, who.sub, note)
+    return await _changed(
+        session,
+        task,
+        "reassigned",
+        who,
+        assignee=assignee,
+        status="open",
+        claimed_by=None,
+        claimed_at=None,
+    )
+
+
+async def reopen(
+    session: AsyncSession, tenant: str, task_id: uuid.UUID, who: Principal, note: str
+) -> Task:
+    task = await _locked(session, tenant, task_id, "reopen", who)
+    await repository.add_note(session, task, who.sub, note)
+    return await _changed(
+        session, task, "reopened", who,
+        status="open", outcome=None, completed_at=None, claimed_by=None, claimed_at=None,
+    )  # fmt: skip
+
+
+async def add_note(
+    session: AsyncSession, tenant: str, task_id: uuid.UUID, who: Principal, body: str
+) -> Task:
+    task = await _locked(session, tenant, task_id, None, who)
+    await repository.add_note(session, task, who.sub, body)
+    return task

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,6 +43,7 @@ class Runtime:
     sessionmaker: async_sessionmaker[AsyncSession]
     publisher: Publisher
     consumers: list[ConsumerLoop] = field(default_factory=list)
+    on_scrape: list[Callable[[AsyncConnection], Awaitable[None]]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -55,6 +56,8 @@ class Wiring:
 
     consumers: list[ConsumerLoop] = field(default_factory=list)
     workers: list[WorkerFn] = field(default_factory=list)
+    # Refresh gauges that are counted in the database, on each /metrics scrape.
+    on_scrape: list[Callable[[AsyncConnection], Awaitable[None]]] = field(default_factory=list)
 
 
 def service_consumer(
@@ -110,6 +113,7 @@ def create_service_app(
             await on_startup(runtime)
         wiring = wire(runtime) if wire else Wiring()
         runtime.consumers = wiring.consumers
+        runtime.on_scrape = wiring.on_scrape
         stop = asyncio.Event()
         tasks = [asyncio.create_task(c.run(), name=c.group_id) for c in runtime.consumers]
         tasks += [asyncio.create_task(worker(stop)) for worker in wiring.workers]
@@ -222,6 +226,7 @@ def health_router() -> APIRouter:
         runtime: Runtime | None = getattr(request.app.state, "runtime", None)
         if runtime is not None:
             await _refresh_dead_letter_gauges(runtime)
+            await _refresh_service_gauges(runtime)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
@@ -244,6 +249,17 @@ async def _refresh_dead_letter_gauges(runtime: Runtime) -> None:
     except Exception as exc:
         # The gauge keeps its last value; readiness reports PostgreSQL trouble.
         log.warning("cannot count dead letters", error=repr(exc))
+
+
+async def _refresh_service_gauges(runtime: Runtime) -> None:
+    if not runtime.on_scrape:
+        return
+    try:
+        async with asyncio.timeout(1.0), runtime.engine.connect() as conn:
+            for refresh in runtime.on_scrape:
+                await refresh(conn)
+    except Exception as exc:
+        log.warning("cannot refresh service gauges", error=repr(exc))
 
 
 class _MetricsMiddleware:

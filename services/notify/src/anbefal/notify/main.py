@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.outbox import OutboxRelay
-from anbefal.notify import handlers
+from anbefal.notify import handlers, repository
 from anbefal.notify.email.sender import SmtpSender
 from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
@@ -43,7 +43,11 @@ def wire(runtime: Runtime) -> Wiring:
         partial(handlers.handle, settings=settings),
         after_commit=committed,
     )
-    return Wiring(consumers=[consumer], workers=[sender.worker.run, relay.worker.run])
+    return Wiring(
+        consumers=[consumer],
+        workers=[sender.worker.run, relay.worker.run],
+        on_scrape=[repository.refresh_task_gauges],
+    )
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:

@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import func
 
+from anbefal.common import metrics
 from anbefal.common.db import upsert_latest
 from anbefal.common.events import TenantSettings
 from anbefal.notify.models import Email, Task, TaskNote, Tenant
@@ -140,3 +141,21 @@ async def insert_tasks_returning(session: AsyncSession, rows: list[dict[str, Any
         .returning(Task)
     )
     return list((await session.scalars(stmt)).all())
+
+
+async def refresh_task_gauges(conn: AsyncConnection) -> None:
+    """Open and overdue tasks per tenant, for /metrics (counted at scrape time, never drifts)."""
+    rows = await conn.execute(
+        select(
+            Task.tenant,
+            func.count(),
+            func.count().filter(Task.due_at < func.now()),
+        )
+        .where(Task.status != "done")
+        .group_by(Task.tenant)
+    )
+    metrics.TASKS_OPEN.clear()
+    metrics.TASKS_OVERDUE.clear()
+    for tenant, open_, overdue in rows:
+        metrics.TASKS_OPEN.labels(tenant).set(open_)
+        metrics.TASKS_OVERDUE.labels(tenant).set(overdue)

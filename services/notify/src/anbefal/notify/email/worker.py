@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from anbefal.common import metrics
 from anbefal.common.logging import get_logger
 from anbefal.common.worker import PollingWorker
 from anbefal.notify import repository
@@ -66,6 +67,7 @@ class EmailWorker:
                         max_attempts=self._max_attempts, now=now,
                     )  # fmt: skip
                     bound.error("email refused permanently", error=str(exc))
+                    metrics.EMAILS_FAILED.labels(email.template).inc()
                 except Exception as exc:
                     await repository.mark_failed_attempt(
                         session, email, repr(exc), permanent=False,
@@ -74,7 +76,9 @@ class EmailWorker:
                     bound.warning(
                         "email attempt failed", error=repr(exc), attempt=email.attempts + 1
                     )
+                    metrics.EMAILS_FAILED.labels(email.template).inc()
                 else:
                     await repository.mark_sent(session, email.id)
+                    metrics.EMAILS_SENT.labels(email.template).inc()
                     bound.info("email sent", template=email.template, message_id=email.message_id)
             return len(emails)

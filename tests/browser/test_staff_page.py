@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,13 @@ from playwright.async_api import Browser, async_playwright, expect
 from anbefal.common import topics
 from anbefal.common.auth import issue_token
 from anbefal.common.db import create_engine, create_sessionmaker
-from anbefal.common.events import Action, Respondent, action_id
 from anbefal.common.kafka import Publisher
-from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, wait_until
+from anbefal.devstack.testing import (
+    TEST_JWT_SECRET,
+    ServiceProcess,
+    call_task_action,
+    wait_until,
+)
 from anbefal.notify.staff import add_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -33,28 +36,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "correct horse battery"
-
-
-def detractor(tenant: str, n: int) -> Action:
-    now = datetime.now(UTC)
-    response = uuid.uuid4()
-    return Action(
-        action_id=action_id(response, "detractor-call"),
-        tenant=tenant,
-        type="call_task",
-        rule_id="detractor-call",
-        response_event_id=response,
-        response_version=1,
-        kind="nps",
-        score=n,
-        comment=f"Slow support, case {n}",
-        answered_at=now - timedelta(hours=50 - n),
-        decided_at=now,
-        assignee="director@acme.example",
-        assignee_role="director",
-        due_at=now - timedelta(hours=2 - n),  # the first one is already overdue
-        respondent=Respondent(key=f"c-{n}", name=f"Kunde {n}", phone=f"+45 12 34 56 7{n}"),
-    )
 
 
 @pytest.fixture
@@ -78,7 +59,7 @@ async def page_env(stack: Any) -> AsyncIterator[tuple[ServiceProcess, str]]:
     try:
         await notify.wait_ready()
         await publisher.wait_ready(30)
-        actions = [detractor(tenant, n) for n in range(3)]
+        actions = [call_task_action(tenant, n) for n in range(3)]
         await publisher.send_many(topics.ACTIONS, [(a.key, a.to_bytes(), None) for a in actions])
         token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="agent", sub="t")
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as api:
@@ -129,7 +110,7 @@ async def test_log_in_claim_and_complete_a_task(
     await page.screenshot(path=str(artifacts_dir / "staff-queue.png"), full_page=True)
 
     await page.get_by_role("link", name="Kunde 0").click()
-    await expect(page.get_by_role("link", name="Call +45 12 34 56 70")).to_be_visible()
+    await expect(page.get_by_role("link", name="Call +45 12 34 56 00")).to_be_visible()
     await page.get_by_role("button", name="Claim").click()
     await expect(page.locator("#status")).to_have_text("claimed")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,34 +13,16 @@ from aiokafka import AIOKafkaConsumer
 
 from anbefal.common import topics
 from anbefal.common.auth import issue_token
-from anbefal.common.events import Action, Respondent, TaskEvent, action_id, decode
+from anbefal.common.events import TaskEvent, decode
 from anbefal.common.kafka import Publisher
-from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, wait_until
+from anbefal.devstack.testing import (
+    TEST_JWT_SECRET,
+    ServiceProcess,
+    call_task_action,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-
-def call_action(tenant: str, n: int) -> Action:
-    now = datetime.now(UTC)
-    response = uuid.uuid4()
-    return Action(
-        action_id=action_id(response, "detractor-call"),
-        tenant=tenant,
-        type="call_task",
-        rule_id="detractor-call",
-        response_event_id=response,
-        response_version=1,
-        kind="nps",
-        score=n % 7,
-        comment=f"answer {n}",
-        answered_at=now - timedelta(hours=n),
-        decided_at=now,
-        assignee="director@acme.example",
-        assignee_role="director",
-        due_at=now + timedelta(hours=48 - n),
-        priority=2,
-        respondent=Respondent(key=f"c-{n}", name="Ida Holm", phone="+45 12345678"),
-    )
 
 
 class Queue:
@@ -68,7 +49,7 @@ async def queue(stack: Any) -> AsyncIterator[Queue]:
     try:
         await notify.wait_ready()
         await publisher.wait_ready(30)
-        actions = [call_action(tenant, n) for n in range(10)]
+        actions = [call_task_action(tenant, n) for n in range(10)]
         await publisher.send_many(topics.ACTIONS, [(a.key, a.to_bytes(), None) for a in actions])
         q = Queue(notify, tenant)
         async with q.client("agent", "watcher") as c:

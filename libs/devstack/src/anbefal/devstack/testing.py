@@ -10,13 +10,17 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
+
+from anbefal.common.events import Action, Respondent, action_id
 
 TEST_JWT_SECRET = "test-secret-" + "k" * 40
 
@@ -154,3 +158,28 @@ async def caught_up(
         await conn.close()
     stored = {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
     return all(stored.get(tp, 0) >= end for tp, end in ends.items() if end > 0)
+
+
+def call_task_action(tenant: str, n: int) -> Action:
+    """A detractor's call-task action as closed_loop would publish it; task `n` is due in
+    `n - 2` hours (so the first two are overdue) and its respondent is "Kunde n"."""
+    now = datetime.now(UTC)
+    response = uuid.uuid4()
+    return Action(
+        action_id=action_id(response, "detractor-call"),
+        tenant=tenant,
+        type="call_task",
+        rule_id="detractor-call",
+        response_event_id=response,
+        response_version=1,
+        kind="nps",
+        score=n % 7,
+        comment=f"Slow support, case {n}",
+        answered_at=now - timedelta(hours=50 - n),
+        decided_at=now,
+        assignee="director@acme.example",
+        assignee_role="director",
+        due_at=now + timedelta(hours=n - 2),
+        priority=2,
+        respondent=Respondent(key=f"c-{n}", name=f"Kunde {n}", phone=f"+45 12 34 56 {n:02d}"),
+    )

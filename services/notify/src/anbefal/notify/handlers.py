@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from email.utils import formataddr, parseaddr
 from typing import Any
@@ -42,39 +43,66 @@ def task_row(action: Action) -> dict[str, Any]:
     }
 
 
-def email_row(
-    action: Action, tenant: Tenant | None, settings: NotifySettings, trace_id: str | None
+def compose_email(
+    *,
+    key: uuid.UUID,
+    tenant_name: str,
+    tenant: Tenant | None,
+    settings: NotifySettings,
+    template: str,
+    locale: str | None,
+    recipient: str | None,
+    reply_to: str | None,
+    trace_id: str | None,
+    **context: Any,
 ) -> dict[str, Any]:
-    display = tenant.display_name if tenant else action.tenant
+    """An email outbox row; `key` is its idempotency key (UNIQUE) and makes the Message-ID."""
+    display = tenant.display_name if tenant else tenant_name
     default_name, default_address = parseaddr(settings.email_from)
     if tenant and tenant.sender_email:
         sender = formataddr((tenant.sender_name or display, tenant.sender_email))
     else:
         sender = formataddr((display if default_name else "", default_address))
     signature = tenant.sender_name if tenant and tenant.sender_name else display
-    locale = action.respondent.locale or (tenant.locale if tenant else "en")
     rendered = render(
-        action.template or "thank_you",
-        locale,
+        template,
+        locale or (tenant.locale if tenant else "en"),
         tenant_name=display,
-        name=action.respondent.name,
-        score=action.score,
-        comment=action.comment,
         signature=signature,
+        **context,
     )
     domain = parseaddr(sender)[1].rpartition("@")[2] or "anbefal.localhost"
     return {
-        "action_id": action.action_id,
-        "tenant": action.tenant,
-        "template": action.template or "thank_you",
-        "message_id": f"<{action.action_id}@{domain}>",
+        "action_id": key,
+        "tenant": tenant_name,
+        "template": template,
+        "message_id": f"<{key}@{domain}>",
         "sender": sender,
-        "reply_to": action.assignee,
-        "recipient": action.respondent.email,
+        "reply_to": reply_to,
+        "recipient": recipient,
         "subject": rendered.subject,
         "body": rendered.body,
         "trace_id": trace_id,
     }
+
+
+def email_row(
+    action: Action, tenant: Tenant | None, settings: NotifySettings, trace_id: str | None
+) -> dict[str, Any]:
+    return compose_email(
+        key=action.action_id,
+        tenant_name=action.tenant,
+        tenant=tenant,
+        settings=settings,
+        template=action.template or "thank_you",
+        locale=action.respondent.locale,
+        recipient=action.respondent.email,
+        reply_to=action.assignee,
+        trace_id=trace_id,
+        name=action.respondent.name,
+        score=action.score,
+        comment=action.comment,
+    )
 
 
 async def handle(

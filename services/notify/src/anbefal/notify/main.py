@@ -15,6 +15,7 @@ from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
 from anbefal.notify.routes import router
 from anbefal.notify.settings import NotifySettings
+from anbefal.notify.sla import SlaClock
 from anbefal.notify.ui.routes import router as ui_router
 
 
@@ -27,6 +28,7 @@ def wire(runtime: Runtime) -> Wiring:
         poll_s=settings.email_poll_s,
         max_attempts=settings.email_max_attempts,
     )
+    sla = SlaClock(runtime.sessionmaker, settings, on_email=sender.worker.wake)
     relay = OutboxRelay(
         runtime.sessionmaker, runtime.publisher, OUTBOX, poll_s=settings.email_poll_s
     )
@@ -45,7 +47,7 @@ def wire(runtime: Runtime) -> Wiring:
     )
     return Wiring(
         consumers=[consumer],
-        workers=[sender.worker.run, relay.worker.run],
+        workers=[sender.worker.run, relay.worker.run, sla.worker.run],
         on_scrape=[repository.refresh_task_gauges],
     )
 

@@ -41,6 +41,7 @@ class Tenant(Base):
     locale: Mapped[str] = mapped_column(String(8))
     sender_name: Mapped[str | None] = mapped_column(String(200))
     sender_email: Mapped[str | None] = mapped_column(String(320))
+    default_director: Mapped[str | None] = mapped_column(String(320))
 
 
 class Task(Base):
@@ -72,6 +73,9 @@ class Task(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(20))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # SLA clock: each is set once, by whichever notify copy got the row first.
+    warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TaskNote(Base):

@@ -26,6 +26,7 @@ async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSetting
             "locale": s.locale,
             "sender_name": s.sender_name,
             "sender_email": s.sender_email,
+            "default_director": s.default_director,
         }
         for s in settings
     ]
@@ -159,3 +160,37 @@ async def refresh_task_gauges(conn: AsyncConnection) -> None:
     for tenant, open_, overdue in rows:
         metrics.TASKS_OPEN.labels(tenant).set(open_)
         metrics.TASKS_OVERDUE.labels(tenant).set(overdue)
+
+
+async def tasks_past_warning(session: AsyncSession, now: datetime, limit: int) -> list[Task]:
+    """Open tasks that have used 75% of their time and got no warning yet (rows locked)."""
+    threshold = Task.answered_at + (Task.due_at - Task.answered_at) * 0.75
+    query = (
+        select(Task)
+        .where(
+            Task.status != "done",
+            Task.due_at.is_not(None),
+            Task.warned_at.is_(None),
+            Task.escalated_at.is_(None),
+            Task.due_at > now,
+            threshold <= now,
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await session.scalars(query))
+
+
+async def tasks_past_due(session: AsyncSession, now: datetime, limit: int) -> list[Task]:
+    """Open tasks past their due time and not escalated yet (rows locked: one copy each)."""
+    query = (
+        select(Task)
+        .where(
+            Task.status != "done",
+            Task.due_at <= now,
+            Task.escalated_at.is_(None),
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await session.scalars(query))

@@ -17,3 +17,6 @@ class NotifySettings(BaseServiceSettings):
     email_from: str = "Anbefal <noreply@anbefal.localhost>"
     email_poll_s: float = 1.0
     email_max_attempts: int = 8
+    sla_poll_s: float = 5.0
+    # Where staff open the page; used for links in warning and escalation mails.
+    public_url: str = "http://127.0.0.1:8004"

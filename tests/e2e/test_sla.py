@@ -1,0 +1,105 @@
+"""The SLA clock with two notify copies: one warning and one escalation per task, not two."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from anbefal.common import topics
+from anbefal.common.events import Action, Respondent, TenantSettings, action_id
+from anbefal.common.kafka import Publisher
+from anbefal.devstack.mailsink import MailSink, read_messages
+from anbefal.devstack.testing import ServiceProcess, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+
+def call(tenant: str, name: str, answered_ago: timedelta, due_in: timedelta) -> Action:
+    # The clock is driven by the due times themselves: answered long ago, due in a few seconds.
+    now = datetime.now(UTC)
+    response = uuid.uuid4()
+    return Action(
+        action_id=action_id(response, "detractor-call"),
+        tenant=tenant,
+        type="call_task",
+        rule_id="detractor-call",
+        response_event_id=response,
+        response_version=1,
+        kind="nps",
+        score=2,
+        answered_at=now - answered_ago,
+        decided_at=now,
+        assignee="agent@acme.example",
+        assignee_role="director",
+        due_at=now + due_in,
+        respondent=Respondent(key=name, name=name),
+    )
+
+
+async def test_two_copies_warn_and_escalate_each_task_once(stack: Any, tmp_path: Path) -> None:
+    sink = MailSink(tmp_path / "mail")
+    sink.start()
+    env = stack.service_env(
+        stack.new_database(), ANBEFAL_SMTP_PORT=str(sink.port), ANBEFAL_SLA_POLL_S="0.3"
+    )
+    copies = [ServiceProcess("notify", env, stack.root / "logs").start() for _ in range(2)]
+    publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="sla-test")
+    await publisher.start()
+    tenant = f"sla-{uuid.uuid4().hex[:8]}"
+    settings = TenantSettings(
+        tenant=tenant, display_name="Acme", default_director="boss@acme.example",
+        updated_at=datetime.now(UTC),
+    )  # fmt: skip
+    try:
+        for copy in copies:
+            await copy.wait_ready()
+        await publisher.wait_ready(30)
+        await publisher.send(topics.TENANTS, settings.to_bytes(), key=settings.key)
+        actions = [
+            call(tenant, "Early", timedelta(minutes=1), timedelta(seconds=4)),
+            call(tenant, "Later", timedelta(minutes=1), timedelta(seconds=8)),
+            call(tenant, "Calm", timedelta(hours=1), timedelta(hours=47)),
+        ]
+        await publisher.send_many(topics.ACTIONS, [(a.key, a.to_bytes(), None) for a in actions])
+
+        def mails(subject_start: str) -> list[str]:
+            return [
+                str(m["To"])
+                for m in read_messages(sink.directory)
+                if str(m["Subject"]).startswith(subject_start)
+            ]
+
+        async def both_escalated() -> bool:
+            return len(mails("Missed call-back")) >= 2
+
+        # "Later" is escalated seconds after "Early": both copies were polling all along.
+        await wait_until(both_escalated, 60, "both short tasks escalated")
+    finally:
+        await publisher.stop()
+        for copy in copies:
+            copy.stop()
+        sink.stop()
+    escalations = [
+        str(m["Subject"])
+        for m in read_messages(sink.directory)
+        if str(m["Subject"]).startswith("Missed")
+    ]
+    warnings = [
+        str(m["Subject"])
+        for m in read_messages(sink.directory)
+        if str(m["Subject"]).startswith("Call-back due soon")
+    ]
+    assert sorted(escalations) == [
+        "Missed call-back: Early (score 2)",
+        "Missed call-back: Later (score 2)",
+    ]
+    assert sorted(warnings) == [
+        "Call-back due soon: Early (score 2)",
+        "Call-back due soon: Later (score 2)",
+    ]
+    assert mails("Missed call-back") == ["boss@acme.example"] * 2
+    assert mails("Call-back due soon") == ["agent@acme.example"] * 2

@@ -148,6 +148,7 @@ async def test_three_answers_scored_routed_and_followed_up_exactly_once(system: 
         metrics = (await client.get(f"{system.url('notify')}/metrics")).text
         assert 'anbefal_emails_sent_total{kind="thank_you"} 1.0' in metrics
         assert f'anbefal_tasks_open{{tenant="{tenant}"}} 2.0' in metrics
+        assert "anbefal_detractor_to_task_seconds_count 1.0" in metrics
 
         # The survey tool retries everything: nothing may change.
         await post_all()

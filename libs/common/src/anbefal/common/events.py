@@ -115,6 +115,8 @@ class Action(EventModel):
     template: str | None = None
     respondent: Respondent
     segments: dict[str, str] = Field(default_factory=dict)
+    # When ingest accepted the answer: the start of the detractor-to-task clock.
+    received_at: AwareDatetime | None = None
 
     @property
     def key(self) -> bytes:

@@ -102,6 +102,7 @@ def decide(
                 template=rule.template,
                 respondent=response.respondent,
                 segments=response.segments,
+                received_at=response.received_at,
             )
         )
     return actions

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from email.utils import formataddr, parseaddr
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common import metrics
 from anbefal.common.events import Action, TenantSettings
 from anbefal.common.kafka import Message
 from anbefal.common.logging import get_logger
@@ -118,6 +120,11 @@ async def handle(
         session, [task_row(a) for a, _ in actions if a.type in TASK_TYPES]
     )
     await task_events.record(session, [task_event(t, "created", None) for t in created])
+    now = datetime.now(UTC)
+    received = {a.action_id: a.received_at for a, _ in actions if a.score <= 6 and a.received_at}
+    for task in created:
+        if (at := received.get(task.action_id)) is not None:
+            metrics.DETRACTOR_TO_TASK.observe((now - at).total_seconds())
     emails = [(a, t) for a, t in actions if a.type == "email"]
     if emails:
         tenants = await repository.tenants(session, {a.tenant for a, _ in emails})

@@ -21,14 +21,18 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
 class FlakyRelay:
-    """Answers 451 (try again later) to the first `failures` messages, then accepts."""
+    """Answers 451 (try again later) to the first `failures` messages for `recipient`, then
+    accepts. Mail to anyone else (other tests' tenants share the topic) is accepted and ignored."""
 
-    def __init__(self, failures: int) -> None:
+    def __init__(self, recipient: str, failures: int) -> None:
+        self.recipient = recipient
         self.failures = failures
         self.attempts = 0
         self.accepted: list[bytes] = []
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        if envelope.rcpt_tos != [self.recipient]:
+            return "250 OK"
         self.attempts += 1
         if self.attempts <= self.failures:
             return "451 4.3.0 Temporary failure, try again"
@@ -37,7 +41,8 @@ class FlakyRelay:
 
 
 async def test_a_refused_email_is_retried_and_arrives_once(stack: Any) -> None:
-    relay = FlakyRelay(failures=2)
+    recipient = f"ida-{uuid.uuid4().hex[:8]}@example.com"
+    relay = FlakyRelay(recipient, failures=2)
     controller = Controller(relay, hostname="127.0.0.1", port=free_port())
     controller.start()
     env = stack.service_env(stack.new_database(), ANBEFAL_SMTP_PORT=str(controller.port))
@@ -61,7 +66,7 @@ async def test_a_refused_email_is_retried_and_arrives_once(stack: Any) -> None:
         assignee="director@acme.example",
         assignee_role="director",
         template="thank_you",
-        respondent=Respondent(key="c-1", name="Ida", email="ida@example.com", locale="da"),
+        respondent=Respondent(key="c-1", name="Ida", email=recipient, locale="da"),
     )
     token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="admin", sub="t")
     try:

@@ -24,3 +24,13 @@ def test_thank_you_in_each_language(locale: str, subject_start: str, greeting: s
     assert "10" in out.body
     assert "Great" in out.body
     assert "Dorthe" in out.body
+
+
+@pytest.mark.parametrize(
+    ("locale", "start"), [("en", "What made you give"), ("da", "Hvorfor gav du")]
+)
+def test_ask_why(locale: str, start: str) -> None:
+    out = render("ask_why", locale, tenant_name="Acme", name="Ida", score=6, signature="Dorthe")
+    assert out.subject.startswith(start)
+    assert "6" in out.subject
+    assert "Dorthe" in out.body

@@ -30,7 +30,11 @@ async def handle(session: AsyncSession, messages: Sequence[Message]) -> None:
     fresh = [r for r in responses.values() if r.event_id in new_ids]
     if not fresh:
         return
-    defaults = await repository.tenant_defaults(session, {r.tenant for r in fresh})
+    tenants = {r.tenant for r in fresh}
+    defaults = await repository.tenant_defaults(session, tenants)
+    rule_sets = await repository.rule_sets(session, tenants)
     now = datetime.now(UTC)
-    actions = [a for r in fresh for a in decide(r, defaults[r.tenant], now)]
+    actions = [
+        a for r in fresh for a in decide(r, defaults[r.tenant], now, rule_sets[r.tenant].rules)
+    ]
     await repository.add_to_outbox(session, actions, traces)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import DateTime, Integer, String, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from anbefal.common.db import consumer_tables, service_metadata
@@ -43,3 +44,27 @@ class Evaluated(Base):
     evaluated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class RuleSetRow(Base):
+    """A tenant's rules in force; absent means the default rule set."""
+
+    __tablename__ = "rule_sets"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    rule_set: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_by: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RuleSetHistory(Base):
+    """Audit trail: every version of every tenant's rules, who saved it and when."""
+
+    __tablename__ = "rule_set_history"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_set: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_by: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.closed_loop.models import OUTBOX, Evaluated, Tenant
-from anbefal.closed_loop.rules import TenantDefaults
+from anbefal.closed_loop.models import OUTBOX, Evaluated, RuleSetHistory, RuleSetRow, Tenant
+from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RuleSet, TenantDefaults
 from anbefal.common import topics
 from anbefal.common.db import upsert_latest
 from anbefal.common.events import Action, SurveyResponse, TenantSettings
@@ -64,3 +64,41 @@ async def add_to_outbox(
         for a in actions
     ]
     await enqueue(session, OUTBOX, topics.ACTIONS, events)
+
+
+async def rule_sets(session: AsyncSession, tenants: set[str]) -> dict[str, RuleSet]:
+    rows = await session.execute(
+        select(RuleSetRow.tenant, RuleSetRow.rule_set).where(RuleSetRow.tenant.in_(tenants))
+    )
+    found = {t: RuleSet.model_validate(doc) for t, doc in rows}
+    return {t: found.get(t, DEFAULT_RULE_SET) for t in tenants}
+
+
+async def current_rule_set(session: AsyncSession, tenant: str) -> RuleSetRow | None:
+    row: RuleSetRow | None = await session.get(RuleSetRow, tenant)
+    return row
+
+
+async def save_rule_set(session: AsyncSession, tenant: str, rule_set: RuleSet, who: str) -> int:
+    """Store a new version (row lock: two admins saving at once get versions n+1 and n+2)."""
+    current = await session.get(RuleSetRow, tenant, with_for_update=True)
+    version = (current.version if current else 0) + 1
+    doc = rule_set.model_dump(mode="json")
+    if current is None:
+        session.add(RuleSetRow(tenant=tenant, version=version, rule_set=doc, updated_by=who))
+    else:
+        current.version, current.rule_set, current.updated_by = version, doc, who
+        current.updated_at = func.now()
+    session.add(RuleSetHistory(tenant=tenant, version=version, rule_set=doc, updated_by=who))
+    await session.flush()
+    return version
+
+
+async def rule_set_history(session: AsyncSession, tenant: str, limit: int) -> list[RuleSetHistory]:
+    rows = await session.scalars(
+        select(RuleSetHistory)
+        .where(RuleSetHistory.tenant == tenant)
+        .order_by(RuleSetHistory.version.desc())
+        .limit(limit)
+    )
+    return list(rows)

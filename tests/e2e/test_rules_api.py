@@ -1,0 +1,116 @@
+"""Tenant rules through a real closed_loop process: validated, versioned, used for new answers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+
+from anbefal.common import topics
+from anbefal.common.auth import issue_token
+from anbefal.common.events import Respondent, Source, SurveyResponse, response_event_id
+from anbefal.common.kafka import Publisher
+from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, asyncpg_dsn, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+
+def answer(
+    tenant: str, rid: str, score: int, comment: str | None, **segments: str
+) -> SurveyResponse:
+    now = datetime.now(UTC)
+    return SurveyResponse(
+        event_id=response_event_id(tenant, "api", rid), version=1, tenant=tenant, kind="nps",
+        score=score, comment=comment, answered_at=now, received_at=now,
+        source=Source(tool="api", response_id=rid), respondent=Respondent(key=rid),
+        segments=segments,
+    )  # fmt: skip
+
+
+async def test_rules_are_validated_versioned_and_applied(stack: Any) -> None:
+    url = stack.new_database()
+    closed_loop = ServiceProcess("closed-loop", stack.service_env(url), stack.root / "logs").start()
+    tenant = f"rules-{uuid.uuid4().hex[:8]}"
+    admin = issue_token(TEST_JWT_SECRET, tenant=tenant, role="admin", sub="ada@acme.example")
+    agent = issue_token(TEST_JWT_SECRET, tenant=tenant, role="agent", sub="ida@acme.example")
+    publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="rules-test")
+    await publisher.start()
+    rules_url = f"{closed_loop.url}/v1/tenants/{tenant}/rules"
+    try:
+        await closed_loop.wait_ready()
+        await publisher.wait_ready(30)
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {admin}"}) as api:
+            r = await api.get(rules_url)
+            assert r.json()["version"] == 0
+            rules = r.json()["rules"]
+            assert [x["id"] for x in rules] == [
+                "detractor-call", "passive-follow-up", "promoter-thank-you", "ask-why",
+            ]  # fmt: skip
+
+            bad = [*rules, {**rules[0], "id": "broken", "min_score": 9, "max_score": 2}]
+            r = await api.put(rules_url, json={"rules": bad})
+            assert r.status_code == 422
+            detail = r.json()["error"]["details"][0]
+            assert detail["field"].startswith("rules.4")
+            assert "min_score 9 is above max_score 2" in detail["message"]
+
+            # Switch ask-why on, and route gold-tier detractors to a VIP call that stops there.
+            vip = {
+                **rules[0],
+                "id": "vip-call",
+                "segments": {"tier": "gold"},
+                "due_hours": 4,
+                "stop": True,
+            }
+            new = [vip, *rules[:3], {**rules[3], "enabled": True}]
+            r = await api.put(rules_url, json={"rules": new})
+            assert r.status_code == 200, r.text
+            assert (r.json()["version"], r.json()["updated_by"]) == (1, "ada@acme.example")
+            r = await api.put(
+                rules_url, json={"rules": new}, headers={"Authorization": f"Bearer {agent}"}
+            )
+            assert r.status_code == 403
+            history = (await api.get(f"{rules_url}/history")).json()["versions"]
+            assert [v["version"] for v in history] == [1]
+
+        answers = [
+            answer(tenant, "gold", 2, None, tier="gold"),
+            answer(tenant, "plain", 2, "slow"),
+            answer(tenant, "quiet", 9, None),
+        ]
+        await publisher.send_many(topics.RESPONSES, [(a.key, a.to_bytes(), None) for a in answers])
+
+        async def decided() -> dict[str, list[str]]:
+            conn = await asyncpg.connect(asyncpg_dsn(url))
+            try:
+                rows = await conn.fetch(
+                    "SELECT payload FROM closed_loop.outbox WHERE tenant = $1", tenant
+                )
+            finally:
+                await conn.close()
+            by_answer: dict[str, list[str]] = {}
+            for row in rows:
+                action = orjson.loads(row["payload"])
+                rid = {a.event_id.hex: a.source.response_id for a in answers}[
+                    uuid.UUID(action["response_event_id"]).hex
+                ]
+                by_answer.setdefault(rid, []).append(action["rule_id"])
+            return {k: sorted(v) for k, v in by_answer.items()}
+
+        async def all_three() -> bool:
+            return len(await decided()) == 3
+
+        await wait_until(all_three, 60, "actions for the three answers")
+        assert await decided() == {
+            "gold": ["vip-call"],  # stop: no regular call, no ask-why
+            "plain": ["detractor-call"],  # has a comment: no ask-why
+            "quiet": ["ask-why", "promoter-thank-you"],
+        }
+    finally:
+        await publisher.stop()
+        closed_loop.stop()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -106,6 +109,31 @@ async def test_rules_are_validated_versioned_and_applied(stack: Any) -> None:
             return len(await decided()) == 3
 
         await wait_until(all_three, 60, "actions for the three answers")
+
+        # The same through the command line: get, edit, set (a bad file is refused).
+        env = stack.service_env(url)
+        cli = [sys.executable, "-m", "anbefal.cli.main", "rules"]
+        where = ["--tenant", tenant, "--url", closed_loop.url]
+        got = subprocess.run(
+            [*cli, "get", *where], env=env, capture_output=True, text=True, check=True
+        )
+        doc = json.loads(got.stdout)
+        assert [r["id"] for r in doc["rules"]][0] == "vip-call"
+        rules_file = stack.root / f"rules-{tenant}.json"
+        doc["rules"][0]["max_score"] = 42
+        rules_file.write_text(json.dumps(doc))
+        bad = subprocess.run(
+            [*cli, "set", str(rules_file), *where], env=env, capture_output=True, text=True
+        )
+        assert bad.returncode == 1
+        assert "rules.0.max_score" in bad.stderr
+        doc["rules"][0]["max_score"] = 6
+        rules_file.write_text(json.dumps(doc))
+        ok = subprocess.run(
+            [*cli, "set", str(rules_file), *where], env=env, capture_output=True, text=True
+        )
+        assert ok.returncode == 0, ok.stderr
+        assert "saved version 2" in ok.stderr
         assert await decided() == {
             "gold": ["vip-call"],  # stop: no regular call, no ask-why
             "plain": ["detractor-call"],  # has a comment: no ask-why

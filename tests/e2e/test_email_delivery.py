@@ -1,9 +1,13 @@
-"""An SMTP relay that refuses the first attempts: the thank-you mail still arrives exactly once."""
+"""Email end to end: a relay refusing the first attempts still gets the mail exactly once; an
+unsubscribe link puts the address on the suppression list and the worker honours it."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,8 +17,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from anbefal.common import topics
 from anbefal.common.auth import issue_token
-from anbefal.common.events import Action, Respondent, action_id
+from anbefal.common.events import Action, Respondent, TenantSettings, action_id
 from anbefal.common.kafka import Publisher
+from anbefal.devstack.mailsink import MailSink, read_messages
 from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, free_port, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -40,6 +45,28 @@ class FlakyRelay:
         return "250 OK"
 
 
+def email_action(tenant: str, recipient: str, template: str, locale: str = "da") -> Action:
+    """An email action to a respondent, as closed_loop publishes it."""
+    now = datetime.now(UTC)
+    response = uuid.uuid4()
+    return Action(
+        action_id=action_id(response, f"rule-{template}"),
+        tenant=tenant,
+        type="email",
+        rule_id=f"rule-{template}",
+        response_event_id=response,
+        response_version=1,
+        kind="nps",
+        score=10 if template == "thank_you" else 6,
+        answered_at=now,
+        decided_at=now,
+        assignee="director@acme.example",
+        assignee_role="director",
+        template=template,
+        respondent=Respondent(key="c-1", name="Ida", email=recipient, locale=locale),
+    )
+
+
 async def test_a_refused_email_is_retried_and_arrives_once(stack: Any) -> None:
     recipient = f"ida-{uuid.uuid4().hex[:8]}@example.com"
     relay = FlakyRelay(recipient, failures=2)
@@ -50,24 +77,7 @@ async def test_a_refused_email_is_retried_and_arrives_once(stack: Any) -> None:
     publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="smtp-test")
     await publisher.start()
     tenant = f"mail-{uuid.uuid4().hex[:8]}"
-    now = datetime.now(UTC)
-    response = uuid.uuid4()
-    thanks = Action(
-        action_id=action_id(response, "promoter-thank-you"),
-        tenant=tenant,
-        type="email",
-        rule_id="promoter-thank-you",
-        response_event_id=response,
-        response_version=1,
-        kind="nps",
-        score=10,
-        answered_at=now,
-        decided_at=now,
-        assignee="director@acme.example",
-        assignee_role="director",
-        template="thank_you",
-        respondent=Respondent(key="c-1", name="Ida", email=recipient, locale="da"),
-    )
+    thanks = email_action(tenant, recipient, "thank_you")
     token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="admin", sub="t")
     try:
         await notify.wait_ready()
@@ -92,3 +102,76 @@ async def test_a_refused_email_is_retried_and_arrives_once(stack: Any) -> None:
     assert email["attempts"] == 3
     assert f"Message-ID: <{thanks.action_id}@".encode() in relay.accepted[0]
     assert b"Subject: Tak fordi du vil anbefale" in relay.accepted[0]
+
+
+async def test_an_unsubscribed_address_gets_no_more_mail(stack: Any, tmp_path: Path) -> None:
+    sink = MailSink(tmp_path / "mail")
+    sink.start()
+    env = stack.service_env(stack.new_database(), ANBEFAL_SMTP_PORT=str(sink.port))
+    notify = ServiceProcess("notify", env, stack.root / "logs")
+    # The links in the mail must point at this very process.
+    notify.env["ANBEFAL_PUBLIC_URL"] = notify.url
+    notify.start()
+    publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="unsubscribe-test")
+    await publisher.start()
+    tenant = f"unsub-{uuid.uuid4().hex[:8]}"
+    recipient = f"Ida.{uuid.uuid4().hex[:8]}@Example.com"  # mixed case: matched regardless
+    settings = TenantSettings(tenant=tenant, display_name="Acme A/S", updated_at=datetime.now(UTC))
+    token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="admin", sub="t")
+    api = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+    def received() -> list[EmailMessage]:
+        return [m for m in read_messages(sink.directory) if str(m["To"]) == recipient]
+
+    async def emails() -> list[dict[str, Any]]:
+        r = await api.get(f"{notify.url}/v1/tenants/{tenant}/emails")
+        result: list[dict[str, Any]] = r.json()["emails"]
+        return result
+
+    try:
+        await notify.wait_ready()
+        await publisher.wait_ready(30)
+        await publisher.send(topics.TENANTS, settings.to_bytes(), key=settings.key)
+        thanks = email_action(tenant, recipient, "thank_you")
+        await publisher.send(topics.ACTIONS, thanks.to_bytes(), key=thanks.key)
+
+        async def thanked() -> bool:
+            return len(received()) == 1
+
+        await wait_until(thanked, 60, "the thank-you mail in the sink")
+        (mail,) = received()
+        body = mail.get_content()
+        link = re.search(r"Afmeld her: (\S+)", body)
+        assert link, body
+        url = link.group(1)
+        assert url.startswith(f"{notify.url}/unsubscribe/")
+        assert str(mail["List-Unsubscribe"]) == f"<{url}>"
+        assert str(mail["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+
+        async with httpx.AsyncClient(timeout=30) as browser:
+            # Opening the link only asks (mail scanners open links); it is in the mail's language.
+            page = await browser.get(url)
+            assert page.status_code == 200
+            assert f"Stop alle mails fra Acme A/S til {recipient.lower()}?" in page.text
+            # A link whose signature does not match is refused and suppresses nobody.
+            forged = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
+            assert (await browser.post(forged)).status_code == 404
+            done = await browser.post(url, data={"List-Unsubscribe": "One-Click"})
+            assert done.status_code == 200
+            assert "sender ikke flere mails" in done.text
+
+        ask_why = email_action(tenant, recipient, "ask_why", locale="en")
+        await publisher.send(topics.ACTIONS, ask_why.to_bytes(), key=ask_why.key)
+
+        async def suppressed() -> bool:
+            return any(e["status"] == "suppressed" for e in await emails())
+
+        await wait_until(suppressed, 60, "the second mail marked suppressed")
+        by_template = {e["template"]: e["status"] for e in await emails()}
+    finally:
+        await api.aclose()
+        await publisher.stop()
+        notify.stop()
+        sink.stop()
+    assert by_template == {"thank_you": "sent", "ask_why": "suppressed"}
+    assert len(received()) == 1

@@ -1,4 +1,5 @@
-"""The SLA clock with two notify copies: one warning and one escalation per task, not two."""
+"""The SLA clock with two notify copies: one assignment notice, one warning, one escalation and
+one next-level escalation per task, not two."""
 
 from __future__ import annotations
 
@@ -52,6 +53,8 @@ async def test_two_copies_warn_and_escalate_each_task_once(stack: Any, tmp_path:
     tenant = f"sla-{uuid.uuid4().hex[:8]}"
     settings = TenantSettings(
         tenant=tenant, display_name="Acme", default_director="boss@acme.example",
+        # The next level hears of a breach still open 6 seconds after its due time.
+        escalation_next="ceo@acme.example", escalation_next_after_hours=6 / 3600,
         updated_at=datetime.now(UTC),
     )  # fmt: skip
     try:
@@ -74,11 +77,11 @@ async def test_two_copies_warn_and_escalate_each_task_once(stack: Any, tmp_path:
                 if str(m["Subject"]).startswith(subject_start) and tenant in str(m["Subject"])
             ]
 
-        async def both_escalated() -> bool:
-            return len(mails("Missed call-back")) >= 2
+        async def both_escalated_twice() -> bool:
+            return len(mails("Still not called")) >= 2
 
         # "Later" is escalated seconds after "Early": both copies were polling all along.
-        await wait_until(both_escalated, 60, "both short tasks escalated")
+        await wait_until(both_escalated_twice, 60, "both short tasks escalated to the next level")
     finally:
         await publisher.stop()
         for copy in copies:
@@ -96,3 +99,10 @@ async def test_two_copies_warn_and_escalate_each_task_once(stack: Any, tmp_path:
     ]
     assert mails("Missed call-back") == ["boss@acme.example"] * 2
     assert mails("Call-back due soon") == ["agent@acme.example"] * 2
+    assert mails("Still not called") == ["ceo@acme.example"] * 2
+    assert sorted(s for s in ours if s.startswith("Still not called")) == [
+        f"Still not called: Early {tenant} (score 2)",
+        f"Still not called: Later {tenant} (score 2)",
+    ]
+    # Each new task told its assignee once, though both copies consume the actions topic.
+    assert mails("New call-back for you") == ["agent@acme.example"] * 3

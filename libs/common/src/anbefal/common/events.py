@@ -155,6 +155,12 @@ class TenantSettings(EventModel):
     sender_email: str | None = None
     anonymity_k: int = Field(default=5, ge=3)
     updated_at: datetime
+    # The next escalation level: a breached task still open this long after its due time is
+    # escalated again, to this address (None: no second level).
+    escalation_next: str | None = None
+    escalation_next_after_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # A Slack or Teams incoming-webhook URL that hears of every new detractor task.
+    chat_webhook_url: str | None = None
 
     @property
     def key(self) -> bytes:

@@ -14,9 +14,9 @@ from anbefal.common import metrics
 from anbefal.common.events import Action, TenantSettings
 from anbefal.common.kafka import Message
 from anbefal.common.logging import get_logger
-from anbefal.notify import repository, task_events
+from anbefal.notify import repository, task_events, unsubscribe
 from anbefal.notify.email.render import render
-from anbefal.notify.models import Tenant
+from anbefal.notify.models import Task, Tenant
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.task_events import task_event
 
@@ -56,9 +56,12 @@ def compose_email(
     recipient: str | None,
     reply_to: str | None,
     trace_id: str | None,
+    unsubscribe_url: str | None = None,
     **context: Any,
 ) -> dict[str, Any]:
-    """An email outbox row; `key` is its idempotency key (UNIQUE) and makes the Message-ID."""
+    """An email outbox row; `key` is its idempotency key (UNIQUE) and makes the Message-ID.
+
+    `unsubscribe_url` is for respondent-facing mail: it goes into the text and the headers."""
     display = tenant.display_name if tenant else tenant_name
     default_name, default_address = parseaddr(settings.email_from)
     if tenant and tenant.sender_email:
@@ -71,6 +74,7 @@ def compose_email(
         locale or (tenant.locale if tenant else "en"),
         tenant_name=display,
         signature=signature,
+        unsubscribe_url=unsubscribe_url,
         **context,
     )
     domain = parseaddr(sender)[1].rpartition("@")[2] or "anbefal.localhost"
@@ -84,13 +88,55 @@ def compose_email(
         "recipient": recipient,
         "subject": rendered.subject,
         "body": rendered.body,
+        "unsubscribe_url": unsubscribe_url,
         "trace_id": trace_id,
     }
+
+
+def task_email(
+    task: Task,
+    tenant: Tenant | None,
+    settings: NotifySettings,
+    template: str,
+    recipient: str | None,
+    **context: Any,
+) -> dict[str, Any]:
+    """A mail to staff about one task (assignment, SLA warning, escalations). Its key is derived
+    from the task and the template, so each of these mails exists once per task."""
+    return compose_email(
+        key=uuid.uuid5(task.id, template),
+        tenant_name=task.tenant,
+        tenant=tenant,
+        settings=settings,
+        template=template,
+        locale=tenant.locale if tenant else None,
+        recipient=recipient,
+        reply_to=None,
+        trace_id=None,
+        respondent=task.respondent.get("name") or task.respondent.get("key"),
+        score=task.score,
+        comment=task.comment,
+        due=task.due_at.strftime("%Y-%m-%d %H:%M UTC") if task.due_at else "",
+        assignee=task.assignee,
+        task_type=task.type,
+        link=f"{settings.public_url.rstrip('/')}/tasks/{task.id}",
+        **context,
+    )
 
 
 def email_row(
     action: Action, tenant: Tenant | None, settings: NotifySettings, trace_id: str | None
 ) -> dict[str, Any]:
+    respondent = action.respondent
+    link = None
+    if respondent.email:
+        link = unsubscribe.url(
+            settings.public_url,
+            settings.jwt_secret.get_secret_value(),
+            tenant=action.tenant,
+            email=respondent.email,
+            locale=respondent.locale or (tenant.locale if tenant else None),
+        )
     return compose_email(
         key=action.action_id,
         tenant_name=action.tenant,
@@ -101,6 +147,7 @@ def email_row(
         recipient=action.respondent.email,
         reply_to=action.assignee,
         trace_id=trace_id,
+        unsubscribe_url=link,
         name=action.respondent.name,
         score=action.score,
         comment=action.comment,
@@ -126,10 +173,18 @@ async def handle(
         if (at := received.get(task.action_id)) is not None:
             metrics.DETRACTOR_TO_TASK.observe((now - at).total_seconds())
     emails = [(a, t) for a, t in actions if a.type == "email"]
-    if emails:
-        tenants = await repository.tenants(session, {a.tenant for a, _ in emails})
+    if emails or created:
+        tenants = await repository.tenants(
+            session, {a.tenant for a, _ in emails} | {t.tenant for t in created}
+        )
         await repository.insert_emails(
-            session, [email_row(a, tenants.get(a.tenant), settings, t) for a, t in emails]
+            session,
+            [email_row(a, tenants.get(a.tenant), settings, t) for a, t in emails]
+            + [
+                task_email(t, tenants.get(t.tenant), settings, "assignment", t.assignee)
+                for t in created
+                if t.assignee
+            ],
         )
     for action, _ in actions:
         if action.type == "chat_message":

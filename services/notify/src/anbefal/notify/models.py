@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -42,6 +43,9 @@ class Tenant(Base):
     sender_name: Mapped[str | None] = mapped_column(String(200))
     sender_email: Mapped[str | None] = mapped_column(String(320))
     default_director: Mapped[str | None] = mapped_column(String(320))
+    # The second escalation level (TenantSettings.escalation_next*).
+    escalation_next: Mapped[str | None] = mapped_column(String(320))
+    escalation_next_after_hours: Mapped[float] = mapped_column(Float, server_default="24")
 
 
 class Task(Base):
@@ -76,6 +80,7 @@ class Task(Base):
     # SLA clock: each is set once, by whichever notify copy got the row first.
     warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_next_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TaskNote(Base):
@@ -107,7 +112,10 @@ class Email(Base):
     recipient: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(400))
     body: Mapped[str] = mapped_column(Text)
-    # pending -> sent | failed (permanent, with the reason)
+    # Respondent-facing mail only: the link that puts the recipient on the suppression list,
+    # also sent as the List-Unsubscribe header (RFC 2369/8058).
+    unsubscribe_url: Mapped[str | None] = mapped_column(Text)
+    # pending -> sent | failed (permanent, with the reason) | suppressed (never sent)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(
@@ -132,4 +140,16 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(20))
     locale: Mapped[str] = mapped_column(String(8), default="en")
     password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Suppression(Base):
+    """Addresses that asked for no more mail from a tenant; the email worker never sends to them."""
+
+    __tablename__ = "suppressions"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    # Stored lower-cased: the worker compares lower-cased recipients.
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

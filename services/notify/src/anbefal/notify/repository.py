@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import func
@@ -15,7 +15,7 @@ from sqlalchemy.sql import func
 from anbefal.common import metrics
 from anbefal.common.db import upsert_latest
 from anbefal.common.events import TenantSettings
-from anbefal.notify.models import Email, Task, TaskNote, Tenant
+from anbefal.notify.models import Email, Suppression, Task, TaskNote, Tenant
 
 
 async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
@@ -27,6 +27,8 @@ async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSetting
             "sender_name": s.sender_name,
             "sender_email": s.sender_email,
             "default_director": s.default_director,
+            "escalation_next": s.escalation_next,
+            "escalation_next_after_hours": s.escalation_next_after_hours,
         }
         for s in settings
     ]
@@ -103,6 +105,35 @@ async def mark_failed_attempt(
             next_attempt_at=now + delay,
         )
     )
+
+
+async def mark_suppressed(session: AsyncSession, email_id: uuid.UUID) -> None:
+    await session.execute(
+        update(Email)
+        .where(Email.id == email_id)
+        .values(status="suppressed", last_error="the recipient unsubscribed")
+    )
+
+
+async def suppress(session: AsyncSession, tenant: str, email: str, reason: str) -> None:
+    await session.execute(
+        insert(Suppression)
+        .values(tenant=tenant, email=email.strip().lower(), reason=reason)
+        .on_conflict_do_nothing()
+    )
+
+
+async def suppressed(session: AsyncSession, emails: Sequence[Email]) -> set[tuple[str, str]]:
+    """Which (tenant, lower-cased address) pairs of these emails are on the suppression list."""
+    pairs = {(e.tenant, e.recipient.lower()) for e in emails if e.recipient}
+    if not pairs:
+        return set()
+    rows = await session.execute(
+        select(Suppression.tenant, Suppression.email).where(
+            tuple_(Suppression.tenant, Suppression.email).in_(pairs)
+        )
+    )
+    return {(t, e) for t, e in rows}
 
 
 async def get_task(
@@ -192,5 +223,25 @@ async def tasks_past_due(session: AsyncSession, now: datetime, limit: int) -> li
         )
         .limit(limit)
         .with_for_update(skip_locked=True)
+    )
+    return list(await session.scalars(query))
+
+
+async def tasks_past_next_level(session: AsyncSession, now: datetime, limit: int) -> list[Task]:
+    """Escalated tasks still open `escalation_next_after_hours` past due, in tenants that have a
+    next level and not escalated to it yet (rows locked: one copy each)."""
+    after = func.make_interval(0, 0, 0, 0, 0, 0, Tenant.escalation_next_after_hours * 3600)
+    query = (
+        select(Task)
+        .join(Tenant, Tenant.tenant == Task.tenant)
+        .where(
+            Task.status != "done",
+            Task.escalated_at.is_not(None),
+            Task.escalated_next_at.is_(None),
+            Tenant.escalation_next.is_not(None),
+            Task.due_at + after <= now,
+        )
+        .limit(limit)
+        .with_for_update(of=Task, skip_locked=True)
     )
     return list(await session.scalars(query))

@@ -14,9 +14,11 @@ class NotifySettings(BaseServiceSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_s: float = 10.0
+    # A CA bundle to trust for the relay's certificate (a private CA); None: the system's.
+    smtp_ca_file: str | None = None
     email_from: str = "Anbefal <noreply@anbefal.localhost>"
     email_poll_s: float = 1.0
     email_max_attempts: int = 8
     sla_poll_s: float = 5.0
-    # Where staff open the page; used for links in warning and escalation mails.
+    # Where the page is served; used for task links in staff mail and unsubscribe links.
     public_url: str = "http://127.0.0.1:8004"

@@ -7,7 +7,6 @@ idempotency key is derived from the task, so a task is warned once and escalated
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -17,7 +16,7 @@ from anbefal.common import metrics
 from anbefal.common.logging import get_logger
 from anbefal.common.worker import PollingWorker
 from anbefal.notify import repository, task_events
-from anbefal.notify.handlers import compose_email
+from anbefal.notify.handlers import task_email
 from anbefal.notify.models import Task, Tenant
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.task_events import task_event
@@ -40,53 +39,58 @@ class SlaClock:
         self._batch = batch
         self.worker = PollingWorker("sla-clock", self.step, poll_s=settings.sla_poll_s)
 
-    def _email(
-        self, task: Task, tenant: Tenant | None, template: str, recipient: str | None
-    ) -> dict[str, object]:
-        return compose_email(
-            key=uuid.uuid5(task.id, template),
-            tenant_name=task.tenant,
-            tenant=tenant,
-            settings=self._settings,
-            template=template,
-            locale=tenant.locale if tenant else None,
-            recipient=recipient,
-            reply_to=None,
-            trace_id=None,
-            respondent=task.respondent.get("name") or task.respondent.get("key"),
-            score=task.score,
-            comment=task.comment,
-            due=task.due_at.strftime("%Y-%m-%d %H:%M UTC") if task.due_at else "",
-            assignee=task.assignee,
-            link=f"{self._settings.public_url.rstrip('/')}/tasks/{task.id}",
-        )
-
     async def step(self) -> int:
         now = datetime.now(UTC)
         async with self._sessionmaker() as session, session.begin():
             warn = await repository.tasks_past_warning(session, now, self._batch)
             breached = await repository.tasks_past_due(session, now, self._batch)
-            tasks = warn + breached
+            # After the breach escalations are marked, so a task breached long ago (notify was
+            # down) is escalated to both levels in this one step.
+            for task in breached:
+                await repository.set_task(session, task, escalated_at=now)
+            again = await repository.tasks_past_next_level(session, now, self._batch)
+            tasks = warn + breached + again
             if not tasks:
                 return 0
             tenants = await repository.tenants(session, {t.tenant for t in tasks})
+            s = self._settings
             emails = []
             for task in warn:
                 await repository.set_task(session, task, warned_at=now)
                 emails.append(
-                    self._email(task, tenants.get(task.tenant), "sla_warning", task.assignee)
+                    task_email(task, tenants.get(task.tenant), s, "sla_warning", task.assignee)
                 )
             for task in breached:
                 tenant = tenants.get(task.tenant)
-                director = (tenant.default_director if tenant else None) or task.assignee
-                await repository.set_task(session, task, escalated_at=now)
-                emails.append(self._email(task, tenant, "escalation", director))
+                emails.append(task_email(task, tenant, s, "escalation", _director(task, tenant)))
                 log.warning(
-                    "SLA breached; escalated", tenant=task.tenant, task_id=str(task.id), to=director
+                    "SLA breached; escalated",
+                    tenant=task.tenant, task_id=str(task.id), to=_director(task, tenant),
+                )  # fmt: skip
+            for task in again:
+                tenant = tenants[task.tenant]  # the join in the query guarantees it
+                await repository.set_task(session, task, escalated_next_at=now)
+                emails.append(
+                    task_email(
+                        task,
+                        tenant,
+                        s,
+                        "escalation_next",
+                        tenant.escalation_next,
+                        director=_director(task, tenant),
+                    )  # fmt: skip
                 )
+                log.warning(
+                    "SLA breach unresolved; escalated to the next level",
+                    tenant=task.tenant, task_id=str(task.id), to=tenant.escalation_next,
+                )  # fmt: skip
             await repository.insert_emails(session, emails)
             await task_events.record(session, [task_event(t, "escalated", None) for t in breached])
         for task in breached:
             metrics.SLA_BREACHES.labels(task.tenant).inc()
         self._on_email()
         return len(tasks)
+
+
+def _director(task: Task, tenant: Tenant | None) -> str | None:
+    return (tenant.default_director if tenant else None) or task.assignee

@@ -28,6 +28,7 @@ def build_message(
     subject: str,
     body: str,
     message_id: str,
+    unsubscribe_url: str | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
@@ -38,6 +39,10 @@ def build_message(
     # Deterministic: a resend after a crash carries the same id, so clients can dedupe.
     message["Message-ID"] = message_id
     message["Date"] = format_datetime(datetime.now(UTC))
+    if unsubscribe_url:
+        # RFC 8058 one-click: mail clients POST `List-Unsubscribe=One-Click` to the link.
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(body)
     return message
 
@@ -57,6 +62,7 @@ class SmtpSender:
                 password=s.smtp_password.get_secret_value() if s.smtp_password else None,
                 use_tls=s.smtp_security == "tls",
                 start_tls=True if s.smtp_security == "starttls" else False,
+                cert_bundle=s.smtp_ca_file,
                 timeout=s.smtp_timeout_s,
             )
         except aiosmtplib.SMTPResponseException as exc:

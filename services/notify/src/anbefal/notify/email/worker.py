@@ -39,11 +39,18 @@ class EmailWorker:
     async def send_due(self) -> int:
         async with self._sessionmaker() as session, session.begin():
             emails = await repository.claim_due_emails(session, self._batch)
+            # Checked at send time, not when the row was written: an address unsubscribed while
+            # its mail waited for a retry is not sent either.
+            suppressed = await repository.suppressed(session, emails)
             for email in emails:
                 bound = log.bind(
                     tenant=email.tenant, email_id=str(email.id), trace_id=email.trace_id
                 )
                 now = datetime.now(UTC)
+                if email.recipient and (email.tenant, email.recipient.lower()) in suppressed:
+                    await repository.mark_suppressed(session, email.id)
+                    bound.info("email not sent: the recipient unsubscribed")
+                    continue
                 if not email.recipient:
                     await repository.mark_failed_attempt(
                         session, email, "the respondent has no email address",
@@ -58,6 +65,7 @@ class EmailWorker:
                     subject=email.subject,
                     body=email.body,
                     message_id=email.message_id,
+                    unsubscribe_url=email.unsubscribe_url,
                 )
                 try:
                     await self._sender.send(message)

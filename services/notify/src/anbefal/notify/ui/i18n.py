@@ -38,6 +38,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "call": "Call",
         "write": "Write",
         "back": "Back to the queue",
+        "unsubscribe": "Unsubscribe",
+        "unsubscribe_ask": "Stop all mail from {tenant} to {email}?",
+        "unsubscribe_done": "Done: {tenant} will not send mail to {email} again.",
+        "unsubscribe_bad": "This unsubscribe link is not valid.",
     },
     "da": {
         "title": "Tilbagekaldskø",
@@ -74,6 +78,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "call": "Ring",
         "write": "Skriv",
         "back": "Tilbage til køen",
+        "unsubscribe": "Afmeld",
+        "unsubscribe_ask": "Stop alle mails fra {tenant} til {email}?",
+        "unsubscribe_done": "Sådan: {tenant} sender ikke flere mails til {email}.",
+        "unsubscribe_bad": "Dette afmeldingslink er ikke gyldigt.",
     },
 }
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from anbefal.common.auth import InvalidToken, Principal, issue_token, verify_token
 from anbefal.common.deps import RuntimeDep, SessionDep
 from anbefal.common.errors import ServiceError
-from anbefal.notify import queue, repository, staff
+from anbefal.notify import queue, repository, staff, unsubscribe
 from anbefal.notify.schemas import CompleteIn
 from anbefal.notify.tasks import Outcome
 from anbefal.notify.ui.i18n import texts
@@ -41,8 +41,10 @@ def _principal(request: Request, runtime: RuntimeDep) -> Principal | None:
         return None
 
 
-def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    locale = request.cookies.get(LOCALE_COOKIE, "en")
+def _render(
+    request: Request, name: str, status: int = 200, locale: str | None = None, **context: Any
+) -> HTMLResponse:
+    locale = locale or request.cookies.get(LOCALE_COOKIE, "en")
     return templates.TemplateResponse(
         request, name, {"t": texts(locale), "lang": locale, **context}, status_code=status
     )
@@ -203,3 +205,40 @@ async def complete(
     except ServiceError as exc:
         return await _task_page(request, session, principal, task_id, exc.message, exc.status)
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
+async def _unsubscribe_page(
+    request: Request, token: str, session: SessionDep, runtime: RuntimeDep, *, confirm: bool
+) -> HTMLResponse:
+    """The public page behind every respondent mail's unsubscribe link (no login: the signed
+    token is the permission). Its POST is also the RFC 8058 one-click target."""
+    subscriber = unsubscribe.read(runtime.settings.jwt_secret.get_secret_value(), token)
+    if subscriber is None:
+        error = texts(request.cookies.get(LOCALE_COOKIE)).get("unsubscribe_bad")
+        return _render(request, "unsubscribe.html", 404, principal=None, error=error)
+    tenant = (await repository.tenants(session, {subscriber.tenant})).get(subscriber.tenant)
+    if confirm:
+        await repository.suppress(session, subscriber.tenant, subscriber.email, "unsubscribed")
+    return _render(
+        request,
+        "unsubscribe.html",
+        locale=subscriber.locale,
+        principal=None,
+        done=confirm,
+        email=subscriber.email,
+        tenant_name=tenant.display_name if tenant else subscriber.tenant,
+    )
+
+
+@router.get("/unsubscribe/{token}")
+async def unsubscribe_form(
+    request: Request, token: str, session: SessionDep, runtime: RuntimeDep
+) -> HTMLResponse:
+    return await _unsubscribe_page(request, token, session, runtime, confirm=False)
+
+
+@router.post("/unsubscribe/{token}")
+async def unsubscribe_confirm(
+    request: Request, token: str, session: SessionDep, runtime: RuntimeDep
+) -> HTMLResponse:
+    return await _unsubscribe_page(request, token, session, runtime, confirm=True)

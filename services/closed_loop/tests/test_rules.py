@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anbefal.closed_loop.rules import TenantDefaults, decide
+from anbefal.closed_loop.owners import Directory, Person
+from anbefal.closed_loop.rules import (
+    DEFAULT_RULE_SET,
+    RuleSet,
+    TenantDefaults,
+    cooldown_window,
+    decide,
+    simulate,
+)
 from anbefal.common.events import Owners, Respondent, Source, SurveyResponse, action_id
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -21,6 +29,7 @@ def answer(
     kind: str = "nps",
     answered_at: datetime | None = None,
     owners: Owners | None = None,
+    respondent: str = "c-42",
 ) -> SurveyResponse:
     return SurveyResponse(
         event_id=uuid.uuid4(),
@@ -31,7 +40,7 @@ def answer(
         answered_at=answered_at or datetime(2026, 11, 20, 9, 15, tzinfo=CPH),
         received_at=NOW,
         source=Source(tool="api", response_id="r-1"),
-        respondent=Respondent(key="c-42", email="ida@example.com"),
+        respondent=Respondent(key=respondent, email="ida@example.com"),
         owners=owners or Owners(),
     )
 
@@ -79,9 +88,57 @@ def test_48_hours_across_the_october_dst_change_are_48_real_hours() -> None:
     assert action.due_at.astimezone(CPH).hour == 11  # wall clock moved back one hour
 
 
-def test_no_owner_anywhere_leaves_the_assignee_empty_for_the_fallback_queue() -> None:
+def test_no_owner_anywhere_sends_the_task_to_the_fallback_queue() -> None:
     (action,) = decide(answer(3), TenantDefaults(), NOW)
-    assert action.assignee is None
+    assert (action.assignee, action.assignee_role) == (None, "team")
+    # An email still goes to the respondent; it just has nobody to reply to.
+    (email,) = decide(answer(10), TenantDefaults(), NOW)
+    assert (email.assignee, email.assignee_role) == (None, "director")
+
+
+def business_rules() -> RuleSet:
+    doc = DEFAULT_RULE_SET.model_dump()
+    doc["rules"][0] = {**doc["rules"][0], "due_clock": "business_hours", "due_hours": 16}
+    return RuleSet.model_validate(doc)
+
+
+def test_business_hours_due_time_uses_the_assignees_hours_and_danish_holidays() -> None:
+    # Answered Wednesday 23 December 2026 at 15:00; the director works 09-17 Monday-Friday.
+    answered = datetime(2026, 12, 23, 15, 0, tzinfo=CPH)
+    directory = Directory(
+        people={"dir@acme.example": Person(email="dir@acme.example", work_start="09:00",
+                                            work_end="17:00")}
+    )  # fmt: skip
+    (action,) = decide(answer(2, answered_at=answered), DEFAULTS, NOW,
+                       business_rules().rules, directory, "DK")  # fmt: skip
+    # 2 h on the 23rd, 8 h on the 24th (a working day in Denmark), 25th holiday, weekend,
+    # then 6 h on Monday the 28th: 15:00.
+    assert action.due_at is not None
+    assert action.due_at.astimezone(CPH) == datetime(2026, 12, 28, 15, 0, tzinfo=CPH)
+
+
+def test_the_wall_clock_stays_the_default() -> None:
+    (action,) = decide(answer(2), DEFAULTS, NOW, DEFAULT_RULE_SET.rules, Directory(), "DK")
+    assert action.due_at == answer(2).answered_at + timedelta(hours=48)
+
+
+def test_the_dry_run_applies_the_cool_down() -> None:
+    start = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    answers = [
+        answer(2, answered_at=start, respondent="a"),
+        answer(3, answered_at=start + timedelta(days=3), respondent="a"),  # attached
+        answer(4, answered_at=start + timedelta(days=3), respondent="b"),
+        answer(1, answered_at=start + timedelta(days=8), respondent="a"),  # a new call
+        answer(9, answered_at=start + timedelta(days=9), respondent="a"),
+    ]
+    outcomes, untouched = simulate(answers, DEFAULTS, DEFAULT_RULE_SET, Directory(), NOW, 1)
+    by_rule = {o.rule_id: o for o in outcomes}
+    call = by_rule["detractor-call"]
+    assert (call.actions, call.attached, call.unowned) == (3, 1, 0)
+    assert [e.response_event_id for e in call.examples] == [answers[0].event_id]
+    assert by_rule["promoter-thank-you"].actions == 1
+    assert by_rule["ask-why"].actions == 0
+    assert untouched == 0
 
 
 def test_enps_answers_get_no_individual_follow_up_by_default() -> None:
@@ -95,3 +152,35 @@ def test_every_nps_answer_gets_exactly_one_action_and_ids_are_stable(score: int,
     again = decide(response, DEFAULTS, NOW + timedelta(hours=1))
     assert len(first) == (1 if kind == "nps" else 0)
     assert [a.action_id for a in first] == [a.action_id for a in again]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10), st.integers(0, 40), st.sampled_from(["a", "b", "c"])),
+        max_size=30,
+    )
+)
+def test_cool_down_every_detractor_is_either_a_call_or_attached_to_one(
+    spec: list[tuple[int, int, str]],
+) -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    answers = sorted(
+        (answer(s, answered_at=start + timedelta(days=d), respondent=who) for s, d, who in spec),
+        key=lambda a: a.answered_at,
+    )
+    outcomes, _ = simulate(answers, DEFAULTS, DEFAULT_RULE_SET, Directory(), NOW, 100)
+    call = next(o for o in outcomes if o.rule_id == "detractor-call")
+    detractors = [a for a in answers if a.score <= 6]
+    assert call.actions + call.attached == len(detractors)
+    # Calls of one respondent are at least the cool-down apart; an attached answer lies
+    # inside the window of one of that respondent's calls.
+    calls = {a.response_event_id: a for a in call.examples}
+    for who in ("a", "b", "c"):
+        times = sorted(a.answered_at for a in calls.values() if a.respondent.key == who)
+        assert all(b - a >= timedelta(days=7) for a, b in zip(times, times[1:], strict=False))
+        for a in detractors:
+            if a.respondent.key == who and a.event_id not in calls:
+                assert any(
+                    cooldown_window(t, 7)[0] < a.answered_at < cooldown_window(t, 7)[1]
+                    for t in times
+                )

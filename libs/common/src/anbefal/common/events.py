@@ -90,6 +90,16 @@ class SurveyResponse(EventModel):
         return f"{self.tenant}:{self.respondent.key}".encode()
 
 
+class AttachedAnswer(EventModel):
+    """An answer folded into an open action (the respondent's cool-down)."""
+
+    response_event_id: uuid.UUID
+    response_version: int
+    score: int = Field(ge=0, le=10)
+    comment: str | None = None
+    answered_at: AwareDatetime
+
+
 ActionType = Literal["call_task", "follow_up_task", "email", "chat_message"]
 
 
@@ -117,6 +127,17 @@ class Action(EventModel):
     segments: dict[str, str] = Field(default_factory=dict)
     # When ingest accepted the answer: the start of the detractor-to-task clock.
     received_at: AwareDatetime | None = None
+    # Later decisions about the same action (same action_id): a late comment, a changed score,
+    # an answer attached in the cool-down. Apply an action only if its revision is higher than
+    # the one applied; revisions of one action may arrive out of order or more than once.
+    revision: int = Field(default=1, ge=1)
+    # The answer no longer calls for this action (its score changed): close or withdraw it.
+    cancelled: bool = False
+    # The action of the same answer, by another rule, that this one replaces (it is cancelled).
+    supersedes: uuid.UUID | None = None
+    # Later answers of the same respondent inside the rule's cool-down, folded into this action
+    # instead of becoming a second task.
+    attached: list[AttachedAnswer] = Field(default_factory=list)
 
     @property
     def key(self) -> bytes:

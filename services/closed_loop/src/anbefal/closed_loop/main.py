@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import FastAPI
 
 from anbefal.closed_loop import handlers
@@ -11,6 +13,7 @@ from anbefal.closed_loop.settings import ClosedLoopSettings
 from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.outbox import OutboxRelay
+from anbefal.common.worker import PollingWorker
 
 
 def wire(runtime: Runtime) -> Wiring:
@@ -28,11 +31,19 @@ def wire(runtime: Runtime) -> Wiring:
         "closed-loop",
         [topics.RESPONSES, topics.TENANTS],
         CONSUMER_TABLES,
-        handlers.handle,
+        functools.partial(handlers.handle, debounce_s=settings.closed_loop_debounce_s),
         # Publish the actions just committed now, not at the next poll.
         after_commit=relay.worker.wake,
     )
-    return Wiring(consumers=[consumer], workers=[relay.worker.run])
+
+    async def release() -> int:
+        released = await handlers.release_due(runtime.sessionmaker)
+        if released:
+            relay.worker.wake()
+        return released
+
+    releaser = PollingWorker("closed-loop-releaser", release, poll_s=settings.release_poll_s)
+    return Wiring(consumers=[consumer], workers=[relay.worker.run, releaser.run])
 
 
 def create_app(settings: ClosedLoopSettings | None = None) -> FastAPI:

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.closed_loop.models import OUTBOX, Evaluated, RuleSetHistory, RuleSetRow, Tenant
-from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RuleSet, TenantDefaults
+from anbefal.closed_loop.models import (
+    OUTBOX,
+    AccountRow,
+    ActionRow,
+    AnswerRow,
+    Evaluated,
+    PersonRow,
+    RuleSetHistory,
+    RuleSetRow,
+    SegmentOwnerRow,
+    Tenant,
+)
+from anbefal.closed_loop.owners import AccountOwner, AccountsDoc, Directory, PeopleDoc, Person
+from anbefal.closed_loop.owners import SegmentOwner as SegmentOwnerDoc
+from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RuleSet, TenantDefaults, cooldown_window
 from anbefal.common import topics
 from anbefal.common.db import upsert_latest
 from anbefal.common.events import Action, SurveyResponse, TenantSettings
@@ -34,14 +48,18 @@ async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSetting
 async def tenant_defaults(session: AsyncSession, tenants: set[str]) -> dict[str, TenantDefaults]:
     rows = await session.execute(select(Tenant).where(Tenant.tenant.in_(tenants)))
     found = {
-        t.tenant: TenantDefaults(t.default_director, t.default_salesperson, t.follow_up_days)
+        t.tenant: TenantDefaults(
+            t.default_director, t.default_salesperson, t.follow_up_days, t.time_zone
+        )
         for t in rows.scalars()
     }
     return {t: found.get(t, TenantDefaults()) for t in tenants}
 
 
-async def claim_new(session: AsyncSession, responses: Sequence[SurveyResponse]) -> set[uuid.UUID]:
-    """Record the (answer, version) pairs as evaluated; returns the event ids not seen before."""
+async def claim_new(
+    session: AsyncSession, responses: Sequence[SurveyResponse]
+) -> set[tuple[uuid.UUID, int]]:
+    """Record the (answer, version) pairs as evaluated; returns the pairs not seen before."""
     if not responses:
         return set()
     stmt = (
@@ -50,20 +68,223 @@ async def claim_new(session: AsyncSession, responses: Sequence[SurveyResponse]) 
             [{"event_id": r.event_id, "version": r.version, "tenant": r.tenant} for r in responses]
         )
         .on_conflict_do_nothing()
-        .returning(Evaluated.event_id)
+        .returning(Evaluated.event_id, Evaluated.version)
     )
-    return set((await session.scalars(stmt)).all())
+    return {(e, v) for e, v in (await session.execute(stmt)).all()}
+
+
+async def store_answer(session: AsyncSession, response: SurveyResponse) -> bool:
+    """Keep the answer's latest version; False when a later version is already stored (a
+    version that arrives late must not undo a newer one)."""
+    values = {
+        "event_id": response.event_id,
+        "tenant": response.tenant,
+        "version": response.version,
+        "answered_at": response.answered_at,
+        "response": response.model_dump(mode="json"),
+    }
+    stmt = insert(AnswerRow).values(values)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[AnswerRow.event_id],
+        set_={k: stmt.excluded[k] for k in values if k != "event_id"},
+        where=AnswerRow.version < stmt.excluded.version,
+    ).returning(AnswerRow.event_id)
+    return (await session.scalar(upsert)) is not None
+
+
+def outbox_id(action: Action) -> uuid.UUID:
+    # Revision 1 keeps the action's own id as its outbox id; later revisions get their own.
+    if action.revision == 1:
+        return action.action_id
+    return uuid.uuid5(action.action_id, f"revision-{action.revision}")
 
 
 async def add_to_outbox(
     session: AsyncSession, actions: Sequence[Action], trace_ids: dict[uuid.UUID, str | None]
 ) -> None:
-    # The action id is UUID5(answer, rule): deciding the same answer twice stores one row.
+    # Ids are UUID5(answer, rule[, revision]): enqueueing the same decision twice stores one row.
     events = [
-        OutboxEvent(a.action_id, a.tenant, a.key, a.to_bytes(), trace_ids.get(a.response_event_id))
+        OutboxEvent(outbox_id(a), a.tenant, a.key, a.to_bytes(), trace_ids.get(a.response_event_id))
         for a in actions
     ]
     await enqueue(session, OUTBOX, topics.ACTIONS, events)
+
+
+async def actions_of(session: AsyncSession, response_event_id: uuid.UUID) -> list[ActionRow]:
+    """The answer's actions, locked (the releaser skips them until this transaction ends)."""
+    rows = await session.scalars(
+        select(ActionRow)
+        .where(ActionRow.response_event_id == response_event_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+async def action(session: AsyncSession, action_id: uuid.UUID) -> ActionRow | None:
+    row: ActionRow | None = await session.scalar(
+        select(ActionRow)
+        .where(ActionRow.action_id == action_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return row
+
+
+async def open_root(
+    session: AsyncSession, response: SurveyResponse, action_type: str, days: int
+) -> ActionRow | None:
+    """The respondent's latest action of this type, not cancelled and not itself attached,
+    whose answer is within `days` of this one: the cool-down's open action."""
+    low, high = cooldown_window(response.answered_at, days)
+    row: ActionRow | None = await session.scalar(
+        select(ActionRow)
+        .where(
+            ActionRow.tenant == response.tenant,
+            ActionRow.respondent_key == response.respondent.key,
+            ActionRow.type == action_type,
+            ActionRow.response_event_id != response.event_id,
+            ActionRow.attach_to.is_(None),
+            ActionRow.cancelled.is_(False),
+            ActionRow.answered_at > low,
+            ActionRow.answered_at < high,
+        )
+        .order_by(ActionRow.answered_at.desc())
+        .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return row
+
+
+async def attached_to(session: AsyncSession, root: uuid.UUID) -> list[ActionRow]:
+    rows = await session.scalars(
+        select(ActionRow)
+        .where(ActionRow.attach_to == root)
+        .order_by(ActionRow.answered_at, ActionRow.action_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+async def held_until(session: AsyncSession, now: datetime, limit: int) -> list[ActionRow]:
+    """Held revisions whose wait is over; rows a consumer is deciding on are skipped."""
+    rows = await session.scalars(
+        select(ActionRow)
+        .where(ActionRow.release_at <= now)
+        .order_by(ActionRow.release_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows)
+
+
+async def directories(
+    session: AsyncSession, accounts: dict[str, set[str]], people: bool = True
+) -> dict[str, Directory]:
+    """Each tenant's owners the answers may need: their accounts, all segments and people."""
+    tenants = set(accounts)
+    found_accounts: dict[str, dict[str, AccountOwner]] = {t: {} for t in tenants}
+    wanted = [(t, a) for t, ids in accounts.items() for a in ids]
+    if wanted:
+        rows = await session.scalars(
+            select(AccountRow).where(
+                AccountRow.tenant.in_(tenants),
+                AccountRow.account_id.in_({a for _, a in wanted}),
+            )
+        )
+        for r in rows:
+            found_accounts[r.tenant][r.account_id] = AccountOwner(
+                account_id=r.account_id, salesperson=r.salesperson, director=r.director
+            )
+    segments: dict[str, list[SegmentOwnerDoc]] = {t: [] for t in tenants}
+    for seg in await session.scalars(
+        select(SegmentOwnerRow)
+        .where(SegmentOwnerRow.tenant.in_(tenants))
+        .order_by(SegmentOwnerRow.position)
+    ):
+        segments[seg.tenant].append(
+            SegmentOwnerDoc(dimension=seg.dimension, value=seg.value, director=seg.director)
+        )
+    found_people: dict[str, dict[str, Person]] = {t: {} for t in tenants}
+    if people:
+        for p in await session.scalars(select(PersonRow).where(PersonRow.tenant.in_(tenants))):
+            found_people[p.tenant][p.email] = Person.model_validate(p.person)
+    return {
+        t: Directory(accounts=found_accounts[t], segments=segments[t], people=found_people[t])
+        for t in tenants
+    }
+
+
+async def replace_accounts(session: AsyncSession, tenant: str, doc: AccountsDoc) -> None:
+    await session.execute(delete(AccountRow).where(AccountRow.tenant == tenant))
+    await session.execute(delete(SegmentOwnerRow).where(SegmentOwnerRow.tenant == tenant))
+    session.add_all(
+        AccountRow(tenant=tenant, account_id=a.account_id, salesperson=a.salesperson,
+                   director=a.director)
+        for a in doc.accounts
+    )  # fmt: skip
+    session.add_all(
+        SegmentOwnerRow(tenant=tenant, dimension=s.dimension, value=s.value, director=s.director,
+                        position=i)
+        for i, s in enumerate(doc.segments)
+    )  # fmt: skip
+    await session.flush()
+
+
+async def accounts_doc(session: AsyncSession, tenant: str) -> AccountsDoc:
+    accounts = await session.scalars(
+        select(AccountRow).where(AccountRow.tenant == tenant).order_by(AccountRow.account_id)
+    )
+    segments = await session.scalars(
+        select(SegmentOwnerRow)
+        .where(SegmentOwnerRow.tenant == tenant)
+        .order_by(SegmentOwnerRow.position)
+    )
+    return AccountsDoc(
+        accounts=[
+            AccountOwner(account_id=a.account_id, salesperson=a.salesperson, director=a.director)
+            for a in accounts
+        ],
+        segments=[
+            SegmentOwnerDoc(dimension=s.dimension, value=s.value, director=s.director)
+            for s in segments
+        ],
+    )
+
+
+async def replace_people(session: AsyncSession, tenant: str, doc: PeopleDoc) -> None:
+    await session.execute(delete(PersonRow).where(PersonRow.tenant == tenant))
+    session.add_all(
+        PersonRow(tenant=tenant, email=p.email.lower(), person=p.model_dump(mode="json"))
+        for p in doc.people
+    )
+    await session.flush()
+
+
+async def people_doc(session: AsyncSession, tenant: str) -> PeopleDoc:
+    rows = await session.scalars(
+        select(PersonRow).where(PersonRow.tenant == tenant).order_by(PersonRow.email)
+    )
+    return PeopleDoc(people=[Person.model_validate(r.person) for r in rows])
+
+
+async def answers_between(
+    session: AsyncSession, tenant: str, start: datetime, end: datetime, limit: int
+) -> list[SurveyResponse]:
+    """The latest version of each answer given in [start, end), oldest first."""
+    rows = await session.scalars(
+        select(AnswerRow.response)
+        .where(
+            AnswerRow.tenant == tenant,
+            AnswerRow.answered_at >= start,
+            AnswerRow.answered_at < end,
+        )
+        .order_by(AnswerRow.answered_at, AnswerRow.event_id)
+        .limit(limit)
+    )
+    return [SurveyResponse.model_validate(doc) for doc in rows]
 
 
 async def rule_sets(session: AsyncSession, tenants: set[str]) -> dict[str, RuleSet]:

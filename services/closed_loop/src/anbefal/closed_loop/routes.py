@@ -1,17 +1,24 @@
-"""closed_loop's API: each tenant's routing rules, versioned with an audit trail."""
+"""closed_loop's API: each tenant's routing rules (versioned with an audit trail, and tried on
+past answers in a dry run) and the owners that answers are routed to."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
+import orjson
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_validator
 
 from anbefal.closed_loop import repository
-from anbefal.closed_loop.rules import DEFAULT_RULE_SET, Rule, RuleSet
+from anbefal.closed_loop.owners import AccountsDoc, PeopleDoc, accounts_from_csv, people_from_csv
+from anbefal.closed_loop.rules import DEFAULT_RULE_SET, Rule, RuleSet, simulate
+from anbefal.common.app import validation_details
 from anbefal.common.deps import PrincipalDep, SessionDep, authorize
-from anbefal.common.events import TENANT_PATTERN
+from anbefal.common.errors import ServiceError
+from anbefal.common.events import TENANT_PATTERN, ActionType, SurveyResponse
 
 router = APIRouter(tags=["rules"])
 TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN)]
@@ -54,7 +61,8 @@ async def get_rules(tenant: TenantPath, principal: PrincipalDep, session: Sessio
     description=(
         "Rules are evaluated in order; every enabled rule whose conditions hold produces one "
         "action for the answer, and a matching rule with `stop` ends the evaluation. New "
-        "answers use the new rules; answers already evaluated keep their actions."
+        "answers, and later versions of earlier answers, use the new rules; actions "
+        "already decided stay."
     ),
 )
 async def put_rules(
@@ -91,3 +99,220 @@ async def rules_history(
             for r in rows
         ],
     )
+
+
+# ------------------------------------------------------------------------------- dry run
+
+DRY_RUN_MAX_ANSWERS = 100_000
+
+
+class DryRunIn(RuleSet):
+    """A candidate rule set and the period of past answers to try it on."""
+
+    start: AwareDatetime = Field(alias="from")
+    end: AwareDatetime | None = Field(default=None, alias="to", description="default: now")
+    examples: int = Field(default=3, ge=0, le=20, description="examples per rule")
+
+    @model_validator(mode="after")
+    def _period(self) -> DryRunIn:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("`to` must be after `from`")
+        return self
+
+
+class DryRunExample(BaseModel):
+    response_event_id: uuid.UUID
+    response_id: str
+    score: int
+    comment: str | None
+    answered_at: datetime
+    assignee: str | None
+    assignee_role: str
+    due_at: datetime | None
+
+
+class DryRunRule(BaseModel):
+    rule_id: str
+    type: ActionType
+    actions: int
+    attached: int = Field(description="answers the cool-down would attach to an open action")
+    unowned: int = Field(description="actions for the fallback queue (no owner)")
+    examples: list[DryRunExample]
+
+
+class DryRunOut(BaseModel):
+    tenant: str
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+    answers: int
+    truncated: bool = Field(description=f"more than {DRY_RUN_MAX_ANSWERS} answers: first ones only")
+    without_action: int
+    rules: list[DryRunRule]
+    in_force: dict[str, int] = Field(description="actions per rule under the rules in force")
+
+
+@router.post(
+    "/v1/tenants/{tenant}/rules/dry-run",
+    response_model=DryRunOut,
+    response_model_by_alias=True,
+    summary="What a candidate rule set would have done to a period's answers (no side effects)",
+    description=(
+        "Evaluates the candidate rules, owners and cool-downs included, on the latest version "
+        "of every answer closed_loop saw with `answered_at` in [from, to). Nothing is stored "
+        "or sent. `in_force` counts the same for the rules in force, for comparison."
+    ),
+)
+async def dry_run(
+    tenant: TenantPath, body: DryRunIn, principal: PrincipalDep, session: SessionDep
+) -> DryRunOut:
+    authorize(principal, tenant, {"admin", "director"})
+    now = datetime.now(UTC)
+    end = body.end or now
+    answers = await repository.answers_between(
+        session, tenant, body.start, end, DRY_RUN_MAX_ANSWERS + 1
+    )
+    truncated = len(answers) > DRY_RUN_MAX_ANSWERS
+    answers = answers[:DRY_RUN_MAX_ANSWERS]
+    accounts = {a.respondent.account_id for a in answers if a.respondent.account_id}
+    directory = (await repository.directories(session, {tenant: accounts}))[tenant]
+    defaults = (await repository.tenant_defaults(session, {tenant}))[tenant]
+    candidate = RuleSet.model_validate(body.model_dump(include=set(RuleSet.model_fields)))
+    outcomes, untouched = simulate(answers, defaults, candidate, directory, now, body.examples)
+    in_force = (await repository.rule_sets(session, {tenant}))[tenant]
+    current, _ = simulate(answers, defaults, in_force, directory, now, 0)
+    return DryRunOut(
+        tenant=tenant, start=body.start, end=end, answers=len(answers), truncated=truncated,
+        without_action=untouched, in_force={o.rule_id: o.actions for o in current},
+        rules=[
+            DryRunRule(
+                rule_id=o.rule_id, type=o.type, actions=o.actions, attached=o.attached,
+                unowned=o.unowned,
+                examples=[
+                    DryRunExample(
+                        response_event_id=a.response_event_id,
+                        response_id=_response_id(answers, a.response_event_id),
+                        score=a.score, comment=a.comment, answered_at=a.answered_at,
+                        assignee=a.assignee, assignee_role=a.assignee_role, due_at=a.due_at,
+                    )
+                    for a in o.examples
+                ],
+            )
+            for o in outcomes
+        ],
+    )  # fmt: skip
+
+
+def _response_id(answers: list[SurveyResponse], event_id: uuid.UUID) -> str:
+    return next(a.source.response_id for a in answers if a.event_id == event_id)
+
+
+# ------------------------------------------------------------------------------- owners
+
+D = TypeVar("D", AccountsDoc, PeopleDoc)
+CSV_TYPES = ("text/csv", "application/csv")
+
+
+async def _document(request: Request, model: type[D], from_csv: Callable[[str], Any]) -> D:
+    """The body as `model`, from JSON or (Content-Type text/csv) CSV; 422 names the row."""
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if content_type in CSV_TYPES:
+            data = from_csv(raw.decode("utf-8-sig"))
+        else:
+            data = orjson.loads(raw)
+    except (UnicodeDecodeError, orjson.JSONDecodeError, ValueError) as exc:
+        raise ServiceError(400, "malformed_body", f"body is not valid JSON or CSV: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ServiceError(
+            422, "invalid_owners", "the document is invalid", validation_details(exc.errors())
+        ) from exc
+
+
+def _body_doc(model: type[BaseModel], csv_columns: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": model.model_json_schema()},
+                "text/csv": {
+                    "schema": {"type": "string", "description": f"columns: {csv_columns}"}
+                },
+            },
+        }
+    }
+
+
+ACCOUNT_COLUMNS = (
+    "account_id,salesperson,director (an account) or dimension,value,director (a segment)"
+)
+PEOPLE_COLUMNS = "email,name,time_zone,work_start,work_end,work_days,holiday_country"
+
+
+class Replaced(BaseModel):
+    tenant: str
+    accounts: int | None = None
+    segments: int | None = None
+    people: int | None = None
+
+
+@router.put(
+    "/v1/tenants/{tenant}/accounts",
+    response_model=Replaced,
+    response_model_exclude_none=True,
+    tags=["owners"],
+    summary="Replace the account owners and segment directors (JSON or CSV)",
+    description=(
+        "Owner resolution for an answer: its `owners` hint, then its account, then its "
+        "segments (first listed wins), then the tenant default; nobody: the fallback queue."
+    ),
+    openapi_extra=_body_doc(AccountsDoc, ACCOUNT_COLUMNS),
+)
+async def put_accounts(
+    tenant: TenantPath, request: Request, principal: PrincipalDep, session: SessionDep
+) -> Replaced:
+    authorize(principal, tenant, {"admin"})
+    doc = await _document(request, AccountsDoc, accounts_from_csv)
+    await repository.replace_accounts(session, tenant, doc)
+    return Replaced(tenant=tenant, accounts=len(doc.accounts), segments=len(doc.segments))
+
+
+@router.get(
+    "/v1/tenants/{tenant}/accounts", response_model=AccountsDoc, tags=["owners"],
+    summary="The account owners and segment directors",
+)  # fmt: skip
+async def get_accounts(
+    tenant: TenantPath, principal: PrincipalDep, session: SessionDep
+) -> AccountsDoc:
+    authorize(principal, tenant, READERS)
+    return await repository.accounts_doc(session, tenant)
+
+
+@router.put(
+    "/v1/tenants/{tenant}/people",
+    response_model=Replaced,
+    response_model_exclude_none=True,
+    tags=["owners"],
+    summary="Replace the people: time zone and working hours (JSON or CSV)",
+    description="Business-hours due times count these hours; someone not listed works "
+    "08:00-16:00 Monday to Friday in the tenant's time zone.",
+    openapi_extra=_body_doc(PeopleDoc, PEOPLE_COLUMNS),
+)
+async def put_people(
+    tenant: TenantPath, request: Request, principal: PrincipalDep, session: SessionDep
+) -> Replaced:
+    authorize(principal, tenant, {"admin"})
+    doc = await _document(request, PeopleDoc, people_from_csv)
+    await repository.replace_people(session, tenant, doc)
+    return Replaced(tenant=tenant, people=len(doc.people))
+
+
+@router.get(
+    "/v1/tenants/{tenant}/people", response_model=PeopleDoc, tags=["owners"],
+    summary="The people and their working hours",
+)  # fmt: skip
+async def get_people(tenant: TenantPath, principal: PrincipalDep, session: SessionDep) -> PeopleDoc:
+    authorize(principal, tenant, READERS)
+    return await repository.people_doc(session, tenant)

@@ -8,12 +8,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from anbefal.closed_loop.owners import EMPTY_DIRECTORY, Directory, resolve
+from anbefal.closed_loop.sla import (
+    COUNTRY_BY_ZONE,
+    WorkingHours,
+    business_hours_due,
+    holiday_calendar,
+    wall_clock_due,
+)
 from anbefal.common.events import Action, ActionType, SurveyResponse, action_id
 
 AssigneeRole = Literal["director", "salesperson"]
@@ -42,6 +51,18 @@ class Rule(BaseModel):
     template: str | None = None
     priority: int = Field(default=0, ge=0, le=9)
     stop: bool = False
+    due_clock: Literal["wall", "business_hours"] = Field(
+        default="wall",
+        description="wall: real hours from the answer; business_hours: the assignee's working "
+        "hours in their time zone, without their public holidays",
+    )
+    cooldown_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=365,
+        description="a respondent's later answer within this many days of an open action of the "
+        "same type is attached to it instead of making a second one",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -53,6 +74,8 @@ class Rule(BaseModel):
             raise ValueError("a task rule needs due_hours or due_follow_up_days")
         if self.action == "chat_message":
             raise ValueError("chat messages are not supported yet")
+        if self.cooldown_days is not None and self.action not in TASK_ACTIONS:
+            raise ValueError("cooldown_days applies to task rules only")
         return self
 
     def matches(self, response: SurveyResponse) -> bool:
@@ -73,6 +96,11 @@ class RuleSet(BaseModel):
     rules: list[Rule] = Field(max_length=100)
     # eNPS answers reach individuals only when the tenant says so (DESIGN §6).
     enps_individual_follow_up: bool = False
+    holiday_country: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{2}$",
+        description="public holidays of business-hours clocks; None: by the tenant's time zone",
+    )
 
     @model_validator(mode="after")
     def _valid_set(self) -> Self:
@@ -93,7 +121,7 @@ class RuleSet(BaseModel):
 DEFAULT_RULE_SET = RuleSet(
     rules=[
         Rule(id="detractor-call", min_score=0, max_score=6, action="call_task",
-             assignee_role="director", due_hours=48, priority=2),
+             assignee_role="director", due_hours=48, priority=2, cooldown_days=7),
         Rule(id="passive-follow-up", min_score=7, max_score=8, action="follow_up_task",
              assignee_role="salesperson", due_follow_up_days=True, priority=1),
         Rule(id="promoter-thank-you", min_score=9, max_score=10, action="email",
@@ -111,12 +139,53 @@ class TenantDefaults:
     director: str | None = None
     salesperson: str | None = None
     follow_up_days: int = 5
+    time_zone: str = "Europe/Copenhagen"
 
 
-def owner(response: SurveyResponse, role: AssigneeRole, defaults: TenantDefaults) -> str | None:
-    """The answer's own hint first, then the tenant's default; None means the fallback queue."""
-    hinted = response.owners.director if role == "director" else response.owners.salesperson
-    return hinted or (defaults.director if role == "director" else defaults.salesperson)
+# Someone not in the tenant's people list works these hours in the tenant's time zone.
+DEFAULT_WORK_START, DEFAULT_WORK_END = time(8, 0), time(16, 0)
+HOURS_PER_WORKING_DAY = 8
+
+
+def working_hours(
+    assignee: str | None, defaults: TenantDefaults, directory: Directory, country: str | None
+) -> WorkingHours:
+    person = directory.person(assignee)
+    if person is None:
+        return WorkingHours(
+            ZoneInfo(defaults.time_zone), DEFAULT_WORK_START, DEFAULT_WORK_END,
+            frozenset(range(5)), holiday_calendar(country),
+        )  # fmt: skip
+    return WorkingHours(
+        ZoneInfo(person.time_zone), person.work_start, person.work_end, person.weekdays,
+        holiday_calendar(person.holiday_country or country),
+    )  # fmt: skip
+
+
+def holiday_country(rule_set_country: str | None, defaults: TenantDefaults) -> str | None:
+    return rule_set_country or COUNTRY_BY_ZONE.get(defaults.time_zone)
+
+
+def due_at(
+    rule: Rule,
+    response: SurveyResponse,
+    assignee: str | None,
+    defaults: TenantDefaults,
+    directory: Directory,
+    country: str | None,
+) -> datetime | None:
+    if rule.due_hours is not None:
+        hours: float = rule.due_hours
+    elif rule.due_follow_up_days:
+        # On the business clock a follow-up day is a working day's hours.
+        per_day = HOURS_PER_WORKING_DAY if rule.due_clock == "business_hours" else 24
+        hours = defaults.follow_up_days * per_day
+    else:
+        return None
+    if rule.due_clock == "business_hours":
+        calendar = working_hours(assignee, defaults, directory, country)
+        return business_hours_due(response.answered_at, hours, calendar)
+    return wall_clock_due(response.answered_at, hours)
 
 
 def decide(
@@ -124,21 +193,19 @@ def decide(
     defaults: TenantDefaults,
     now: datetime,
     rules: Sequence[Rule] = DEFAULT_RULES,
+    directory: Directory = EMPTY_DIRECTORY,
+    country: str | None = None,
 ) -> list[Action]:
+    """The actions `response` calls for under `rules`, one per matching rule (revision 1)."""
     actions = []
     for rule in rules:
         if not rule.matches(response):
             continue
-        # Python adds a timedelta to an aware datetime on the wall clock of its zone, so across
-        # a daylight-saving change "+48 h" in Europe/Copenhagen would be 47 or 49 real hours.
-        # In UTC wall clock and real time agree.
-        answered_utc = response.answered_at.astimezone(UTC)
-        if rule.due_hours is not None:
-            due_at: datetime | None = answered_utc + timedelta(hours=rule.due_hours)
-        elif rule.due_follow_up_days:
-            due_at = answered_utc + timedelta(days=defaults.follow_up_days)
-        else:
-            due_at = None
+        assignee = resolve(
+            response, rule.assignee_role, directory, defaults.director, defaults.salesperson
+        )
+        # Nobody owns it: a task goes to the tenant's fallback queue, never nowhere.
+        role = "team" if assignee is None and rule.action in TASK_ACTIONS else rule.assignee_role
         actions.append(
             Action(
                 action_id=action_id(response.event_id, rule.id),
@@ -152,9 +219,9 @@ def decide(
                 comment=response.comment,
                 answered_at=response.answered_at,
                 decided_at=now,
-                assignee=owner(response, rule.assignee_role, defaults),
-                assignee_role=rule.assignee_role,
-                due_at=due_at,
+                assignee=assignee,
+                assignee_role=role,
+                due_at=due_at(rule, response, assignee, defaults, directory, country),
                 priority=rule.priority,
                 template=rule.template,
                 respondent=response.respondent,
@@ -165,3 +232,55 @@ def decide(
         if rule.stop:
             break
     return actions
+
+
+def cooldown_window(answered_at: datetime, days: int) -> tuple[datetime, datetime]:
+    """Answers strictly inside this range of an open action's answer are attached to it."""
+    return answered_at - timedelta(days=days), answered_at + timedelta(days=days)
+
+
+@dataclass
+class RuleOutcome:
+    rule_id: str
+    type: ActionType
+    actions: int = 0
+    attached: int = 0  # folded into an open action by the cool-down, no action of their own
+    unowned: int = 0  # for the fallback queue
+    examples: list[Action] = field(default_factory=list)
+
+
+def simulate(
+    responses: Sequence[SurveyResponse],
+    defaults: TenantDefaults,
+    rule_set: RuleSet,
+    directory: Directory,
+    now: datetime,
+    examples: int = 3,
+) -> tuple[list[RuleOutcome], int]:
+    """What `rule_set` would have done to `responses` (in the order given, oldest first), the
+    cool-down included. Returns the outcome per rule (in rule order) and the number of answers
+    that would have got no action at all."""
+    country = holiday_country(rule_set.holiday_country, defaults)
+    outcomes = {r.id: RuleOutcome(r.id, r.action) for r in rule_set.rules}
+    rules = {r.id: r for r in rule_set.rules}
+    # (respondent, action type) -> the answer time of the open action the cool-down keeps.
+    open_actions: dict[tuple[str, str], datetime] = {}
+    untouched = 0
+    for response in responses:
+        actions = decide(response, defaults, now, rule_set.rules, directory, country)
+        untouched += not actions
+        for action in actions:
+            rule, outcome = rules[action.rule_id], outcomes[action.rule_id]
+            key = (response.respondent.key, action.type)
+            if rule.cooldown_days is not None and key in open_actions:
+                low, high = cooldown_window(open_actions[key], rule.cooldown_days)
+                if low < response.answered_at < high:
+                    outcome.attached += 1
+                    continue
+            if rule.cooldown_days is not None:
+                open_actions[key] = response.answered_at
+            outcome.actions += 1
+            outcome.unowned += action.assignee is None
+            if len(outcome.examples) < examples:
+                outcome.examples.append(action)
+    return list(outcomes.values()), untouched

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pydantic import Field
+
 from anbefal.common.settings import BaseServiceSettings
 
 
@@ -7,3 +9,8 @@ class ClosedLoopSettings(BaseServiceSettings):
     # The relay also polls, so an action committed by another copy is published promptly.
     relay_poll_s: float = 1.0
     relay_batch: int = 200
+    # ANBEFAL_CLOSED_LOOP_DEBOUNCE_S: how long the action of an answer without a comment waits
+    # for a later version carrying the comment (some tools send the score first). 0: no wait.
+    closed_loop_debounce_s: float = Field(default=5.0, ge=0, le=600)
+    # How often held actions whose wait is over are looked for.
+    release_poll_s: float = 0.25

@@ -1,0 +1,234 @@
+"""The handler against a real PostgreSQL: debounce, re-evaluation, cool-down, fallback owners.
+
+The handler is called directly (as the consumer loop calls it, in one transaction per batch);
+what leaves is read from the outbox, which is exactly what the relay publishes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from anbefal.closed_loop import repository
+from anbefal.closed_loop.handlers import handle, release_due
+from anbefal.closed_loop.models import ActionRow
+from anbefal.closed_loop.owners import AccountsDoc
+from anbefal.common import topics
+from anbefal.common.db import create_engine, create_sessionmaker
+from anbefal.common.events import (
+    Action,
+    Owners,
+    Respondent,
+    Source,
+    SurveyResponse,
+    action_id,
+    response_event_id,
+)
+from anbefal.common.kafka import Message
+
+pytestmark = pytest.mark.integration
+
+DAY = timedelta(days=1)
+START = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+async def db(stack: Any) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(stack.new_database(), pool_size=2)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"h-{uuid.uuid4().hex[:8]}"
+
+
+class Feed:
+    """Answers for one tenant, handed to the handler as the consumer loop would."""
+
+    def __init__(self, db: async_sessionmaker[AsyncSession], tenant: str, debounce_s: float):
+        self.db, self.tenant, self.debounce_s = db, tenant, debounce_s
+        self.offset = 0
+
+    def answer(
+        self, rid: str, score: int, comment: str | None = None, *, version: int = 1,
+        respondent: str = "c-1", at: datetime = START, director: str | None = "d@x.dk",
+        account: str | None = None,
+    ) -> SurveyResponse:  # fmt: skip
+        return SurveyResponse(
+            event_id=response_event_id(self.tenant, "api", rid), version=version,
+            tenant=self.tenant, kind="nps", score=score, comment=comment, answered_at=at,
+            received_at=at, source=Source(tool="api", response_id=rid),
+            respondent=Respondent(key=respondent, email=f"{respondent}@example.com",
+                                  account_id=account),
+            owners=Owners(director=director, salesperson="s@x.dk" if director else None),
+        )  # fmt: skip
+
+    async def send(self, *answers: SurveyResponse) -> None:
+        messages = []
+        for a in answers:
+            self.offset += 1
+            messages.append(Message(a, topics.RESPONSES, 0, self.offset, a.key, ()))
+        async with self.db() as session, session.begin():
+            await handle(session, messages, debounce_s=self.debounce_s)
+
+    async def release(self, after: timedelta = timedelta(hours=1)) -> int:
+        return await release_due(self.db, now=datetime.now(UTC) + after)
+
+    async def published(self) -> list[Action]:
+        """Every action revision in the outbox, by (answer, rule, revision)."""
+        async with self.db() as session:
+            rows = await session.execute(
+                text("SELECT payload FROM closed_loop.outbox WHERE tenant = :t"),
+                {"t": self.tenant},
+            )
+            actions = [Action.model_validate_json(p) for (p,) in rows]
+        return sorted(actions, key=lambda a: (a.answered_at, a.rule_id, a.revision))
+
+    async def rows(self) -> list[ActionRow]:
+        async with self.db() as session:
+            found = await session.scalars(select(ActionRow).where(ActionRow.tenant == self.tenant))
+            return list(found)
+
+
+def summary(actions: list[Action]) -> list[tuple[str, int, bool, str | None]]:
+    return [(a.rule_id, a.revision, a.cancelled, a.comment) for a in actions]
+
+
+async def test_a_late_comment_is_folded_into_the_held_action(db: Any, tenant: str) -> None:
+    feed = Feed(db, tenant, debounce_s=60)
+    await feed.send(feed.answer("r1", 3))
+    assert await feed.published() == []  # held for the comment
+    await feed.send(feed.answer("r1", 3, "Slow support", version=2))
+    (call,) = await feed.published()
+    assert summary([call]) == [("detractor-call", 1, False, "Slow support")]
+    assert call.response_version == 2
+    assert await feed.release() == 0  # nothing held any more
+
+
+async def test_without_a_late_comment_the_held_action_leaves_when_the_wait_ends(
+    db: Any, tenant: str
+) -> None:
+    feed = Feed(db, tenant, debounce_s=60)
+    await feed.send(feed.answer("r1", 3))
+    assert await feed.release(after=timedelta(seconds=1)) == 0  # still inside the window
+    assert await feed.release() == 1
+    assert summary(await feed.published()) == [("detractor-call", 1, False, None)]
+    # The comment after release: a second revision of the same action.
+    await feed.send(feed.answer("r1", 3, "Slow support", version=2))
+    published = await feed.published()
+    assert summary(published) == [
+        ("detractor-call", 1, False, None),
+        ("detractor-call", 2, False, "Slow support"),
+    ]
+    assert {a.action_id for a in published} == {action_id(published[0].response_event_id,
+                                                           "detractor-call")}  # fmt: skip
+
+
+async def test_a_changed_score_cancels_and_replaces_the_action(db: Any, tenant: str) -> None:
+    feed = Feed(db, tenant, debounce_s=60)
+    await feed.send(feed.answer("r1", 3, "meh"))
+    await feed.send(feed.answer("r1", 8, "meh, actually fine", version=2))
+    call, cancel, follow_up = await feed.published()
+    assert summary([call, cancel]) == [
+        ("detractor-call", 1, False, "meh"),
+        ("detractor-call", 2, True, "meh"),
+    ]
+    assert (follow_up.rule_id, follow_up.revision, follow_up.supersedes) == (
+        "passive-follow-up", 1, call.action_id,
+    )  # fmt: skip
+    # A version older than the one stored arrives late: it changes nothing.
+    await feed.send(feed.answer("r1", 3, "meh", version=1))
+    assert len(await feed.published()) == 3
+
+
+async def test_a_held_action_whose_rule_stops_matching_is_never_sent(db: Any, tenant: str) -> None:
+    feed = Feed(db, tenant, debounce_s=60)
+    await feed.send(feed.answer("r1", 3))
+    await feed.send(feed.answer("r1", 10, "Great after all", version=2))
+    assert await feed.release() == 0
+    (thanks,) = await feed.published()
+    assert (thanks.rule_id, thanks.revision) == ("promoter-thank-you", 1)
+    assert thanks.supersedes == action_id(thanks.response_event_id, "detractor-call")
+    cancelled = [r for r in await feed.rows() if r.rule_id == "detractor-call"]
+    assert [(r.cancelled, r.released_revision) for r in cancelled] == [(True, 0)]
+
+
+async def test_redelivery_decides_nothing_again(db: Any, tenant: str) -> None:
+    feed = Feed(db, tenant, debounce_s=0)
+    answer = feed.answer("r1", 2, "bad")
+    await feed.send(answer, answer)
+    await feed.send(answer)
+    assert summary(await feed.published()) == [("detractor-call", 1, False, "bad")]
+
+
+async def test_cool_down_attaches_a_second_detractor_answer(db: Any, tenant: str) -> None:
+    feed = Feed(db, tenant, debounce_s=0)
+    await feed.send(feed.answer("r1", 2, "bad"))
+    await feed.send(feed.answer("r2", 4, "still bad", at=START + 2 * DAY))
+    first, second = await feed.published()
+    assert (first.rule_id, first.revision, first.attached) == ("detractor-call", 1, [])
+    assert (second.action_id, second.revision) == (first.action_id, 2)
+    assert [(a.score, a.comment) for a in second.attached] == [(4, "still bad")]
+    # Another respondent, and the same respondent after the cool-down, get calls of their own.
+    await feed.send(
+        feed.answer("r3", 1, "no", respondent="c-2", at=START + 2 * DAY),
+        feed.answer("r4", 0, "never", at=START + 8 * DAY),
+    )
+    calls = {a.action_id for a in await feed.published()}
+    assert len(calls) == 3
+    # The attached answer's score changes to a promoter's: it leaves the call, gets a thanks.
+    await feed.send(feed.answer("r2", 9, "fixed now", version=2, at=START + 2 * DAY))
+    published = await feed.published()
+    by_rule = {(a.rule_id, a.revision): a for a in published if a.action_id == first.action_id}
+    assert by_rule[("detractor-call", 3)].attached == []
+    r2 = response_event_id(tenant, "api", "r2")
+    assert [a.rule_id for a in published if a.response_event_id == r2] == ["promoter-thank-you"]
+
+
+async def test_a_cancelled_open_action_hands_its_attached_answers_on(db: Any, tenant: str) -> None:
+    feed = Feed(db, tenant, debounce_s=0)
+    await feed.send(feed.answer("r1", 2, "bad"))
+    await feed.send(feed.answer("r2", 4, "still bad", at=START + DAY))
+    await feed.send(feed.answer("r3", 5, "and again", at=START + 2 * DAY))
+    await feed.send(feed.answer("r1", 9, "sorted", version=2))  # the first is a promoter now
+    calls = [a for a in await feed.published() if a.rule_id == "detractor-call"]
+    latest = {a.action_id: a for a in calls}  # sorted by revision: the last one wins
+    open_calls = [a for a in latest.values() if not a.cancelled]
+    (promoted,) = open_calls
+    assert promoted.comment == "still bad"
+    assert [a.comment for a in promoted.attached] == ["and again"]
+
+
+async def test_owners_come_from_the_account_and_an_unowned_task_goes_to_the_team(
+    db: Any, tenant: str
+) -> None:
+    async with db() as session, session.begin():
+        await repository.replace_accounts(
+            session, tenant,
+            AccountsDoc.model_validate(
+                {"accounts": [{"account_id": "acme", "director": "acme-dir@x.dk"}]}
+            ),
+        )  # fmt: skip
+    before = REGISTRY.get_sample_value(
+        "anbefal_closed_loop_unowned_actions_total", {"tenant": tenant, "type": "call_task"}
+    )
+    feed = Feed(db, tenant, debounce_s=0)
+    await feed.send(
+        feed.answer("r1", 3, "x", respondent="c-1", director=None, account="acme"),
+        feed.answer("r2", 3, "y", respondent="c-2", director=None),
+    )
+    owned, unowned = await feed.published()
+    assert (owned.assignee, owned.assignee_role) == ("acme-dir@x.dk", "director")
+    assert (unowned.assignee, unowned.assignee_role) == (None, "team")
+    after = REGISTRY.get_sample_value(
+        "anbefal_closed_loop_unowned_actions_total", {"tenant": tenant, "type": "call_task"}
+    )
+    assert (before or 0) + 1 == after

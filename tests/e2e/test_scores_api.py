@@ -1,23 +1,51 @@
-"""The scores API over a real scoring process: windows, significance, eNPS anonymity."""
+"""The scores API over a real scoring process: windows, significance, CSV, eNPS anonymity
+(a team of 4, department minus one team, before/after one new answer) and the throttled
+`anbefal.scores.v1` events."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import csv
+import io
 import uuid
+from collections import defaultdict
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
 
 from anbefal.common import topics
 from anbefal.common.auth import issue_token
-from anbefal.common.events import Respondent, Source, SurveyResponse, response_event_id
+from anbefal.common.events import (
+    Respondent,
+    ScoresChanged,
+    Source,
+    SurveyResponse,
+    decode,
+    response_event_id,
+)
 from anbefal.common.kafka import Publisher
-from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, caught_up, wait_until
+from anbefal.devstack.testing import (
+    TEST_JWT_SECRET,
+    ServiceProcess,
+    asyncpg_dsn,
+    caught_up,
+    end_offsets,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 TODAY = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+K = 5  # the default anonymity threshold
+EVENT_INTERVAL_S = 3.0
 
 
 def answer(
@@ -38,83 +66,316 @@ def answer(
     )
 
 
-@pytest.fixture
-async def scores(stack: Any) -> AsyncIterator[httpx.AsyncClient]:
-    tenant = f"s-{uuid.uuid4().hex[:8]}"
+def team(tenant: str, start: int, size: int, score: int, **segments: str) -> list[SurveyResponse]:
+    return [answer(tenant, start + i, "enps", score, 1, **segments) for i in range(size)]
+
+
+@dataclass
+class Scoring:
+    process: ServiceProcess
+    database_url: str
+    group: str
+    bootstrap: str
+    publisher: Publisher
+
+    async def _count(self, sql: str, tenant: str) -> int:
+        conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
+        try:
+            return int(await conn.fetchval(sql, tenant))
+        finally:
+            await conn.close()
+
+    async def settled(self, tenant: str) -> bool:
+        """Every answer consumed, every changed segment looked at, every event relayed."""
+        if not await caught_up(
+            self.bootstrap, self.database_url, "scoring", self.group, [topics.RESPONSES]
+        ):
+            return False
+        dirty = await self._count(
+            "SELECT count(*) FROM scoring.segment_state "
+            "WHERE tenant = $1 AND dirty_since IS NOT NULL",
+            tenant,
+        )
+        unsent = await self._count(
+            "SELECT count(*) FROM scoring.outbox WHERE tenant = $1 AND published_at IS NULL",
+            tenant,
+        )
+        return dirty == 0 and unsent == 0
+
+    async def send(self, answers: list[SurveyResponse]) -> None:
+        """Publish answers and wait until scoring has consumed and published what follows."""
+        await self.publisher.send_many(
+            topics.RESPONSES, [(a.key, a.to_bytes(), None) for a in answers]
+        )
+        tenant = answers[0].tenant
+
+        async def settled() -> bool:
+            return await self.settled(tenant)
+
+        await wait_until(settled, 90, f"scoring settled for {tenant}")
+
+    def client(self, tenant: str) -> httpx.AsyncClient:
+        token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="director", sub="d")
+        return httpx.AsyncClient(
+            base_url=f"{self.process.url}/v1/tenants/{tenant}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    async def events(self, tenant: str) -> list[ScoresChanged]:
+        """Every `anbefal.scores.v1` event of the tenant so far, by segment, oldest first."""
+        ends = await end_offsets(self.bootstrap, [topics.SCORES])
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        found: list[ScoresChanged] = []
+        try:
+            partitions = [TopicPartition(t, p) for (t, p), end in ends.items() if end > 0]
+            if not partitions:
+                return []
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            remaining = set(partitions)
+            while remaining:
+                batches = await consumer.getmany(timeout_ms=1000)
+                for tp, records in batches.items():
+                    for record in records:
+                        if record.key and record.key.startswith(f"{tenant}:".encode()):
+                            found.append(decode(ScoresChanged, record.value))
+                    if records and records[-1].offset + 1 >= ends[(tp.topic, tp.partition)]:
+                        remaining.discard(tp)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+        # Partitions arrive in any order; within a key, the sequence is the order.
+        return sorted(found, key=lambda e: (e.kind, e.dimension, e.value, e.sequence))
+
+
+@pytest.fixture(scope="module")
+async def scoring(stack: Any) -> AsyncIterator[Scoring]:
     url = stack.new_database()
-    env = stack.service_env(url)
-    scoring = ServiceProcess("scoring", env, stack.root / "logs").start()
-    answers = (
-        # NPS: 20 detractors 40-50 days ago, 20 promoters in the last 30 days.
-        [answer(tenant, i, "nps", 2, 35 + i % 10) for i in range(20)]
-        + [answer(tenant, 100 + i, "nps", 10, i % 10) for i in range(20)]
-        # eNPS: department ops = teams red (8) + blue (4); department dev = team green (14).
-        + [answer(tenant, 200 + i, "enps", 9, 1, department="ops", team="red") for i in range(8)]
-        + [answer(tenant, 300 + i, "enps", 3, 1, department="ops", team="blue") for i in range(4)]
-        + [answer(tenant, 400 + i, "enps", 8, 1, department="dev", team="green") for i in range(12)]
-        + [answer(tenant, 500 + i, "enps", 5, 1, department="dev", team="green") for i in range(2)]
+    env = stack.service_env(
+        url,
+        ANBEFAL_SCORES_EVENT_INTERVAL_S=str(EVENT_INTERVAL_S),
+        ANBEFAL_SCORES_POLL_S="0.2",
+        ANBEFAL_RELAY_POLL_S="0.2",
     )
+    process = ServiceProcess("scoring", env, stack.root / "logs").start()
     publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="scores-test")
     await publisher.start()
     try:
-        await scoring.wait_ready()
+        await process.wait_ready()
         await publisher.wait_ready(30)
-        await publisher.send_many(topics.RESPONSES, [(a.key, a.to_bytes(), None) for a in answers])
-        group = f"{env['ANBEFAL_GROUP_PREFIX']}-scoring"
-
-        async def done() -> bool:
-            return await caught_up(stack.kafka.bootstrap, url, "scoring", group, [topics.RESPONSES])
-
-        await wait_until(done, 60, "scoring caught up")
-        token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="director", sub="d")
-        async with httpx.AsyncClient(
-            base_url=f"{scoring.url}/v1/tenants/{tenant}",
-            headers={"Authorization": f"Bearer {token}"},
-        ) as client:
-            yield client
+        yield Scoring(
+            process=process,
+            database_url=url,
+            group=f"{env['ANBEFAL_GROUP_PREFIX']}-scoring",
+            bootstrap=stack.kafka.bootstrap,
+            publisher=publisher,
+        )
     finally:
         await publisher.stop()
-        scoring.stop()
+        process.stop()
 
 
-async def test_windows_significance_timeseries_and_anonymity(scores: httpx.AsyncClient) -> None:
-    r = await scores.get("/scores", params={"window": "30d"})
-    assert r.status_code == 200, r.text
-    (seg,) = r.json()["segments"]
-    assert (seg["n"], seg["nps"], seg["previous_nps"]) == (20, 100.0, -100.0)
-    assert seg["significant_change"] is True
+def new_tenant() -> str:
+    return f"s-{uuid.uuid4().hex[:8]}"
 
-    first = (TODAY - timedelta(days=44)).date()
-    last = (TODAY - timedelta(days=35)).date()
-    r = await scores.get("/scores", params={"from": first.isoformat(), "to": last.isoformat()})
-    body = r.json()
-    assert body["window"]["name"] == "custom"
-    assert (body["segments"][0]["n"], body["segments"][0]["nps"]) == (20, -100.0)
-    assert (await scores.get("/scores", params={"from": first.isoformat()})).status_code == 422
-    r = await scores.get("/scores", params={"from": last.isoformat(), "to": first.isoformat()})
-    assert r.json()["error"]["code"] == "invalid_range"
 
-    r = await scores.get(
-        "/scores/timeseries",
-        params={
-            "from": (TODAY - timedelta(days=60)).date().isoformat(),
-            "to": TODAY.date().isoformat(),
-            "interval": "month",
-        },
+async def test_windows_significance_timeseries_and_anonymity(scoring: Scoring) -> None:
+    tenant = new_tenant()
+    await scoring.send(
+        # NPS: 20 detractors 35-44 days ago, 20 promoters in the last 10 days.
+        [answer(tenant, i, "nps", 2, 35 + i % 10) for i in range(20)]
+        + [answer(tenant, 100 + i, "nps", 10, i % 10) for i in range(20)]
+        # eNPS: department ops = teams red (8) + blue (4); department dev = team green (14).
+        + team(tenant, 200, 8, 9, department="ops", team="red")
+        + team(tenant, 300, 4, 3, department="ops", team="blue")
+        + team(tenant, 400, 12, 8, department="dev", team="green")
+        + team(tenant, 500, 2, 5, department="dev", team="green")
     )
-    points = r.json()["points"]
-    assert sum(p["n"] for p in points) == 40
-    assert all(date.fromisoformat(p["period_start"]).day == 1 for p in points)
+    async with scoring.client(tenant) as scores:
+        r = await scores.get("/scores", params={"window": "30d"})
+        assert r.status_code == 200, r.text
+        (seg,) = r.json()["segments"]
+        assert (seg["n"], seg["nps"], seg["previous_nps"]) == (20, 100.0, -100.0)
+        assert seg["significant_change"] is True
 
-    # eNPS by team: blue (4 people) is hidden, and with it the next smallest (red), since
-    # otherwise "all minus the shown teams" would describe blue's 4 people.
-    r = await scores.get("/scores", params={"kind": "enps", "dimension": "team", "sort": "value"})
-    teams = {s["value"]: s for s in r.json()["segments"]}
-    assert teams["blue"]["suppressed"] is True
-    assert teams["blue"]["n"] is None
-    assert teams["red"]["suppressed"] is True
-    assert teams["green"]["n"] == 14
-    # Department ops (12) minus team red (hidden) cannot reveal blue.
-    r = await scores.get("/scores", params={"kind": "enps", "dimension": "department"})
-    departments = {s["value"]: s["n"] for s in r.json()["segments"]}
-    assert departments == {"ops": 12, "dev": 14}
+        first = (TODAY - timedelta(days=44)).date()
+        last = (TODAY - timedelta(days=35)).date()
+        r = await scores.get("/scores", params={"from": first.isoformat(), "to": last.isoformat()})
+        body = r.json()
+        assert body["window"]["name"] == "custom"
+        assert (body["segments"][0]["n"], body["segments"][0]["nps"]) == (20, -100.0)
+        assert (await scores.get("/scores", params={"from": first.isoformat()})).status_code == 422
+        r = await scores.get("/scores", params={"from": last.isoformat(), "to": first.isoformat()})
+        assert r.json()["error"]["code"] == "invalid_range"
+
+        r = await scores.get(
+            "/scores/timeseries",
+            params={
+                "from": (TODAY - timedelta(days=60)).date().isoformat(),
+                "to": TODAY.date().isoformat(),
+                "interval": "month",
+            },
+        )
+        points = r.json()["points"]
+        assert sum(p["n"] for p in points) == 40
+        assert all(date.fromisoformat(p["period_start"]).day == 1 for p in points)
+
+        # eNPS by team: blue (4 people) never had k answers, so it was never published and
+        # does not appear; red is hidden too, since otherwise "all minus the shown teams"
+        # would describe blue's 4 people (and "ops minus red" would, too).
+        r = await scores.get(
+            "/scores", params={"kind": "enps", "dimension": "team", "sort": "value"}
+        )
+        teams = {s["value"]: s for s in r.json()["segments"]}
+        assert set(teams) == {"red", "green"}
+        assert teams["red"]["suppressed"] is True
+        assert teams["red"]["n"] is None
+        assert teams["green"]["n"] == 14
+        # Department ops (12) minus team red (hidden) cannot reveal blue.
+        r = await scores.get("/scores", params={"kind": "enps", "dimension": "department"})
+        departments = {s["value"]: s["n"] for s in r.json()["segments"]}
+        assert departments == {"ops": 12, "dev": 14}
+
+        # The CSV export has the same rows and the same holes.
+        r = await scores.get(
+            "/scores", params={"kind": "enps", "dimension": "team", "format": "csv"}
+        )
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("text/csv")
+        rows = {row["value"]: row for row in csv.DictReader(io.StringIO(r.text))}
+        assert set(rows) == set(teams)
+        assert (rows["red"]["suppressed"], rows["red"]["n"], rows["red"]["nps"]) == ("true", "", "")
+        green = teams["green"]
+        assert (rows["green"]["n"], float(rows["green"]["nps"])) == ("14", green["nps"])
+        assert float(rows["green"]["interval_low"]) == green["interval"]["low"]
+        by_accept = await scores.get(
+            "/scores",
+            params={"kind": "enps", "dimension": "team"},
+            headers={"Accept": "text/csv"},
+        )
+        assert by_accept.text == r.text
+
+    async with httpx.AsyncClient(base_url=scoring.process.url) as client:
+        spec = (await client.get("/openapi.json")).json()
+    content = spec["paths"]["/v1/tenants/{tenant}/scores"]["get"]["responses"]["200"]["content"]
+    assert {"application/json", "text/csv"} <= set(content)
+
+
+async def test_department_minus_one_team_never_singles_out_fewer_than_k(
+    scoring: Scoring,
+) -> None:
+    tenant = new_tenant()
+    # ops = red (8) + blue (3); dev = green (14) + yellow (6). "ops minus red" is blue's 3.
+    composition = {
+        ("ops", "red"): 8,
+        ("ops", "blue"): 3,
+        ("dev", "green"): 14,
+        ("dev", "yellow"): 6,
+    }
+    answers: list[SurveyResponse] = []
+    for i, ((department, name), size) in enumerate(composition.items()):
+        answers += team(tenant, 100 * i, size, 9 - i, department=department, team=name)
+    await scoring.send(answers)
+
+    async with scoring.client(tenant) as scores:
+        shown: dict[str, dict[str, int]] = {}
+        for dimension in ("department", "team"):
+            r = await scores.get("/scores", params={"kind": "enps", "dimension": dimension})
+            assert r.status_code == 200, r.text
+            shown[dimension] = {
+                s["value"]: s["n"] for s in r.json()["segments"] if not s["suppressed"]
+            }
+    assert shown["department"] == {"dev": 20}
+    assert shown["team"] == {"green": 14, "yellow": 6}
+    # Whatever a reader subtracts: no shown department and shown team differ by 1..k-1 people.
+    members: dict[str, set[str]] = defaultdict(set)
+    for (department, name), size in composition.items():
+        people = {f"{name}-{i}" for i in range(size)}
+        members[department] |= people
+        members[name] = people
+    for department in shown["department"]:
+        for name in shown["team"]:
+            assert not 0 < len(members[department] ^ members[name]) < K, (department, name)
+
+    # The events hide the same segments.
+    latest = {(e.dimension, e.value): e for e in await scoring.events(tenant)}
+    assert latest[("team", "red")].suppressed is True
+    assert latest[("team", "red")].n is None
+    assert latest[("department", "ops")].suppressed is True
+    assert latest[("team", "green")].n == 14
+    assert latest[("department", "dev")].n == 20
+
+
+async def test_enps_does_not_move_for_one_new_answer(scoring: Scoring) -> None:
+    tenant = new_tenant()
+    await scoring.send(team(tenant, 0, 10, 9, team="green"))
+    params = {"kind": "enps", "dimension": "team"}
+    series = {
+        "kind": "enps",
+        "dimension": "team",
+        "value": "green",
+        "interval": "day",
+        "from": (TODAY - timedelta(days=7)).date().isoformat(),
+        "to": TODAY.date().isoformat(),
+    }
+    async with scoring.client(tenant) as scores:
+        before = (await scores.get("/scores", params=params)).json()["segments"]
+        before_series = (await scores.get("/scores/timeseries", params=series)).json()
+        assert [s["n"] for s in before] == [10]
+        events_before = await scoring.events(tenant)
+
+        # One new answer, a detractor: comparing before and after would reveal it.
+        await scoring.send(team(tenant, 100, 1, 0, team="green"))
+        after = (await scores.get("/scores", params=params)).json()["segments"]
+        assert after == before
+        assert (await scores.get("/scores/timeseries", params=series)).json() == before_series
+        assert await scoring.events(tenant) == events_before  # nothing moved, nothing said
+
+        # k new answers in all: now the figure moves, by all of them at once.
+        await scoring.send(team(tenant, 200, K - 1, 0, team="green"))
+        moved = (await scores.get("/scores", params=params)).json()["segments"]
+        assert [(s["n"], s["detractors"]) for s in moved] == [(10 + K, K)]
+    latest = {(e.dimension, e.value): e for e in await scoring.events(tenant)}
+    assert (latest[("team", "green")].n, latest[("all", "all")].n) == (10 + K, 10 + K)
+
+
+async def test_score_events_are_throttled_and_end_with_the_final_figures(
+    scoring: Scoring,
+) -> None:
+    tenant = new_tenant()
+    # Four bursts a second apart into one store: without a throttle, four events or more.
+    for burst in range(4):
+        await scoring.publisher.send_many(
+            topics.RESPONSES,
+            [
+                (a.key, a.to_bytes(), None)
+                for a in [
+                    answer(tenant, 10 * burst + i, "nps", 10, 0, store="aarhus") for i in range(10)
+                ]
+            ],
+        )
+        await wait_until(
+            lambda: caught_up(
+                scoring.bootstrap,
+                scoring.database_url,
+                "scoring",
+                scoring.group,
+                [topics.RESPONSES],
+            ),
+            60,
+            "burst consumed",
+        )
+        await asyncio.sleep(1.0)  # pacing the bursts a second apart, not awaiting a result
+
+    async def settled() -> bool:
+        return await scoring.settled(tenant)
+
+    await wait_until(settled, 90, "scoring settled")
+    events = [e for e in await scoring.events(tenant) if e.dimension == "store"]
+    assert events, "no event for the store"
+    assert events[-1].n == 40  # the last event carries every answer: nothing was dropped
+    assert len(events) < 4
+    times = [e.computed_at for e in events]
+    assert all(b - a >= timedelta(seconds=EVENT_INTERVAL_S) for a, b in pairwise(times))
+    assert [e.sequence for e in events] == sorted({e.sequence for e in events})

@@ -1,9 +1,14 @@
-"""SIGKILL the scoring process in the middle of a stream: every answer is counted exactly once."""
+"""SIGKILL the scoring process in the middle of a stream: every answer is counted exactly once.
+
+Scale (anbefal.devstack.chaos): 3,000 answers and 3 kills by default (CI); with
+ANBEFAL_CHAOS_SCALE=full (`make chaos`) the issue's 20,000 answers and 8 kills.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,28 +19,30 @@ import pytest
 from anbefal.common import topics
 from anbefal.common.events import Respondent, Source, SurveyResponse, response_event_id
 from anbefal.common.kafka import Publisher
-from anbefal.devstack.chaos import BUCKET_MISMATCHES
+from anbefal.devstack.chaos import BUCKET_MISMATCHES, record_row, scale
 from anbefal.devstack.testing import ServiceProcess, asyncpg_dsn, caught_up, wait_until
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
-ANSWERS = 3000
-KILLS = 3
+ANSWERS = scale(3000, 20_000)
+KILLS = scale(3, 8)
 
 
-def make_answer(tenant: str, i: int, now: datetime) -> SurveyResponse:
+def make_answer(tenant: str, i: int, now: datetime, version: int = 1) -> SurveyResponse:
     response_id = f"r-{i}"
+    # A later version edits the score and moves the answer to another department and day.
+    j = i + 5 * (version - 1)
     return SurveyResponse(
         event_id=response_event_id(tenant, "api", response_id),
-        version=1,
+        version=version,
         tenant=tenant,
         kind="nps",
-        score=i % 11,
-        answered_at=now - timedelta(days=i % 20, minutes=i % 997),
+        score=j % 11,
+        answered_at=now - timedelta(days=j % 20, minutes=i % 997),
         received_at=now,
         source=Source(tool="api", response_id=response_id),
         respondent=Respondent(key=f"c-{i % 400}"),
-        segments={"department": f"d{i % 7}", "country": ("DK", "SE", "NO")[i % 3]},
+        segments={"department": f"d{j % 7}", "country": ("DK", "SE", "NO")[i % 3]},
     )
 
 
@@ -47,9 +54,14 @@ async def test_scoring_killed_mid_stream_counts_every_answer_once(stack: Any) ->
     tenant = f"kill-{uuid.uuid4().hex[:8]}"
     now = datetime.now(UTC)
     answers = [make_answer(tenant, i, now) for i in range(ANSWERS)]
-    # Redeliveries, as a retrying survey tool and ingest produce them: same id, same version.
+    edited = rng.sample(range(ANSWERS), ANSWERS // 20)
+    # Redeliveries, as a retrying survey tool and ingest produce them: same id, same version;
+    # and edits (version 2), which move an answer between buckets. Shuffled, so some edits
+    # arrive before the answer they replace (which is then ignored as older).
     stream = answers + rng.sample(answers, ANSWERS // 10)
+    stream += [make_answer(tenant, i, now, version=2) for i in edited]
     rng.shuffle(stream)
+    started = time.monotonic()
 
     scoring = ServiceProcess("scoring", env, stack.root / "logs").start()
     await scoring.wait_ready()
@@ -96,6 +108,9 @@ async def test_scoring_killed_mid_stream_counts_every_answer_once(stack: Any) ->
         )
         # The buckets must equal a full recomputation from the stored answers, per segment.
         mismatches = await conn.fetch(BUCKET_MISMATCHES, tenant)
+        versions = await conn.fetchval(
+            "SELECT sum(version) FROM scoring.answers WHERE tenant = $1", tenant
+        )
         answers_per_segment = await conn.fetchval(
             "SELECT sum(promoters + passives + detractors) FROM scoring.daily_buckets "
             "WHERE tenant = $1 AND dimension = 'country'",
@@ -103,7 +118,21 @@ async def test_scoring_killed_mid_stream_counts_every_answer_once(stack: Any) ->
         )
     finally:
         await conn.close()
+    record_row(
+        {
+            "fault": f"scoring SIGKILLed {kills}x mid-stream (test_consumer_kill)",
+            "sent": len(stream),
+            "acknowledged": len(stream),
+            "stored": stored,
+            "duplicates": max(0, bucket_total - stored),
+            "lost": ANSWERS - stored,
+            "ok": stored == bucket_total == ANSWERS and not mismatches,
+            "scale": "full" if ANSWERS == 20_000 else "small",
+            "seconds": round(time.monotonic() - started, 1),
+        }
+    )
     assert stored == ANSWERS
+    assert versions == ANSWERS + len(edited)  # every edit won over its first version
     assert bucket_total == ANSWERS
     assert answers_per_segment == ANSWERS
     assert [dict(r) for r in mismatches] == []

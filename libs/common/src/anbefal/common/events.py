@@ -7,7 +7,7 @@ do not know, so a newer producer never poisons an older consumer.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -195,3 +195,44 @@ TOPIC_MODELS: dict[str, type[EventModel]] = {
     topics.TASK_EVENTS: TaskEvent,
     topics.TENANTS: TenantSettings,
 }
+
+
+class ScoresChanged(EventModel):
+    """A segment's rolling figures after a change (fact), on `anbefal.scores.v1`; at most one
+    per segment per throttle interval. Key: `tenant:kind:dimension:value`.
+
+    eNPS events obey the API's suppression: a hidden segment's event says `suppressed` and
+    carries no counts, and eNPS figures move only after at least k new answers.
+    """
+
+    schema_version: Literal[1] = 1
+    event_id: uuid.UUID
+    tenant: Tenant
+    kind: Kind
+    dimension: str
+    value: str
+    window: str  # e.g. "30d": the rolling window the figures cover, in the tenant's time zone
+    first_day: date
+    last_day: date
+    # How many answer changes the segment had seen: a consumer keeps the highest per key.
+    sequence: int = Field(ge=0)
+    suppressed: bool = False
+    n: int | None = None
+    promoters: int | None = None
+    passives: int | None = None
+    detractors: int | None = None
+    nps: float | None = None
+    interval_low: float | None = None
+    interval_high: float | None = None
+    computed_at: AwareDatetime
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.tenant}:{self.kind}:{self.dimension}:{self.value}".encode()
+
+
+def scores_event_id(tenant: str, kind: str, dimension: str, value: str, sequence: int) -> uuid.UUID:
+    """The same segment state always gets the same id, so a re-run publisher stores it once."""
+    return uuid.uuid5(
+        ANBEFAL_NAMESPACE, f"scores\x1f{tenant}\x1f{kind}\x1f{dimension}\x1f{value}\x1f{sequence}"
+    )

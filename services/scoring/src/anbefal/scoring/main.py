@@ -8,18 +8,33 @@ from fastapi import FastAPI
 
 from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
+from anbefal.common.outbox import OutboxRelay
 from anbefal.scoring import handlers
-from anbefal.scoring.models import CONSUMER_TABLES
+from anbefal.scoring.models import CONSUMER_TABLES, OUTBOX
+from anbefal.scoring.publisher import ScorePublisher
 from anbefal.scoring.routes import router
 from anbefal.scoring.settings import ScoringSettings
 
 
 def wire(runtime: Runtime) -> Wiring:
-    handler = partial(handlers.handle, default_time_zone=runtime.settings.default_time_zone)
+    settings = runtime.settings
+    assert isinstance(settings, ScoringSettings)
+    relay = OutboxRelay(
+        runtime.sessionmaker, runtime.publisher, OUTBOX, poll_s=settings.relay_poll_s
+    )
+    publisher = ScorePublisher(
+        runtime.sessionmaker,
+        default_time_zone=settings.default_time_zone,
+        default_k=settings.default_anonymity_k,
+        interval_s=settings.scores_event_interval_s,
+        poll_s=settings.scores_poll_s,
+        on_enqueued=relay.worker.wake,
+    )
+    handler = partial(handlers.handle, default_time_zone=settings.default_time_zone)
     consumer = service_consumer(
         runtime, "scoring", [topics.RESPONSES, topics.TENANTS], CONSUMER_TABLES, handler
     )
-    return Wiring(consumers=[consumer])
+    return Wiring(consumers=[consumer], workers=[publisher.worker.run, relay.worker.run])
 
 
 def create_app(settings: ScoringSettings | None = None) -> FastAPI:

@@ -5,11 +5,22 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Integer, SmallInteger, String, func
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from anbefal.common.db import consumer_tables, service_metadata
+from anbefal.common.outbox import outbox_table
 
 
 class Base(DeclarativeBase):
@@ -17,6 +28,8 @@ class Base(DeclarativeBase):
 
 
 CONSUMER_TABLES = consumer_tables(Base.metadata)
+# `anbefal.scores.v1` events leave through here (DESIGN.md §4), written by the score publisher.
+OUTBOX = outbox_table(Base.metadata)
 
 ALL_DIMENSION = "all"
 ALL_VALUE = "all"
@@ -37,14 +50,12 @@ class Answer(Base):
     segments: Mapped[dict[str, str]] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
+    # The eNPS cross-dimension check counts who is in two segments at once within a window.
+    __table_args__ = (Index("ix_answers_tenant_kind_day", "tenant", "kind", "day"),)
 
-class DailyBucket(Base):
-    """Counts per (tenant, kind, dimension, value, day in the tenant's time zone).
 
-    Any window over any segment is one range scan of this primary key.
-    """
-
-    __tablename__ = "daily_buckets"
+class _Buckets:
+    """The columns of a table of daily counts per segment."""
 
     tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
@@ -54,6 +65,48 @@ class DailyBucket(Base):
     promoters: Mapped[int] = mapped_column(Integer, default=0)
     passives: Mapped[int] = mapped_column(Integer, default=0)
     detractors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyBucket(_Buckets, Base):
+    """Counts per (tenant, kind, dimension, value, day in the tenant's time zone), live.
+
+    Any window over any segment is one range scan of this primary key.
+    """
+
+    __tablename__ = "daily_buckets"
+
+
+class PublishedBucket(_Buckets, Base):
+    """The eNPS buckets the API and the events show: a segment's rows are replaced by its live
+    ones only once at least k answers changed in it since the last copy, so comparing a figure
+    before and after one new answer shows nothing (DESIGN.md §6)."""
+
+    __tablename__ = "published_buckets"
+
+
+class SegmentState(Base):
+    """Per segment: how many answers changed it so far, how many of those the published eNPS
+    figures include, and since when it has changes the publisher has not looked at."""
+
+    __tablename__ = "segment_state"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    changes: Mapped[int] = mapped_column(BigInteger, default=0)
+    published_changes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The first unreported change; NULL when there is none. The publisher looks at a segment
+    # N seconds after this, so changes coalesce and events leave at most once per N seconds.
+    dirty_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index(
+            "ix_segment_state_dirty_since",
+            "dirty_since",
+            postgresql_where=text("dirty_since IS NOT NULL"),
+        ),
+    )
 
 
 class Tenant(Base):

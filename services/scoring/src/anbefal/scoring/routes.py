@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Header, Path, Query
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.app import Runtime
 from anbefal.common.deps import PrincipalDep, RuntimeDep, SessionDep, authorize
 from anbefal.common.errors import ServiceError
 from anbefal.common.events import TENANT_PATTERN
-from anbefal.scoring import repository
-from anbefal.scoring.anonymity import MIN_K, suppressed_segments
+from anbefal.scoring import repository, scores
+from anbefal.scoring.anonymity import MIN_K
 from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
 from anbefal.scoring.nps import Figures, significant_change
 from anbefal.scoring.schemas import (
@@ -82,8 +85,52 @@ async def _tenant(runtime: Runtime, session: AsyncSession, tenant: str) -> tuple
     )
 
 
+CSV_COLUMNS = (
+    "value", "suppressed", "n", "promoters", "passives", "detractors", "nps",
+    "interval_low", "interval_high", "previous_nps", "significant_change",
+)  # fmt: skip
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": ",".join(CSV_COLUMNS) + "\nSupport,false,42,20,12,10,23.81,"
+                "-1.2,46.3,10.0,false\nIT,true,,,,,,,,,\n",
+            }
+        },
+        "description": "JSON by default; CSV with `format=csv` or `Accept: text/csv`, one "
+        "row per segment, with the same suppression (a hidden eNPS segment has empty cells).",
+    }
+}
+
+
+def scores_csv(body: ScoresOut) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for s in body.segments:
+        row = s.model_dump()
+        interval = s.interval
+        row["interval_low"] = None if interval is None else interval.low
+        row["interval_high"] = None if interval is None else interval.high
+        writer.writerow(
+            "" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else row[c]
+            for c in CSV_COLUMNS
+        )
+    window = body.window
+    name = f"{body.tenant}-{body.kind}-{body.dimension}-{window.first_day}-{window.last_day}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 @router.get(
-    "/v1/tenants/{tenant}/scores", response_model=ScoresOut, summary="NPS or eNPS per segment"
+    "/v1/tenants/{tenant}/scores",
+    response_model=ScoresOut,
+    summary="NPS or eNPS per segment (JSON or CSV)",
+    responses=CSV_RESPONSE,
 )
 async def get_scores(
     tenant: TenantPath,
@@ -103,28 +150,28 @@ async def get_scores(
         str, Query(max_length=40, description="`all`, or a segment such as `department`")
     ] = ALL_DIMENSION,
     sort: Literal["nps", "detractors", "n", "value"] = "nps",
-) -> ScoresOut:
+    format: Annotated[
+        Literal["json", "csv"] | None,
+        Query(description="`csv` for a CSV export; `Accept: text/csv` does the same"),
+    ] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> ScoresOut | Response:
     """Every figure has n, the counts, NPS, its 95% adjusted-Wald interval, and whether it
     changed significantly against the previous period of the same length. eNPS breakdowns hide
-    any figure that would describe fewer than the tenant's k people, directly or by subtraction."""
+    any figure that would describe fewer than the tenant's k people, directly or by subtraction
+    (within the dimension, against the tenant total, and against other dimensions' segments);
+    eNPS figures move only after at least k new answers in a segment."""
     authorize(principal, tenant, READERS)
     zone, k = await _tenant(runtime, session, tenant)
     window_name = window if first is None and last is None else "custom"
     first, last = _range(window, first, last, datetime.now(zone).date())
     span = last - first + timedelta(days=1)
-    figures = await repository.segment_figures(
-        session, tenant=tenant, kind=kind, dimension=dimension, first=first, last=last
+    figures, hidden = await scores.breakdown(
+        session, tenant=tenant, kind=kind, dimension=dimension, first=first, last=last, k=k
     )
     previous = await repository.segment_figures(
         session, tenant=tenant, kind=kind, dimension=dimension, first=first - span, last=last - span
     )
-    hidden: set[str] = set()
-    if kind == "enps":
-        totals = await repository.segment_figures(
-            session, tenant=tenant, kind=kind, dimension=ALL_DIMENSION, first=first, last=last
-        )
-        total = totals.get(ALL_VALUE, Figures()).n
-        hidden = suppressed_segments(figures, total, k)
     segments = []
     for value, f in figures.items():
         out = segment_out(value, f, suppress=value in hidden)
@@ -135,7 +182,7 @@ async def get_scores(
             out.significant_change = significant_change(f, before)
         segments.append(out)
     segments.sort(key=_sort_key(sort))
-    return ScoresOut(
+    body = ScoresOut(
         tenant=tenant,
         kind=kind,
         dimension=dimension,
@@ -147,6 +194,8 @@ async def get_scores(
         ),
         segments=segments,
     )
+    wants_csv = format == "csv" or (format is None and "text/csv" in (accept or ""))
+    return scores_csv(body) if wants_csv else body
 
 
 @router.get(

@@ -1,0 +1,52 @@
+"""What a reader may see of one dimension's segments: the scores API, its CSV export and the
+`anbefal.scores.v1` events all ask here, so they suppress exactly the same eNPS figures."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from anbefal.scoring import repository
+from anbefal.scoring.anonymity import differencing_risks, suppressed_segments
+from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
+from anbefal.scoring.nps import Figures
+
+
+async def breakdown(
+    session: AsyncSession,
+    *,
+    tenant: str,
+    kind: str,
+    dimension: str,
+    first: date,
+    last: date,
+    k: int,
+) -> tuple[dict[str, Figures], set[str]]:
+    """The dimension's figures per segment over [first, last], and the segments to hide."""
+    if kind != "enps":
+        figures = await repository.segment_figures(
+            session, tenant=tenant, kind=kind, dimension=dimension, first=first, last=last
+        )
+        return figures, set()
+    every = await repository.every_segment_figures(
+        session, tenant=tenant, kind=kind, first=first, last=last
+    )
+    figures = every.get(dimension, {})
+    total = every.get(ALL_DIMENSION, {}).get(ALL_VALUE, Figures()).n
+    # What each other dimension's breakdown shows on its own suppression; hiding more there
+    # can only make this check stricter than it needs to be, never weaker.
+    shown_elsewhere = {
+        dim: set(segments) - suppressed_segments(segments, total, k)
+        for dim, segments in every.items()
+        if dim not in (dimension, ALL_DIMENSION)
+    }
+    risky: set[str] = set()
+    if figures and shown_elsewhere:
+        # Who is in which segment comes from the answers, not the (published) buckets: the
+        # check is about people, and the answers table knows each person's segments together.
+        people, overlaps = await repository.people_per_segment(
+            session, tenant=tenant, kind=kind, dimension=dimension, first=first, last=last
+        )
+        risky = differencing_risks(dimension, people, overlaps, shown_elsewhere, k)
+    return figures, suppressed_segments(figures, total, k, also=risky)

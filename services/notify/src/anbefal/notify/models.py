@@ -52,7 +52,11 @@ class Task(Base):
     """A call-back or follow-up task. `UNIQUE(action_id)`: an action makes exactly one task."""
 
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_queue", "tenant", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_tasks_queue", "tenant", "status", "due_at"),
+        # The task page's "earlier answers and tasks" of one respondent.
+        Index("ix_tasks_respondent", "tenant", text("(respondent ->> 'key')")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
     action_id: Mapped[uuid.UUID] = mapped_column(UUID, unique=True)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import func
@@ -56,6 +56,47 @@ async def list_tasks(
     # Overdue first falls out of ordering by due time; tasks without a due time last.
     query = query.order_by(Task.due_at.asc().nulls_last(), Task.priority.desc(), Task.created_at)
     return list(await session.scalars(query.limit(limit)))
+
+
+async def queue(
+    session: AsyncSession, tenant: str, *, mine: str | None, limit: int = 200
+) -> list[Task]:
+    """Tasks not done, in queue order. With `mine` (an address): only what that person may pick
+    up or holds: tasks assigned to them or to nobody and not held by someone else, plus their
+    own claims. Without: the whole team's queue."""
+    query = select(Task).where(Task.tenant == tenant, Task.status != "done")
+    if mine is not None:
+        mine = mine.lower()
+        query = query.where(
+            or_(
+                func.lower(Task.claimed_by) == mine,
+                and_(
+                    Task.status == "open",
+                    or_(Task.assignee.is_(None), func.lower(Task.assignee) == mine),
+                ),
+            )
+        )
+    query = query.order_by(Task.due_at.asc().nulls_last(), Task.priority.desc(), Task.created_at)
+    return list(await session.scalars(query.limit(limit)))
+
+
+async def respondent_history(session: AsyncSession, task: Task, limit: int = 20) -> list[Task]:
+    """The same respondent's other tasks in this tenant (their earlier answers), newest first.
+    notify only knows the answers that made a task; the respondent key links them."""
+    key = task.respondent.get("key")
+    if not key:
+        return []
+    query = (
+        select(Task)
+        .where(
+            Task.tenant == task.tenant,
+            Task.respondent["key"].astext == key,
+            Task.id != task.id,
+        )
+        .order_by(Task.answered_at.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
 
 
 async def list_emails(session: AsyncSession, tenant: str, limit: int) -> list[Email]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from anbefal.common.settings import BaseServiceSettings
 
@@ -22,3 +22,5 @@ class NotifySettings(BaseServiceSettings):
     sla_poll_s: float = 5.0
     # Where the page is served; used for task links in staff mail and unsubscribe links.
     public_url: str = "http://127.0.0.1:8004"
+    # How often the staff page's queue asks for fresh rows (its live update).
+    ui_poll_s: float = Field(default=5.0, gt=0)

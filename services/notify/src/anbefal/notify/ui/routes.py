@@ -7,9 +7,10 @@ cross-site request forgery.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,8 +21,10 @@ from anbefal.common.auth import InvalidToken, Principal, issue_token, verify_tok
 from anbefal.common.deps import RuntimeDep, SessionDep
 from anbefal.common.errors import ServiceError
 from anbefal.notify import queue, repository, staff, unsubscribe
-from anbefal.notify.schemas import CompleteIn
-from anbefal.notify.tasks import Outcome
+from anbefal.notify.models import Task
+from anbefal.notify.schemas import CompleteIn, NoteIn, ReassignIn, ReopenIn
+from anbefal.notify.settings import NotifySettings
+from anbefal.notify.tasks import LEADS, Outcome
 from anbefal.notify.ui.i18n import texts
 
 router = APIRouter(include_in_schema=False)
@@ -102,33 +105,86 @@ async def logout() -> RedirectResponse:
     return response
 
 
+Views = Literal["mine", "team"]
+
+
+def _queue_context(principal: Principal, view: Views) -> dict[str, Any] | None:
+    """None when the principal may not see `view` (the team queue is for directors)."""
+    if view == "team" and principal.role not in LEADS:
+        return None
+    return {"view": view, "can_lead": principal.role in LEADS}
+
+
+async def _queue_rows(session: SessionDep, principal: Principal, view: Views) -> list[Any]:
+    mine = principal.sub if view == "mine" else None
+    now = datetime.now(UTC)
+    return [
+        _task_view(t, now) for t in await repository.queue(session, principal.tenant, mine=mine)
+    ]
+
+
 @router.get("/queue")
-async def queue_page(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+async def queue_page(
+    request: Request, session: SessionDep, runtime: RuntimeDep, view: Views = "mine"
+) -> Response:
     principal = _principal(request, runtime)
     if principal is None:
         return _to_login()
-    now = datetime.now(UTC)
-    tasks = [
-        t
-        for t in await repository.list_tasks(session, principal.tenant, None, 200)
-        if t.status != "done"
-    ]
-    rows = [{**_task_view(t, now), "id": t.id} for t in tasks]
-    return _render(request, "queue.html", principal=principal, tasks=rows)
+    context = _queue_context(principal, view)
+    if context is None:
+        error = texts(request.cookies.get(LOCALE_COOKIE))["team_forbidden"]
+        context = {"view": "mine", "can_lead": False}
+        return _render(
+            request, "queue.html", 403, principal=principal, tasks=[], error=error, **context
+        )
+    tasks = await _queue_rows(session, principal, view)
+    return _render(
+        request,
+        "queue.html",
+        principal=principal,
+        tasks=tasks,
+        poll_ms=int(_settings(runtime).ui_poll_s * 1000),
+        **context,
+    )
 
 
-def _task_view(task: Any, now: datetime) -> dict[str, Any]:
+@router.get("/queue/rows")
+async def queue_rows(
+    request: Request, session: SessionDep, runtime: RuntimeDep, view: Views = "mine"
+) -> Response:
+    """The queue's rows alone, for the page's live update: it polls this and swaps them in, so
+    a task claimed by someone else leaves every other agent's queue without a reload."""
+    principal = _principal(request, runtime)
+    if principal is None:
+        return Response(status_code=401)
+    context = _queue_context(principal, view)
+    if context is None:
+        return Response(status_code=403)
+    tasks = await _queue_rows(session, principal, view)
+    return _render(request, "_queue_rows.html", principal=principal, tasks=tasks, **context)
+
+
+def _settings(runtime: RuntimeDep) -> NotifySettings:
+    settings = runtime.settings
+    assert isinstance(settings, NotifySettings)
+    return settings
+
+
+def _task_view(task: Task, now: datetime) -> dict[str, Any]:
     return {
         "id": task.id,
+        "type": task.type,
         "due_at": task.due_at,
         "overdue": task.status != "done" and task.due_at is not None and task.due_at < now,
         "score": task.score,
         "comment": task.comment,
+        "answered_at": task.answered_at,
         "respondent": task.respondent,
         "status": task.status,
         "claimed_by": task.claimed_by,
         "assignee": task.assignee,
         "outcome": task.outcome,
+        "escalated_at": task.escalated_at,
     }
 
 
@@ -141,14 +197,18 @@ async def _task_page(
     status: int = 200,
 ) -> HTMLResponse:
     task = await queue.get(session, principal.tenant, task_id)
-    view = _task_view(task, datetime.now(UTC))
+    now = datetime.now(UTC)
+    view = _task_view(task, now)
     view["notes"] = await repository.notes(session, task.id)
+    history = [_task_view(t, now) for t in await repository.respondent_history(session, task)]
     return _render(
         request,
         "task.html",
         status,
         principal=principal,
         task=view,
+        history=history,
+        can_lead=principal.role in LEADS,
         error=error,
         outcomes=get_args(Outcome),
     )
@@ -165,22 +225,41 @@ async def task_page(
         return await _task_page(request, session, principal, task_id)
     except ServiceError as exc:
         return _render(
-            request, "queue.html", exc.status, principal=principal, tasks=[], error=exc.message
-        )
+            request, "queue.html", exc.status, principal=principal, tasks=[], error=exc.message,
+            view="mine", can_lead=principal.role in LEADS,
+        )  # fmt: skip
+
+
+async def _act(
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    task_id: uuid.UUID,
+    change: Callable[[Principal], Awaitable[object]],
+) -> Response:
+    """Run one queue operation for the logged-in person and go back to the task (POST, redirect,
+    GET). A refusal or an invalid form shows the task page again with the reason."""
+    principal = _principal(request, runtime)
+    if principal is None:
+        return _to_login()
+    try:
+        await change(principal)
+    except ValidationError as exc:
+        message = str(exc.errors()[0]["msg"])
+        return await _task_page(request, session, principal, task_id, message, 422)
+    except ServiceError as exc:
+        return await _task_page(request, session, principal, task_id, exc.message, exc.status)
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 
 @router.post("/tasks/{task_id}/claim")
 async def claim(
     request: Request, task_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    principal = _principal(request, runtime)
-    if principal is None:
-        return _to_login()
-    try:
-        await queue.claim(session, principal.tenant, task_id, principal)
-    except ServiceError as exc:
-        return await _task_page(request, session, principal, task_id, exc.message, exc.status)
-    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+    async def change(who: Principal) -> object:
+        return await queue.claim(session, who.tenant, task_id, who)
+
+    return await _act(request, session, runtime, task_id, change)
 
 
 @router.post("/tasks/{task_id}/complete")
@@ -189,22 +268,62 @@ async def complete(
     task_id: uuid.UUID,
     session: SessionDep,
     runtime: RuntimeDep,
-    outcome: Annotated[str, Form()],
-    note: Annotated[str, Form()],
+    outcome: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
 ) -> Response:
-    principal = _principal(request, runtime)
-    if principal is None:
-        return _to_login()
-    try:
+    async def change(who: Principal) -> object:
         body = CompleteIn.model_validate({"outcome": outcome, "note": note})
-        await queue.complete(session, principal.tenant, task_id, principal, body.outcome, body.note)
-    except ValidationError as exc:
-        return await _task_page(
-            request, session, principal, task_id, str(exc.errors()[0]["msg"]), 422
+        return await queue.complete(session, who.tenant, task_id, who, body.outcome, body.note)
+
+    return await _act(request, session, runtime, task_id, change)
+
+
+@router.post("/tasks/{task_id}/reassign")
+async def reassign(
+    request: Request,
+    task_id: uuid.UUID,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    assignee: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    async def change(who: Principal) -> object:
+        body = ReassignIn.model_validate({"assignee": assignee, "note": note or None})
+        return await queue.reassign(
+            session, who.tenant, task_id, who, str(body.assignee), body.note
         )
-    except ServiceError as exc:
-        return await _task_page(request, session, principal, task_id, exc.message, exc.status)
-    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+    return await _act(request, session, runtime, task_id, change)
+
+
+@router.post("/tasks/{task_id}/reopen")
+async def reopen(
+    request: Request,
+    task_id: uuid.UUID,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    async def change(who: Principal) -> object:
+        body = ReopenIn.model_validate({"note": note})
+        return await queue.reopen(session, who.tenant, task_id, who, body.note)
+
+    return await _act(request, session, runtime, task_id, change)
+
+
+@router.post("/tasks/{task_id}/notes")
+async def add_note(
+    request: Request,
+    task_id: uuid.UUID,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    async def change(who: Principal) -> object:
+        note = NoteIn.model_validate({"body": body})
+        return await queue.add_note(session, who.tenant, task_id, who, note.body)
+
+    return await _act(request, session, runtime, task_id, change)
 
 
 async def _unsubscribe_page(

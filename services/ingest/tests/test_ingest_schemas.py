@@ -6,7 +6,7 @@ import pydantic
 import pytest
 
 from anbefal.common.app import validation_details
-from anbefal.ingest.routes import parse_items
+from anbefal.ingest.schemas import parse_items
 
 GOOD: dict[str, Any] = {
     "response_id": "r-1001",

@@ -4,21 +4,64 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
 
-from anbefal.common.app import create_service_app
-from anbefal.ingest.routes import router
+from anbefal.common.app import Runtime, Wiring, create_service_app
+from anbefal.common.worker import PollingWorker
+from anbefal.ingest import admin, repository, routes, webhooks
+from anbefal.ingest.fetcher import Fetcher
 from anbefal.ingest.schemas import BatchIn, ResponseIn
 from anbefal.ingest.settings import IngestSettings
 
 
+def wire(runtime: Runtime) -> Wiring:
+    settings = runtime.settings
+    assert isinstance(settings, IngestSettings)
+    fetcher = Fetcher(runtime)
+    runtime.extras["wake_fetcher"] = fetcher.worker.wake
+
+    async def prune() -> int:
+        async with runtime.sessionmaker() as session, session.begin():
+            await repository.prune(
+                session,
+                seen_days=settings.ingest_dedupe_retention_days,
+                rejected_days=settings.ingest_rejected_retention_days,
+            )
+        return 0  # once per poll interval is plenty
+
+    pruner = PollingWorker("pruner", prune, poll_s=3600)
+    return Wiring(workers=[fetcher.worker.run, pruner.run])
+
+
+def baseline_router() -> APIRouter:
+    """`bench/ingest.py`'s raw baseline: the same app and server, reading the body and answering
+    202 with no verification, no Kafka, no database."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.post("/v1/bench/baseline")
+    async def baseline(request: Request) -> Response:
+        await request.body()
+        return Response(b'{"status":"accepted"}', 202, media_type="application/json")
+
+    return router
+
+
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
+    settings = settings or IngestSettings()
+    routers = [routes.router, webhooks.router, admin.router]
+    if settings.ingest_bench_baseline:
+        routers.append(baseline_router())
     app = create_service_app(
         name="ingest",
         title="Anbefal ingest",
-        description="Survey answers in: the generic API (and survey-tool webhooks).",
-        settings=settings or IngestSettings(),
-        routers=[router],
+        description=(
+            "Survey answers in: survey-tool webhooks (Typeform, Tally, Delighted, Formbricks, "
+            "Jotform, SurveyMonkey, Qualtrics, Standard Webhooks), and the generic API."
+        ),
+        settings=settings,
+        routers=routers,
+        wire=wire,
     )
     _document_raw_bodies(app)
     return app

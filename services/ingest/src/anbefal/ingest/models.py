@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    Uuid,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -16,7 +28,8 @@ class Base(DeclarativeBase):
 
 
 class Rejected(Base):
-    """Every body we refused after authentication, kept so ops can see and replay it."""
+    """Every body we refused (or received and did not turn into an answer), kept so ops can see
+    it and replay it after fixing the source's configuration. Pruned after the retention."""
 
     __tablename__ = "rejected"
 
@@ -31,3 +44,60 @@ class Rejected(Base):
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), index=True
     )
+    # The sender proved who it was (signature or token): only such bodies may be replayed.
+    verified: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SourceRow(Base):
+    """A survey tool configured for a tenant: how to verify it and where its answer lives."""
+
+    __tablename__ = "sources"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    tool: Mapped[str] = mapped_column(String(40))
+    # The validated SourceConfig without its secrets.
+    config: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # Signing secret and API token: never logged, never returned by the API.
+    secret: Mapped[str] = mapped_column(Text)
+    api_token: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class SeenAnswer(Base):
+    """Dedupe keys: an answer version already in Kafka is acknowledged again without a new event.
+
+    Kept for `dedupe_retention_days` (default 7, longer than any tool's retry horizon)."""
+
+    __tablename__ = "seen_answers"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
+
+
+class FetchJob(Base):
+    """A thin webhook (SurveyMonkey, Qualtrics): the answer is fetched from the tool's API later.
+
+    Stored before the webhook gets its 202, so the answer cannot be lost between the two."""
+
+    __tablename__ = "fetch_jobs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(63))
+    source: Mapped[str] = mapped_column(String(63))
+    survey_id: Mapped[str] = mapped_column(String(200))
+    response_id: Mapped[str] = mapped_column(String(200))
+    trace_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,4 +1,4 @@
-"""Ingest's HTTP routes: verify, validate, publish, and answer 202 only after the broker's ack."""
+"""The generic API: our own format, bearer token; 202 only after the broker's ack."""
 
 from __future__ import annotations
 
@@ -11,84 +11,51 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from anbefal.common import topics
-from anbefal.common.app import error_body, validation_details
-from anbefal.common.deps import PrincipalDep, PublisherDep, RuntimeDep, SessionDep, authorize
-from anbefal.common.events import (
-    TENANT_PATTERN,
-    Owners,
-    Respondent,
-    Source,
-    SurveyResponse,
-    response_event_id,
-)
-from anbefal.common.kafka import TRACE_HEADER, BrokerUnavailable
+from anbefal.common.app import validation_details
+from anbefal.common.deps import PrincipalDep, RuntimeDep, authorize
+from anbefal.common.events import TENANT_PATTERN
+from anbefal.common.kafka import BrokerUnavailable
 from anbefal.common.logging import get_logger
-from anbefal.ingest import repository
-from anbefal.ingest.schemas import Accepted, BatchIn, ResponseIn
-from anbefal.ingest.settings import IngestSettings
+from anbefal.ingest.intake import BodyTooLarge, Intake, keep_rejected, read_limited
+from anbefal.ingest.pipeline import publish_answers, to_event
+from anbefal.ingest.schemas import Accepted, BatchIn, ItemResult, ResponseIn
+from anbefal.ingest.webhooks import broker_unavailable
 
 log = get_logger(__name__)
 router = APIRouter(tags=["ingest"])
 
 TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant slug")]
 GENERIC_SOURCE = "api"
+MAX_BATCH = 500
 
 
-class BodyTooLarge(Exception):
-    pass
+def validate_items(doc: Any) -> tuple[list[ResponseIn | None], list[list[dict[str, Any]]]]:
+    """Each item of a batch on its own: a bad item does not sink the good ones.
 
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The raw body, refusing to buffer more than `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge()
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge()
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def to_event(tenant: str, item: ResponseIn, received_at: datetime) -> SurveyResponse:
-    respondent_key = item.respondent.id or f"response:{item.response_id}"
-    if item.kind == "enps":
-        # DESIGN §6: ingest stores no name or contact details for employees.
-        respondent = Respondent(key=respondent_key, locale=item.respondent.locale)
-    else:
-        respondent = Respondent(
-            key=respondent_key,
-            name=item.respondent.name,
-            email=item.respondent.email,
-            phone=item.respondent.phone,
-            locale=item.respondent.locale,
-            account_id=item.respondent.account_id,
-        )
-    return SurveyResponse(
-        event_id=response_event_id(tenant, GENERIC_SOURCE, item.response_id),
-        version=item.version,
-        tenant=tenant,
-        kind=item.kind,
-        score=item.score,
-        comment=item.comment or None,
-        answered_at=item.answered_at,
-        received_at=received_at,
-        source=Source(tool=GENERIC_SOURCE, survey_id=item.survey_id, response_id=item.response_id),
-        respondent=respondent,
-        segments=dict(item.segments),
-        owners=Owners(salesperson=item.owners.salesperson, director=item.owners.director),
-    )
-
-
-def parse_items(doc: Any) -> list[ResponseIn]:
-    """One response, or `{"responses": [...]}`; raises ValidationError naming the bad fields."""
-    if isinstance(doc, dict) and "responses" in doc:
-        return BatchIn.model_validate(doc).responses
-    return [ResponseIn.model_validate(doc)]
+    Returns the valid items (None where invalid) and each item's error details. A body that is
+    neither an answer nor a batch raises ValidationError."""
+    if not (isinstance(doc, dict) and "responses" in doc):
+        return [ResponseIn.model_validate(doc)], [[]]
+    raw = doc["responses"]
+    if set(doc) != {"responses"} or not isinstance(raw, list) or not 1 <= len(raw) <= MAX_BATCH:
+        # The envelope's own rules (no other keys, 1..500 items) refuse the whole body.
+        BatchIn.model_validate(doc)
+        raise AssertionError("BatchIn accepted an envelope the check refused")
+    items: list[ResponseIn | None] = []
+    errors: list[list[dict[str, Any]]] = []
+    for index, entry in enumerate(raw):
+        try:
+            items.append(ResponseIn.model_validate(entry))
+            errors.append([])
+        except ValidationError as exc:
+            items.append(None)
+            errors.append(
+                [
+                    {**d, "field": f"responses.{index}.{d['field']}"}
+                    for d in validation_details(exc.errors())
+                ]
+            )
+    return items, errors
 
 
 @router.post(
@@ -97,9 +64,11 @@ def parse_items(doc: Any) -> list[ResponseIn]:
     response_model=Accepted,
     summary='Submit one survey answer, or up to 500 as {"responses": [...]}',
     description=(
-        "Answers 202 only after Kafka acknowledged every answer. The same `response_id` sent "
-        "again is harmless (it maps to the same event id). Invalid bodies get 422 naming each "
-        "bad field and are kept for ops; 503 with Retry-After means: retry later."
+        "Answers 202 only after Kafka acknowledged every accepted answer. The same "
+        "`response_id` and `version` sent again is acknowledged as `duplicate` without a new "
+        "event. In a batch each item has its own result: invalid items are refused (and kept "
+        "for ops) while the valid ones are accepted, and the answer is then 207; if none is "
+        "valid, 422. 429 with Retry-After over the tenant's rate; 503 with Retry-After: retry."
     ),
     openapi_extra={
         "requestBody": {
@@ -117,11 +86,13 @@ def parse_items(doc: Any) -> list[ResponseIn]:
         }
     },
     responses={
+        207: {"model": Accepted, "description": "Some items of a batch were refused"},
         400: {"description": "Malformed JSON"},
         401: {"description": "Missing or invalid bearer token"},
         403: {"description": "Token for another tenant or role"},
         413: {"description": "Body over the size limit"},
         422: {"description": "Invalid fields; `details` names each"},
+        429: {"description": "Over the tenant's rate; retry after `Retry-After` seconds"},
         503: {"description": "Kafka unavailable; retry after `Retry-After` seconds"},
     },
 )
@@ -129,44 +100,40 @@ async def post_responses(
     tenant: TenantPath,
     request: Request,
     principal: PrincipalDep,
-    session: SessionDep,
-    publisher: PublisherDep,
     runtime: RuntimeDep,
 ) -> JSONResponse:
     authorize(principal, tenant, {"ingest", "admin"})
-    settings = runtime.settings
-    assert isinstance(settings, IngestSettings)
+    intake = Intake.of(runtime)
+    intake.check_rate(tenant)
     trace_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    bound = log.bind(tenant=tenant, trace_id=trace_id)
-    try:
-        body = await read_limited(request, settings.max_body_bytes)
-    except BodyTooLarge:
-        return JSONResponse(
-            error_body("body_too_large", f"body is over {settings.max_body_bytes} bytes"), 413
-        )
+    limit = intake.settings.max_body_bytes
+    body = b""
 
-    async def reject(
-        status: int, code: str, message: str, details: list[dict[str, Any]]
-    ) -> JSONResponse:
-        rejected_id = await repository.store_rejected(
-            session,
+    async def reject(status: int, code: str, message: str, details: list[Any]) -> JSONResponse:
+        return await keep_rejected(
+            runtime,
             tenant=tenant,
             source=GENERIC_SOURCE,
-            status_code=status,
-            reason=message,
+            status=status,
+            code=code,
+            message=message,
             details=details,
-            headers=dict(request.headers),
+            request=request,
             body=body,
+            verified=True,
         )
-        bound.info("body rejected", status=status, rejected_id=rejected_id, details=details[:5])
-        return JSONResponse(error_body(code, message, details), status)
 
+    try:
+        body = await read_limited(request, limit)
+    except BodyTooLarge as exc:
+        body = exc.prefix
+        return await reject(413, "body_too_large", f"body is over {limit} bytes", [])
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         return await reject(400, "malformed_json", f"body is not valid JSON: {exc}", [])
     try:
-        items = parse_items(doc)
+        items, errors = validate_items(doc)
     except ValidationError as exc:
         return await reject(
             422,
@@ -174,28 +141,45 @@ async def post_responses(
             "the answer has invalid fields",
             validation_details(exc.errors()),
         )
+    valid = [item for item in items if item is not None]
+    bad = [d for item_errors in errors for d in item_errors]
+    if not valid:
+        return await reject(422, "invalid_response", "the answer has invalid fields", bad)
 
     received_at = datetime.now(UTC)
-    events = [to_event(tenant, item, received_at) for item in items]
+    events = [to_event(tenant, item, received_at) for item in valid]
     try:
-        headers = [(TRACE_HEADER, trace_id.encode())]
-        await publisher.send_many(
-            topics.RESPONSES, [(event.key, event.to_bytes(), headers) for event in events]
-        )
+        outcomes = iter(await publish_answers(runtime.engine, runtime.publisher, events, trace_id))
     except BrokerUnavailable as exc:
-        bound.warning("broker unavailable; answered 503", error=str(exc))
-        return JSONResponse(
-            error_body("broker_unavailable", "the answer was not stored; retry later"),
-            503,
-            headers={"Retry-After": str(settings.retry_after_s)},
+        log.warning("broker unavailable; answered 503", tenant=tenant, error=str(exc))
+        return broker_unavailable(runtime)
+    results: list[ItemResult] = []
+    for index, item in enumerate(items):
+        if item is None:
+            results.append(ItemResult(index=index, status="rejected", errors=errors[index]))
+            continue
+        outcome = next(outcomes)
+        results.append(
+            ItemResult(
+                index=index,
+                response_id=item.response_id,
+                event_id=str(outcome.event.event_id),
+                version=item.version,
+                status=outcome.status,
+            )
         )
-    bound.info("responses accepted", count=len(events))
+    rejected_id = None
+    if bad:
+        kept = await reject(422, "invalid_response", "some answers have invalid fields", bad)
+        rejected_id = orjson.loads(kept.body).get("rejected_id")
     result = Accepted(
-        accepted=len(events),
-        results=[
-            {"response_id": e.source.response_id, "event_id": str(e.event_id), "version": e.version}
-            for e in events
-        ],
+        accepted=sum(r.status != "rejected" for r in results),
+        new=sum(r.status == "accepted" for r in results),
+        duplicates=sum(r.status == "duplicate" for r in results),
+        rejected=sum(r.status == "rejected" for r in results),
+        rejected_id=rejected_id,
+        results=results,
         trace_id=trace_id,
     )
-    return JSONResponse(result.model_dump(), 202)
+    log.info("responses accepted", tenant=tenant, new=result.new, duplicates=result.duplicates)
+    return JSONResponse(result.model_dump(), 207 if bad else 202)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -53,13 +53,29 @@ class BatchIn(BaseModel):
     responses: list[ResponseIn] = Field(min_length=1, max_length=500)
 
 
-class AcceptedItem(BaseModel):
-    response_id: str
-    event_id: str
-    version: int
+class ItemResult(BaseModel):
+    index: int
+    status: Literal["accepted", "duplicate", "rejected"] = Field(
+        description="accepted: published now; duplicate: this version was already received"
+    )
+    response_id: str | None = None
+    event_id: str | None = None
+    version: int | None = None
+    errors: list[dict[str, str]] = Field(default_factory=list)
 
 
 class Accepted(BaseModel):
-    accepted: int
-    results: list[AcceptedItem]
+    accepted: int = Field(description="Answers Kafka has (new plus duplicates)")
+    new: int
+    duplicates: int
+    rejected: int
+    rejected_id: int | None = Field(default=None, description="Where the refused items are kept")
+    results: list[ItemResult]
     trace_id: str
+
+
+def parse_items(doc: Any) -> list[ResponseIn]:
+    """One response, or `{"responses": [...]}`; raises ValidationError naming the bad fields."""
+    if isinstance(doc, dict) and "responses" in doc:
+        return BatchIn.model_validate(doc).responses
+    return [ResponseIn.model_validate(doc)]

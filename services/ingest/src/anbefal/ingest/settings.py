@@ -4,7 +4,23 @@ from anbefal.common.settings import BaseServiceSettings
 
 
 class IngestSettings(BaseServiceSettings):
+    # Ingest's own settings are ANBEFAL_INGEST_* in the environment.
     max_body_bytes: int = 1024 * 1024
     max_batch_items: int = 500
     # Seconds a survey tool should wait before retrying when the broker is unavailable.
     retry_after_s: int = 5
+    # Requests per second per tenant (each ingest copy), and the burst allowed above it.
+    ingest_tenant_rate_per_s: float = 1000.0
+    ingest_tenant_burst: float = 5000.0
+    # Dedupe keys outlive every tool's retry horizon (Stripe-like senders: about 3 days).
+    ingest_dedupe_retention_days: int = 7
+    ingest_rejected_retention_days: int = 30
+    # Thin webhooks: how often and how long the answer is fetched before it is given up on.
+    ingest_fetch_poll_s: float = 1.0
+    ingest_fetch_max_attempts: int = 8
+    ingest_fetch_backoff_s: float = 2.0
+    ingest_fetch_timeout_s: float = 10.0
+    # A source's configuration is cached this long (an update in this copy applies at once).
+    ingest_source_cache_s: float = 5.0
+    # `bench/ingest.py` only: a route that reads the body and answers 202, the raw baseline.
+    ingest_bench_baseline: bool = False

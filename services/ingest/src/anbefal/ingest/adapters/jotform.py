@@ -1,0 +1,73 @@
+"""Jotform: multipart/form-data with the answers as a JSON string in `rawRequest`, keyed
+`q<N>_<name>`. Jotform does not sign webhooks, so the source's secret is a token the hook URL
+carries (`?token=...`), compared in constant time. Values arrive as strings."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from typing import Any
+
+from python_multipart.multipart import parse_options_header
+
+from anbefal.ingest.adapters.base import (
+    Delivery,
+    MalformedBody,
+    Parsed,
+    PayloadInvalid,
+    SignatureInvalid,
+    Submission,
+    load_json,
+    to_response,
+)
+from anbefal.ingest.adapters.forms import parse_multipart
+from anbefal.ingest.sources import Source
+
+_QUESTION_KEY = re.compile(r"^q\d+_(.+)$")
+
+
+class JotformAdapter:
+    tool = "jotform"
+
+    def verify(self, delivery: Delivery, source: Source) -> None:
+        token = delivery.query.get("token", "")
+        if not token:
+            raise SignatureInvalid("missing ?token= (Jotform hooks carry the source's token)")
+        if not hmac.compare_digest(token.encode(), source.secret.encode()):
+            raise SignatureInvalid("token does not match the source's")
+
+    def parse(self, delivery: Delivery, source: Source) -> Parsed:
+        content_type, params = parse_options_header(delivery.header("content-type"))
+        if content_type != b"multipart/form-data" or b"boundary" not in params:
+            raise MalformedBody("Jotform posts multipart/form-data with a boundary")
+        parts = parse_multipart(delivery.body, params[b"boundary"])
+        raw = parts.get("rawRequest")
+        if raw is None:
+            raise PayloadInvalid(
+                "rawRequest is missing", [{"field": "rawRequest", "message": "missing"}]
+            )
+        answers = load_json(raw, "rawRequest")
+        if not isinstance(answers, dict):
+            raise PayloadInvalid("rawRequest must be a JSON object")
+        fields: dict[str, Any] = {}
+        for key, value in answers.items():
+            fields[key] = value
+            match = _QUESTION_KEY.match(key)
+            if match and match.group(1) not in answers:
+                fields[match.group(1)] = value
+        submission_id = parts.get("submissionID", "")
+        if not submission_id:
+            raise PayloadInvalid(
+                "submissionID is missing", [{"field": "submissionID", "message": "missing"}]
+            )
+        submission = Submission(
+            response_id=submission_id,
+            survey_id=parts.get("formID") or None,
+            # Jotform sends no submission time; the moment it reached us is the closest truth.
+            answered_at=delivery.received_at,
+            fields=fields,
+        )
+        return [to_response(submission, source)]
+
+
+ADAPTER = JotformAdapter()

@@ -1,0 +1,80 @@
+"""Qualtrics event subscriptions: application/x-www-form-urlencoded with `Topic`, `MSG` (a JSON
+string of ids) and `HMAC` = hex HMAC-SHA512 of the MSG value with the subscription's sharedKey;
+no timestamp. The answer is fetched from `GET /API/v3/surveys/{survey}/responses/{response}`,
+whose `result.values` holds the answers by question id (`QID3`, `QID4_TEXT`) and embedded data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from anbefal.ingest.adapters.base import (
+    Delivery,
+    FetchRequest,
+    Ignored,
+    MalformedBody,
+    Parsed,
+    PayloadInvalid,
+    SignatureInvalid,
+    Submission,
+    hmac_digest,
+    load_json,
+    parse_time,
+    require,
+    require_equal,
+    require_str,
+    to_response,
+)
+from anbefal.ingest.adapters.forms import parse_urlencoded
+from anbefal.ingest.schemas import ResponseIn
+from anbefal.ingest.sources import Source
+
+
+class QualtricsAdapter:
+    tool = "qualtrics"
+
+    def verify(self, delivery: Delivery, source: Source) -> None:
+        try:
+            form = parse_urlencoded(delivery.body)
+        except MalformedBody as exc:
+            raise SignatureInvalid(f"cannot read the form to check its HMAC: {exc}") from exc
+        expected = hmac_digest(source.secret.encode(), form.get("MSG", "").encode(), "sha512")
+        require_equal(expected, form.get("HMAC", ""), encoding="hex", what="HMAC")
+
+    def parse(self, delivery: Delivery, source: Source) -> Parsed:
+        form = parse_urlencoded(delivery.body)
+        msg = load_json(form.get("MSG", ""), "MSG")
+        topic = form.get("Topic", "")
+        if ".surveyengine.completedResponse." not in f".{topic}":
+            return Ignored(f"topic {topic!r} is not a completed response")
+        survey_id = require_str(msg, "SurveyID")
+        if source.survey_ids and survey_id not in source.survey_ids:
+            raise PayloadInvalid(f"survey {survey_id!r} is not one of this source's surveys")
+        return FetchRequest(survey_id=survey_id, response_id=require_str(msg, "ResponseID"))
+
+    async def fetch(
+        self, client: httpx.AsyncClient, source: Source, request: FetchRequest
+    ) -> list[ResponseIn] | Ignored:
+        url = (
+            f"{(source.api_base_url or '').rstrip('/')}/API/v3/surveys/{request.survey_id}"
+            f"/responses/{request.response_id}"
+        )
+        answer = await client.get(url, headers={"X-API-TOKEN": source.api_token or ""})
+        answer.raise_for_status()
+        values = require(answer.json(), "result", "values")
+        if not isinstance(values, dict):
+            raise PayloadInvalid("result.values must be an object")
+        fields: dict[str, Any] = dict(values)
+        submission = Submission(
+            response_id=request.response_id,
+            survey_id=request.survey_id,
+            answered_at=parse_time(
+                values.get("endDate") or require(values, "recordedDate"), "values.endDate"
+            ),
+            fields=fields,
+        )
+        return [to_response(submission, source)]
+
+
+ADAPTER = QualtricsAdapter()

@@ -1,0 +1,155 @@
+"""What ingest's routes share: the size-limited raw body, the rate limit, the kept rejections
+and the cached source lookup. One `Intake` per process, held in the runtime's extras."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from anbefal.common.app import Runtime, error_body
+from anbefal.common.errors import ServiceError
+from anbefal.common.logging import get_logger
+from anbefal.ingest import repository
+from anbefal.ingest.ratelimit import RateLimiter
+from anbefal.ingest.settings import IngestSettings
+from anbefal.ingest.sources import Source
+
+log = get_logger(__name__)
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, prefix: bytes) -> None:
+        self.prefix = prefix
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The raw body, refusing to buffer more than `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(b"")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(b"".join(chunks)[:KEPT_PREFIX_BYTES])
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# Of a body over the size limit, only its beginning is kept (enough to tell what it was).
+KEPT_PREFIX_BYTES = 64 * 1024
+
+
+@dataclass
+class Intake:
+    settings: IngestSettings
+    limiter: RateLimiter
+    _sources: dict[tuple[str, str], tuple[float, Source | None]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, runtime: Runtime) -> Intake:
+        intake = runtime.extras.get("intake")
+        if intake is None:
+            settings = runtime.settings
+            assert isinstance(settings, IngestSettings)
+            intake = runtime.extras["intake"] = cls(
+                settings,
+                RateLimiter(settings.ingest_tenant_rate_per_s, settings.ingest_tenant_burst),
+            )
+        assert isinstance(intake, Intake)
+        return intake
+
+    def check_rate(self, tenant: str) -> None:
+        wait = self.limiter.acquire(tenant)
+        if wait:
+            raise ServiceError(
+                429,
+                "rate_limited",
+                f"tenant {tenant} is over {self.settings.ingest_tenant_rate_per_s:g} requests/s",
+                headers={"Retry-After": RateLimiter.retry_after(wait)},
+            )
+
+    async def source(self, runtime: Runtime, tenant: str, name: str) -> Source | None:
+        """The source's configuration, cached briefly (one lookup per copy every few seconds)."""
+        now = time.monotonic()
+        cached = self._sources.get((tenant, name))
+        if cached is not None and now - cached[0] < self.settings.ingest_source_cache_s:
+            return cached[1]
+        async with runtime.sessionmaker() as session:
+            row = await repository.get_source(session, tenant, name)
+        source = (
+            None
+            if row is None
+            else Source.from_row(tenant, name, row.config, row.secret, row.api_token)
+        )
+        self._sources[(tenant, name)] = (now, source)
+        return source
+
+    def forget_source(self, tenant: str, name: str) -> None:
+        self._sources.pop((tenant, name), None)
+
+
+def unavailable(runtime: Runtime, message: str) -> JSONResponse:
+    settings = runtime.settings
+    assert isinstance(settings, IngestSettings)
+    return JSONResponse(
+        error_body("unavailable", message),
+        503,
+        headers={"Retry-After": str(settings.retry_after_s)},
+    )
+
+
+async def keep_rejected(
+    runtime: Runtime,
+    *,
+    tenant: str,
+    source: str,
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]],
+    request: Request,
+    body: bytes,
+    verified: bool,
+    extra_headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Store the refused body with its reason (committed before we answer), then answer.
+
+    If it cannot be stored, the sender is asked to retry (503): a body is never dropped
+    unrecorded just because the database is down."""
+    try:
+        async with runtime.sessionmaker() as session, session.begin():
+            rejected_id = await repository.store_rejected(
+                session,
+                tenant=tenant,
+                source=source,
+                status_code=status,
+                reason=message,
+                details=details,
+                headers=dict(request.headers),
+                body=body,
+                verified=verified,
+            )
+    except (OSError, SQLAlchemyError) as exc:
+        log.warning("cannot keep a refused body; asked to retry", tenant=tenant, error=repr(exc))
+        return unavailable(runtime, "the body could not be recorded; retry later")
+    log.info(
+        "body kept",
+        tenant=tenant,
+        source=source,
+        status=status,
+        code=code,
+        rejected_id=rejected_id,
+        details=details[:5],
+    )
+    content = error_body(code, message, details)
+    content["rejected_id"] = rejected_id
+    if status < 300:
+        content = {"status": "ignored", "reason": message, "rejected_id": rejected_id}
+    return JSONResponse(content, status, headers=extra_headers)

@@ -1,0 +1,105 @@
+"""The one path every answer takes out of ingest: dedupe, publish, acknowledge.
+
+An answer version already in Kafka (its dedupe key is stored) is acknowledged again without a new
+event. The key is stored only after the broker's ack, so a failed publish is retried in full.
+PostgreSQL trouble never blocks an answer: the dedupe lookup fails open (consumers dedupe by
+event id anyway), and a dedupe key that could not be stored only costs one redundant event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from anbefal.common import topics
+from anbefal.common.events import Owners, Respondent, Source, SurveyResponse, response_event_id
+from anbefal.common.kafka import TRACE_HEADER, Publisher
+from anbefal.common.logging import get_logger
+from anbefal.ingest import repository
+from anbefal.ingest.schemas import ResponseIn
+
+log = get_logger(__name__)
+# The dedupe lookup may take this long before the answer is published without it.
+DEDUPE_TIMEOUT_S = 0.5
+
+
+def to_event(
+    tenant: str, item: ResponseIn, received_at: datetime, tool: str = "api"
+) -> SurveyResponse:
+    respondent_key = item.respondent.id or f"response:{item.response_id}"
+    if item.kind == "enps":
+        # DESIGN §6: ingest stores no name or contact details for employees.
+        respondent = Respondent(key=respondent_key, locale=item.respondent.locale)
+    else:
+        respondent = Respondent(
+            key=respondent_key,
+            name=item.respondent.name,
+            email=item.respondent.email,
+            phone=item.respondent.phone,
+            locale=item.respondent.locale,
+            account_id=item.respondent.account_id,
+        )
+    # The generic API's ids are the caller's own; a tool's response ids are unique per survey.
+    source_key = item.response_id if tool == "api" else f"{item.survey_id}/{item.response_id}"
+    return SurveyResponse(
+        event_id=response_event_id(tenant, tool, source_key),
+        version=item.version,
+        tenant=tenant,
+        kind=item.kind,
+        score=item.score,
+        comment=item.comment or None,
+        answered_at=item.answered_at,
+        received_at=received_at,
+        source=Source(tool=tool, survey_id=item.survey_id, response_id=item.response_id),
+        respondent=respondent,
+        segments=dict(item.segments),
+        owners=Owners(salesperson=item.owners.salesperson, director=item.owners.director),
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    event: SurveyResponse
+    status: Literal["accepted", "duplicate"]
+
+
+async def publish_answers(
+    engine: AsyncEngine,
+    publisher: Publisher,
+    events: list[SurveyResponse],
+    trace_id: str,
+) -> list[Outcome]:
+    """Publish the versions not yet in Kafka; returns once the broker acknowledged them.
+
+    Raises BrokerUnavailable when it did not: then nothing may be acknowledged."""
+    keys = [(e.event_id, e.version) for e in events]
+    seen: set[tuple[uuid.UUID, int]] = set()
+    try:
+        async with asyncio.timeout(DEDUPE_TIMEOUT_S):
+            seen = await repository.seen_versions(engine, keys)
+    except Exception as exc:
+        log.warning("dedupe lookup failed; publishing without it", error=repr(exc))
+    outcomes: list[Outcome] = []
+    fresh: list[SurveyResponse] = []
+    for event in events:
+        key = (event.event_id, event.version)
+        if key in seen:
+            outcomes.append(Outcome(event, "duplicate"))
+            continue
+        seen.add(key)  # the same answer twice in one batch is sent once
+        fresh.append(event)
+        outcomes.append(Outcome(event, "accepted"))
+    if fresh:
+        headers = [(TRACE_HEADER, trace_id.encode())]
+        await publisher.send_many(topics.RESPONSES, [(e.key, e.to_bytes(), headers) for e in fresh])
+        try:
+            async with asyncio.timeout(DEDUPE_TIMEOUT_S * 2):
+                await repository.mark_seen(engine, [(e.event_id, e.version) for e in fresh])
+        except Exception as exc:
+            log.warning("dedupe keys not stored; a redelivery will publish again", error=repr(exc))
+    return outcomes

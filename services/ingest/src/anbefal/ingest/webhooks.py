@@ -1,0 +1,195 @@
+"""`POST /v1/webhooks/{tenant}/{source}`: survey tools post here, each signed its own way.
+
+Order matters: size limit, rate limit, the source's configuration, the signature over the raw
+bytes, and only then parsing. Refusals are 4xx with the reason, and the body is kept; never 404
+or 410 (Typeform and Standard Webhooks senders disable a hook on those).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from anbefal.common.app import Runtime, error_body
+from anbefal.common.deps import RuntimeDep
+from anbefal.common.events import TENANT_PATTERN
+from anbefal.common.kafka import BrokerUnavailable
+from anbefal.common.logging import get_logger
+from anbefal.ingest import repository
+from anbefal.ingest.adapters import ADAPTERS
+from anbefal.ingest.adapters.base import (
+    Delivery,
+    FetchRequest,
+    Ignored,
+    PayloadInvalid,
+    SignatureInvalid,
+)
+from anbefal.ingest.intake import BodyTooLarge, Intake, keep_rejected, read_limited, unavailable
+from anbefal.ingest.pipeline import publish_answers, to_event
+from anbefal.ingest.settings import IngestSettings
+from anbefal.ingest.sources import SOURCE_NAME_PATTERN, Source
+
+log = get_logger(__name__)
+router = APIRouter(tags=["webhooks"])
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A verified body that does not become an answer: kept by the caller, with this reason."""
+
+    status: int
+    code: str
+    message: str
+    details: list[dict[str, Any]]
+
+
+async def process(
+    runtime: Runtime, source: Source, delivery: Delivery, trace_id: str
+) -> JSONResponse | Refusal:
+    """A verified delivery through its adapter and out to Kafka (or the fetch queue)."""
+    adapter = ADAPTERS[source.tool]
+    try:
+        parsed = adapter.parse(delivery, source)
+    except PayloadInvalid as exc:
+        return Refusal(exc.status, exc.code, exc.message, exc.details)
+    if isinstance(parsed, Ignored):
+        return Refusal(200, "ignored", parsed.reason, [])
+    if isinstance(parsed, FetchRequest):
+        try:
+            async with runtime.sessionmaker() as session, session.begin():
+                job_id = await repository.add_fetch_job(
+                    session,
+                    tenant=source.tenant,
+                    source=source.name,
+                    survey_id=parsed.survey_id,
+                    response_id=parsed.response_id,
+                    trace_id=trace_id,
+                )
+        except (OSError, SQLAlchemyError) as exc:
+            log.warning("cannot queue a fetch; asked to retry", error=repr(exc))
+            return unavailable(runtime, "the webhook could not be recorded; retry later")
+        wake = runtime.extras.get("wake_fetcher")
+        if callable(wake):
+            wake()
+        return JSONResponse({"status": "queued", "fetch_job_id": job_id, "trace_id": trace_id}, 202)
+    events = [
+        to_event(source.tenant, item, delivery.received_at, source.event_tool) for item in parsed
+    ]
+    try:
+        outcomes = await publish_answers(runtime.engine, runtime.publisher, events, trace_id)
+    except BrokerUnavailable as exc:
+        log.warning("broker unavailable; answered 503", tenant=source.tenant, error=str(exc))
+        return broker_unavailable(runtime)
+    new = any(o.status == "accepted" for o in outcomes)
+    log.info("webhook accepted", tenant=source.tenant, source=source.name, new=new)
+    return JSONResponse(
+        {
+            "status": "accepted" if new else "duplicate",
+            "results": [
+                {
+                    "response_id": o.event.source.response_id,
+                    "event_id": str(o.event.event_id),
+                    "version": o.event.version,
+                    "status": o.status,
+                }
+                for o in outcomes
+            ],
+            "trace_id": trace_id,
+        },
+        202 if new else 200,
+    )
+
+
+def broker_unavailable(runtime: Runtime) -> JSONResponse:
+    settings = runtime.settings
+    assert isinstance(settings, IngestSettings)
+    return JSONResponse(
+        error_body("broker_unavailable", "the answer was not stored; retry later"),
+        503,
+        headers={"Retry-After": str(settings.retry_after_s)},
+    )
+
+
+@router.post(
+    "/v1/webhooks/{tenant}/{source}",
+    summary="A survey tool's webhook, verified by that tool's signature scheme",
+    description=(
+        "Configure the source first (`PUT /v1/tenants/{tenant}/sources/{source}` or "
+        "`anbefal source add`). 202: the answer is in Kafka (or, for SurveyMonkey and "
+        "Qualtrics, queued to be fetched); 200 `duplicate`: this answer version was already "
+        "received; 200 `ignored`: understood but not an answer to score (kept for ops). "
+        "401 bad, missing or stale signature or unknown source; 413 over 1 MiB; 422 not a "
+        "0-10 answer (the reason names the field); 429 over the tenant's rate; 503 retry later. "
+        "Every refused body is kept (`anbefal rejected list`)."
+    ),
+    responses={
+        200: {"description": "Duplicate or ignored; nothing new to publish"},
+        202: {"description": "Accepted after the broker's ack, or queued for fetching"},
+        400: {"description": "Not the format the tool sends"},
+        401: {"description": "Bad, missing or stale signature; unknown source"},
+        413: {"description": "Body over the size limit"},
+        422: {"description": "Signed, but not a 0-10 answer; `details` names the field"},
+        429: {"description": "Over the tenant's rate; retry after `Retry-After` seconds"},
+        503: {"description": "Kafka or PostgreSQL unavailable; retry after `Retry-After`"},
+    },
+)
+async def post_webhook(
+    tenant: Annotated[str, Path(pattern=TENANT_PATTERN)],
+    source: Annotated[str, Path(pattern=SOURCE_NAME_PATTERN)],
+    request: Request,
+    runtime: RuntimeDep,
+) -> JSONResponse:
+    intake = Intake.of(runtime)
+    intake.check_rate(tenant)
+    trace_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+
+    async def refuse(refusal: Refusal, body: bytes, verified: bool) -> JSONResponse:
+        return await keep_rejected(
+            runtime,
+            tenant=tenant,
+            source=source,
+            status=refusal.status,
+            code=refusal.code,
+            message=refusal.message,
+            details=refusal.details,
+            request=request,
+            body=body,
+            verified=verified,
+        )
+
+    limit = intake.settings.max_body_bytes
+    try:
+        body = await read_limited(request, limit)
+    except BodyTooLarge as exc:
+        return await refuse(
+            Refusal(413, "body_too_large", f"body is over {limit} bytes", []), exc.prefix, False
+        )
+    try:
+        config = await intake.source(runtime, tenant, source)
+    except (OSError, SQLAlchemyError) as exc:
+        log.warning("cannot read the source; asked to retry", error=repr(exc))
+        return unavailable(runtime, "the source's configuration is unavailable; retry later")
+    if config is None:
+        return await refuse(
+            Refusal(401, "unknown_source", f"no source {source!r} for tenant {tenant!r}", []),
+            body,
+            False,
+        )
+    delivery = Delivery(
+        body=body,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        query=dict(request.query_params),
+    )
+    try:
+        ADAPTERS[config.tool].verify(delivery, config)
+    except SignatureInvalid as exc:
+        return await refuse(Refusal(401, "bad_signature", str(exc), []), body, False)
+    result = await process(runtime, config, delivery, trace_id)
+    if isinstance(result, Refusal):
+        return await refuse(result, body, True)
+    return result

@@ -14,7 +14,7 @@ from anbefal.common import metrics
 from anbefal.common.events import Action, TenantSettings
 from anbefal.common.kafka import Message
 from anbefal.common.logging import get_logger
-from anbefal.notify import repository, task_events, unsubscribe
+from anbefal.notify import chat, repository, task_events, unsubscribe
 from anbefal.notify.email.render import render
 from anbefal.notify.models import Task, Tenant
 from anbefal.notify.settings import NotifySettings
@@ -176,6 +176,15 @@ async def handle(
     if emails or created:
         tenants = await repository.tenants(
             session, {a.tenant for a, _ in emails} | {t.tenant for t in created}
+        )
+        # Only for tasks created now: a redelivered action makes no task, and no second post.
+        await repository.insert_chat_messages(
+            session,
+            [
+                chat.chat_row(t, tenant, settings)
+                for t in created
+                if (tenant := tenants.get(t.tenant)) is not None and chat.wanted(t, tenant)
+            ],
         )
         await repository.insert_emails(
             session,

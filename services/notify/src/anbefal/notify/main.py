@@ -10,6 +10,7 @@ from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.outbox import OutboxRelay
 from anbefal.notify import handlers, repository
+from anbefal.notify.chat import ChatWorker
 from anbefal.notify.email.sender import SmtpSender
 from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
@@ -29,12 +30,14 @@ def wire(runtime: Runtime) -> Wiring:
         max_attempts=settings.email_max_attempts,
     )
     sla = SlaClock(runtime.sessionmaker, settings, on_email=sender.worker.wake)
+    chat = ChatWorker(runtime.sessionmaker, settings)
     relay = OutboxRelay(
         runtime.sessionmaker, runtime.publisher, OUTBOX, poll_s=settings.email_poll_s
     )
 
     def committed() -> None:
         sender.worker.wake()
+        chat.worker.wake()
         relay.worker.wake()
 
     consumer = service_consumer(
@@ -47,7 +50,7 @@ def wire(runtime: Runtime) -> Wiring:
     )
     return Wiring(
         consumers=[consumer],
-        workers=[sender.worker.run, relay.worker.run, sla.worker.run],
+        workers=[sender.worker.run, chat.worker.run, relay.worker.run, sla.worker.run],
         on_scrape=[repository.refresh_task_gauges],
     )
 

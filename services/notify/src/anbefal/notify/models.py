@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     DateTime,
@@ -46,6 +47,8 @@ class Tenant(Base):
     # The second escalation level (TenantSettings.escalation_next*).
     escalation_next: Mapped[str | None] = mapped_column(String(320))
     escalation_next_after_hours: Mapped[float] = mapped_column(Float, server_default="24")
+    # A Slack or Teams incoming webhook for new detractor tasks; it is a credential: never logged.
+    chat_webhook_url: Mapped[str | None] = mapped_column(Text)
 
 
 class Task(Base):
@@ -157,3 +160,31 @@ class Suppression(Base):
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
     reason: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ChatMessage(Base):
+    """The chat outbox: a post to a tenant's Slack or Teams incoming webhook, written in the
+    transaction that created the task and sent by `ChatWorker` (at-least-once, never lost)."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        Index(
+            "ix_chat_messages_due", "next_attempt_at", postgresql_where=text("status = 'pending'")
+        ),
+    )
+
+    # uuid5(task id, "chat"): a redelivered action cannot post twice.
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(63), index=True)
+    task_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    url: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # pending -> sent | failed (permanent, with the reason)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

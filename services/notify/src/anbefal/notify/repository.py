@@ -15,7 +15,7 @@ from sqlalchemy.sql import func
 from anbefal.common import metrics
 from anbefal.common.db import upsert_latest
 from anbefal.common.events import TenantSettings
-from anbefal.notify.models import Email, Suppression, Task, TaskNote, Tenant
+from anbefal.notify.models import ChatMessage, Email, Suppression, Task, TaskNote, Tenant
 
 
 async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
@@ -29,6 +29,7 @@ async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSetting
             "default_director": s.default_director,
             "escalation_next": s.escalation_next,
             "escalation_next_after_hours": s.escalation_next_after_hours,
+            "chat_webhook_url": s.chat_webhook_url,
         }
         for s in settings
     ]
@@ -132,13 +133,30 @@ async def mark_failed_attempt(
     max_attempts: int,
     now: datetime,
 ) -> None:
-    attempts = email.attempts + 1
+    await _failed_attempt(
+        session, Email, email, error, permanent=permanent, max_attempts=max_attempts, now=now
+    )
+
+
+async def _failed_attempt(
+    session: AsyncSession,
+    model: type[Email] | type[ChatMessage],
+    row: Email | ChatMessage,
+    error: str,
+    *,
+    permanent: bool,
+    max_attempts: int,
+    now: datetime,
+    at_least: timedelta = timedelta(0),
+) -> None:
+    """Count a failed delivery of an outbox row: back off, or give up for good (`failed`)."""
+    attempts = row.attempts + 1
     give_up = permanent or attempts >= max_attempts
-    # Exponential backoff: 2, 4, 8 ... seconds, capped at an hour.
-    delay = timedelta(seconds=min(3600, 2**attempts))
+    # Exponential backoff: 2, 4, 8 ... seconds, capped at an hour (or what the far end asked).
+    delay = max(timedelta(seconds=min(3600, 2**attempts)), at_least)
     await session.execute(
-        update(Email)
-        .where(Email.id == email.id)
+        update(model)
+        .where(model.id == row.id)
         .values(
             status="failed" if give_up else "pending",
             attempts=attempts,
@@ -146,6 +164,58 @@ async def mark_failed_attempt(
             next_attempt_at=now + delay,
         )
     )
+
+
+async def insert_chat_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(ChatMessage).values(rows).on_conflict_do_nothing())
+
+
+async def claim_due_chat_messages(session: AsyncSession, limit: int) -> list[ChatMessage]:
+    query = (
+        select(ChatMessage)
+        .where(ChatMessage.status == "pending", ChatMessage.next_attempt_at <= func.now())
+        .order_by(ChatMessage.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await session.scalars(query))
+
+
+async def mark_chat_sent(session: AsyncSession, message: ChatMessage) -> None:
+    await session.execute(
+        update(ChatMessage)
+        .where(ChatMessage.id == message.id)
+        .values(
+            status="sent", sent_at=func.now(), attempts=ChatMessage.attempts + 1, last_error=None
+        )
+    )
+
+
+async def mark_chat_failed_attempt(
+    session: AsyncSession,
+    message: ChatMessage,
+    error: str,
+    *,
+    permanent: bool,
+    max_attempts: int,
+    now: datetime,
+    retry_after: timedelta,
+) -> None:
+    await _failed_attempt(
+        session, ChatMessage, message, error, permanent=permanent, max_attempts=max_attempts,
+        now=now, at_least=retry_after,
+    )  # fmt: skip
+
+
+async def list_chat_messages(session: AsyncSession, tenant: str, limit: int) -> list[ChatMessage]:
+    query = (
+        select(ChatMessage)
+        .where(ChatMessage.tenant == tenant)
+        .order_by(ChatMessage.created_at.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
 
 
 async def mark_suppressed(session: AsyncSession, email_id: uuid.UUID) -> None:

@@ -14,6 +14,8 @@ from anbefal.common.events import TENANT_PATTERN
 from anbefal.notify import queue, repository
 from anbefal.notify.models import Task
 from anbefal.notify.schemas import (
+    ChatMessageList,
+    ChatMessageOut,
     CompleteIn,
     EmailList,
     EmailOut,
@@ -161,3 +163,19 @@ async def list_emails(
     authorize(principal, tenant, {"admin", "director", "ops"})
     rows = await repository.list_emails(session, tenant, limit)
     return EmailList(emails=[EmailOut.model_validate(e) for e in rows])
+
+
+@router.get(
+    "/v1/tenants/{tenant}/chat-messages",
+    response_model=ChatMessageList,
+    summary="Slack/Teams delivery log",
+)
+async def list_chat_messages(
+    tenant: TenantPath,
+    principal: PrincipalDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> ChatMessageList:
+    authorize(principal, tenant, {"admin", "director", "ops"})
+    rows = await repository.list_chat_messages(session, tenant, limit)
+    return ChatMessageList(chat_messages=[ChatMessageOut.model_validate(m) for m in rows])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -58,6 +58,25 @@ class EmailOut(BaseModel):
 
 class EmailList(BaseModel):
     emails: list[EmailOut]
+
+
+class ChatMessageOut(BaseModel):
+    """A Slack/Teams post; the webhook URL is a credential and is not shown."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    task_id: uuid.UUID
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class ChatMessageList(BaseModel):
+    chat_messages: list[ChatMessageOut]
 
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]

@@ -24,3 +24,6 @@ class NotifySettings(BaseServiceSettings):
     public_url: str = "http://127.0.0.1:8004"
     # How often the staff page's queue asks for fresh rows (its live update).
     ui_poll_s: float = Field(default=5.0, gt=0)
+    # Slack/Teams incoming webhooks (the URL is per tenant, in TenantSettings.chat_webhook_url).
+    chat_timeout_s: float = 10.0
+    chat_max_attempts: int = 10

@@ -1,0 +1,128 @@
+"""Slack or Teams messages for new detractor tasks, through the tenant's incoming webhook.
+
+The message is written to the `chat_messages` outbox in the transaction that creates the task,
+so it cannot be lost; `ChatWorker` posts it with httpx and retries with exponential backoff
+until the webhook answers 2xx. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several
+notify copies share the work. The window left is the email worker's: the webhook accepted the
+post but the commit marking it sent failed, and it is posted again (at-least-once).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from anbefal.common.logging import get_logger
+from anbefal.common.worker import PollingWorker
+from anbefal.notify import repository
+from anbefal.notify.email.render import render
+from anbefal.notify.models import ChatMessage, Task, Tenant
+from anbefal.notify.settings import NotifySettings
+
+log = get_logger(__name__)
+DETRACTOR = 6
+
+
+def wanted(task: Task, tenant: Tenant | None) -> bool:
+    # NPS only: an eNPS detractor in a shared channel could single out an employee (DESIGN §6).
+    return bool(
+        tenant is not None
+        and tenant.chat_webhook_url
+        and task.kind == "nps"
+        and task.type == "call_task"
+        and task.score <= DETRACTOR
+    )
+
+
+def chat_row(task: Task, tenant: Tenant, settings: NotifySettings) -> dict[str, Any]:
+    rendered = render(
+        "chat_detractor",
+        tenant.locale,
+        tenant_name=tenant.display_name,
+        respondent=task.respondent.get("name") or task.respondent.get("key"),
+        score=task.score,
+        comment=task.comment,
+        due=task.due_at.strftime("%Y-%m-%d %H:%M UTC") if task.due_at else "",
+        assignee=task.assignee,
+        link=f"{settings.public_url.rstrip('/')}/tasks/{task.id}",
+    )
+    # `text` is the one field both Slack and Teams (connector) incoming webhooks accept.
+    text = f"{rendered.subject}\n{rendered.body}".rstrip("\n")
+    return {
+        "id": uuid.uuid5(task.id, "chat"),
+        "tenant": task.tenant,
+        "task_id": task.id,
+        "url": tenant.chat_webhook_url,
+        "payload": {"text": text},
+    }
+
+
+def _retry_after(response: httpx.Response) -> timedelta:
+    value = response.headers.get("Retry-After", "")
+    return timedelta(seconds=min(3600, int(value))) if value.isdigit() else timedelta(0)
+
+
+class ChatWorker:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: NotifySettings,
+        *,
+        batch: int = 20,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._settings = settings
+        self._batch = batch
+        self.worker = PollingWorker("chat-sender", self.send_due, poll_s=settings.email_poll_s)
+
+    async def send_due(self) -> int:
+        s = self._settings
+        async with (
+            self._sessionmaker() as session,
+            session.begin(),
+            httpx.AsyncClient(timeout=s.chat_timeout_s, follow_redirects=False) as client,
+        ):
+            messages = await repository.claim_due_chat_messages(session, self._batch)
+            for message in messages:
+                await self._post(session, client, message)
+            return len(messages)
+
+    async def _post(
+        self, session: AsyncSession, client: httpx.AsyncClient, message: ChatMessage
+    ) -> None:
+        # The URL is a credential: logs name the message and task, never the URL.
+        bound = log.bind(
+            tenant=message.tenant, chat_id=str(message.id), task_id=str(message.task_id)
+        )
+        now = datetime.now(UTC)
+        max_attempts = self._settings.chat_max_attempts
+        try:
+            response = await client.post(message.url, json=message.payload)
+        except httpx.HTTPError as exc:
+            await repository.mark_chat_failed_attempt(
+                session, message, f"{type(exc).__name__}: {exc}", permanent=False,
+                max_attempts=max_attempts, now=now, retry_after=timedelta(0),
+            )  # fmt: skip
+            bound.warning(
+                "chat post failed", error=type(exc).__name__, attempt=message.attempts + 1
+            )
+            return
+        if response.is_success:
+            await repository.mark_chat_sent(session, message)
+            bound.info("chat message posted")
+            return
+        # 429 and 5xx are the far end's trouble and pass; any other answer will not change.
+        permanent = response.status_code != 429 and response.status_code < 500
+        await repository.mark_chat_failed_attempt(
+            session, message, f"HTTP {response.status_code}: {response.text[:500]}",
+            permanent=permanent, max_attempts=max_attempts, now=now,
+            retry_after=_retry_after(response),
+        )  # fmt: skip
+        bound.warning(
+            "chat post refused", status=response.status_code, permanent=permanent,
+            attempt=message.attempts + 1,
+        )  # fmt: skip

@@ -1,0 +1,528 @@
+"""Survey-tool webhooks through a real ingest process into the real Kafka broker: one test per
+tool with its realistic, correctly signed payload; tampering, stale timestamps, unknown sources,
+oversized bodies and the rate limit; thin webhooks fetched from a local fake of the tool's API;
+kept bodies replayed after the source is fixed; and the same answer delivered three times
+counted once by scoring and routed once by closed_loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from anbefal.common import topics
+from anbefal.common.auth import issue_token
+from anbefal.devstack import surveytools as tools
+from anbefal.devstack.testing import (
+    TEST_JWT_SECRET,
+    ServiceProcess,
+    asyncpg_dsn,
+    caught_up,
+    end_offsets,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+SECRET = "e2e-signing-secret"
+
+
+class Ingest:
+    def __init__(self, stack: Any, processes: dict[str, ServiceProcess], env: dict[str, str]):
+        self.stack = stack
+        self.processes = processes
+        self.env = env
+        self.url = processes["ingest"].url
+
+    def admin(self, tenant: str) -> dict[str, str]:
+        token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="admin", sub="e2e-admin")
+        return {"Authorization": f"Bearer {token}"}
+
+    async def add_source(self, tenant: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=self.url, headers=self.admin(tenant)) as client:
+            r = await client.put(f"/v1/tenants/{tenant}/sources/{name}", json=body)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    async def post(self, tenant: str, name: str, signed: tools.Signed) -> httpx.Response:
+        url = f"{self.url}/v1/webhooks/{tenant}/{name}" + (
+            f"?{signed.query}" if signed.query else ""
+        )
+        async with httpx.AsyncClient(timeout=10) as client:
+            return await client.post(url, content=signed.body, headers=signed.headers)
+
+    async def rejected(self, tenant: str) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=self.url, headers=self.admin(tenant)) as client:
+            r = await client.get(f"/v1/tenants/{tenant}/rejected")
+        assert r.status_code == 200, r.text
+        return list(r.json()["rejected"])
+
+
+async def records(bootstrap: str, topic: str, tenant: str) -> list[dict[str, Any]]:
+    """Every record of `tenant` on `topic`, read from the beginning to the current end."""
+    ends = await end_offsets(bootstrap, [topic])
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+        from aiokafka.structs import TopicPartition
+
+        partitions = [TopicPartition(t, p) for (t, p), end in ends.items() if end > 0]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        remaining = set(partitions)
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=1000)
+            for tp, messages in batch.items():
+                for message in messages:
+                    value = json.loads(message.value)
+                    if value.get("tenant") == tenant:
+                        found.append(value)
+                    if message.offset + 1 >= ends[(tp.topic, tp.partition)]:
+                        remaining.discard(tp)
+    finally:
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer.stop()
+    return found
+
+
+@pytest.fixture(scope="module")
+async def ingest(stack: Any) -> AsyncIterator[Ingest]:
+    env = stack.service_env(
+        stack.new_database(),
+        ANBEFAL_INGEST_FETCH_POLL_S="0.2",
+        ANBEFAL_INGEST_FETCH_BACKOFF_S="0.2",
+    )
+    processes = {
+        s: ServiceProcess(s, env, stack.root / "logs").start()
+        for s in ("ingest", "scoring", "closed-loop")
+    }
+    try:
+        for process in processes.values():
+            await process.wait_ready()
+        yield Ingest(stack, processes, env)
+    finally:
+        for process in processes.values():
+            process.stop()
+
+
+def new_tenant() -> str:
+    return f"wh-{uuid.uuid4().hex[:10]}"
+
+
+async def events_for(ingest: Ingest, tenant: str, count: int) -> list[dict[str, Any]]:
+    """Wait until `count` answers of `tenant` are in Kafka; returns them."""
+    found: list[dict[str, Any]] = []
+
+    async def enough() -> bool:
+        nonlocal found
+        found = await records(ingest.stack.kafka.bootstrap, topics.RESPONSES, tenant)
+        return len(found) >= count
+
+    await wait_until(enough, 30, f"{count} answers of {tenant} in Kafka")
+    return found
+
+
+TYPEFORM_SOURCE = {
+    "tool": "typeform",
+    "secret": SECRET,
+    "fields": {
+        "score": "nps",
+        "comment": "why",
+        "respondent": {"id": "customer_id"},
+        "segments": {"department": "department"},
+    },
+}
+
+
+async def test_typeform_signed_tampered_duplicate_and_unknown_source(ingest: Ingest) -> None:
+    tenant = new_tenant()
+    shown = await ingest.add_source(tenant, "typeform", TYPEFORM_SOURCE)
+    assert SECRET not in json.dumps(shown)
+    assert shown["webhook_path"] == f"/v1/webhooks/{tenant}/typeform"
+
+    signed = tools.typeform(SECRET, token="resp-1", score=3)
+    r = await ingest.post(tenant, "typeform", signed)
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "accepted"
+    # The same delivery again (Typeform retries on timeouts): acknowledged, no new event.
+    again = await ingest.post(tenant, "typeform", signed)
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "duplicate"
+
+    forged = tools.Signed(signed.body.replace(b'"number":3', b'"number":9'), signed.headers)
+    bad = await ingest.post(tenant, "typeform", forged)
+    assert bad.status_code == 401, bad.text
+    assert bad.json()["error"]["code"] == "bad_signature"
+    unknown = await ingest.post(tenant, "no-such-source", signed)
+    assert unknown.status_code == 401, unknown.text  # never 404: Typeform would disable the hook
+
+    (event,) = await events_for(ingest, tenant, 1)
+    assert (event["score"], event["comment"], event["source"]["tool"]) == (
+        3,
+        "Fast support",
+        "typeform",
+    )
+    assert event["segments"] == {"department": "Support"}
+    assert event["respondent"]["key"] == "C-42"
+    kept = await ingest.rejected(tenant)
+    assert {k["reason"].split(":")[0] for k in kept} >= {
+        "Typeform-Signature does not match the body"
+    }
+    assert any(k["status_code"] == 401 and "no-such-source" in k["reason"] for k in kept)
+    assert all(not k["verified"] for k in kept if k["status_code"] == 401)
+
+
+@pytest.mark.parametrize("tool", ["tally", "delighted", "formbricks", "jotform", "generic"])
+async def test_each_tool_end_to_end(ingest: Ingest, tool: str) -> None:
+    tenant = new_tenant()
+    secret = tools.WHSEC if tool in ("generic", "formbricks") else SECRET
+    fields: dict[str, Any] = {
+        "tally": {
+            "score": "question_aa11",
+            "comment": "question_bb22",
+            "segments": {"team": "department"},
+        },
+        "delighted": {"segments": {"department": "Department"}},
+        "formbricks": {
+            "score": "npsQ",
+            "comment": "whyQ",
+            "segments": {"department": "department"},
+        },
+        "jotform": {"score": "howLikely", "comment": "whyThis", "respondent": {"id": "customerId"}},
+        "generic": {},
+    }[tool]
+    await ingest.add_source(tenant, tool, {"tool": tool, "secret": secret, "fields": fields})
+    deliveries: list[tools.Signed] = {
+        "tally": [tools.tally(secret, response_id="rXy12", score=8)],
+        "delighted": [
+            tools.delighted(secret, response_id="77001", score=2, comment=None),
+            tools.delighted(
+                secret,
+                response_id="77001",
+                score=2,
+                comment="Slow delivery",
+                event_type="survey_response.updated",
+                updated_at=1_796_036_400 + 600,
+            ),
+        ],
+        "formbricks": [
+            tools.formbricks(
+                secret,
+                response_id="clresp456",
+                event=event,
+                answers=answers,
+                updated_at="2026-11-30T10:00:02.000Z",
+            )
+            for event, answers in (
+                ("responseCreated", {"npsQ": 6}),
+                ("responseFinished", {"npsQ": 6, "whyQ": "Nobody called back"}),
+            )
+        ],
+        "jotform": [tools.jotform(secret, submission_id="5900011", score="10")],
+        "generic": [
+            tools.generic(
+                secret,
+                {
+                    "response_id": "gf-1",
+                    "score": 7,
+                    "comment": "ok",
+                    "answered_at": "2026-11-30T10:00:00+01:00",
+                    "segments": {"store": "Aarhus C"},
+                },
+            )
+        ],
+    }[tool]
+    for signed in deliveries:
+        r = await ingest.post(tenant, tool, signed)
+        assert r.status_code == 202, r.text
+    found = await events_for(ingest, tenant, len(deliveries))
+    assert len(found) == len(deliveries)
+    latest = max(found, key=lambda e: e["version"])
+    assert len({e["event_id"] for e in found}) == 1  # versions of one answer, not new answers
+    expected = {
+        "tally": (8, "Good team", {"team": "Support"}),
+        "delighted": (2, "Slow delivery", {"department": "Support"}),
+        "formbricks": (6, "Nobody called back", {"department": "Support"}),
+        "jotform": (10, "Kind staff", {}),
+        "generic": (7, "ok", {"store": "Aarhus C"}),
+    }[tool]
+    assert (latest["score"], latest["comment"], latest["segments"]) == expected
+
+    if tool in ("generic", "formbricks"):
+        stale = tools.generic(
+            secret,
+            {"response_id": "old", "score": 1, "answered_at": "2026-11-30T10:00:00Z"},
+            at=time.time() - 600,
+        )
+        r = await ingest.post(tenant, tool, stale)
+        assert r.status_code == 401, r.text
+        assert "too old" in r.json()["error"]["message"]
+
+
+async def test_scale_safety_is_a_clear_422_and_the_body_is_kept(ingest: Ingest) -> None:
+    tenant = new_tenant()
+    await ingest.add_source(tenant, "typeform", TYPEFORM_SOURCE)
+    r = await ingest.post(tenant, "typeform", tools.typeform(SECRET, token="t-11", score=11))
+    assert r.status_code == 422, r.text
+    assert "outside the declared 0-10 scale" in r.json()["error"]["message"]
+    assert r.json()["error"]["details"][0]["field"] == "nps"
+    async with httpx.AsyncClient(base_url=ingest.url, headers=ingest.admin(tenant)) as client:
+        bad = await client.put(
+            f"/v1/tenants/{tenant}/sources/five-stars",
+            json={**TYPEFORM_SOURCE, "scale_min": 1, "scale_max": 5},
+        )
+    assert bad.status_code == 422, bad.text
+    assert "only a 0-10 question" in json.dumps(bad.json())
+    kept = await ingest.rejected(tenant)
+    assert kept[0]["status_code"] == 422
+    assert kept[0]["verified"] is True
+
+
+async def test_kept_body_is_replayed_after_the_source_is_fixed(ingest: Ingest) -> None:
+    tenant = new_tenant()
+    misnamed = {**TYPEFORM_SOURCE, "fields": {**TYPEFORM_SOURCE["fields"], "score": "nps_q"}}
+    await ingest.add_source(tenant, "typeform", misnamed)
+    r = await ingest.post(tenant, "typeform", tools.typeform(SECRET, token="resp-9", score=9))
+    # Not an error to Typeform (it would retry or disable the hook), but kept with the reason.
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "ignored"
+    assert "nps_q" in r.json()["reason"]
+    rejected_id = r.json()["rejected_id"]
+    assert await records(ingest.stack.kafka.bootstrap, topics.RESPONSES, tenant) == []
+
+    await ingest.add_source(tenant, "typeform", TYPEFORM_SOURCE)
+    async with httpx.AsyncClient(base_url=ingest.url, headers=ingest.admin(tenant)) as client:
+        replay = await client.post(f"/v1/tenants/{tenant}/rejected/{rejected_id}/replay")
+        assert replay.status_code == 202, replay.text
+        shown = await client.get(f"/v1/tenants/{tenant}/rejected/{rejected_id}")
+        assert shown.json()["replayed_at"] is not None
+        other = issue_token(TEST_JWT_SECRET, tenant="someone-else", role="admin", sub="x")
+        foreign = await client.get(
+            f"/v1/tenants/{tenant}/rejected/{rejected_id}",
+            headers={"Authorization": f"Bearer {other}"},
+        )
+        assert foreign.status_code == 403
+    (event,) = await events_for(ingest, tenant, 1)
+    assert event["score"] == 9
+
+
+async def test_thin_webhooks_are_fetched_with_retries(ingest: Ingest) -> None:
+    api = tools.FakeToolApi(token="api-token", fail_first=2).start()
+    try:
+        tenant = new_tenant()
+        await ingest.add_source(
+            tenant,
+            "surveymonkey",
+            {
+                "tool": "surveymonkey",
+                "secret": SECRET,
+                "client_id": "cid-1",
+                "api_base_url": api.url,
+                "api_token": "api-token",
+                "fields": {
+                    "score": "q-nps",
+                    "comment": "q-why",
+                    "segments": {"department": "department"},
+                },
+            },
+        )
+        await ingest.add_source(
+            tenant,
+            "qualtrics",
+            {
+                "tool": "qualtrics",
+                "secret": SECRET,
+                "api_base_url": api.url,
+                "api_token": "api-token",
+                "fields": {
+                    "score": "QID1",
+                    "comment": "QID2_TEXT",
+                    "respondent": {"id": "CustomerID"},
+                },
+            },
+        )
+        api.add_surveymonkey("300222", "118877", 4, "Too slow", "Support")
+        api.add_qualtrics("SV_abc123", "R_9xYz", 9, "Great")
+        sm = tools.surveymonkey("cid-1", SECRET, survey_id="300222", response_id="118877")
+        qx = tools.qualtrics(SECRET, survey_id="SV_abc123", response_id="R_9xYz")
+        for name, signed in (("surveymonkey", sm), ("qualtrics", qx)):
+            r = await ingest.post(tenant, name, signed)
+            assert r.status_code == 202, r.text
+            assert r.json()["status"] == "queued"
+        found = await events_for(ingest, tenant, 2)
+        by_tool = {e["source"]["tool"]: e for e in found}
+        assert (by_tool["surveymonkey"]["score"], by_tool["surveymonkey"]["comment"]) == (
+            4,
+            "Too slow",
+        )
+        assert by_tool["surveymonkey"]["segments"] == {"department": "Support"}
+        assert (by_tool["qualtrics"]["score"], by_tool["qualtrics"]["respondent"]["key"]) == (
+            9,
+            "C-42",
+        )
+        assert api.fail_first == 0  # the first two fetches failed and were retried
+        forged = tools.surveymonkey("cid-1", "wrong-secret", survey_id="300222", response_id="1")
+        assert (await ingest.post(tenant, "surveymonkey", forged)).status_code == 401
+    finally:
+        api.stop()
+
+
+async def test_the_same_answer_three_times_is_counted_once_and_routed_once(
+    ingest: Ingest,
+) -> None:
+    tenant = new_tenant()
+    await ingest.add_source(tenant, "typeform", TYPEFORM_SOURCE)
+    signed = tools.typeform(SECRET, token="resp-3x", score=2, hidden={"customer_id": "C-7"})
+    statuses = [(await ingest.post(tenant, "typeform", signed)).status_code for _ in range(3)]
+    assert statuses == [202, 200, 200]
+    (event,) = await events_for(ingest, tenant, 1)
+
+    env = ingest.env
+    prefix = env["ANBEFAL_GROUP_PREFIX"]
+    bootstrap, db = env["ANBEFAL_KAFKA_BOOTSTRAP"], env["ANBEFAL_DATABASE_URL"]
+
+    async def settled() -> bool:
+        return await caught_up(
+            bootstrap, db, "scoring", f"{prefix}-scoring", [topics.RESPONSES]
+        ) and await caught_up(
+            bootstrap, db, "closed_loop", f"{prefix}-closed-loop", [topics.RESPONSES]
+        )
+
+    await wait_until(settled, 60, "scoring and closed_loop consumed the answers")
+    conn = await asyncpg.connect(asyncpg_dsn(db))
+    try:
+        counted = await conn.fetchval(
+            "SELECT count(*) FROM scoring.answers WHERE tenant = $1", tenant
+        )
+    finally:
+        await conn.close()
+    assert counted == 1
+    token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="viewer", sub="e2e")
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client:
+        scores = await client.get(
+            f"{ingest.processes['scoring'].url}/v1/tenants/{tenant}/scores",
+            params={"from": "2026-11-01", "to": "2026-12-31"},
+        )
+    assert scores.status_code == 200, scores.text
+    ((segment),) = scores.json()["segments"]
+    assert (segment["n"], segment["detractors"]) == (1, 1)
+
+    async def routed() -> list[dict[str, Any]]:
+        return await records(bootstrap, topics.ACTIONS, tenant)
+
+    await wait_until(lambda: _nonempty(routed), 60, "the detractor's action published")
+    actions = await routed()
+    assert [a["rule_id"] for a in actions] == ["detractor-call"]
+    assert actions[0]["response_event_id"] == event["event_id"]
+
+
+async def _nonempty(fetch: Any) -> bool:
+    return bool(await fetch())
+
+
+async def test_oversized_bodies_and_the_rate_limit(stack: Any, tmp_path: Path) -> None:
+    env = stack.service_env(
+        stack.new_database(),
+        ANBEFAL_INGEST_TENANT_RATE_PER_S="2",
+        ANBEFAL_INGEST_TENANT_BURST="3",
+    )
+    process = ServiceProcess("ingest", env, tmp_path).start()
+    try:
+        await process.wait_ready()
+        small = Ingest(stack, {"ingest": process}, env)
+        tenant = new_tenant()
+        await small.add_source(tenant, "typeform", TYPEFORM_SOURCE)
+        huge = tools.Signed(
+            b"{" + b" " * (2 * 1024 * 1024) + b"}", {"content-type": "application/json"}
+        )
+        r = await small.post(tenant, "typeform", huge)
+        assert r.status_code == 413, r.text
+        statuses = []
+        for n in range(6):
+            r = await small.post(
+                tenant, "typeform", tools.typeform(SECRET, token=f"r-{n}", score=9)
+            )
+            statuses.append(r.status_code)
+            if r.status_code == 429:
+                assert int(r.headers["retry-after"]) >= 1
+                assert r.json()["error"]["code"] == "rate_limited"
+        assert 429 in statuses
+        assert statuses[0] == 202  # the burst lets the first ones through
+        other = new_tenant()  # another tenant is not slowed by this one
+        await small.add_source(other, "typeform", TYPEFORM_SOURCE)
+        assert (
+            await small.post(other, "typeform", tools.typeform(SECRET, token="o", score=9))
+        ).status_code == 202
+    finally:
+        process.stop()
+
+
+FUZZ_TENANT = f"fuzz-{uuid.uuid4().hex[:8]}"
+FUZZ_HEADERS = st.dictionaries(
+    st.sampled_from(
+        [
+            "content-type",
+            "typeform-signature",
+            "tally-signature",
+            "x-delighted-webhook-signature",
+            "sm-signature",
+            "webhook-id",
+            "webhook-timestamp",
+            "webhook-signature",
+        ]
+    ),
+    st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=60),
+    max_size=5,
+)
+
+
+async def test_arbitrary_unsigned_requests_never_500_and_never_publish(ingest: Ingest) -> None:
+    tools_and_secrets = {
+        "typeform": SECRET,
+        "tally": SECRET,
+        "delighted": SECRET,
+        "jotform": SECRET,
+        "generic": tools.WHSEC,
+        "formbricks": tools.WHSEC,
+    }
+    for tool, secret in tools_and_secrets.items():
+        fields = {} if tool in ("generic", "delighted") else {"score": "nps"}
+        await ingest.add_source(
+            FUZZ_TENANT, tool, {"tool": tool, "secret": secret, "fields": fields}
+        )
+    statuses: list[int] = []
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        tool=st.sampled_from(sorted(tools_and_secrets)),
+        body=st.binary(max_size=300),
+        headers=FUZZ_HEADERS,
+        query=st.sampled_from(["", "token=guess", f"token={SECRET[:-1]}"]),
+    )
+    def fuzz(tool: str, body: bytes, headers: dict[str, str], query: str) -> None:
+        url = f"{ingest.url}/v1/webhooks/{FUZZ_TENANT}/{tool}" + (f"?{query}" if query else "")
+        r = httpx.post(url, content=body, headers=headers, timeout=10)
+        statuses.append(r.status_code)
+        assert r.status_code < 500, r.text
+        assert r.status_code == 401, (tool, r.status_code, r.text)
+
+    await asyncio.to_thread(fuzz)
+    assert len(statuses) >= 100
+    assert await records(ingest.stack.kafka.bootstrap, topics.RESPONSES, FUZZ_TENANT) == []

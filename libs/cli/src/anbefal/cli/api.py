@@ -1,0 +1,37 @@
+"""The HTTP side of the CLI: a client for one service's tenant API, with a token made from the
+deployment's secret, and one way of reporting an error response."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import httpx
+import typer
+
+from anbefal.common.auth import issue_token
+
+
+def tenant_client(tenant: str, url: str, role: str = "admin", timeout: float = 10) -> httpx.Client:
+    secret = os.environ.get("ANBEFAL_JWT_SECRET")
+    if not secret:
+        raise typer.BadParameter("ANBEFAL_JWT_SECRET is not set (run `make run` once)")
+    token = issue_token(secret, tenant=tenant, role=role, sub=os.environ.get("USER", "cli"))
+    return httpx.Client(
+        base_url=f"{url.rstrip('/')}/v1/tenants/{tenant}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=timeout,
+    )
+
+
+def fail(response: httpx.Response) -> None:
+    """Print the API's error (and each detail) and exit 1."""
+    try:
+        error: dict[str, Any] = response.json().get("error", {})
+    except ValueError:
+        error = {}
+    print(f"error {response.status_code}: {error.get('message', response.text)}", file=sys.stderr)
+    for detail in error.get("details", []):
+        print(f"  {detail.get('field')}: {detail.get('message')}", file=sys.stderr)
+    raise typer.Exit(1)

@@ -139,6 +139,30 @@ async def test_rules_are_validated_versioned_and_applied(stack: Any) -> None:
             "plain": ["detractor-call"],  # has a comment: no ask-why
             "quiet": ["ask-why", "promoter-thank-you"],
         }
+
+        # Owners from files: CSV for the accounts, JSON for the people (a bad one is refused).
+        accounts_file = stack.root / f"accounts-{tenant}.csv"
+        accounts_file.write_text("account_id,salesperson,director\nacme,s@x.dk,d@x.dk\n")
+        ok = subprocess.run(
+            [*cli, "accounts", str(accounts_file), *where], env=env, capture_output=True, text=True
+        )
+        assert ok.returncode == 0, ok.stderr
+        assert "saved 1 accounts, 0 segments" in ok.stderr
+        people_file = stack.root / f"people-{tenant}.json"
+        people_file.write_text(
+            json.dumps({"people": [{"email": "d@x.dk", "time_zone": "Nowhere"}]})
+        )
+        bad = subprocess.run(
+            [*cli, "people", str(people_file), *where], env=env, capture_output=True, text=True
+        )
+        assert bad.returncode == 1
+        assert "people.0.time_zone: Value error, unknown time zone 'Nowhere'" in bad.stderr
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {admin}"}) as api:
+            r = await api.get(f"{closed_loop.url}/v1/tenants/{tenant}/accounts")
+        assert r.json() == {
+            "accounts": [{"account_id": "acme", "salesperson": "s@x.dk", "director": "d@x.dk"}],
+            "segments": [],
+        }
     finally:
         await publisher.stop()
         closed_loop.stop()

@@ -1,41 +1,20 @@
-"""`anbefal rules get|set`: a tenant's routing rules, through the closed-loop API."""
+"""`anbefal rules get|set|accounts|people`: a tenant's routing rules and the owners they route
+to, through the closed-loop API."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import httpx
 import typer
 
-from anbefal.common.auth import issue_token
+from anbefal.cli.api import fail, tenant_client
 
 app = typer.Typer(help="A tenant's routing rules (closed-loop API).", no_args_is_help=True)
 URL = typer.Option(help="Base URL of the closed-loop service")
 DEFAULT_URL = "http://127.0.0.1:8003"
-
-
-def _client(tenant: str, url: str) -> httpx.Client:
-    secret = os.environ.get("ANBEFAL_JWT_SECRET")
-    if not secret:
-        raise typer.BadParameter("ANBEFAL_JWT_SECRET is not set (run `make run` once)")
-    token = issue_token(secret, tenant=tenant, role="admin", sub=os.environ.get("USER", "cli"))
-    return httpx.Client(
-        base_url=f"{url.rstrip('/')}/v1/tenants/{tenant}",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-
-
-def _fail(response: httpx.Response) -> None:
-    error: dict[str, Any] = response.json().get("error", {})
-    print(f"error {response.status_code}: {error.get('message', response.text)}", file=sys.stderr)
-    for detail in error.get("details", []):
-        print(f"  {detail.get('field')}: {detail.get('message')}", file=sys.stderr)
-    raise typer.Exit(1)
 
 
 @app.command("get")
@@ -44,10 +23,10 @@ def rules_get(
     url: Annotated[str, URL] = DEFAULT_URL,
 ) -> None:
     """Print the rules in force as JSON (edit it and give it back to `rules set`)."""
-    with _client(tenant, url) as client:
+    with tenant_client(tenant, url) as client:
         response = client.get("/rules")
     if response.status_code != 200:
-        _fail(response)
+        fail(response)
     body = response.json()
     print(
         json.dumps(
@@ -74,8 +53,49 @@ def rules_set(
         body = json.loads(file.read_text())
     except json.JSONDecodeError as exc:
         raise typer.BadParameter(f"{file} is not JSON: {exc}") from exc
-    with _client(tenant, url) as client:
+    with tenant_client(tenant, url) as client:
         response = client.put("/rules", json=body)
     if response.status_code != 200:
-        _fail(response)
+        fail(response)
     print(f"saved version {response.json()['version']}", file=sys.stderr)
+
+
+def _put_document(file: Path, tenant: str, url: str, path: str) -> None:
+    # The extension says what it is: CSV goes as text/csv, anything else as JSON.
+    is_csv = file.suffix.lower() == ".csv"
+    content_type = "text/csv" if is_csv else "application/json"
+    with tenant_client(tenant, url) as client:
+        response = client.put(
+            path, content=file.read_bytes(), headers={"Content-Type": content_type}
+        )
+    if response.status_code != 200:
+        fail(response)
+    counts = {k: v for k, v in response.json().items() if k != "tenant"}
+    print("saved " + ", ".join(f"{n} {what}" for what, n in counts.items()), file=sys.stderr)
+
+
+@app.command("accounts")
+def accounts_set(
+    file: Annotated[
+        Path, typer.Argument(help="JSON or .csv of accounts and segments", exists=True)
+    ],
+    tenant: Annotated[str, typer.Option(help="Tenant slug")],
+    url: Annotated[str, URL] = DEFAULT_URL,
+) -> None:
+    """Replace who owns each account (salesperson, director) and each segment (director).
+
+    CSV columns: account_id,salesperson,director for an account; dimension,value,director for
+    a segment (one file may hold both)."""
+    _put_document(file, tenant, url, "/accounts")
+
+
+@app.command("people")
+def people_set(
+    file: Annotated[Path, typer.Argument(help="JSON or .csv of people", exists=True)],
+    tenant: Annotated[str, typer.Option(help="Tenant slug")],
+    url: Annotated[str, URL] = DEFAULT_URL,
+) -> None:
+    """Replace the people's time zones and working hours (for business-hours due times).
+
+    CSV columns: email,name,time_zone,work_start,work_end,work_days,holiday_country."""
+    _put_document(file, tenant, url, "/people")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -526,3 +528,66 @@ async def test_arbitrary_unsigned_requests_never_500_and_never_publish(ingest: I
     await asyncio.to_thread(fuzz)
     assert len(statuses) >= 100
     assert await records(ingest.stack.kafka.bootstrap, topics.RESPONSES, FUZZ_TENANT) == []
+
+
+def cli(ingest: Ingest, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**ingest.env, "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET}
+    return subprocess.run(
+        [sys.executable, "-m", "anbefal.cli.main", *args, "--url", ingest.url],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def test_cli_sources_rejected_and_csv_import(ingest: Ingest, tmp_path: Path) -> None:
+    tenant = new_tenant()
+    added = await asyncio.to_thread(
+        cli,
+        ingest,
+        "source", "add", "tf", "--tenant", tenant, "--tool", "typeform",
+        "--score-field", "nps_q", "--comment-field", "why",
+        "--segment", "department=department", "--secret-stdin",
+        stdin=f"{SECRET}\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert f"/v1/webhooks/{tenant}/tf" in added.stdout
+    assert SECRET not in added.stdout + added.stderr
+    listed = await asyncio.to_thread(cli, ingest, "source", "list", "--tenant", tenant)
+    assert "tf\ttypeform\tscore=nps_q" in listed.stdout, listed.stderr
+    # The question is misnamed: the delivery is kept, fixed, then replayed from the CLI.
+    r = await ingest.post(tenant, "tf", tools.typeform(SECRET, token="cli-1", score=6))
+    assert r.json()["status"] == "ignored"
+    kept = await asyncio.to_thread(cli, ingest, "rejected", "list", "--tenant", tenant)
+    assert "replayable" in kept.stdout, kept.stderr
+    assert "nps_q" in kept.stdout
+    fixed = await asyncio.to_thread(
+        cli, ingest, "source", "add", "tf", "--tenant", tenant, "--tool", "typeform",
+        "--score-field", "nps", "--secret-stdin", stdin=f"{SECRET}\n",
+    )  # fmt: skip
+    assert fixed.returncode == 0, fixed.stderr
+    replay = await asyncio.to_thread(
+        cli, ingest, "rejected", "replay", str(r.json()["rejected_id"]), "--tenant", tenant
+    )
+    assert replay.returncode == 0, replay.stderr
+    assert '"status": "accepted"' in replay.stdout
+
+    csv_path = tmp_path / "history.csv"
+    rows = ["response_id,score,answered_at,comment,respondent_id,segment.department"]
+    for n in range(1, 1201):
+        score = "eleven" if n in (4, 600, 1200) else str(n % 11)
+        day = 1 + n % 28
+        rows.append(f"h-{n},{score},2025-03-{day:02d}T12:00:00+01:00,note {n},c-{n},Dept {n % 3}")
+    csv_path.write_text("\n".join(rows) + "\n")
+    first = await asyncio.to_thread(cli, ingest, "import", str(csv_path), "--tenant", tenant)
+    assert first.returncode == 1, first.stderr  # three rows refused
+    assert "imported 1197 new answers, 0 already there, 3 refused" in first.stderr
+    assert "line 5: score:" in first.stderr  # line 1 is the header
+    again = await asyncio.to_thread(cli, ingest, "import", str(csv_path), "--tenant", tenant)
+    assert "imported 0 new answers, 1197 already there, 3 refused" in again.stderr
+    found = await events_for(ingest, tenant, 1198)
+    history = [e for e in found if e["source"]["response_id"].startswith("h-")]
+    assert len(history) == 1197
+    assert {e["answered_at"][:7] for e in history} == {"2025-03"}  # the past stays the past

@@ -15,7 +15,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from anbefal.cli import envfile, ops, rules, users
+from anbefal.cli import envfile, ingest, ops, rules, users
 from anbefal.cli.waiting import ensure_database, progress
 from anbefal.common import topics
 from anbefal.common.auth import ROLES, issue_token
@@ -40,6 +40,9 @@ app.add_typer(dev_app, name="dev")
 app.add_typer(ops.app)  # `anbefal status`, `anbefal dlq ...`
 app.add_typer(users.app, name="user")
 app.add_typer(rules.app, name="rules")
+app.add_typer(ingest.source_app, name="source")
+app.add_typer(ingest.rejected_app, name="rejected")
+app.add_typer(ingest.app)  # `anbefal import FILE.csv`
 
 SERVICES = {
     "ingest": "anbefal.ingest",

@@ -158,23 +158,42 @@ async def test_claim_complete_reopen_and_events(queue: Queue, stack: Any) -> Non
     assert seen == ["created", "claimed", "completed", "reopened", "reassigned"]
 
 
+TASK_CHANGES: list[tuple[str, dict[str, str] | None]] = [
+    ("claim", None),
+    ("complete", {"outcome": "reached", "note": "x"}),
+    ("reassign", {"assignee": "a@b.example"}),
+    ("reopen", {"note": "x"}),
+    ("notes", {"body": "x"}),
+]
+
+
 async def test_another_tenant_sees_nothing(queue: Queue) -> None:
     async with queue.client("agent", "lister") as c:
-        tid = (await c.get("/tasks")).json()["tasks"][0]["id"]
+        task_ids = [t["id"] for t in (await c.get("/tasks")).json()["tasks"]]
+    async with queue.client("admin", "mail-reader") as c:
+
+        async def assignment_notices() -> bool:
+            return len((await c.get("/emails")).json()["emails"]) == len(task_ids)
+
+        # Each task told its assignee: those are this tenant's email ids.
+        await wait_until(assignment_notices, 30, "an assignment notice per task")
+        email_ids = [e["id"] for e in (await c.get("/emails")).json()["emails"]]
+        # Control: the ids are real, so the 404s below are the tenant boundary.
+        assert (await c.get(f"/emails/{email_ids[0]}")).status_code == 200
     outsider = f"other-{uuid.uuid4().hex[:6]}"
     async with queue.client("admin", "intruder", tenant=outsider) as other:
-        # Their own tenant's URL with our task id: not found, never "forbidden".
-        assert (await other.get(f"/tasks/{tid}")).status_code == 404
-        for path, body in [
-            ("claim", None),
-            ("complete", {"outcome": "reached", "note": "x"}),
-            ("reassign", {"assignee": "a@b.example"}),
-            ("reopen", {"note": "x"}),
-            ("notes", {"body": "x"}),
-        ]:
-            r = await other.post(f"/tasks/{tid}/{path}", json=body)
-            assert r.status_code == 404, (path, r.text)
+        # Their own tenant's URL with our ids: not found, never "forbidden".
+        for tid in task_ids:
+            assert (await other.get(f"/tasks/{tid}")).status_code == 404
+            for path, body in TASK_CHANGES:
+                r = await other.post(f"/tasks/{tid}/{path}", json=body)
+                assert r.status_code == 404, (path, r.text)
+        for eid in email_ids:
+            assert (await other.get(f"/emails/{eid}")).status_code == 404
         assert (await other.get("/tasks")).json()["tasks"] == []
+        assert (await other.get("/emails")).json()["emails"] == []
+        assert (await other.get("/chat-messages")).json()["chat_messages"] == []
+    tid = task_ids[0]
     # A token for another tenant on our tenant's URLs: refused outright.
     token = issue_token(TEST_JWT_SECRET, tenant=outsider, role="admin", sub="intruder")
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as raw:
@@ -182,5 +201,32 @@ async def test_another_tenant_sees_nothing(queue: Queue) -> None:
         assert r.status_code == 403
         r = await raw.post(f"{queue.notify.url}/v1/tenants/{queue.tenant}/tasks/{tid}/claim")
         assert r.status_code == 403
+        r = await raw.get(f"{queue.notify.url}/v1/tenants/{queue.tenant}/emails/{email_ids[0]}")
+        assert r.status_code == 403
     async with queue.client("viewer", "v") as viewer:
         assert (await viewer.post(f"/tasks/{tid}/claim")).status_code == 403
+    async with queue.client("agent", "a") as agent:
+        # Agents work tasks; the delivery log (respondents' addresses) is not theirs.
+        assert (await agent.get(f"/emails/{email_ids[0]}")).status_code == 403
+
+    # The staff page draws the same line: another tenant's director, logged in, gets 404 on
+    # our task pages and sees none of our tasks in the team queue.
+    cookie = issue_token(TEST_JWT_SECRET, tenant=outsider, role="director", sub="d@other.example")
+    async with httpx.AsyncClient(
+        base_url=queue.notify.url, cookies={"anbefal_session": cookie}, timeout=30
+    ) as page:
+        for tid in task_ids:
+            r = await page.get(f"/tasks/{tid}")
+            assert (r.status_code, r.headers["content-type"]) == (404, "text/html; charset=utf-8")
+            for path, body in TASK_CHANGES:
+                r = await page.post(f"/tasks/{tid}/{path}", data=body)
+                assert r.status_code == 404, (path, r.text)
+                # The page's own error, not the API's JSON.
+                assert r.headers["content-type"] == "text/html; charset=utf-8", path
+                assert 'role="alert">no such task<' in r.text
+        team = await page.get("/queue/rows", params={"view": "team"})
+        assert team.status_code == 200
+        assert "data-task-id" not in team.text
+    async with queue.client("agent", "lister") as c:
+        untouched = (await c.get("/tasks")).json()["tasks"]
+    assert {(t["status"], t["assignee"]) for t in untouched} == {("open", "director@acme.example")}

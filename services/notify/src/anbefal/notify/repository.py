@@ -105,6 +105,13 @@ async def list_emails(session: AsyncSession, tenant: str, limit: int) -> list[Em
     return list(await session.scalars(query.limit(limit)))
 
 
+async def get_email(session: AsyncSession, tenant: str, email_id: uuid.UUID) -> Email | None:
+    result: Email | None = await session.scalar(
+        select(Email).where(Email.id == email_id, Email.tenant == tenant)
+    )
+    return result
+
+
 async def claim_due_emails(session: AsyncSession, limit: int) -> list[Email]:
     query = (
         select(Email)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.deps import PrincipalDep, SessionDep, authorize
+from anbefal.common.errors import ServiceError
 from anbefal.common.events import TENANT_PATTERN
 from anbefal.notify import queue, repository
 from anbefal.notify.models import Task
@@ -31,6 +32,8 @@ from anbefal.notify.tasks import STAFF
 
 router = APIRouter(tags=["tasks"])
 READERS = {"admin", "director", "agent", "viewer", "ops"}
+# Delivery logs name respondents' addresses: not for agents and viewers.
+EMAIL_READERS = {"admin", "director", "ops"}
 TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN)]
 
 
@@ -160,9 +163,24 @@ async def list_emails(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> EmailList:
-    authorize(principal, tenant, {"admin", "director", "ops"})
+    authorize(principal, tenant, EMAIL_READERS)
     rows = await repository.list_emails(session, tenant, limit)
     return EmailList(emails=[EmailOut.model_validate(e) for e in rows])
+
+
+EmailId = Annotated[uuid.UUID, Path(description="Email id")]
+
+
+@router.get("/v1/tenants/{tenant}/emails/{email_id}", response_model=EmailOut, summary="One email")
+async def get_email(
+    tenant: TenantPath, email_id: EmailId, principal: PrincipalDep, session: SessionDep
+) -> EmailOut:
+    authorize(principal, tenant, EMAIL_READERS)
+    email = await repository.get_email(session, tenant, email_id)
+    if email is None:
+        # Also for another tenant's ids: never confirm they exist.
+        raise ServiceError(404, "not_found", "no such email")
+    return EmailOut.model_validate(email)
 
 
 @router.get(
@@ -176,6 +194,6 @@ async def list_chat_messages(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ChatMessageList:
-    authorize(principal, tenant, {"admin", "director", "ops"})
+    authorize(principal, tenant, EMAIL_READERS)
     rows = await repository.list_chat_messages(session, tenant, limit)
     return ChatMessageList(chat_messages=[ChatMessageOut.model_validate(m) for m in rows])

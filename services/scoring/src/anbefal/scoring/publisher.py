@@ -86,7 +86,7 @@ class ScorePublisher:
     ) -> list[OutboxEvent]:
         now = datetime.now(UTC)
         # One breakdown per (tenant, kind, dimension) serves every segment of it in the batch.
-        breakdowns: dict[tuple[str, str, str], tuple[dict[str, Figures], set[str]]] = {}
+        breakdowns: dict[tuple[str, str, str], scores.Breakdown] = {}
         events = []
         for s in states:
             zone, k = tenants[s.tenant]
@@ -102,10 +102,10 @@ class ScorePublisher:
                     last=last,
                     k=k,
                 )
-            figures, hidden = breakdowns[group]
-            f = figures.get(s.value, Figures())
+            shown = breakdowns[group]
+            f = shown.figures.get(s.value, Figures())
             # An empty eNPS window is as suppressed as a small one: n=0 would say "nobody".
-            suppressed = s.kind == "enps" and (s.value in hidden or f.n < max(k, MIN_K))
+            suppressed = s.kind == "enps" and (s.value in shown.hidden or f.n < max(k, MIN_K))
             interval = None if suppressed else f.interval()
             event = ScoresChanged(
                 event_id=scores_event_id(s.tenant, s.kind, s.dimension, s.value, s.changes),

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import ColumnElement, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,6 @@ from anbefal.common.events import SurveyResponse, TenantSettings
 from anbefal.scoring.models import (
     ALL_DIMENSION,
     ALL_VALUE,
-    Answer,
     DailyBucket,
     PublishedBucket,
     SegmentState,
@@ -42,34 +42,74 @@ async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSetting
     await upsert_latest(session, Tenant, rows, "tenant")
 
 
+# Constant SQL (see the consumer's statements below): it runs for every batch.
+_TENANT_SETTINGS = text(
+    "SELECT tenant, time_zone, anonymity_k FROM scoring.tenants "
+    "WHERE tenant = ANY(CAST(:names AS text[]))"
+)
+
+
 async def tenant_settings(
     session: AsyncSession, tenants: Iterable[str], default_time_zone: str, default_k: int
 ) -> dict[str, tuple[ZoneInfo, int]]:
     names = set(tenants)
-    rows = await session.execute(
-        select(Tenant.tenant, Tenant.time_zone, Tenant.anonymity_k).where(Tenant.tenant.in_(names))
-    )
+    rows = await session.execute(_TENANT_SETTINGS, {"names": list(names)})
     found = {t: (ZoneInfo(tz), k) for t, tz, k in rows}
     default = (ZoneInfo(default_time_zone), default_k)
     return {t: found.get(t, default) for t in names}
 
 
-def _contributions(
-    tenant: str, kind: str, score: int, day: date, segments: dict[str, str]
-) -> Iterable[tuple[BucketKey, Figures]]:
-    cat = category(score)
-    one = Figures(
-        promoters=int(cat == "promoter"),
-        passives=int(cat == "passive"),
-        detractors=int(cat == "detractor"),
-    )
-    yield (tenant, kind, ALL_DIMENSION, ALL_VALUE, day), one
-    for dimension, value in segments.items():
-        yield (tenant, kind, dimension, value, day), one
+# The consumer's statements are constant SQL over arrays (unnest): compiled once, prepared once
+# per connection, and one round trip per table whatever the batch size. Multi-row VALUES built
+# by SQLAlchemy cost more CPU to compile per batch than everything else in the consumer.
+_LOCK_STORED = text(
+    "SELECT event_id, version, kind, score, day, segments FROM scoring.answers "
+    "WHERE event_id = ANY(CAST(:ids AS uuid[])) FOR UPDATE"
+)
+_UPSERT_ANSWERS = text(
+    "INSERT INTO scoring.answers AS a "
+    "(event_id, tenant, version, kind, score, day, answered_at, segments) "
+    "SELECT * FROM unnest(CAST(:event_id AS uuid[]), CAST(:tenant AS text[]), "
+    "CAST(:version AS int[]), CAST(:kind AS text[]), CAST(:score AS int2[]), "
+    "CAST(:day AS date[]), CAST(:answered_at AS timestamptz[]), "
+    "CAST(CAST(:segments AS text[]) AS jsonb[])) "
+    "ON CONFLICT (event_id) DO UPDATE SET version = excluded.version, kind = excluded.kind, "
+    "score = excluded.score, day = excluded.day, answered_at = excluded.answered_at, "
+    "segments = excluded.segments, updated_at = now() WHERE a.version < excluded.version"
+)
+_ADD_TO_BUCKETS = text(
+    "INSERT INTO scoring.daily_buckets AS b "
+    "(tenant, kind, dimension, value, day, promoters, passives, detractors) "
+    "SELECT * FROM unnest(CAST(:tenant AS text[]), CAST(:kind AS text[]), "
+    "CAST(:dimension AS text[]), CAST(:value AS text[]), CAST(:day AS date[]), "
+    "CAST(:promoters AS int[]), CAST(:passives AS int[]), CAST(:detractors AS int[])) "
+    "ON CONFLICT (tenant, kind, dimension, value, day) DO UPDATE SET "
+    "promoters = b.promoters + excluded.promoters, passives = b.passives + excluded.passives, "
+    "detractors = b.detractors + excluded.detractors"
+)
+# dirty_since is evaluated once the row lock is ours: a change that waited for the publisher
+# to finish counts from then, so a segment's events stay `interval_s` apart.
+_COUNT_CHANGES = text(
+    "INSERT INTO scoring.segment_state AS s "
+    "(tenant, kind, dimension, value, changes, published_changes, dirty_since) "
+    "SELECT t, k, d, v, n, 0, clock_timestamp() FROM unnest(CAST(:tenant AS text[]), "
+    "CAST(:kind AS text[]), CAST(:dimension AS text[]), CAST(:value AS text[]), "
+    "CAST(:changes AS bigint[])) AS u(t, k, d, v, n) "
+    "ON CONFLICT (tenant, kind, dimension, value) DO UPDATE SET "
+    "changes = s.changes + excluded.changes, "
+    "dirty_since = coalesce(s.dirty_since, clock_timestamp())"
+)
+_CATEGORY_SLOT = {"promoter": 0, "passive": 1, "detractor": 2}
 
 
-def _negate(f: Figures) -> Figures:
-    return Figures(-f.promoters, -f.passives, -f.detractors)
+def _columns(rows: Iterable[Sequence[object]], names: Sequence[str]) -> dict[str, list[object]]:
+    """Rows as one array per column, the shape the unnest statements take."""
+    columns: dict[str, list[object]] = {name: [] for name in names}
+    lists = list(columns.values())
+    for row in rows:
+        for values, value in zip(lists, row, strict=True):
+            values.append(value)
+    return columns
 
 
 async def apply_answers(
@@ -80,132 +120,80 @@ async def apply_answers(
     Returns how many answers changed. Older or equal versions (redeliveries) change nothing.
     """
     zones = await tenant_settings(session, (r.tenant for r in responses), default_time_zone, 5)
-    ids = [r.event_id for r in responses]
     # Lock the stored versions: their old bucket must be known to move an edited answer.
-    existing_rows = await session.execute(
-        select(
-            Answer.event_id, Answer.version, Answer.kind, Answer.score, Answer.day, Answer.segments
-        )
-        .where(Answer.event_id.in_(ids))
-        .with_for_update()
-    )
-    existing = {row.event_id: row for row in existing_rows}
-    deltas: dict[BucketKey, Figures] = defaultdict(Figures)
+    existing = {
+        row.event_id: row
+        for row in await session.execute(_LOCK_STORED, {"ids": [r.event_id for r in responses]})
+    }
+    # Per bucket: [promoters, passives, detractors] to add (negative for an edit's old bucket).
+    deltas: dict[BucketKey, list[int]] = defaultdict(lambda: [0, 0, 0])
     # How many answers changed each segment: an edit counts once in its old and its new one.
     touched: Counter[SegmentKey] = Counter()
-    rows: list[dict[str, object]] = []
+    rows: list[tuple[object, ...]] = []
     for r in responses:
         old = existing.get(r.event_id)
         if old is not None and old.version >= r.version:
             continue
-        zone = zones[r.tenant][0]
-        day = r.answered_at.astimezone(zone).date()
+        day = r.answered_at.astimezone(zones[r.tenant][0]).date()
         segments: set[SegmentKey] = set()
         if old is not None:
-            for key, figs in _contributions(r.tenant, old.kind, old.score, old.day, old.segments):
-                deltas[key] = deltas[key] + _negate(figs)
-                segments.add(key[:4])
-        for key, figs in _contributions(r.tenant, r.kind, r.score, day, r.segments):
-            deltas[key] = deltas[key] + figs
-            segments.add(key[:4])
+            old_segments = old.segments
+            if isinstance(old_segments, str):
+                old_segments = orjson.loads(old_segments)
+            _add(deltas, segments, r.tenant, old.kind, old.score, old.day, old_segments, -1)
+        _add(deltas, segments, r.tenant, r.kind, r.score, day, r.segments, 1)
         touched.update(segments)
         rows.append(
-            {
-                "event_id": r.event_id,
-                "tenant": r.tenant,
-                "version": r.version,
-                "kind": r.kind,
-                "score": r.score,
-                "day": day,
-                "answered_at": r.answered_at,
-                "segments": r.segments,
-            }
-        )
+            (
+                r.event_id, r.tenant, r.version, r.kind, r.score, day, r.answered_at,
+                orjson.dumps(r.segments).decode(),
+            )
+        )  # fmt: skip
     if not rows:
         return 0
-    stmt = insert(Answer).values(rows)
     await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[Answer.event_id],
-            set_={
-                c: stmt.excluded[c]
-                for c in ("version", "kind", "score", "day", "answered_at", "segments")
-            }
-            | {"updated_at": func.now()},
-            where=Answer.version < stmt.excluded.version,
-        )
+        _UPSERT_ANSWERS,
+        _columns(
+            rows,
+            ("event_id", "tenant", "version", "kind", "score", "day", "answered_at", "segments"),
+        ),
     )
-    changed = {k: v for k, v in deltas.items() if v != Figures()}
+    # Sorted keys: two consumers touching the same buckets lock them in the same order.
+    changed = sorted((k, v) for k, v in deltas.items() if v != [0, 0, 0])
     if changed:
-        # Sorted keys: two consumers touching the same buckets lock them in the same order.
-        bucket_rows = [
-            {
-                "tenant": k[0],
-                "kind": k[1],
-                "dimension": k[2],
-                "value": k[3],
-                "day": k[4],
-                "promoters": v.promoters,
-                "passives": v.passives,
-                "detractors": v.detractors,
-            }
-            for k, v in sorted(changed.items())
-        ]
-        bstmt = insert(DailyBucket).values(bucket_rows)
         await session.execute(
-            bstmt.on_conflict_do_update(
-                index_elements=[
-                    DailyBucket.tenant,
-                    DailyBucket.kind,
-                    DailyBucket.dimension,
-                    DailyBucket.value,
-                    DailyBucket.day,
-                ],
-                set_={
-                    "promoters": DailyBucket.promoters + bstmt.excluded.promoters,
-                    "passives": DailyBucket.passives + bstmt.excluded.passives,
-                    "detractors": DailyBucket.detractors + bstmt.excluded.detractors,
-                },
-            )
+            _ADD_TO_BUCKETS,
+            _columns(
+                ((*k, *v) for k, v in changed),
+                ("tenant", "kind", "dimension", "value", "day")
+                + ("promoters", "passives", "detractors"),
+            ),
         )
-    await _count_changes(session, touched)
+    await session.execute(
+        _COUNT_CHANGES,
+        _columns(
+            ((*k, n) for k, n in sorted(touched.items())),
+            ("tenant", "kind", "dimension", "value", "changes"),
+        ),
+    )
     return len(rows)
 
 
-async def _count_changes(session: AsyncSession, touched: Counter[SegmentKey]) -> None:
-    """Tell the score publisher which segments changed (it reads `dirty_since`)."""
-    if not touched:
-        return
-    stmt = insert(SegmentState).values(
-        [
-            {
-                "tenant": t,
-                "kind": k,
-                "dimension": d,
-                "value": v,
-                "changes": n,
-                "published_changes": 0,
-                "dirty_since": func.clock_timestamp(),
-            }
-            for (t, k, d, v), n in sorted(touched.items())  # one lock order for all consumers
-        ]
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[
-                SegmentState.tenant,
-                SegmentState.kind,
-                SegmentState.dimension,
-                SegmentState.value,
-            ],
-            set_={
-                "changes": SegmentState.changes + stmt.excluded.changes,
-                # Evaluated once the row lock is ours: a change that waited for the publisher
-                # to finish counts from then, so events stay `interval_s` apart.
-                "dirty_since": func.coalesce(SegmentState.dirty_since, func.clock_timestamp()),
-            },
-        )
-    )
+def _add(
+    deltas: dict[BucketKey, list[int]],
+    segments: set[SegmentKey],
+    tenant: str,
+    kind: str,
+    score: int,
+    day: date,
+    answer_segments: dict[str, str],
+    sign: int,
+) -> None:
+    """Add (sign 1) or take away (sign -1) one answer's count in each of its buckets."""
+    slot = _CATEGORY_SLOT[category(score)]
+    for dimension, value in ((ALL_DIMENSION, ALL_VALUE), *answer_segments.items()):
+        deltas[(tenant, kind, dimension, value, day)][slot] += sign
+        segments.add((tenant, kind, dimension, value))
 
 
 async def due_segments(session: AsyncSession, *, quiet_s: float, limit: int) -> list[SegmentState]:
@@ -266,29 +254,36 @@ async def publish_buckets(session: AsyncSession, states: Sequence[SegmentState])
     )
 
 
-async def segment_figures(
-    session: AsyncSession,
-    *,
-    tenant: str,
-    kind: str,
-    dimension: str,
-    first: date,
-    last: date,
-    table: Buckets | None = None,
-) -> dict[str, Figures]:
-    b = table or shown_buckets(kind)
+async def figures_and_previous(
+    session: AsyncSession, *, tenant: str, kind: str, dimension: str, first: date, last: date
+) -> tuple[dict[str, Figures], dict[str, Figures]]:
+    """A dimension's figures over [first, last] and over the period of the same length just
+    before it, in one scan: the scores API's every request needs both."""
+    b = shown_buckets(kind)
+    start = first - (last - first + timedelta(days=1))
+    now, before = b.day >= first, b.day < first
     rows = await session.execute(
-        select(b.value, func.sum(b.promoters), func.sum(b.passives), func.sum(b.detractors))
+        select(
+            b.value,
+            *(func.sum(c).filter(now) for c in (b.promoters, b.passives, b.detractors)),
+            *(func.sum(c).filter(before) for c in (b.promoters, b.passives, b.detractors)),
+        )
         .where(
             b.tenant == tenant,
             b.kind == kind,
             b.dimension == dimension,
-            b.day >= first,
+            b.day >= start,
             b.day <= last,
         )
         .group_by(b.value)
     )
-    return {value: Figures(int(p), int(pa), int(d)) for value, p, pa, d in rows}
+    current: dict[str, Figures] = {}
+    previous: dict[str, Figures] = {}
+    for row in rows:
+        for out, (p, pa, d) in ((current, row[1:4]), (previous, row[4:7])):
+            if p is not None:  # no bucket of this segment in that period
+                out[row[0]] = Figures(int(p), int(pa), int(d))
+    return current, previous
 
 
 async def every_segment_figures(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -165,17 +165,13 @@ async def get_scores(
     zone, k = await _tenant(runtime, session, tenant)
     window_name = window if first is None and last is None else "custom"
     first, last = _range(window, first, last, datetime.now(zone).date())
-    span = last - first + timedelta(days=1)
-    figures, hidden = await scores.breakdown(
+    shown = await scores.breakdown(
         session, tenant=tenant, kind=kind, dimension=dimension, first=first, last=last, k=k
     )
-    previous = await repository.segment_figures(
-        session, tenant=tenant, kind=kind, dimension=dimension, first=first - span, last=last - span
-    )
     segments = []
-    for value, f in figures.items():
-        out = segment_out(value, f, suppress=value in hidden)
-        before = previous.get(value, Figures())
+    for value, f in shown.figures.items():
+        out = segment_out(value, f, suppress=value in shown.hidden)
+        before = shown.previous.get(value, Figures())
         # A previous eNPS figure below k is as identifying as a current one.
         if not out.suppressed and not (kind == "enps" and before.n < k):
             out.previous_nps = None if before.nps is None else round(before.nps, 2)

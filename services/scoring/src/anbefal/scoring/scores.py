@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +12,13 @@ from anbefal.scoring import repository
 from anbefal.scoring.anonymity import differencing_risks, suppressed_segments
 from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
 from anbefal.scoring.nps import Figures
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    figures: dict[str, Figures]  # per segment, over [first, last]
+    previous: dict[str, Figures]  # per segment, over the period of the same length before
+    hidden: set[str]  # the segments no reader may see
 
 
 async def breakdown(
@@ -22,17 +30,17 @@ async def breakdown(
     first: date,
     last: date,
     k: int,
-) -> tuple[dict[str, Figures], set[str]]:
-    """The dimension's figures per segment over [first, last], and the segments to hide."""
+) -> Breakdown:
+    """The dimension's figures per segment over [first, last] (and the period before), and
+    the segments to hide."""
+    figures, previous = await repository.figures_and_previous(
+        session, tenant=tenant, kind=kind, dimension=dimension, first=first, last=last
+    )
     if kind != "enps":
-        figures = await repository.segment_figures(
-            session, tenant=tenant, kind=kind, dimension=dimension, first=first, last=last
-        )
-        return figures, set()
+        return Breakdown(figures, previous, set())
     every = await repository.every_segment_figures(
         session, tenant=tenant, kind=kind, first=first, last=last
     )
-    figures = every.get(dimension, {})
     total = every.get(ALL_DIMENSION, {}).get(ALL_VALUE, Figures()).n
     # What each other dimension's breakdown shows on its own suppression; hiding more there
     # can only make this check stricter than it needs to be, never weaker.
@@ -49,4 +57,4 @@ async def breakdown(
             session, tenant=tenant, kind=kind, dimension=dimension, first=first, last=last
         )
         risky = differencing_risks(dimension, people, overlaps, shown_elsewhere, k)
-    return figures, suppressed_segments(figures, total, k, also=risky)
+    return Breakdown(figures, previous, suppressed_segments(figures, total, k, also=risky))

@@ -12,3 +12,5 @@ class ScoringSettings(BaseServiceSettings):
     # How often the score publisher and the outbox relay look for work another copy committed.
     scores_poll_s: float = 1.0
     relay_poll_s: float = 1.0
+    # Records per poll, over all partitions (see main.py).
+    consumer_max_records: int = 3000

@@ -1,14 +1,16 @@
 """Survey-tool webhooks through a real ingest process into the real Kafka broker: one test per
 tool with its realistic, correctly signed payload; tampering, stale timestamps, unknown sources,
 oversized bodies and the rate limit; thin webhooks fetched from a local fake of the tool's API;
-kept bodies replayed after the source is fixed; and the same answer delivered three times
-counted once by scoring and routed once by closed_loop."""
+kept bodies replayed after the source is fixed; the same answer delivered three times
+counted once by scoring and routed once by closed_loop; the CLI; and the documented Google Forms
+Apps Script, run under Node.js with stand-ins for the Apps Script services, posting to ingest."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -591,3 +593,88 @@ async def test_cli_sources_rejected_and_csv_import(ingest: Ingest, tmp_path: Pat
     history = [e for e in found if e["source"]["response_id"].startswith("h-")]
     assert len(history) == 1197
     assert {e["answered_at"][:7] for e in history} == {"2025-03"}  # the past stays the past
+
+
+# The Google Forms Apps Script (deploy/google-forms/anbefal.gs)
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "deploy" / "google-forms" / "anbefal.gs"
+HARNESS = Path(__file__).with_name("google_forms_harness.js")
+
+
+def run_script(url: str, submission: dict[str, Any], tmp: Path, fail_first: int = 0) -> Any:
+    node = shutil.which("node")
+    assert node, "Node.js is needed to run the Apps Script (it is on every machine of this kind)"
+    path = tmp / f"submission-{uuid.uuid4().hex[:6]}.json"
+    path.write_text(json.dumps(submission))
+    done = subprocess.run(
+        [node, str(HARNESS), str(SCRIPT), str(path)],
+        env={"ANBEFAL_URL": url, "ANBEFAL_SECRET": tools.WHSEC, "FAIL_FIRST": str(fail_first)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+SCORE_TITLE = "How likely are you to recommend us to a friend or colleague?"
+
+
+def submission(response_id: str, score: str) -> dict[str, Any]:
+    return {
+        "id": response_id,
+        "timestamp": "2026-11-30T10:00:02.000Z",
+        "email": "ida@example.com",
+        "formId": "1FAIpQLSe-form",
+        "items": [
+            {
+                "title": "How likely are you to recommend us to a friend or colleague?",
+                "response": score,
+            },
+            {"title": "What is the main reason for your score?", "response": "Quick delivery"},
+            {"title": "Department", "response": "Support"},
+        ],
+    }
+
+
+async def test_apps_script_posts_signed_answers(ingest: Ingest, tmp_path: Path) -> None:
+    tenant = new_tenant()
+    await ingest.add_source(tenant, "google-nps", {"tool": "generic", "secret": tools.WHSEC})
+    url = f"{ingest.url}/v1/webhooks/{tenant}/google-nps"
+
+    out = run_script(url, submission("2_ABaOnud-1", "9"), tmp_path)
+    assert (out["queuedAfterSubmit"], out["queuedAfterRetry"]) == (0, 0), out["logs"]
+    (sent,) = out["requests"]
+
+    # A network failure on submit is queued and delivered by the retry trigger.
+    retried = run_script(url, submission("2_ABaOnud-2", "3"), tmp_path, fail_first=1)
+    assert (retried["queuedAfterSubmit"], retried["queuedAfterRetry"]) == (1, 0), retried["logs"]
+
+    found = await events_for(ingest, tenant, 2)
+    by_id = {e["source"]["response_id"]: e for e in found}
+    first = by_id["2_ABaOnud-1"]
+    assert (first["score"], first["comment"], first["segments"]) == (
+        9,
+        "Quick delivery",
+        {"department": "Support"},
+    )
+    assert first["answered_at"].startswith("2026-11-30T10:00:02")
+    assert by_id["2_ABaOnud-2"]["score"] == 3
+
+    headers = {k.lower(): v for k, v in sent["headers"].items()}
+    async with httpx.AsyncClient() as client:
+        tampered = await client.post(
+            url, content=sent["payload"].replace('"score":9', '"score":0'), headers=headers
+        )
+        assert tampered.status_code == 401, tampered.text
+        stale = {**headers, "webhook-timestamp": str(int(time.time()) - 600)}
+        replayed = await client.post(url, content=sent["payload"], headers=stale)
+        assert replayed.status_code == 401, replayed.text
+        again = await client.post(url, content=sent["payload"], headers=headers)
+        assert again.json()["status"] == "duplicate"
+
+    skipped = run_script(url, {**submission("2_ABaOnud-3", "9"), "items": []}, tmp_path)
+    assert skipped["requests"] == []
+    assert any("no score question" in line for line in skipped["logs"])

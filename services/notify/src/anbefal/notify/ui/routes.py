@@ -196,7 +196,14 @@ async def _task_page(
     error: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    task = await queue.get(session, principal.tenant, task_id)
+    """The task page, or for an id not in the principal's tenant the queue page with 404."""
+    try:
+        task = await queue.get(session, principal.tenant, task_id)
+    except ServiceError as exc:
+        return _render(
+            request, "queue.html", exc.status, principal=principal, tasks=[], error=exc.message,
+            view="mine", can_lead=principal.role in LEADS,
+        )  # fmt: skip
     now = datetime.now(UTC)
     view = _task_view(task, now)
     view["notes"] = await repository.notes(session, task.id)
@@ -221,25 +228,7 @@ async def task_page(
     principal = _principal(request, runtime)
     if principal is None:
         return _to_login()
-    return await _task_page_or_missing(request, session, principal, task_id)
-
-
-async def _task_page_or_missing(
-    request: Request,
-    session: SessionDep,
-    principal: Principal,
-    task_id: uuid.UUID,
-    error: str | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    """The task page, or for an id not in the principal's tenant the queue page with 404."""
-    try:
-        return await _task_page(request, session, principal, task_id, error, status)
-    except ServiceError as exc:
-        return _render(
-            request, "queue.html", exc.status, principal=principal, tasks=[], error=exc.message,
-            view="mine", can_lead=principal.role in LEADS,
-        )  # fmt: skip
+    return await _task_page(request, session, principal, task_id)
 
 
 async def _act(
@@ -258,11 +247,9 @@ async def _act(
         await change(principal)
     except ValidationError as exc:
         message = str(exc.errors()[0]["msg"])
-        return await _task_page_or_missing(request, session, principal, task_id, message, 422)
+        return await _task_page(request, session, principal, task_id, message, 422)
     except ServiceError as exc:
-        return await _task_page_or_missing(
-            request, session, principal, task_id, exc.message, exc.status
-        )
+        return await _task_page(request, session, principal, task_id, exc.message, exc.status)
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 

@@ -27,6 +27,7 @@ from anbefal.common.events import (
     Respondent,
     Source,
     SurveyResponse,
+    TaskEvent,
     action_id,
     response_event_id,
 )
@@ -71,11 +72,12 @@ class Feed:
             owners=Owners(director=director, salesperson="s@x.dk" if director else None),
         )  # fmt: skip
 
-    async def send(self, *answers: SurveyResponse) -> None:
+    async def send(self, *answers: SurveyResponse | TaskEvent) -> None:
         messages = []
         for a in answers:
             self.offset += 1
-            messages.append(Message(a, topics.RESPONSES, 0, self.offset, a.key, ()))
+            topic = topics.RESPONSES if isinstance(a, SurveyResponse) else topics.TASK_EVENTS
+            messages.append(Message(a, topic, 0, self.offset, a.key, ()))
         async with self.db() as session, session.begin():
             await handle(session, messages, debounce_s=self.debounce_s)
 
@@ -232,3 +234,28 @@ async def test_owners_come_from_the_account_and_an_unowned_task_goes_to_the_team
         "anbefal_closed_loop_unowned_actions_total", {"tenant": tenant, "type": "call_task"}
     )
     assert (before or 0) + 1 == after
+
+
+async def test_a_completed_task_ends_the_cool_down(db: Any, tenant: str) -> None:
+    feed = Feed(db, tenant, debounce_s=0)
+    await feed.send(feed.answer("r1", 2, "bad"))
+    (call,) = await feed.published()
+    done = TaskEvent(
+        event_id=uuid.uuid4(), tenant=tenant, task_id=uuid.uuid4(), action_id=call.action_id,
+        type="completed", at=START + DAY, actor="ida@x.dk",
+    )  # fmt: skip
+    await feed.send(done)
+    # Two days later, inside the cool-down, but the call was made: this is a new call.
+    await feed.send(feed.answer("r2", 4, "worse again", at=START + 2 * DAY))
+    calls = [a for a in await feed.published() if a.rule_id == "detractor-call"]
+    assert [(a.comment, a.revision, a.attached) for a in calls] == [
+        ("bad", 1, []),
+        ("worse again", 1, []),
+    ]
+    # Reopened: the next answer is attached to the open one again (the latest, r2's).
+    reopened = done.model_copy(update={"event_id": uuid.uuid4(), "type": "reopened"})
+    await feed.send(reopened)
+    await feed.send(feed.answer("r3", 5, "hm", at=START + 3 * DAY))
+    latest = (await feed.published())[-1]
+    assert latest.comment == "worse again"
+    assert [a.comment for a in latest.attached] == ["hm"]

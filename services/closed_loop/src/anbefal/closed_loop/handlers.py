@@ -7,7 +7,8 @@ exactly one action per (answer, rule) up to date with its revisions.
   the previous one was); a rule that no longer matches cancels its action; a rule that now
   matches gets a new action that names the cancelled one in `supersedes`.
 - A rule with `cooldown_days` does not make a second action of its type for a respondent who
-  has one open: the answer is attached to it (a new revision of that action).
+  has one open: the answer is attached to it (a new revision of that action). Open: not
+  cancelled, and notify has not reported its task completed (task events).
 
 Everything happens in the consumer's transaction (offsets included), so a crash at any instant
 decides each (answer, rule) once; outbox ids are derived from (action, revision).
@@ -27,7 +28,13 @@ from anbefal.closed_loop import repository
 from anbefal.closed_loop.models import ActionRow
 from anbefal.closed_loop.owners import Directory
 from anbefal.closed_loop.rules import RuleSet, TenantDefaults, decide, holiday_country
-from anbefal.common.events import Action, AttachedAnswer, SurveyResponse, TenantSettings
+from anbefal.common.events import (
+    Action,
+    AttachedAnswer,
+    SurveyResponse,
+    TaskEvent,
+    TenantSettings,
+)
 from anbefal.common.kafka import Message
 
 UNOWNED = Counter(
@@ -220,6 +227,9 @@ async def handle(
     settings = [m.event for m in messages if isinstance(m.event, TenantSettings)]
     if settings:
         await repository.upsert_tenants(session, settings)
+    task_events = [m.event for m in messages if isinstance(m.event, TaskEvent)]
+    if task_events:
+        await repository.record_task_events(session, task_events)
     # In offset order: versions of one answer share a key, hence a partition, hence this order.
     responses: dict[tuple[uuid.UUID, int], SurveyResponse] = {}
     traces: dict[uuid.UUID, str | None] = {}

@@ -29,7 +29,7 @@ def wire(runtime: Runtime) -> Wiring:
     consumer = service_consumer(
         runtime,
         "closed-loop",
-        [topics.RESPONSES, topics.TENANTS],
+        [topics.RESPONSES, topics.TENANTS, topics.TASK_EVENTS],
         CONSUMER_TABLES,
         functools.partial(handlers.handle, debounce_s=settings.closed_loop_debounce_s),
         # Publish the actions just committed now, not at the next poll.

@@ -147,4 +147,7 @@ class ActionRow(Base):
     release_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     trace_id: Mapped[str | None] = mapped_column(String(64))
+    # notify's task for this action was completed (task events): the cool-down no longer
+    # attaches to it. Reopened: open again.
+    task_closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +27,7 @@ from anbefal.closed_loop.owners import SegmentOwner as SegmentOwnerDoc
 from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RuleSet, TenantDefaults, cooldown_window
 from anbefal.common import topics
 from anbefal.common.db import upsert_latest
-from anbefal.common.events import Action, SurveyResponse, TenantSettings
+from anbefal.common.events import Action, SurveyResponse, TaskEvent, TenantSettings
 from anbefal.common.outbox import OutboxEvent, enqueue
 
 
@@ -134,8 +134,9 @@ async def action(session: AsyncSession, action_id: uuid.UUID) -> ActionRow | Non
 async def open_root(
     session: AsyncSession, response: SurveyResponse, action_type: str, days: int
 ) -> ActionRow | None:
-    """The respondent's latest action of this type, not cancelled and not itself attached,
-    whose answer is within `days` of this one: the cool-down's open action."""
+    """The respondent's latest action of this type, not cancelled, not itself attached and
+    whose task notify has not closed, with its answer within `days` of this one: the
+    cool-down's open action."""
     low, high = cooldown_window(response.answered_at, days)
     row: ActionRow | None = await session.scalar(
         select(ActionRow)
@@ -146,6 +147,7 @@ async def open_root(
             ActionRow.response_event_id != response.event_id,
             ActionRow.attach_to.is_(None),
             ActionRow.cancelled.is_(False),
+            ActionRow.task_closed_at.is_(None),
             ActionRow.answered_at > low,
             ActionRow.answered_at < high,
         )
@@ -155,6 +157,20 @@ async def open_root(
         .execution_options(populate_existing=True)
     )
     return row
+
+
+async def record_task_events(session: AsyncSession, events: Sequence[TaskEvent]) -> None:
+    """Completed tasks close their action for the cool-down; reopened ones open it again.
+    Events of one task share a key, hence a partition: they arrive in order."""
+    for event in events:
+        if event.type not in ("completed", "reopened"):
+            continue
+        closed_at = event.at if event.type == "completed" else None
+        await session.execute(
+            update(ActionRow)
+            .where(ActionRow.action_id == event.action_id)
+            .values(task_closed_at=closed_at)
+        )
 
 
 async def attached_to(session: AsyncSession, root: uuid.UUID) -> list[ActionRow]:

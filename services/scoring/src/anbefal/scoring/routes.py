@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -220,7 +220,17 @@ async def get_timeseries(
     )  # fmt: skip
     points = []
     for start, f in series:
-        seg = segment_out(value, f, suppress=kind == "enps" and f.n < max(k, MIN_K))
+        suppress = False
+        if kind == "enps":
+            # A point is a figure of its period: it is shown only where that period's
+            # breakdown of the dimension shows the segment (so no point undoes the breakdown's
+            # complementary or cross-dimension hiding).
+            shown = await scores.breakdown(
+                session, tenant=tenant, kind=kind, dimension=dimension,
+                first=max(start, first), last=min(_period_end(start, interval), last), k=k,
+            )  # fmt: skip
+            suppress = f.n < max(k, MIN_K) or value in shown.hidden
+        seg = segment_out(value, f, suppress=suppress)
         points.append(
             TimeseriesPoint(
                 period_start=start,
@@ -231,6 +241,15 @@ async def get_timeseries(
         tenant=tenant, kind=kind, dimension=dimension, value=value, interval=interval,
         first_day=first, last_day=last, time_zone=zone.key, points=points,
     )  # fmt: skip
+
+
+def _period_end(start: date, interval: str) -> date:
+    if interval == "day":
+        return start
+    if interval == "week":
+        return start + timedelta(days=6)
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return following - timedelta(days=1)
 
 
 def _sort_key(sort: str) -> Callable[[SegmentScore], tuple[bool, float, str]]:

@@ -115,6 +115,15 @@ async def test_a_late_comment_is_folded_into_the_held_action(db: Any, tenant: st
     assert await feed.release() == 0  # nothing held any more
 
 
+async def test_both_versions_in_one_batch_make_one_action_with_the_comment(
+    db: Any, tenant: str
+) -> None:
+    feed = Feed(db, tenant, debounce_s=60)
+    await feed.send(feed.answer("r1", 3), feed.answer("r1", 3, "Slow support", version=2))
+    (call,) = await feed.published()  # not held: the comment is there
+    assert (call.revision, call.response_version, call.comment) == (1, 2, "Slow support")
+
+
 async def test_without_a_late_comment_the_held_action_leaves_when_the_wait_ends(
     db: Any, tenant: str
 ) -> None:

@@ -17,6 +17,7 @@ decides each (answer, rule) once; outbox ids are derived from (action, revision)
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from anbefal.closed_loop import repository
 from anbefal.closed_loop.models import ActionRow
 from anbefal.closed_loop.owners import Directory
-from anbefal.closed_loop.rules import RuleSet, TenantDefaults, decide, holiday_country
+from anbefal.closed_loop.rules import (
+    RuleSet,
+    TenantDefaults,
+    cooldown_window,
+    decide,
+    holiday_country,
+)
 from anbefal.common.events import (
     Action,
     AttachedAnswer,
@@ -90,7 +97,11 @@ def next_revision(revision: int, released_revision: int) -> int:
 
 
 class Evaluator:
-    """One batch's decisions, in the consumer's transaction."""
+    """One batch's decisions, in the consumer's transaction.
+
+    The actions of the batch's answers and respondents are loaded (and locked) once; the
+    cool-down's open action and the answers attached to it are then found in memory, where
+    the rows created and changed by this batch are already up to date."""
 
     def __init__(self, session: AsyncSession, now: datetime, debounce_s: float) -> None:
         self.session = session
@@ -98,13 +109,54 @@ class Evaluator:
         self.debounce = timedelta(seconds=debounce_s)
         self.released: list[Action] = []
         self.traces: dict[uuid.UUID, str | None] = {}
+        self.rows: dict[uuid.UUID, ActionRow] = {}
+        self.by_response: dict[uuid.UUID, list[ActionRow]] = defaultdict(list)
+        self.by_respondent: dict[tuple[str, str], list[ActionRow]] = defaultdict(list)
+
+    async def load(self, responses: Sequence[SurveyResponse]) -> None:
+        rows = await repository.actions_for(
+            self.session,
+            [r.event_id for r in responses],
+            {(r.tenant, r.respondent.key) for r in responses},
+        )
+        for row in rows:
+            self.remember(row)
+
+    def remember(self, row: ActionRow) -> None:
+        self.rows[row.action_id] = row
+        self.by_response[row.response_event_id].append(row)
+        self.by_respondent[(row.tenant, row.respondent_key)].append(row)
+
+    def open_action(
+        self, response: SurveyResponse, action_type: str, days: int
+    ) -> ActionRow | None:
+        """The respondent's latest action of this type that is not cancelled, not attached
+        itself and whose task notify has not closed, its answer within `days` of this one."""
+        low, high = cooldown_window(response.answered_at, days)
+        candidates = [
+            r
+            for r in self.by_respondent[(response.tenant, response.respondent.key)]
+            if r.type == action_type
+            and r.response_event_id != response.event_id
+            and r.attach_to is None
+            and not r.cancelled
+            and r.task_closed_at is None
+            and low < r.answered_at < high
+        ]
+        return max(candidates, key=lambda r: r.answered_at, default=None)
+
+    def attached_to(self, root: ActionRow) -> list[ActionRow]:
+        rows = [
+            r
+            for r in self.by_respondent[(root.tenant, root.respondent_key)]
+            if r.attach_to == root.action_id and not r.cancelled
+        ]
+        return sorted(rows, key=lambda r: (r.answered_at, r.action_id))
 
     async def evaluate(self, response: SurveyResponse, context: Context) -> None:
         desired = {a.rule_id: a for a in context.decide(response, self.now)}
         rules = {rule.id: rule for rule in context.rule_set.rules}
-        existing = {
-            row.rule_id: row for row in await repository.actions_of(self.session, response.event_id)
-        }
+        existing = {row.rule_id: row for row in self.by_response[response.event_id]}
         roots_to_rebuild: set[uuid.UUID] = set()
         cancelled: list[uuid.UUID] = []
         for rule_id, stale in existing.items():
@@ -116,8 +168,8 @@ class Evaluator:
                 continue
             cancelled.append(stale.action_id)
             old = Action.model_validate(stale.payload)
-            await self.schedule(stale, old.model_copy(update={"cancelled": True}))
-            await self.promote_attached(stale)
+            self.schedule(stale, old.model_copy(update={"cancelled": True}))
+            self.promote_attached(stale)
         for rule_id, action in desired.items():
             row = existing.get(rule_id)
             if row is not None and row.attach_to is not None:
@@ -128,14 +180,12 @@ class Evaluator:
             if row is not None:
                 old = Action.model_validate(row.payload)
                 kept = {"attached": old.attached, "supersedes": old.supersedes}
-                await self.schedule(row, action.model_copy(update=kept))
+                self.schedule(row, action.model_copy(update=kept))
                 continue
             rule = rules[rule_id]
             root = None
             if rule.cooldown_days is not None:
-                root = await repository.open_root(
-                    self.session, response, rule.action, rule.cooldown_days
-                )
+                root = self.open_action(response, rule.action, rule.cooldown_days)
             row = self.new_row(action, self.traces.get(response.event_id))
             if root is not None:
                 row.attach_to = root.action_id
@@ -145,9 +195,9 @@ class Evaluator:
                 UNOWNED.labels(action.tenant, action.type).inc()
             if cancelled:
                 action = action.model_copy(update={"supersedes": cancelled[0]})
-            await self.schedule(row, action)
+            self.schedule(row, action)
         for root_id in roots_to_rebuild:
-            await self.rebuild(root_id)
+            self.rebuild(self.rows[root_id])
 
     def new_row(self, action: Action, trace_id: str | None) -> ActionRow:
         row = ActionRow(
@@ -156,12 +206,13 @@ class Evaluator:
             type=action.type, respondent_key=action.respondent.key,
             answered_at=action.answered_at, revision=1, released_revision=0, cancelled=False,
             attach_to=None, release_at=None, payload=action.model_dump(mode="json"),
-            trace_id=trace_id,
+            trace_id=trace_id, task_closed_at=None,
         )  # fmt: skip
         self.session.add(row)
+        self.remember(row)
         return row
 
-    async def schedule(self, row: ActionRow, action: Action) -> None:
+    def schedule(self, row: ActionRow, action: Action) -> None:
         """Store `action` as the row's latest revision, and publish it, hold it or drop it."""
         if row.released_revision > 0 or row.release_at is not None:
             if same(Action.model_validate(row.payload), action):
@@ -181,27 +232,18 @@ class Evaluator:
             self.released.append(action)
             self.traces.setdefault(action.response_event_id, row.trace_id)
 
-    async def rebuild(self, root_id: uuid.UUID) -> None:
+    def rebuild(self, root: ActionRow) -> None:
         """The open action with the answers attached to it now."""
-        root = await repository.action(self.session, root_id)
-        if root is None or root.cancelled:
+        if root.cancelled:
             return
-        attached = [
-            Action.model_validate(r.payload)
-            for r in await repository.attached_to(self.session, root_id)
-            if not r.cancelled
-        ]
+        attached = [attachment(Action.model_validate(r.payload)) for r in self.attached_to(root)]
         current = Action.model_validate(root.payload)
-        await self.schedule(
-            root, current.model_copy(update={"attached": [attachment(a) for a in attached]})
-        )
+        self.schedule(root, current.model_copy(update={"attached": attached}))
 
-    async def promote_attached(self, root: ActionRow) -> None:
+    def promote_attached(self, root: ActionRow) -> None:
         """A cancelled open action hands its attached answers on: the earliest becomes the
         open action, the others are attached to it. Never dropped."""
-        rows = [
-            r for r in await repository.attached_to(self.session, root.action_id) if not r.cancelled
-        ]
+        rows = self.attached_to(root)
         if not rows:
             return
         first, rest = rows[0], rows[1:]
@@ -211,7 +253,7 @@ class Evaluator:
         action = Action.model_validate(first.payload).model_copy(
             update={"attached": [attachment(Action.model_validate(r.payload)) for r in rest]}
         )
-        await self.schedule(first, action)
+        self.schedule(first, action)
 
 
 def attachment(action: Action) -> AttachedAnswer:
@@ -240,16 +282,27 @@ async def handle(
     if not responses:
         return
     new = await repository.claim_new(session, list(responses.values()))
-    fresh = [r for pair, r in responses.items() if pair in new]
+    # Of several new versions of one answer in the batch only the latest is evaluated: the
+    # earlier ones are superseded before anyone could act on them (a late comment folds in).
+    latest: dict[uuid.UUID, SurveyResponse] = {}
+    for pair, response in responses.items():
+        if pair in new and (
+            response.event_id not in latest or response.version > latest[response.event_id].version
+        ):
+            latest[response.event_id] = response
+    if not latest:
+        return
+    # A version older than the one stored arrived late: the newer decision stands.
+    stored = await repository.store_answers(session, list(latest.values()))
+    fresh = [r for r in latest.values() if r.event_id in stored]
     if not fresh:
         return
     by_tenant = await contexts(session, fresh)
     evaluator = Evaluator(session, datetime.now(UTC), debounce_s)
     evaluator.traces.update(traces)
+    await evaluator.load(fresh)
     for response in fresh:
-        # A version older than the one stored arrived late: the newer decision stands.
-        if await repository.store_answer(session, response):
-            await evaluator.evaluate(response, by_tenant[response.tenant])
+        await evaluator.evaluate(response, by_tenant[response.tenant])
     await session.flush()
     await repository.add_to_outbox(session, evaluator.released, evaluator.traces)
 

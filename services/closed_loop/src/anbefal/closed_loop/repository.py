@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,7 @@ from anbefal.closed_loop.models import (
 )
 from anbefal.closed_loop.owners import AccountOwner, AccountsDoc, Directory, PeopleDoc, Person
 from anbefal.closed_loop.owners import SegmentOwner as SegmentOwnerDoc
-from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RuleSet, TenantDefaults, cooldown_window
+from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RuleSet, TenantDefaults
 from anbefal.common import topics
 from anbefal.common.db import upsert_latest
 from anbefal.common.events import Action, SurveyResponse, TaskEvent, TenantSettings
@@ -73,23 +73,31 @@ async def claim_new(
     return {(e, v) for e, v in (await session.execute(stmt)).all()}
 
 
-async def store_answer(session: AsyncSession, response: SurveyResponse) -> bool:
-    """Keep the answer's latest version; False when a later version is already stored (a
-    version that arrives late must not undo a newer one)."""
-    values = {
-        "event_id": response.event_id,
-        "tenant": response.tenant,
-        "version": response.version,
-        "answered_at": response.answered_at,
-        "response": response.model_dump(mode="json"),
-    }
+async def store_answers(
+    session: AsyncSession, responses: Sequence[SurveyResponse]
+) -> set[uuid.UUID]:
+    """Keep each answer's latest version (one version per answer given); returns the answers
+    whose given version is now the stored one. A version older than the one stored is not:
+    arriving late, it must not undo a newer one."""
+    if not responses:
+        return set()
+    values = [
+        {
+            "event_id": r.event_id,
+            "tenant": r.tenant,
+            "version": r.version,
+            "answered_at": r.answered_at,
+            "response": r.model_dump(mode="json"),
+        }
+        for r in responses
+    ]
     stmt = insert(AnswerRow).values(values)
     upsert = stmt.on_conflict_do_update(
         index_elements=[AnswerRow.event_id],
-        set_={k: stmt.excluded[k] for k in values if k != "event_id"},
+        set_={k: stmt.excluded[k] for k in values[0] if k != "event_id"},
         where=AnswerRow.version < stmt.excluded.version,
     ).returning(AnswerRow.event_id)
-    return (await session.scalar(upsert)) is not None
+    return set((await session.scalars(upsert)).all())
 
 
 def outbox_id(action: Action) -> uuid.UUID:
@@ -110,53 +118,27 @@ async def add_to_outbox(
     await enqueue(session, OUTBOX, topics.ACTIONS, events)
 
 
-async def actions_of(session: AsyncSession, response_event_id: uuid.UUID) -> list[ActionRow]:
-    """The answer's actions, locked (the releaser skips them until this transaction ends)."""
+async def actions_for(
+    session: AsyncSession,
+    response_event_ids: Sequence[uuid.UUID],
+    respondents: set[tuple[str, str]],
+) -> list[ActionRow]:
+    """The actions of these answers and of these (tenant, respondent key)s, locked: the
+    releaser skips them until this transaction ends."""
+    if not response_event_ids:
+        return []
     rows = await session.scalars(
         select(ActionRow)
-        .where(ActionRow.response_event_id == response_event_id)
+        .where(
+            or_(
+                ActionRow.response_event_id.in_(response_event_ids),
+                tuple_(ActionRow.tenant, ActionRow.respondent_key).in_(list(respondents)),
+            )
+        )
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     return list(rows)
-
-
-async def action(session: AsyncSession, action_id: uuid.UUID) -> ActionRow | None:
-    row: ActionRow | None = await session.scalar(
-        select(ActionRow)
-        .where(ActionRow.action_id == action_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return row
-
-
-async def open_root(
-    session: AsyncSession, response: SurveyResponse, action_type: str, days: int
-) -> ActionRow | None:
-    """The respondent's latest action of this type, not cancelled, not itself attached and
-    whose task notify has not closed, with its answer within `days` of this one: the
-    cool-down's open action."""
-    low, high = cooldown_window(response.answered_at, days)
-    row: ActionRow | None = await session.scalar(
-        select(ActionRow)
-        .where(
-            ActionRow.tenant == response.tenant,
-            ActionRow.respondent_key == response.respondent.key,
-            ActionRow.type == action_type,
-            ActionRow.response_event_id != response.event_id,
-            ActionRow.attach_to.is_(None),
-            ActionRow.cancelled.is_(False),
-            ActionRow.task_closed_at.is_(None),
-            ActionRow.answered_at > low,
-            ActionRow.answered_at < high,
-        )
-        .order_by(ActionRow.answered_at.desc())
-        .limit(1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return row
 
 
 async def record_task_events(session: AsyncSession, events: Sequence[TaskEvent]) -> None:
@@ -171,17 +153,6 @@ async def record_task_events(session: AsyncSession, events: Sequence[TaskEvent])
             .where(ActionRow.action_id == event.action_id)
             .values(task_closed_at=closed_at)
         )
-
-
-async def attached_to(session: AsyncSession, root: uuid.UUID) -> list[ActionRow]:
-    rows = await session.scalars(
-        select(ActionRow)
-        .where(ActionRow.attach_to == root)
-        .order_by(ActionRow.answered_at, ActionRow.action_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return list(rows)
 
 
 async def held_until(session: AsyncSession, now: datetime, limit: int) -> list[ActionRow]:

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
+from anbefal.cli.users import add as add_staff
 from anbefal.common import topics
 from anbefal.common.auth import issue_token
-from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.events import Action
 from anbefal.common.kafka import Publisher
 from anbefal.devstack.testing import (
@@ -24,7 +24,6 @@ from anbefal.devstack.testing import (
     call_task_action,
     wait_until,
 )
-from anbefal.notify.staff import add_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -70,19 +69,11 @@ def actions(tenant: str) -> list[Action]:
 async def page_env(stack: Any) -> AsyncIterator[tuple[ServiceProcess, str]]:
     url = stack.new_database()
     tenant = f"ui-{uuid.uuid4().hex[:8]}"
-    engine = create_engine(url, pool_size=1)
-    async with create_sessionmaker(engine)() as session, session.begin():
-        for email, name, role, locale in STAFF:
-            await add_user(
-                session,
-                tenant=tenant,
-                email=email,
-                name=name,
-                role=role,
-                password=PASSWORD,
-                locale=locale,
-            )
-    await engine.dispose()
+    for email, name, role, locale in STAFF:
+        await add_staff(
+            url, tenant=tenant, email=email, name=name, role=role, password=PASSWORD,
+            locale=locale,
+        )  # fmt: skip
     # A quick live update, so the test sees a claim leave another queue within seconds.
     env = stack.service_env(url, ANBEFAL_UI_POLL_S="0.5")
     notify = ServiceProcess("notify", env, stack.root / "logs").start()

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from anbefal.cli.users import add as add_staff
 from anbefal.common import topics
 from anbefal.common.auth import issue_token
 from anbefal.common.events import TaskEvent, decode
@@ -41,9 +42,14 @@ class Queue:
 
 @pytest.fixture
 async def queue(stack: Any) -> AsyncIterator[Queue]:
-    env = stack.service_env(stack.new_database())
-    notify = ServiceProcess("notify", env, stack.root / "logs").start()
+    url = stack.new_database()
     tenant = f"q-{uuid.uuid4().hex[:8]}"
+    # The tasks' assignee has a login: each new task sends them an assignment notice.
+    await add_staff(
+        url, tenant=tenant, email="director@acme.example", name="Director", role="director",
+        password="long enough password", locale="en",
+    )  # fmt: skip
+    notify = ServiceProcess("notify", stack.service_env(url), stack.root / "logs").start()
     publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="queue-test")
     await publisher.start()
     try:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from anbefal.cli.users import add as add_staff
 from anbefal.common import topics
 from anbefal.common.events import Action, Respondent, TenantSettings, action_id
 from anbefal.common.kafka import Publisher
@@ -44,13 +45,17 @@ def call(tenant: str, name: str, answered_ago: timedelta, due_in: timedelta) -> 
 async def test_two_copies_warn_and_escalate_each_task_once(stack: Any, tmp_path: Path) -> None:
     sink = MailSink(tmp_path / "mail")
     sink.start()
-    env = stack.service_env(
-        stack.new_database(), ANBEFAL_SMTP_PORT=str(sink.port), ANBEFAL_SLA_POLL_S="0.3"
-    )
+    url = stack.new_database()
+    tenant = f"sla-{uuid.uuid4().hex[:8]}"
+    # The assignee has a login, so new tasks send them an assignment notice.
+    await add_staff(
+        url, tenant=tenant, email="agent@acme.example", name="Agent", role="agent",
+        password="long enough password", locale="en",
+    )  # fmt: skip
+    env = stack.service_env(url, ANBEFAL_SMTP_PORT=str(sink.port), ANBEFAL_SLA_POLL_S="0.3")
     copies = [ServiceProcess("notify", env, stack.root / "logs").start() for _ in range(2)]
     publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="sla-test")
     await publisher.start()
-    tenant = f"sla-{uuid.uuid4().hex[:8]}"
     settings = TenantSettings(
         tenant=tenant, display_name="Acme", default_director="boss@acme.example",
         # The next level hears of a breach still open 6 seconds after its due time.
@@ -66,6 +71,10 @@ async def test_two_copies_warn_and_escalate_each_task_once(stack: Any, tmp_path:
             call(tenant, f"Early {tenant}", timedelta(minutes=1), timedelta(seconds=4)),
             call(tenant, f"Later {tenant}", timedelta(minutes=1), timedelta(seconds=8)),
             call(tenant, f"Calm {tenant}", timedelta(hours=1), timedelta(hours=47)),
+            # Assigned to an address without a login here: no assignment notice for it.
+            call(tenant, f"Other {tenant}", timedelta(hours=1), timedelta(hours=47)).model_copy(
+                update={"assignee": "stranger@elsewhere.example"}
+            ),
         ]
         await publisher.send_many(topics.ACTIONS, [(a.key, a.to_bytes(), None) for a in actions])
 
@@ -106,3 +115,4 @@ async def test_two_copies_warn_and_escalate_each_task_once(stack: Any, tmp_path:
     ]
     # Each new task told its assignee once, though both copies consume the actions topic.
     assert mails("New call-back for you") == ["agent@acme.example"] * 3
+    assert not [m for m in read_messages(sink.directory) if "stranger" in str(m["To"])]

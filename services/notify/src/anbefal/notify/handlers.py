@@ -186,13 +186,19 @@ async def handle(
                 if (tenant := tenants.get(t.tenant)) is not None and chat.wanted(t, tenant)
             ],
         )
+        # Assignment notices only to the tenant's staff (people with a login): the notice
+        # links to the staff page, and respondent details do not go to an address notify does
+        # not know as this tenant's (owner hints can come from a survey's hidden fields).
+        staff = await repository.staff_addresses(
+            session, {(t.tenant, t.assignee.lower()) for t in created if t.assignee}
+        )
         await repository.insert_emails(
             session,
             [email_row(a, tenants.get(a.tenant), settings, t) for a, t in emails]
             + [
                 task_email(t, tenants.get(t.tenant), settings, "assignment", t.assignee)
                 for t in created
-                if t.assignee
+                if t.assignee and (t.tenant, t.assignee.lower()) in staff
             ],
         )
     for action, _ in actions:

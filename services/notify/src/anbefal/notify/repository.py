@@ -15,7 +15,15 @@ from sqlalchemy.sql import func
 from anbefal.common import metrics
 from anbefal.common.db import upsert_latest
 from anbefal.common.events import TenantSettings
-from anbefal.notify.models import ChatMessage, Email, Suppression, Task, TaskNote, Tenant
+from anbefal.notify.models import (
+    ChatMessage,
+    Email,
+    StaffUser,
+    Suppression,
+    Task,
+    TaskNote,
+    Tenant,
+)
 
 
 async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
@@ -241,17 +249,30 @@ async def suppress(session: AsyncSession, tenant: str, email: str, reason: str) 
     )
 
 
-async def suppressed(session: AsyncSession, emails: Sequence[Email]) -> set[tuple[str, str]]:
-    """Which (tenant, lower-cased address) pairs of these emails are on the suppression list."""
-    pairs = {(e.tenant, e.recipient.lower()) for e in emails if e.recipient}
+async def _present(
+    session: AsyncSession, model: type[Suppression] | type[StaffUser], pairs: set[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which of these (tenant, lower-cased address) pairs have a row in `model`."""
     if not pairs:
         return set()
     rows = await session.execute(
-        select(Suppression.tenant, Suppression.email).where(
-            tuple_(Suppression.tenant, Suppression.email).in_(pairs)
-        )
+        select(model.tenant, model.email).where(tuple_(model.tenant, model.email).in_(pairs))
     )
     return {(t, e) for t, e in rows}
+
+
+async def suppressed(session: AsyncSession, emails: Sequence[Email]) -> set[tuple[str, str]]:
+    """Which (tenant, lower-cased address) pairs of these emails are on the suppression list."""
+    return await _present(
+        session, Suppression, {(e.tenant, e.recipient.lower()) for e in emails if e.recipient}
+    )
+
+
+async def staff_addresses(
+    session: AsyncSession, pairs: set[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which (tenant, lower-cased address) pairs belong to staff with a login for that tenant."""
+    return await _present(session, StaffUser, pairs)
 
 
 async def get_task(

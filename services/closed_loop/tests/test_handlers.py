@@ -5,20 +5,24 @@ what leaves is read from the outbox, which is exactly what the relay publishes."
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.closed_loop import repository
-from anbefal.closed_loop.handlers import handle, release_due
+from anbefal.closed_loop.handlers import handle, release_due, same
 from anbefal.closed_loop.models import ActionRow
 from anbefal.closed_loop.owners import AccountsDoc
+from anbefal.closed_loop.rules import TenantDefaults, decide
 from anbefal.common import topics
 from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.events import (
@@ -268,3 +272,70 @@ async def test_a_completed_task_ends_the_cool_down(db: Any, tenant: str) -> None
     latest = (await feed.published())[-1]
     assert latest.comment == "worse again"
     assert [a.comment for a in latest.attached] == ["hm"]
+
+
+@st.composite
+def version_histories(draw: st.DrawFn) -> list[tuple[int, str | None, bool]]:
+    """Versions of one answer: (score, comment, whether the debounce ends after it)."""
+    return draw(
+        st.lists(
+            st.tuples(st.integers(0, 10), st.none() | st.sampled_from(["a", "b"]), st.booleans()),
+            min_size=1,
+            max_size=6,
+        )
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=version_histories())
+def test_any_version_history_ends_as_its_latest_version_calls_for(
+    stack: Any, history: list[tuple[int, str | None, bool]]
+) -> None:
+    """Whatever the order of scores, comments and debounce ends: the live actions are those
+    the latest version calls for, each published revision differs from the one before, and
+    an action withdrawn before its release was never published."""
+    url = _property_database(stack)
+
+    async def run() -> None:
+        engine = create_engine(url, pool_size=1)
+        try:
+            feed = Feed(create_sessionmaker(engine), f"p-{uuid.uuid4().hex[:8]}", debounce_s=60)
+            for version, (score, comment, wait_ends) in enumerate(history, start=1):
+                await feed.send(feed.answer("r1", score, comment, version=version))
+                if wait_ends:
+                    await feed.release()
+            await feed.release()
+            published = await feed.published()
+            rows = await feed.rows()
+        finally:
+            await engine.dispose()
+        score, comment, _ = history[-1]
+        expected = {a.rule_id: a for a in decide(feed.answer("r1", score, comment),
+                                                   TenantDefaults(), START)}  # fmt: skip
+        final: dict[str, Action] = {}
+        for action in published:
+            previous = final.get(action.rule_id)
+            assert action.revision == (previous.revision + 1 if previous else 1)
+            if previous is not None:
+                assert not same(previous, action)
+            final[action.rule_id] = action
+        live = {rule: a for rule, a in final.items() if not a.cancelled}
+        assert set(live) == set(expected)
+        assert {(a.score, a.comment) for a in live.values()} <= {(score, comment)}
+        for row in rows:
+            if row.released_revision == 0:
+                assert row.cancelled  # every action still wanted was released at the end
+                assert row.rule_id not in final
+
+    asyncio.run(run())
+
+
+_DATABASES: dict[int, str] = {}
+
+
+def _property_database(stack: Any) -> str:
+    # One database for all examples (each uses its own tenant); hypothesis cannot take
+    # function-scoped fixtures, and a fresh database per example would dominate the run.
+    if id(stack) not in _DATABASES:
+        _DATABASES[id(stack)] = stack.new_database()
+    return _DATABASES[id(stack)]

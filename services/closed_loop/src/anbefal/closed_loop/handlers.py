@@ -83,7 +83,8 @@ async def contexts(
             accounts[r.tenant].add(r.respondent.account_id)
     defaults = await repository.tenant_defaults(session, tenants)
     rule_sets = await repository.rule_sets(session, tenants)
-    directories = await repository.directories(session, accounts)
+    clocked = {t for t in tenants if rule_sets[t].uses_business_hours}
+    directories = await repository.directories(session, accounts, clocked)
     return {t: Context(defaults[t], rule_sets[t], directories[t]) for t in tenants}
 
 

@@ -168,9 +168,10 @@ async def held_until(session: AsyncSession, now: datetime, limit: int) -> list[A
 
 
 async def directories(
-    session: AsyncSession, accounts: dict[str, set[str]], people: bool = True
+    session: AsyncSession, accounts: dict[str, set[str]], people_of: set[str]
 ) -> dict[str, Directory]:
-    """Each tenant's owners the answers may need: their accounts, all segments and people."""
+    """Each tenant's owners the answers may need: their accounts, all segments, and the people
+    of the tenants in `people_of` (only business-hours clocks read working hours)."""
     tenants = set(accounts)
     found_accounts: dict[str, dict[str, AccountOwner]] = {t: {} for t in tenants}
     wanted = [(t, a) for t, ids in accounts.items() for a in ids]
@@ -195,8 +196,8 @@ async def directories(
             SegmentOwnerDoc(dimension=seg.dimension, value=seg.value, director=seg.director)
         )
     found_people: dict[str, dict[str, Person]] = {t: {} for t in tenants}
-    if people:
-        for p in await session.scalars(select(PersonRow).where(PersonRow.tenant.in_(tenants))):
+    if people_of:
+        for p in await session.scalars(select(PersonRow).where(PersonRow.tenant.in_(people_of))):
             found_people[p.tenant][p.email] = Person.model_validate(p.person)
     return {
         t: Directory(accounts=found_accounts[t], segments=segments[t], people=found_people[t])

@@ -174,7 +174,7 @@ async def dry_run(
     truncated = len(answers) > DRY_RUN_MAX_ANSWERS
     answers = answers[:DRY_RUN_MAX_ANSWERS]
     accounts = {a.respondent.account_id for a in answers if a.respondent.account_id}
-    directory = (await repository.directories(session, {tenant: accounts}))[tenant]
+    directory = (await repository.directories(session, {tenant: accounts}, {tenant}))[tenant]
     defaults = (await repository.tenant_defaults(session, {tenant}))[tenant]
     candidate = RuleSet.model_validate(body.model_dump(include=set(RuleSet.model_fields)))
     outcomes, untouched = simulate(answers, defaults, candidate, directory, now, body.examples)

@@ -102,6 +102,10 @@ class RuleSet(BaseModel):
         description="public holidays of business-hours clocks; None: by the tenant's time zone",
     )
 
+    @property
+    def uses_business_hours(self) -> bool:
+        return any(r.due_clock == "business_hours" for r in self.rules)
+
     @model_validator(mode="after")
     def _valid_set(self) -> Self:
         ids = [r.id for r in self.rules]

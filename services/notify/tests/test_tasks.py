@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from anbefal.notify.tasks import TransitionRefused, check
+from anbefal.notify.tasks import TransitionRefused, after_revision, check
 
 
 def refused(transition: str, **state: str | None) -> int:
@@ -40,3 +40,25 @@ def test_reassign_and_reopen() -> None:
     check("reopen", status="done", holder="ida", actor="ida", role="agent")
     assert refused("reopen", status="done", holder="ida", actor="ole", role="agent") == 403
     assert refused("reopen", status="open", holder=None, actor="boss", role="director") == 409
+
+
+def test_a_cancelled_task_takes_no_transition() -> None:
+    for transition in ("claim", "complete", "reassign", "reopen"):
+        assert (
+            refused(transition, status="cancelled", holder="ida", actor="boss", role="admin") == 409
+        )
+
+
+@pytest.mark.parametrize(
+    ("status", "cancelled", "after"),
+    [
+        ("open", True, "cancelled"),
+        ("claimed", True, "cancelled"),
+        ("done", True, "done"),  # the call happened; cancelling does not unmake it
+        ("cancelled", False, "open"),  # revived by a later revision
+        ("claimed", False, "claimed"),  # a late comment leaves the holder alone
+        ("cancelled", True, "cancelled"),
+    ],
+)
+def test_status_after_a_revision(status: str, cancelled: bool, after: str) -> None:
+    assert after_revision(status, cancelled) == after

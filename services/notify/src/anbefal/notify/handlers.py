@@ -19,6 +19,7 @@ from anbefal.notify.email.render import render
 from anbefal.notify.models import Task, Tenant
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.task_events import task_event
+from anbefal.notify.tasks import after_revision
 
 log = get_logger(__name__)
 TASK_TYPES = {"call_task", "follow_up_task"}
@@ -30,7 +31,6 @@ def task_row(action: Action) -> dict[str, Any]:
         "tenant": action.tenant,
         "type": action.type,
         "rule_id": action.rule_id,
-        "status": "open",
         "assignee": action.assignee,
         "assignee_role": action.assignee_role,
         "due_at": action.due_at,
@@ -42,7 +42,52 @@ def task_row(action: Action) -> dict[str, Any]:
         "answered_at": action.answered_at,
         "respondent": action.respondent.model_dump(),
         "segments": action.segments,
+        "revision": action.revision,
+        "attached": _attached(action),
+        # First seen cancelled (revisions can arrive out of order): a tombstone, so the older
+        # revision arriving later cannot open the task.
+        "status": "cancelled" if action.cancelled else "open",
     }
+
+
+def _attached(action: Action) -> list[dict[str, Any]]:
+    return [a.model_dump(mode="json") for a in action.attached]
+
+
+def newest(actions: Sequence[tuple[Action, str | None]]) -> list[tuple[Action, str | None]]:
+    """Of several revisions of one action in a batch only the newest matters."""
+    kept: dict[uuid.UUID, tuple[Action, str | None]] = {}
+    for action, trace in actions:
+        seen = kept.get(action.action_id)
+        if seen is None or action.revision > seen[0].revision:
+            kept[action.action_id] = (action, trace)
+    return list(kept.values())
+
+
+async def apply_revisions(session: AsyncSession, actions: Sequence[Action]) -> None:
+    """Newer revisions of actions whose task exists: the late comment, the changed score and
+    the attached answers land on the task; a cancelled action takes it out of the queue. An
+    older or repeated revision changes nothing."""
+    tasks = await repository.tasks_by_action(session, [a.action_id for a in actions])
+    for action in actions:
+        task = tasks.get(action.action_id)
+        if task is None or action.revision <= task.revision:
+            continue
+        status = after_revision(task.status, action.cancelled)
+        values: dict[str, Any] = {
+            "revision": action.revision,
+            "score": action.score,
+            "comment": action.comment,
+            "attached": _attached(action),
+            "status": status,
+        }
+        if task.status == "cancelled" and status == "open":
+            values.update(claimed_by=None, claimed_at=None)  # back in the queue for anyone
+        await repository.set_task(session, task, **values)
+        log.info(
+            "task revised", tenant=task.tenant, task_id=str(task.id),
+            revision=action.revision, status=status,
+        )  # fmt: skip
 
 
 def compose_email(
@@ -127,6 +172,16 @@ def task_email(
 def email_row(
     action: Action, tenant: Tenant | None, settings: NotifySettings, trace_id: str | None
 ) -> dict[str, Any]:
+    row = _email_row(action, tenant, settings, trace_id)
+    if action.cancelled:
+        # First seen cancelled: kept (the log shows it) but never sent.
+        row.update(status="cancelled", last_error="the action was cancelled")
+    return row
+
+
+def _email_row(
+    action: Action, tenant: Tenant | None, settings: NotifySettings, trace_id: str | None
+) -> dict[str, Any]:
     respondent = action.respondent
     link = None
     if respondent.email:
@@ -160,12 +215,14 @@ async def handle(
     tenant_settings = [m.event for m in messages if isinstance(m.event, TenantSettings)]
     if tenant_settings:
         await repository.upsert_tenants(session, tenant_settings)
-    actions = [(m.event, m.trace_id) for m in messages if isinstance(m.event, Action)]
+    actions = newest([(m.event, m.trace_id) for m in messages if isinstance(m.event, Action)])
     if not actions:
         return
-    created = await repository.insert_tasks_returning(
-        session, [task_row(a) for a, _ in actions if a.type in TASK_TYPES]
-    )
+    task_actions = [a for a, _ in actions if a.type in TASK_TYPES]
+    inserted = await repository.insert_tasks_returning(session, [task_row(a) for a in task_actions])
+    new_ids = {t.action_id for t in inserted}
+    await apply_revisions(session, [a for a in task_actions if a.action_id not in new_ids])
+    created = [t for t in inserted if t.status == "open"]
     await task_events.record(session, [task_event(t, "created", None) for t in created])
     now = datetime.now(UTC)
     received = {a.action_id: a.received_at for a, _ in actions if a.score <= 6 and a.received_at}
@@ -173,6 +230,7 @@ async def handle(
         if (at := received.get(task.action_id)) is not None:
             metrics.DETRACTOR_TO_TASK.observe((now - at).total_seconds())
     emails = [(a, t) for a, t in actions if a.type == "email"]
+    await repository.cancel_pending_emails(session, [a.action_id for a, _ in emails if a.cancelled])
     if emails or created:
         tenants = await repository.tenants(
             session, {a.tenant for a, _ in emails} | {t.tenant for t in created}

@@ -78,6 +78,10 @@ class Task(Base):
     answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     respondent: Mapped[dict[str, str | None]] = mapped_column(JSONB)
     segments: Mapped[dict[str, str]] = mapped_column(JSONB)
+    # The action revision applied (Action.revision); an older or equal one is ignored.
+    revision: Mapped[int] = mapped_column(Integer, server_default="1")
+    # The respondent's later answers closed_loop folded into this task (its cool-down).
+    attached: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # Who holds the task: set only by the conditional claim, so two agents never both hold it.
     claimed_by: Mapped[str | None] = mapped_column(String(320))

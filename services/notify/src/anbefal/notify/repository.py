@@ -24,6 +24,7 @@ from anbefal.notify.models import (
     TaskNote,
     Tenant,
 )
+from anbefal.notify.tasks import ACTIVE
 
 
 async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
@@ -73,7 +74,7 @@ async def queue(
     """Tasks not done, in queue order. With `mine` (an address): only what that person may pick
     up or holds: tasks assigned to them or to nobody and not held by someone else, plus their
     own claims. Without: the whole team's queue."""
-    query = select(Task).where(Task.tenant == tenant, Task.status != "done")
+    query = select(Task).where(Task.tenant == tenant, Task.status.in_(ACTIVE))
     if mine is not None:
         mine = mine.lower()
         query = query.where(
@@ -301,6 +302,28 @@ async def notes(session: AsyncSession, task_id: uuid.UUID) -> list[TaskNote]:
     return list(rows)
 
 
+async def tasks_by_action(
+    session: AsyncSession, action_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Task]:
+    """The tasks of these actions, locked: a revision and a claim of one task queue up."""
+    if not action_ids:
+        return {}
+    rows = await session.scalars(
+        select(Task).where(Task.action_id.in_(action_ids)).with_for_update()
+    )
+    return {t.action_id: t for t in rows}
+
+
+async def cancel_pending_emails(session: AsyncSession, action_ids: Sequence[uuid.UUID]) -> None:
+    """Emails of cancelled actions that are not sent yet are not sent at all."""
+    if action_ids:
+        await session.execute(
+            update(Email)
+            .where(Email.action_id.in_(action_ids), Email.status == "pending")
+            .values(status="cancelled", last_error="the action was cancelled")
+        )
+
+
 async def insert_tasks_returning(session: AsyncSession, rows: list[dict[str, Any]]) -> list[Task]:
     """Insert new tasks; returns only those that were not there before (for `created` events)."""
     if not rows:
@@ -322,7 +345,7 @@ async def refresh_task_gauges(conn: AsyncConnection) -> None:
             func.count(),
             func.count().filter(Task.due_at < func.now()),
         )
-        .where(Task.status != "done")
+        .where(Task.status.in_(ACTIVE))
         .group_by(Task.tenant)
     )
     metrics.TASKS_OPEN.clear()
@@ -338,7 +361,7 @@ async def tasks_past_warning(session: AsyncSession, now: datetime, limit: int) -
     query = (
         select(Task)
         .where(
-            Task.status != "done",
+            Task.status.in_(ACTIVE),
             Task.due_at.is_not(None),
             Task.warned_at.is_(None),
             Task.escalated_at.is_(None),
@@ -356,7 +379,7 @@ async def tasks_past_due(session: AsyncSession, now: datetime, limit: int) -> li
     query = (
         select(Task)
         .where(
-            Task.status != "done",
+            Task.status.in_(ACTIVE),
             Task.due_at <= now,
             Task.escalated_at.is_(None),
         )
@@ -374,7 +397,7 @@ async def tasks_past_next_level(session: AsyncSession, now: datetime, limit: int
         select(Task)
         .join(Tenant, Tenant.tenant == Task.tenant)
         .where(
-            Task.status != "done",
+            Task.status.in_(ACTIVE),
             Task.escalated_at.is_not(None),
             Task.escalated_next_at.is_(None),
             Tenant.escalation_next.is_not(None),

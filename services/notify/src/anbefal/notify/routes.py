@@ -28,7 +28,7 @@ from anbefal.notify.schemas import (
     TaskList,
     TaskOut,
 )
-from anbefal.notify.tasks import STAFF
+from anbefal.notify.tasks import ACTIVE, STAFF
 
 router = APIRouter(tags=["tasks"])
 READERS = {"admin", "director", "agent", "viewer", "ops"}
@@ -42,7 +42,7 @@ async def list_tasks(
     tenant: TenantPath,
     principal: PrincipalDep,
     session: SessionDep,
-    status: Literal["open", "claimed", "done"] | None = None,
+    status: Literal["open", "claimed", "done", "cancelled"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> TaskList:
     authorize(principal, tenant, READERS)
@@ -59,7 +59,7 @@ TaskId = Annotated[uuid.UUID, Path(description="Task id")]
 
 def task_out(task: Task, now: datetime) -> TaskOut:
     out = TaskOut.model_validate(task)
-    out.overdue = task.status != "done" and task.due_at is not None and task.due_at < now
+    out.overdue = task.status in ACTIVE and task.due_at is not None and task.due_at < now
     return out
 
 

@@ -29,6 +29,8 @@ class TaskOut(BaseModel):
     answered_at: datetime
     respondent: dict[str, str | None]
     segments: dict[str, str]
+    revision: int = 1
+    attached: list[dict[str, Any]] = Field(default_factory=list)
     created_at: datetime
     claimed_by: str | None = None
     claimed_at: datetime | None = None

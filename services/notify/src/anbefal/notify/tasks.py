@@ -3,6 +3,9 @@
 open ──claim──▶ claimed ──complete──▶ done
   ▲               │  ▲                  │
   └──reassign─────┘  └──────reopen──────┘   (reopen and reassign put a task back in the queue)
+
+closed_loop may cancel an open or claimed task (the answer's score changed): `cancelled` takes
+no transition until a later revision of the action revives it (back to `open`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ Outcome = Literal["reached", "voicemail", "no_answer", "wrong_number", "resolved
 Transition = Literal["claim", "complete", "reassign", "reopen"]
 LEADS = {"director", "admin"}
 STAFF = {"agent", "director", "admin"}
+ACTIVE = ("open", "claimed")  # in the queue, on the SLA clock
 
 
 class TransitionRefused(Exception):
@@ -29,6 +33,8 @@ def check(
     """Raise `TransitionRefused` unless `actor` (with `role`) may make `transition` now."""
     if role not in STAFF:
         raise TransitionRefused(403, "forbidden", f"role {role!r} cannot work tasks")
+    if status == "cancelled":
+        raise TransitionRefused(409, "cancelled", "the answer no longer calls for this task")
     if transition == "claim":
         if status == "claimed" and holder == actor:
             return  # claiming your own task again is harmless
@@ -49,3 +55,11 @@ def check(
             raise TransitionRefused(409, "not_done", f"task is {status}, not done")
         if role not in LEADS and holder != actor:
             raise TransitionRefused(403, "not_holder", "only the holder or a director reopens")
+
+
+def after_revision(status: str, cancelled: bool) -> str:
+    """A task's status once a newer revision of its action applies. A done task stays done
+    (the call happened); a cancelled one comes back only if the revision is not cancelled."""
+    if cancelled:
+        return "cancelled" if status in ACTIVE else status
+    return "open" if status == "cancelled" else status

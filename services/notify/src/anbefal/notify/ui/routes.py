@@ -24,7 +24,7 @@ from anbefal.notify import queue, repository, staff, unsubscribe
 from anbefal.notify.models import Task
 from anbefal.notify.schemas import CompleteIn, NoteIn, ReassignIn, ReopenIn
 from anbefal.notify.settings import NotifySettings
-from anbefal.notify.tasks import LEADS, Outcome
+from anbefal.notify.tasks import ACTIVE, LEADS, Outcome
 from anbefal.notify.ui.i18n import texts
 
 router = APIRouter(include_in_schema=False)
@@ -175,7 +175,8 @@ def _task_view(task: Task, now: datetime) -> dict[str, Any]:
         "id": task.id,
         "type": task.type,
         "due_at": task.due_at,
-        "overdue": task.status != "done" and task.due_at is not None and task.due_at < now,
+        "overdue": task.status in ACTIVE and task.due_at is not None and task.due_at < now,
+        "attached": task.attached,
         "score": task.score,
         "comment": task.comment,
         "answered_at": task.answered_at,

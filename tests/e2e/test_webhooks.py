@@ -37,6 +37,7 @@ from anbefal.devstack.testing import (
     end_offsets,
     wait_until,
 )
+from anbefal.ingest.schemas import Accepted
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -678,3 +679,33 @@ async def test_apps_script_posts_signed_answers(ingest: Ingest, tmp_path: Path) 
     skipped = run_script(url, {**submission("2_ABaOnud-3", "9"), "items": []}, tmp_path)
     assert skipped["requests"] == []
     assert any("no score question" in line for line in skipped["logs"])
+
+
+async def test_batch_gives_a_result_per_item(ingest: Ingest) -> None:
+    tenant = new_tenant()
+    token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="ingest", sub="e2e")
+    good = {"response_id": "b-1", "score": 9, "answered_at": "2026-11-30T10:00:00+01:00"}
+    batch = {
+        "responses": [
+            good,
+            {**good, "response_id": "b-2", "score": 12},
+            {**good, "response_id": "b-3", "respondent": {"email": "not-an-email"}},
+            good,  # the same answer twice in one batch is one answer
+        ]
+    }
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client:
+        r = await client.post(f"{ingest.url}/v1/tenants/{tenant}/responses", json=batch)
+        assert r.status_code == 207, r.text
+        body = Accepted.model_validate(r.json())  # the documented response model
+        assert [i.status for i in body.results] == ["accepted", "rejected", "rejected", "duplicate"]
+        assert (body.accepted, body.new, body.duplicates, body.rejected) == (2, 1, 1, 2)
+        assert body.results[1].errors[0]["field"] == "responses.1.score"
+        assert body.results[2].errors[0]["field"] == "responses.2.respondent.email"
+        assert body.rejected_id is not None
+        none_valid = await client.post(
+            f"{ingest.url}/v1/tenants/{tenant}/responses",
+            json={"responses": [batch["responses"][1]]},
+        )
+        assert none_valid.status_code == 422, none_valid.text
+    (event,) = await events_for(ingest, tenant, 1)
+    assert event["source"]["response_id"] == "b-1"

@@ -103,6 +103,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     migrate: Annotated[bool, typer.Option(help="Run this service's migrations first")] = True,
     wait_s: Annotated[float, typer.Option(help="How long to wait for Kafka and PostgreSQL")] = 180,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (default: ANBEFAL_<SERVICE>_WORKERS, else 1)"),
+    ] = None,
 ) -> None:
     """Run one service: wait for its dependencies, migrate, create topics, then serve HTTP."""
     import uvicorn
@@ -118,9 +122,12 @@ def serve(
     asyncio.run(create_topics(bootstrap, topics.ALL_TOPICS))
     if migrate:
         upgrade(package, url)
+    if workers is None:
+        workers = int(os.environ.get(f"ANBEFAL_{service.upper().replace('-', '_')}_WORKERS", "1"))
     uvicorn.run(
         f"{package}.main:create_app",
         factory=True,
+        workers=workers,
         host=host,
         port=port or DEV_PORTS[service],
         access_log=False,

@@ -8,9 +8,7 @@ import time
 
 import asyncpg
 
-
-def asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+from anbefal.common.db import asyncpg_dsn
 
 
 async def ensure_database(url: str, timeout: float) -> None:

@@ -96,6 +96,11 @@ async def upsert_latest(
     await session.execute(stmt.on_conflict_do_update(index_elements=[key], set_=updates))
 
 
+def asyncpg_dsn(url: str) -> str:
+    """The SQLAlchemy URL as a DSN asyncpg takes (for the few places that use asyncpg directly)."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # pool_pre_ping: after a PostgreSQL restart stale connections are replaced, not handed out.
     return create_async_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)

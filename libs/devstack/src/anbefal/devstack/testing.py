@@ -20,6 +20,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
+from anbefal.common.db import asyncpg_dsn as asyncpg_dsn
 from anbefal.common.events import Action, Respondent, action_id
 
 TEST_JWT_SECRET = "test-secret-" + "k" * 40
@@ -30,10 +31,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 class ServiceProcess:

@@ -22,7 +22,7 @@ from anbefal.ingest import repository
 from anbefal.ingest.adapters import FETCHERS
 from anbefal.ingest.adapters.base import FetchRequest, Ignored, PayloadInvalid
 from anbefal.ingest.models import FetchJob
-from anbefal.ingest.pipeline import publish_answers, to_event
+from anbefal.ingest.pipeline import dedupe_of, publish_answers, to_event
 from anbefal.ingest.settings import IngestSettings
 from anbefal.ingest.sources import Source
 
@@ -104,7 +104,9 @@ class Fetcher:
             to_event(source.tenant, item, job.created_at, source.event_tool) for item in parsed
         ]
         try:
-            await publish_answers(self.runtime.engine, self.runtime.publisher, events, job.trace_id)
+            await publish_answers(
+                dedupe_of(self.runtime), self.runtime.publisher, events, job.trace_id
+            )
         except BrokerUnavailable as exc:
             return f"broker unavailable: {exc}", False
         return None, False

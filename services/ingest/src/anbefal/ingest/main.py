@@ -8,8 +8,10 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from anbefal.common.app import Runtime, Wiring, create_service_app
+from anbefal.common.db import asyncpg_dsn
 from anbefal.common.worker import PollingWorker
 from anbefal.ingest import admin, repository, routes, webhooks
+from anbefal.ingest.dedupe import DedupeStore
 from anbefal.ingest.fetcher import Fetcher
 from anbefal.ingest.schemas import BatchIn, ResponseIn
 from anbefal.ingest.settings import IngestSettings
@@ -18,6 +20,7 @@ from anbefal.ingest.settings import IngestSettings
 def wire(runtime: Runtime) -> Wiring:
     settings = runtime.settings
     assert isinstance(settings, IngestSettings)
+    dedupe = runtime.extras["dedupe"] = DedupeStore(asyncpg_dsn(settings.database_url))
     fetcher = Fetcher(runtime)
     runtime.extras["wake_fetcher"] = fetcher.worker.wake
 
@@ -31,7 +34,7 @@ def wire(runtime: Runtime) -> Wiring:
         return 0  # once per poll interval is plenty
 
     pruner = PollingWorker("pruner", prune, poll_s=3600)
-    return Wiring(workers=[fetcher.worker.run, pruner.run])
+    return Wiring(workers=[dedupe.run, fetcher.worker.run, pruner.run])
 
 
 def baseline_router() -> APIRouter:

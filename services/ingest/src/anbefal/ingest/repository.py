@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.ingest.models import FetchJob, Rejected, SeenAnswer, SourceRow
 
@@ -78,29 +77,6 @@ async def mark_replayed(session: AsyncSession, rejected_id: int) -> None:
     await session.execute(
         update(Rejected).where(Rejected.id == rejected_id).values(replayed_at=datetime.now(UTC))
     )
-
-
-async def seen_versions(
-    engine: AsyncEngine, keys: list[tuple[uuid.UUID, int]]
-) -> set[tuple[uuid.UUID, int]]:
-    if not keys:
-        return set()
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            select(SeenAnswer.event_id, SeenAnswer.version).where(
-                tuple_(SeenAnswer.event_id, SeenAnswer.version).in_(keys)
-            )
-        )
-        return {(r[0], r[1]) for r in rows}
-
-
-async def mark_seen(engine: AsyncEngine, keys: list[tuple[uuid.UUID, int]]) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(
-            insert(SeenAnswer)
-            .values([{"event_id": e, "version": v} for e, v in keys])
-            .on_conflict_do_nothing()
-        )
 
 
 async def prune(session: AsyncSession, *, seen_days: int, rejected_days: int) -> int:

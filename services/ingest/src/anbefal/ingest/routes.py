@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import TypeAdapter, ValidationError
 
 from anbefal.common.app import validation_details
 from anbefal.common.deps import PrincipalDep, RuntimeDep, authorize
@@ -17,8 +18,8 @@ from anbefal.common.events import TENANT_PATTERN
 from anbefal.common.kafka import BrokerUnavailable
 from anbefal.common.logging import get_logger
 from anbefal.ingest.intake import BodyTooLarge, Intake, keep_rejected, read_limited
-from anbefal.ingest.pipeline import publish_answers, to_event
-from anbefal.ingest.schemas import Accepted, BatchIn, ItemResult, ResponseIn
+from anbefal.ingest.pipeline import dedupe_of, publish_answers, to_event
+from anbefal.ingest.schemas import Accepted, BatchIn, ResponseIn
 from anbefal.ingest.webhooks import broker_unavailable
 
 log = get_logger(__name__)
@@ -27,6 +28,7 @@ router = APIRouter(tags=["ingest"])
 TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant slug")]
 GENERIC_SOURCE = "api"
 MAX_BATCH = 500
+_ITEMS = TypeAdapter(list[ResponseIn])
 
 
 def validate_items(doc: Any) -> tuple[list[ResponseIn | None], list[list[dict[str, Any]]]]:
@@ -41,6 +43,12 @@ def validate_items(doc: Any) -> tuple[list[ResponseIn | None], list[list[dict[st
         # The envelope's own rules (no other keys, 1..500 items) refuse the whole body.
         BatchIn.model_validate(doc)
         raise AssertionError("BatchIn accepted an envelope the check refused")
+    try:
+        # The common case, all valid, in one call (a Python loop of 500 validations is slower).
+        valid: list[ResponseIn | None] = list(_ITEMS.validate_python(raw))
+        return valid, [[] for _ in valid]
+    except ValidationError:
+        pass
     items: list[ResponseIn | None] = []
     errors: list[list[dict[str, Any]]] = []
     for index, entry in enumerate(raw):
@@ -101,7 +109,7 @@ async def post_responses(
     request: Request,
     principal: PrincipalDep,
     runtime: RuntimeDep,
-) -> JSONResponse:
+) -> Response:
     authorize(principal, tenant, {"ingest", "admin"})
     intake = Intake.of(runtime)
     intake.check_rate(tenant)
@@ -149,37 +157,44 @@ async def post_responses(
     received_at = datetime.now(UTC)
     events = [to_event(tenant, item, received_at) for item in valid]
     try:
-        outcomes = iter(await publish_answers(runtime.engine, runtime.publisher, events, trace_id))
+        outcomes = iter(
+            await publish_answers(dedupe_of(runtime), runtime.publisher, events, trace_id)
+        )
     except BrokerUnavailable as exc:
         log.warning("broker unavailable; answered 503", tenant=tenant, error=str(exc))
         return broker_unavailable(runtime)
-    results: list[ItemResult] = []
+    # Plain dicts and orjson: the response of a 500-answer batch is on the hot path. Its shape
+    # is `Accepted` (the OpenAPI model); tests check the two agree.
+    results: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         if item is None:
-            results.append(ItemResult(index=index, status="rejected", errors=errors[index]))
+            results.append({"index": index, "status": "rejected", "errors": errors[index]})
             continue
         outcome = next(outcomes)
         results.append(
-            ItemResult(
-                index=index,
-                response_id=item.response_id,
-                event_id=str(outcome.event.event_id),
-                version=item.version,
-                status=outcome.status,
-            )
+            {
+                "index": index,
+                "status": outcome.status,
+                "response_id": item.response_id,
+                "event_id": str(outcome.event.event_id),
+                "version": item.version,
+            }
         )
     rejected_id = None
     if bad:
         kept = await reject(422, "invalid_response", "some answers have invalid fields", bad)
         rejected_id = orjson.loads(kept.body).get("rejected_id")
-    result = Accepted(
-        accepted=sum(r.status != "rejected" for r in results),
-        new=sum(r.status == "accepted" for r in results),
-        duplicates=sum(r.status == "duplicate" for r in results),
-        rejected=sum(r.status == "rejected" for r in results),
-        rejected_id=rejected_id,
-        results=results,
-        trace_id=trace_id,
+    counts = Counter(r["status"] for r in results)
+    result = {
+        "accepted": counts["accepted"] + counts["duplicate"],
+        "new": counts["accepted"],
+        "duplicates": counts["duplicate"],
+        "rejected": counts["rejected"],
+        "rejected_id": rejected_id,
+        "results": results,
+        "trace_id": trace_id,
+    }
+    log.info(
+        "responses accepted", tenant=tenant, new=counts["accepted"], duplicates=counts["duplicate"]
     )
-    log.info("responses accepted", tenant=tenant, new=result.new, duplicates=result.duplicates)
-    return JSONResponse(result.model_dump(), 207 if bad else 202)
+    return Response(orjson.dumps(result), 207 if bad else 202, media_type="application/json")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from anbefal.ingest.emails import Email
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 SegmentName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
@@ -15,7 +17,7 @@ class RespondentIn(BaseModel):
 
     id: Text | None = Field(default=None, description="Your stable id for the respondent")
     name: Text | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{4,30}$")] | None = None
     locale: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] | None = None
     account_id: Text | None = None
@@ -24,8 +26,8 @@ class RespondentIn(BaseModel):
 class OwnersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    salesperson: EmailStr | None = None
-    director: EmailStr | None = None
+    salesperson: Email | None = None
+    director: Email | None = None
 
 
 class ResponseIn(BaseModel):

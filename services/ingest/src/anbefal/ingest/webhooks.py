@@ -30,7 +30,7 @@ from anbefal.ingest.adapters.base import (
     SignatureInvalid,
 )
 from anbefal.ingest.intake import BodyTooLarge, Intake, keep_rejected, read_limited, unavailable
-from anbefal.ingest.pipeline import publish_answers, to_event
+from anbefal.ingest.pipeline import dedupe_of, publish_answers, to_event
 from anbefal.ingest.settings import IngestSettings
 from anbefal.ingest.sources import SOURCE_NAME_PATTERN, Source
 
@@ -81,7 +81,7 @@ async def process(
         to_event(source.tenant, item, delivery.received_at, source.event_tool) for item in parsed
     ]
     try:
-        outcomes = await publish_answers(runtime.engine, runtime.publisher, events, trace_id)
+        outcomes = await publish_answers(dedupe_of(runtime), runtime.publisher, events, trace_id)
     except BrokerUnavailable as exc:
         log.warning("broker unavailable; answered 503", tenant=source.tenant, error=str(exc))
         return broker_unavailable(runtime)

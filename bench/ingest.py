@@ -1,0 +1,318 @@
+"""Ingest throughput and latency, beside a raw baseline measured in the same run.
+
+With the whole pipeline running (scoring, closed-loop and notify consuming what ingest
+publishes), `wrk` drives:
+
+1. signed single webhooks: Typeform deliveries, each a different answer with its own
+   `Typeform-Signature`, answered 202 only after the broker's ack;
+2. batches: the generic API, 500 answers per request;
+
+and, for each, the raw baseline: the same requests to the same app's `/v1/bench/baseline`
+route, which only reads the body and answers 202 (no signature check, no Kafka, no database).
+It prints requests (or answers) per second, latency percentiles, and the ratio to the baseline,
+then checks that Kafka holds exactly the answers that got a 202.
+
+    uv run python bench/ingest.py                      # 10 s per run
+    uv run python bench/ingest.py --seconds 30 --connections 64 --workers 2
+
+`wrk` comes from Debian's packages (installed with apt-get when missing and root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from anbefal.common import topics
+from anbefal.common.auth import issue_token
+from anbefal.devstack.chaos import ChaosSystem
+from anbefal.devstack.kafka import create_topics, start_kafka
+from anbefal.devstack.paths import state_dir
+from anbefal.devstack.postgres import start_postgres
+from anbefal.devstack.surveytools import typeform
+from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, end_offsets, free_port
+
+SECRET = "bench-typeform-secret"
+TENANT = "bench"
+
+# wrk's Lua: each thread takes every Nth prepared request (so no two threads send the same
+# answer), counts the statuses it gets, and the summary reports them.
+SINGLES_LUA = r"""
+local threads = {}
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  requests_file = args[1]
+  nthreads = tonumber(args[2])
+  bodies, signatures = {}, {}
+  for line in io.lines(requests_file) do
+    local tab = line:find("\t", 1, true)
+    table.insert(signatures, line:sub(1, tab - 1))
+    table.insert(bodies, line:sub(tab + 1))
+  end
+  index = id + 1
+  statuses = {}
+end
+function request()
+  local i = ((index - 1) % #bodies) + 1
+  index = index + nthreads
+  local headers = {}
+  headers["Content-Type"] = "application/json"
+  headers["Typeform-Signature"] = signatures[i]
+  return wrk.format("POST", nil, headers, bodies[i])
+end
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    local s = thread:get("statuses")
+    for code, n in pairs(s) do total[code] = (total[code] or 0) + n end
+  end
+  local parts = {}
+  for code, n in pairs(total) do table.insert(parts, code .. "=" .. n) end
+  io.write("STATUSES " .. table.concat(parts, " ") .. "\n")
+end
+"""
+
+# Batches are built in Lua: 500 answers with ids no other request uses.
+BATCH_LUA = r"""
+local threads = {}
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  token = args[1]
+  size = tonumber(args[2])
+  run = args[3]
+  n = 0
+  statuses = {}
+end
+function request()
+  n = n + 1
+  local items = {}
+  for j = 1, size do
+    local rid = run .. "-" .. id .. "-" .. n .. "-" .. j
+    items[j] = '{"response_id":"' .. rid .. '","score":' .. (j % 11) ..
+      ',"comment":"batch","answered_at":"2026-11-30T10:00:00+01:00",' ..
+      '"respondent":{"id":"c-' .. (j % 997) .. '"},"segments":{"department":"d' .. (j % 8) .. '"}}'
+  end
+  local headers = {}
+  headers["Content-Type"] = "application/json"
+  headers["Authorization"] = "Bearer " .. token
+  return wrk.format("POST", nil, headers, '{"responses":[' .. table.concat(items, ",") .. "]}")
+end
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    local s = thread:get("statuses")
+    for code, n in pairs(s) do total[code] = (total[code] or 0) + n end
+  end
+  local parts = {}
+  for code, n in pairs(total) do table.insert(parts, code .. "=" .. n) end
+  io.write("STATUSES " .. table.concat(parts, " ") .. "\n")
+end
+"""
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    print("installing wrk from Debian's packages ...", file=sys.stderr)
+    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
+    return shutil.which("wrk") or "wrk"
+
+
+def prepare_singles(path: Path, count: int, run: str) -> None:
+    """`count` distinct Typeform deliveries, each signed exactly as Typeform signs."""
+    with path.open("w") as handle:
+        for i in range(count):
+            signed = typeform(SECRET, token=f"{run}-{i}", score=i % 11, comment=None)
+            body = signed.body.decode()
+            assert "\t" not in body
+            assert "\n" not in body
+            handle.write(f"{signed.headers['typeform-signature']}\t{body}\n")
+
+
+def check_signature_scheme() -> None:
+    """The prepared signature really is Typeform's (a bench of unsigned bodies would flatter)."""
+    signed = typeform(SECRET, token="x", score=1)
+    expected = base64.b64encode(hmac.new(SECRET.encode(), signed.body, hashlib.sha256).digest())
+    assert signed.headers["typeform-signature"] == f"sha256={expected.decode()}"
+
+
+def run_wrk(
+    wrk: str, url: str, script: Path, args: list[str], seconds: int, connections: int, threads: int
+) -> dict[str, Any]:
+    cmd = [
+        wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
+        "-s", str(script), url, "--", *args,
+    ]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    percentiles = {
+        p: _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", out, re.MULTILINE)
+    }
+    line = re.search(r"^STATUSES (.*)$", out, re.MULTILINE)
+    statuses = dict(s.split("=") for s in (line.group(1).split() if line else []))
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rate": rate,
+        "p": percentiles,
+        "statuses": {k: int(v) for k, v in statuses.items()},
+        "socket_errors": errors.group(1) if errors else "",
+    }
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def line(name: str, result: dict[str, Any], per_request: int = 1) -> str:
+    p = result["p"]
+    rate = result["rate"] * per_request
+    return (
+        f"{name:<34} {rate:>10,.0f}/s   p50 {p.get('50', 0):6.1f} ms   p90 {p.get('90', 0):6.1f} ms"
+        f"   p99 {p.get('99', 0):6.1f} ms   {result['statuses']}"
+        + (f"  socket errors: {result['socket_errors']}" if result["socket_errors"] else "")
+    )
+
+
+async def run(seconds: int, connections: int, threads: int, workers: int, batch: int) -> int:
+    wrk = ensure_wrk()
+    check_signature_scheme()
+    root = state_dir() / "bench" / f"ingest-{uuid.uuid4().hex[:6]}"
+    root.mkdir(parents=True)
+    postgres = start_postgres(root / "postgres", free_port())
+    kafka = start_kafka(root / "kafka", free_port(), free_port())
+    system: ChaosSystem | None = None
+    try:
+        await create_topics(kafka.bootstrap, topics.ALL_TOPICS)
+        postgres.create_database("bench")
+        env = {
+            "ANBEFAL_ENV_FILE": str(root / "no-env-file"),
+            "ANBEFAL_KAFKA_BOOTSTRAP": kafka.bootstrap,
+            "ANBEFAL_DATABASE_URL": postgres.url("bench"),
+            "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET,
+            "ANBEFAL_GROUP_PREFIX": "bench",
+            "ANBEFAL_LOG_LEVEL": "WARNING",
+            "ANBEFAL_INGEST_BENCH_BASELINE": "true",
+            # The benchmark measures the path, not the limiter.
+            "ANBEFAL_INGEST_TENANT_RATE_PER_S": "1000000",
+            "ANBEFAL_INGEST_TENANT_BURST": "1000000",
+            "ANBEFAL_INGEST_WORKERS": str(workers),
+            "PATH": os.environ["PATH"],
+        }
+        system = ChaosSystem(root, env)
+        await system.start()
+        ingest: ServiceProcess = system.processes["ingest"]
+        admin = issue_token(TEST_JWT_SECRET, tenant=TENANT, role="admin", sub="bench")
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {admin}"}) as client:
+            r = await client.put(
+                f"{ingest.url}/v1/tenants/{TENANT}/sources/typeform",
+                json={"tool": "typeform", "secret": SECRET, "fields": {"score": "nps"}},
+            )
+            r.raise_for_status()
+        run_id = uuid.uuid4().hex[:6]
+        singles = root / "singles.tsv"
+        count = max(20_000, seconds * 6_000)
+        print(f"preparing {count:,} signed Typeform deliveries ...", file=sys.stderr)
+        prepare_singles(singles, count, run_id)
+        singles_lua, batch_lua = root / "singles.lua", root / "batch.lua"
+        singles_lua.write_text(SINGLES_LUA)
+        batch_lua.write_text(BATCH_LUA)
+        token = issue_token(TEST_JWT_SECRET, tenant=TENANT, role="ingest", sub="bench")
+        baseline_url = f"{ingest.url}/v1/bench/baseline"
+        webhook_url = f"{ingest.url}/v1/webhooks/{TENANT}/typeform"
+        batch_url = f"{ingest.url}/v1/tenants/{TENANT}/responses"
+        wrk_args = {"seconds": seconds, "connections": connections, "threads": threads}
+        single_args = [str(singles), str(threads)]
+
+        print(f"== signed single webhooks ({connections} connections, {seconds} s each)")
+        base_single = run_wrk(wrk, baseline_url, singles_lua, single_args, **wrk_args)
+        signed_single = run_wrk(wrk, webhook_url, singles_lua, single_args, **wrk_args)
+        print(line("raw baseline (read body, 202)", base_single))
+        print(line("signed Typeform webhook", signed_single))
+        print(f"{'ratio':<34} {signed_single['rate'] / base_single['rate']:>10.2f}")
+
+        batch_conns = max(threads, connections // 8)
+        batch_wrk = {**wrk_args, "connections": batch_conns}
+        print(f"== batches of {batch} answers ({batch_conns} connections)")
+        base_batch = run_wrk(
+            wrk, baseline_url, batch_lua, [token, str(batch), f"{run_id}b"], **batch_wrk
+        )
+        real_batch = run_wrk(
+            wrk, batch_url, batch_lua, [token, str(batch), f"{run_id}r"], **batch_wrk
+        )
+        print(line("raw baseline (read body, 202)", base_batch, batch))
+        print(line("generic API batch (answers/s)", real_batch, batch))
+        print(f"{'ratio':<34} {real_batch['rate'] / base_batch['rate']:>10.2f}")
+
+        # Every 202 must be in Kafka: count what the broker holds (only this run writes there).
+        ends = await end_offsets(kafka.bootstrap, [topics.RESPONSES])
+        in_kafka = sum(ends.values())
+        acked = (
+            signed_single["statuses"].get("202", 0) + real_batch["statuses"].get("202", 0) * batch
+        )
+        print(f"== answers acknowledged {acked:,}, records in Kafka {in_kafka:,}")
+        targets = {
+            "signed webhooks >= 4,000/s": signed_single["rate"] >= 4000,
+            "signed webhooks p99 <= 50 ms": signed_single["p"].get("99", 1e9) <= 50,
+            "batch >= 40,000 answers/s": real_batch["rate"] * batch >= 40_000,
+        }
+        for name, met in targets.items():
+            print(f"target {name:<30} {'met' if met else 'NOT met'}")
+        print(json.dumps({"singles": signed_single, "batch": real_batch}), file=sys.stderr)
+        return 0 if in_kafka >= acked else 1
+    finally:
+        if system is not None:
+            system.stop()
+        kafka.stop()
+        postgres.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (singles)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=1, help="ingest worker processes")
+    parser.add_argument("--batch", type=int, default=500, help="answers per batch request")
+    args = parser.parse_args()
+    raise SystemExit(
+        asyncio.run(run(args.seconds, args.connections, args.threads, args.workers, args.batch))
+    )
+
+
+if __name__ == "__main__":
+    main()

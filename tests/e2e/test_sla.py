@@ -8,14 +8,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from anbefal.cli.users import add as add_staff
 from anbefal.common import topics
+from anbefal.common.auth import issue_token
 from anbefal.common.events import Action, Respondent, TenantSettings, action_id
 from anbefal.common.kafka import Publisher
 from anbefal.devstack.mailsink import MailSink, read_messages
-from anbefal.devstack.testing import ServiceProcess, wait_until
+from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -91,6 +93,17 @@ async def test_two_copies_warn_and_escalate_each_task_once(stack: Any, tmp_path:
 
         # "Later" is escalated seconds after "Early": both copies were polling all along.
         await wait_until(both_escalated_twice, 60, "both short tasks escalated to the next level")
+        token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="director", sub="t")
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as api:
+            r = await api.get(f"{copies[0].url}/v1/tenants/{tenant}/tasks")
+        sla = {
+            t["respondent"]["name"].split()[0]: (
+                t["warned_at"] is not None,
+                t["escalated_at"] is not None,
+                t["escalated_next_at"] is not None,
+            )
+            for t in r.json()["tasks"]
+        }
     finally:
         await publisher.stop()
         for copy in copies:
@@ -116,3 +129,10 @@ async def test_two_copies_warn_and_escalate_each_task_once(stack: Any, tmp_path:
     # Each new task told its assignee once, though both copies consume the actions topic.
     assert mails("New call-back for you") == ["agent@acme.example"] * 3
     assert not [m for m in read_messages(sink.directory) if "stranger" in str(m["To"])]
+    # The API shows the same marks.
+    assert sla == {
+        "Early": (True, True, True),
+        "Later": (True, True, True),
+        "Calm": (False, False, False),
+        "Other": (False, False, False),
+    }

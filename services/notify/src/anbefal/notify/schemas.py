@@ -36,6 +36,10 @@ class TaskOut(BaseModel):
     claimed_at: datetime | None = None
     outcome: str | None = None
     completed_at: datetime | None = None
+    # The SLA clock's marks: the 75% warning, the escalation at breach, the next level.
+    warned_at: datetime | None = None
+    escalated_at: datetime | None = None
+    escalated_next_at: datetime | None = None
 
 
 class TaskList(BaseModel):

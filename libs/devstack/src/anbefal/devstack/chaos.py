@@ -30,10 +30,12 @@ from anbefal.common import topics
 from anbefal.common.auth import issue_token
 from anbefal.common.events import Action, response_event_id
 from anbefal.common.migrations import upgrade_all
+from anbefal.devstack import surveytools
 from anbefal.devstack.kafka import KafkaBroker, create_topics, start_kafka
 from anbefal.devstack.mailsink import MailSink, read_messages
 from anbefal.devstack.paths import project_root
 from anbefal.devstack.postgres import PostgresServer, start_postgres
+from anbefal.devstack.surveytools import TYPEFORM_FORM_ID
 from anbefal.devstack.testing import (
     TEST_JWT_SECRET,
     ServiceProcess,
@@ -197,18 +199,25 @@ class Generator:
             "owners": {"director": "director@chaos.example"},
         }
 
+    def event_id(self, response_id: str) -> uuid.UUID:
+        return response_event_id(self.tenant, "api", response_id)
+
+    async def _request(self, client: httpx.AsyncClient, response_id: str, i: int) -> httpx.Response:
+        return await client.post(self.url, json=self.body(response_id, i))
+
     async def _post(self, client: httpx.AsyncClient, response_id: str, i: int) -> Outcome:
         deadline = time.monotonic() + self.retry_for_s
         attempts = 0
         while True:
             attempts += 1
             try:
-                r = await client.post(self.url, json=self.body(response_id, i))
+                r = await self._request(client, response_id, i)
                 status: int | None = r.status_code
                 wait = float(r.headers.get("Retry-After", "1"))
             except httpx.HTTPError:
                 status, wait = None, 0.5
-            if status is not None and status < 500:
+            # 429 and 5xx are "try again later" to a survey tool; other answers are final.
+            if status is not None and status < 500 and status != 429:
                 return Outcome(response_id, status, attempts)
             if not self.retry or time.monotonic() > deadline:
                 return Outcome(response_id, status, attempts)
@@ -246,6 +255,28 @@ class Generator:
     @property
     def attempted(self) -> set[str]:
         return {o.response_id for o in self.history}
+
+
+@dataclass
+class TypeformGenerator(Generator):
+    """Posts answers as Typeform deliveries, signed as Typeform signs, to a webhook source."""
+
+    source: str = "typeform"
+    secret: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"{self.ingest_url}/v1/webhooks/{self.tenant}/{self.source}"
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def event_id(self, response_id: str) -> uuid.UUID:
+        return response_event_id(self.tenant, "typeform", f"{TYPEFORM_FORM_ID}/{response_id}")
+
+    async def _request(self, client: httpx.AsyncClient, response_id: str, i: int) -> httpx.Response:
+        signed = surveytools.typeform(self.secret, token=response_id, score=i % 11)
+        return await client.post(self.url, content=signed.body, headers=signed.headers)
 
 
 # -------------------------------------------------------------------------------- the checks
@@ -301,7 +332,7 @@ async def check(system: ChaosSystem, generator: Generator, fault: str) -> Verdic
     tenant = generator.tenant
     await system.wait_quiescent()
     problems: list[str] = []
-    ids = {response_event_id(tenant, "api", r): r for r in generator.attempted}
+    ids = {generator.event_id(r): r for r in generator.attempted}
     stored_rows = await system.fetch(
         "SELECT event_id FROM scoring.answers WHERE tenant = $1", tenant
     )

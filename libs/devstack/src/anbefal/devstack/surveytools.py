@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+TYPEFORM_FORM_ID = "aBc123"
 WHSEC = "whsec_" + base64.b64encode(b"anbefal-test-standard-webhooks!!").decode()
 
 
@@ -86,7 +87,7 @@ def typeform(
         "event_id": f"01J{uuid.uuid4().hex[:20].upper()}",
         "event_type": "form_response",
         "form_response": {
-            "form_id": "aBc123",
+            "form_id": TYPEFORM_FORM_ID,
             "token": token,
             "landed_at": "2026-11-30T09:59:10Z",
             "submitted_at": "2026-11-30T10:00:02Z",

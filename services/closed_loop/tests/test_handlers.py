@@ -339,3 +339,13 @@ def _property_database(stack: Any) -> str:
     if id(stack) not in _DATABASES:
         _DATABASES[id(stack)] = stack.new_database()
     return _DATABASES[id(stack)]
+
+
+async def test_a_version_with_nothing_new_makes_no_revision(db: Any, tenant: str) -> None:
+    feed = Feed(db, tenant, debounce_s=0)
+    await feed.send(feed.answer("r1", 2, "bad"))
+    again = feed.answer("r1", 2, "bad", version=2).model_copy(
+        update={"received_at": START + timedelta(minutes=5)}
+    )
+    await feed.send(again)
+    assert summary(await feed.published()) == [("detractor-call", 1, False, "bad")]

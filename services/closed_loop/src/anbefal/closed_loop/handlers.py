@@ -50,9 +50,9 @@ UNOWNED = Counter(
     "A batch retried after a failure may count its actions again.",
     ["tenant", "type"],
 )
-# Fields that do not make a revision by themselves: a redelivery with a new version number and
-# nothing else new must not disturb the task.
-UNCHANGING = {"revision", "decided_at", "response_version"}
+# Fields that do not make a revision by themselves: a version that brings nothing new but its
+# number and its receipt time must not disturb the task.
+UNCHANGING = {"revision", "decided_at", "response_version", "received_at"}
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,8 @@ async def test_poison_records_on_every_topic_are_dead_lettered_and_replayable(
         name, health, ready, lag, dlq = lines[service][:5]
         assert (health, ready, lag) == ("ok", "ready", "0"), status.stdout
         assert int(dlq) >= 2 * len(poison), status.stdout
+    # ingest consumes nothing: no lag and no dead letters to show, rather than a false 0.
+    assert lines["ingest"][1:5] == ["ok", "ready", "-", "-"], status.stdout
 
     listing = await anbefal("dlq", "list", "--service", "scoring", env=env)
     assert listing.returncode == 0, listing.stdout

@@ -49,11 +49,14 @@ class ServiceStatus:
     problem: str = ""
 
 
-def metric_sum(metrics_text: str, family: str) -> int | None:
-    """Sum of all samples of one metric family; None when the service does not expose it."""
+def metric_sum(metrics_text: str, family: str, *, empty_is_none: bool = False) -> int | None:
+    """Sum of all samples of one metric family; None when the service does not expose it (or,
+    with `empty_is_none`, exposes it without a sample: ingest has no consumer, so no lag)."""
     for metric in text_string_to_metric_families(metrics_text):
         if metric.name == family:
             samples = [s for s in metric.samples if not s.name.endswith("_created")]
+            if not samples and empty_is_none:
+                return None
             return int(sum(s.value for s in samples))
     return None
 
@@ -71,8 +74,8 @@ async def fetch_status(client: httpx.AsyncClient, name: str, url: str) -> Servic
     except (httpx.HTTPError, ValueError) as exc:
         status.problem = f"unreachable: {type(exc).__name__}"
         return status
-    status.lag = metric_sum(text, "anbefal_consumer_lag")
-    status.dlq = metric_sum(text, "anbefal_dead_letters_pending")
+    status.lag = metric_sum(text, "anbefal_consumer_lag", empty_is_none=True)
+    status.dlq = metric_sum(text, "anbefal_dead_letters_pending", empty_is_none=True)
     # prometheus_client strips `_total` from counter family names.
     status.sla_breaches = metric_sum(text, "anbefal_sla_breaches")
     return status

@@ -7,6 +7,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,20 +25,22 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
 class FakeWebhook:
-    """An incoming-webhook endpoint that answers 500 to the first post, then 200 (as Slack
-    answers `ok`). It keeps every post it got, in order."""
+    """An incoming-webhook endpoint that answers 500 until `accepting` is set, then 200 (as
+    Slack answers `ok`). It keeps every post it got, in order. The test decides when it starts
+    accepting, so nothing depends on how fast notify retries."""
 
     def __init__(self) -> None:
         self.path = f"/services/{uuid.uuid4().hex}"
         self.posts: list[tuple[int, dict[str, Any]]] = []
+        self.accepting = threading.Event()
         self._lock = threading.Lock()
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status = 200 if hook.accepting.is_set() else 500
                 with hook._lock:
-                    status = 500 if not hook.posts else 200
                     hook.posts.append((status, body))
                 answer = b"ok" if status == 200 else b"internal_error"
                 self.send_response(status if self.path == hook.path else 404)
@@ -56,15 +59,22 @@ class FakeWebhook:
             return [status for status, _ in self.posts]
 
 
-@pytest.fixture
-def webhook() -> Iterator[FakeWebhook]:
-    hook = FakeWebhook()
+@contextmanager
+def serving(hook: FakeWebhook) -> Iterator[FakeWebhook]:
     thread = threading.Thread(target=hook.server.serve_forever, daemon=True)
     thread.start()
-    yield hook
-    hook.server.shutdown()
-    hook.server.server_close()
-    thread.join()
+    try:
+        yield hook
+    finally:
+        hook.server.shutdown()
+        hook.server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def webhook() -> Iterator[FakeWebhook]:
+    with serving(FakeWebhook()) as hook:
+        yield hook
 
 
 async def test_a_detractor_task_reaches_chat_once_despite_a_failure_and_a_kill(
@@ -102,12 +112,12 @@ async def test_a_detractor_task_reaches_chat_once_despite_a_failure_and_a_kill(
 
         async def failure_recorded() -> bool:
             log = await chat_log(first)
-            return len(log) == 1 and log[0]["attempts"] == 1 and log[0]["status"] == "pending"
+            return len(log) == 1 and log[0]["attempts"] >= 1 and log[0]["status"] == "pending"
 
-        await wait_until(failure_recorded, 60, "the first post failed and was recorded")
-        assert webhook.statuses() == [500]
+        await wait_until(failure_recorded, 60, "a failed post recorded, pending a retry")
         # No chance to do anything more: the retry must come from the outbox row alone.
         first.kill()
+        webhook.accepting.set()
         second = ServiceProcess("notify", env, logs).start()
         await second.wait_ready()
 
@@ -124,9 +134,15 @@ async def test_a_detractor_task_reaches_chat_once_despite_a_failure_and_a_kill(
         first.stop()
         if second is not None:
             second.stop()
-    assert webhook.statuses() == [500, 200]
-    (failed_body, sent_body) = (body for _, body in webhook.posts)
-    assert failed_body == sent_body  # the retry is the same message
+    statuses = webhook.statuses()
+    assert statuses[-1] == 200
+    assert set(statuses[:-1]) == {500}
+    # Every failed attempt notify recorded is counted; one more post than that is the
+    # at-least-once window (an attempt in flight when the process was killed).
+    assert len(statuses) - message["attempts"] in (0, 1)
+    bodies = [body for _, body in webhook.posts]
+    assert all(body == bodies[-1] for body in bodies)  # every retry is the same message
+    sent_body = bodies[-1]
     (task,) = [t for t in tasks if t["action_id"] == str(detractor.action_id)]
     assert sent_body["text"].splitlines() == [
         "Ny kritiker hos Acme: Kunde 2 gav 2",
@@ -134,6 +150,46 @@ async def test_a_detractor_task_reaches_chat_once_despite_a_failure_and_a_kill(
         f"Ring tilbage senest {task['due_at'][:16].replace('T', ' ')} UTC"
         f" (ansvarlig: director@acme.example): http://127.0.0.1:8004/tasks/{task['id']}",
     ]
-    assert (message["attempts"], message["task_id"], message["last_error"]) == (2, task["id"], None)
+    assert (message["task_id"], message["last_error"]) == (task["id"], None)
     assert "url" not in message  # the webhook URL is a credential
     assert len(tasks) == 3
+
+
+async def test_a_cancelled_task_is_not_posted_after_all(stack: Any) -> None:
+    env = stack.service_env(stack.new_database())
+    notify = ServiceProcess("notify", env, stack.root / "logs").start()
+    publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="chat-cancel-test")
+    await publisher.start()
+    tenant = f"chatc-{uuid.uuid4().hex[:8]}"
+    token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="ops", sub="t")
+    api = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    # The webhook never accepts, so the post stays pending until the cancellation lands.
+    with serving(FakeWebhook()) as hook:
+        settings = TenantSettings(
+            tenant=tenant, display_name="Acme", chat_webhook_url=hook.url,
+            updated_at=datetime.now(UTC),
+        )  # fmt: skip
+        detractor = call_task_action(tenant, 3)
+        try:
+            await notify.wait_ready()
+            await publisher.wait_ready(30)
+            await publisher.send(topics.TENANTS, settings.to_bytes(), key=settings.key)
+            await publisher.send(topics.ACTIONS, detractor.to_bytes(), key=detractor.key)
+            log_url = f"{notify.url}/v1/tenants/{tenant}/chat-messages"
+
+            async def status(expected: str) -> bool:
+                log = (await api.get(log_url)).json()["chat_messages"]
+                return len(log) == 1 and log[0]["status"] == expected and log[0]["attempts"] > 0
+
+            await wait_until(lambda: status("pending"), 60, "a failed post, pending a retry")
+            cancel = detractor.model_copy(update={"revision": 2, "cancelled": True, "score": 9})
+            await publisher.send(topics.ACTIONS, cancel.to_bytes(), key=cancel.key)
+            await wait_until(lambda: status("cancelled"), 60, "the post cancelled")
+            (message,) = (await api.get(log_url)).json()["chat_messages"]
+        finally:
+            await api.aclose()
+            await publisher.stop()
+            notify.stop()
+    # Every post the webhook saw was a failure, and the cancelled row is never retried.
+    assert hook.statuses() == [500] * message["attempts"]
+    assert message["last_error"] == "the task was cancelled"

@@ -69,6 +69,7 @@ async def apply_revisions(session: AsyncSession, actions: Sequence[Action]) -> N
     the attached answers land on the task; a cancelled action takes it out of the queue. An
     older or repeated revision changes nothing."""
     tasks = await repository.tasks_by_action(session, [a.action_id for a in actions])
+    cancelled = []
     for action in actions:
         task = tasks.get(action.action_id)
         if task is None or action.revision <= task.revision:
@@ -83,11 +84,14 @@ async def apply_revisions(session: AsyncSession, actions: Sequence[Action]) -> N
         }
         if task.status == "cancelled" and status == "open":
             values.update(claimed_by=None, claimed_at=None)  # back in the queue for anyone
+        if status == "cancelled":
+            cancelled.append(task.id)
         await repository.set_task(session, task, **values)
         log.info(
             "task revised", tenant=task.tenant, task_id=str(task.id),
             revision=action.revision, status=status,
         )  # fmt: skip
+    await repository.cancel_pending_chat(session, cancelled)
 
 
 def compose_email(

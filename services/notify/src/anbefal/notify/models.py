@@ -126,7 +126,8 @@ class Email(Base):
     # Respondent-facing mail only: the link that puts the recipient on the suppression list,
     # also sent as the List-Unsubscribe header (RFC 2369/8058).
     unsubscribe_url: Mapped[str | None] = mapped_column(Text)
-    # pending -> sent | failed (permanent, with the reason) | suppressed (never sent)
+    # pending -> sent | failed (permanent, with the reason) | suppressed (never sent) |
+    # cancelled (its action was, before it went)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(
@@ -183,7 +184,7 @@ class ChatMessage(Base):
     task_id: Mapped[uuid.UUID] = mapped_column(UUID)
     url: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    # pending -> sent | failed (permanent, with the reason)
+    # pending -> sent | failed (permanent, with the reason) | cancelled (the task was)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(

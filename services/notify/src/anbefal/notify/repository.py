@@ -324,6 +324,16 @@ async def cancel_pending_emails(session: AsyncSession, action_ids: Sequence[uuid
         )
 
 
+async def cancel_pending_chat(session: AsyncSession, task_ids: Sequence[uuid.UUID]) -> None:
+    """Chat posts about cancelled tasks that have not gone out yet do not go at all."""
+    if task_ids:
+        await session.execute(
+            update(ChatMessage)
+            .where(ChatMessage.task_id.in_(task_ids), ChatMessage.status == "pending")
+            .values(status="cancelled", last_error="the task was cancelled")
+        )
+
+
 async def insert_tasks_returning(session: AsyncSession, rows: list[dict[str, Any]]) -> list[Task]:
     """Insert new tasks; returns only those that were not there before (for `created` events)."""
     if not rows:

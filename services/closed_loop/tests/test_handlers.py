@@ -349,3 +349,24 @@ async def test_a_version_with_nothing_new_makes_no_revision(db: Any, tenant: str
     )
     await feed.send(again)
     assert summary(await feed.published()) == [("detractor-call", 1, False, "bad")]
+
+
+async def test_an_answer_wanted_again_after_a_cancel_joins_the_open_call(
+    db: Any, tenant: str
+) -> None:
+    feed = Feed(db, tenant, debounce_s=0)
+    await feed.send(feed.answer("r1", 2, "bad"))
+    await feed.send(feed.answer("r2", 4, "still bad", at=START + DAY))
+    await feed.send(feed.answer("r1", 9, "sorted", version=2))  # r2 takes over the call
+    await feed.send(feed.answer("r1", 1, "broken again", version=3))
+    latest: dict[uuid.UUID, Action] = {}
+    for a in await feed.published():
+        if a.rule_id == "detractor-call":
+            latest[a.action_id] = a
+    r1 = latest[action_id(response_event_id(tenant, "api", "r1"), "detractor-call")]
+    r2 = latest[action_id(response_event_id(tenant, "api", "r2"), "detractor-call")]
+    # r1 calls for a call again, but r2's call is open now: r1 is attached to it, not a
+    # second call, and r1's own stays cancelled.
+    assert (r1.cancelled, r1.revision) == (True, 3)  # 2 attached r2, 3 cancelled
+    assert (r2.cancelled, r2.comment) == (False, "still bad")
+    assert [(a.score, a.comment) for a in r2.attached] == [(1, "broken again")]

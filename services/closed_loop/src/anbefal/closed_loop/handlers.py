@@ -129,10 +129,13 @@ class Evaluator:
         self.by_respondent[(row.tenant, row.respondent_key)].append(row)
 
     def open_action(
-        self, response: SurveyResponse, action_type: str, days: int
+        self, response: SurveyResponse, action_type: str, days: int | None
     ) -> ActionRow | None:
         """The respondent's latest action of this type that is not cancelled, not attached
-        itself and whose task notify has not closed, its answer within `days` of this one."""
+        itself and whose task notify has not closed, its answer within `days` of this one.
+        No cool-down (`days` None): none."""
+        if days is None:
+            return None
         low, high = cooldown_window(response.answered_at, days)
         candidates = [
             r
@@ -173,20 +176,29 @@ class Evaluator:
             self.promote_attached(stale)
         for rule_id, action in desired.items():
             row = existing.get(rule_id)
+            rule = rules[rule_id]
+            if row is not None and row.cancelled and row.attach_to is None:
+                # Wanted again after a cancellation: the cool-down applies as to a new one.
+                root = self.open_action(response, rule.action, rule.cooldown_days)
+                if root is not None:
+                    row.attach_to, row.cancelled = root.action_id, False
+                    row.payload = action.model_dump(mode="json")
+                    roots_to_rebuild.add(root.action_id)
+                    continue
             if row is not None and row.attach_to is not None:
                 row.cancelled = False
                 row.payload = action.model_dump(mode="json")
                 roots_to_rebuild.add(row.attach_to)
                 continue
             if row is not None:
-                old = Action.model_validate(row.payload)
-                kept = {"attached": old.attached, "supersedes": old.supersedes}
+                # The attached answers as they are now (a reinstated action's were handed on).
+                kept = {
+                    "attached": self.attachments(row),
+                    "supersedes": Action.model_validate(row.payload).supersedes,
+                }
                 self.schedule(row, action.model_copy(update=kept))
                 continue
-            rule = rules[rule_id]
-            root = None
-            if rule.cooldown_days is not None:
-                root = self.open_action(response, rule.action, rule.cooldown_days)
+            root = self.open_action(response, rule.action, rule.cooldown_days)
             row = self.new_row(action, self.traces.get(response.event_id))
             if root is not None:
                 row.attach_to = root.action_id
@@ -233,13 +245,15 @@ class Evaluator:
             self.released.append(action)
             self.traces.setdefault(action.response_event_id, row.trace_id)
 
+    def attachments(self, root: ActionRow) -> list[AttachedAnswer]:
+        return [attachment(Action.model_validate(r.payload)) for r in self.attached_to(root)]
+
     def rebuild(self, root: ActionRow) -> None:
         """The open action with the answers attached to it now."""
         if root.cancelled:
             return
-        attached = [attachment(Action.model_validate(r.payload)) for r in self.attached_to(root)]
         current = Action.model_validate(root.payload)
-        self.schedule(root, current.model_copy(update={"attached": attached}))
+        self.schedule(root, current.model_copy(update={"attached": self.attachments(root)}))
 
     def promote_attached(self, root: ActionRow) -> None:
         """A cancelled open action hands its attached answers on: the earliest becomes the
@@ -251,10 +265,8 @@ class Evaluator:
         first.attach_to = None
         for r in rest:
             r.attach_to = first.action_id
-        action = Action.model_validate(first.payload).model_copy(
-            update={"attached": [attachment(Action.model_validate(r.payload)) for r in rest]}
-        )
-        self.schedule(first, action)
+        action = Action.model_validate(first.payload)
+        self.schedule(first, action.model_copy(update={"attached": self.attachments(first)}))
 
 
 def attachment(action: Action) -> AttachedAnswer:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import func
 
 from anbefal.common import metrics
@@ -314,24 +315,25 @@ async def tasks_by_action(
     return {t.action_id: t for t in rows}
 
 
-async def cancel_pending_emails(session: AsyncSession, action_ids: Sequence[uuid.UUID]) -> None:
-    """Emails of cancelled actions that are not sent yet are not sent at all."""
-    if action_ids:
+async def _cancel_pending(
+    session: AsyncSession, by: InstrumentedAttribute[uuid.UUID], ids: Sequence[uuid.UUID], why: str
+) -> None:
+    """Outbox rows (emails, chat posts) not sent yet are not sent at all; sent ones stay."""
+    if ids:
+        model = by.class_
         await session.execute(
-            update(Email)
-            .where(Email.action_id.in_(action_ids), Email.status == "pending")
-            .values(status="cancelled", last_error="the action was cancelled")
+            update(model)
+            .where(by.in_(ids), model.status == "pending")
+            .values(status="cancelled", last_error=why)
         )
+
+
+async def cancel_pending_emails(session: AsyncSession, action_ids: Sequence[uuid.UUID]) -> None:
+    await _cancel_pending(session, Email.action_id, action_ids, "the action was cancelled")
 
 
 async def cancel_pending_chat(session: AsyncSession, task_ids: Sequence[uuid.UUID]) -> None:
-    """Chat posts about cancelled tasks that have not gone out yet do not go at all."""
-    if task_ids:
-        await session.execute(
-            update(ChatMessage)
-            .where(ChatMessage.task_id.in_(task_ids), ChatMessage.status == "pending")
-            .values(status="cancelled", last_error="the task was cancelled")
-        )
+    await _cancel_pending(session, ChatMessage.task_id, task_ids, "the task was cancelled")
 
 
 async def insert_tasks_returning(session: AsyncSession, rows: list[dict[str, Any]]) -> list[Task]:

@@ -220,5 +220,7 @@ async def test_bad_bodies_get_clear_errors_and_are_kept(system: System) -> None:
         )
     finally:
         await conn.close()
-    assert [r["status_code"] for r in rows] == [422, 400]
+    # The oversized body is kept too, with its reason (only its beginning: at most 64 KiB).
+    assert [r["status_code"] for r in rows] == [422, 400, 413]
     assert rows[1]["body"] == b"{not json"
+    assert len(rows[2]["body"]) <= 64 * 1024

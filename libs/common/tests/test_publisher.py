@@ -1,0 +1,66 @@
+"""The publisher's two paths (a send per record, a built batch per partition) put a key on the
+same partition, in order, and every record arrives once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from anbefal.common import topics
+from anbefal.common.kafka import Publisher
+from anbefal.devstack.testing import end_offsets
+
+pytestmark = pytest.mark.integration
+
+
+async def test_batched_and_single_sends_agree_on_partitions(stack: Any) -> None:
+    topic = topics.SCORES  # consumed by nobody in the suite
+    before = await end_offsets(stack.kafka.bootstrap, [topic])
+    publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="publisher-test")
+    await publisher.start()
+    await publisher.wait_ready(30)
+    keys = [f"tenant:c-{i}".encode() for i in range(300)]
+    try:
+        # One by one (the per-record path), then all at once (the batch path), then again.
+        for key in keys:
+            await publisher.send(topic, b"single1", key=key)
+        await publisher.send_many(topic, [(key, b"batch-1", None) for key in keys])
+        await publisher.send_many(topic, [(key, b"x" * 3000 + b"batch-2", None) for key in keys])
+    finally:
+        await publisher.stop()
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    seen: dict[bytes, list[tuple[int, bytes]]] = {}
+    try:
+        after = await end_offsets(stack.kafka.bootstrap, [topic])
+        parts = [TopicPartition(t, p) for (t, p) in after]
+        consumer.assign(parts)
+        for tp in parts:
+            consumer.seek(tp, before.get((tp.topic, tp.partition), 0))
+        remaining = {
+            tp
+            for tp in parts
+            if after[(tp.topic, tp.partition)] > before.get((tp.topic, tp.partition), 0)
+        }
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=2000)
+            for tp, messages in batch.items():
+                for m in messages:
+                    assert m.key is not None
+                    seen.setdefault(m.key, []).append((tp.partition, m.value[-7:]))
+                    if m.offset + 1 >= after[(tp.topic, tp.partition)]:
+                        remaining.discard(tp)
+    finally:
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer.stop()
+    ours = {k: v for k, v in seen.items() if k in set(keys)}
+    assert len(ours) == len(keys)
+    for key, records in ours.items():
+        assert [value for _, value in records] == [b"single1", b"batch-1", b"batch-2"], key
+        assert len({partition for partition, _ in records}) == 1, key

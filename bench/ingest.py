@@ -207,7 +207,9 @@ def line(name: str, result: dict[str, Any], per_request: int = 1) -> str:
     )
 
 
-async def run(seconds: int, connections: int, threads: int, workers: int, batch: int) -> int:
+async def run(
+    seconds: int, connections: int, threads: int, workers: int, batch: int, ingest_only: bool
+) -> int:
     wrk = ensure_wrk()
     check_signature_scheme()
     root = state_dir() / "bench" / f"ingest-{uuid.uuid4().hex[:6]}"
@@ -215,6 +217,7 @@ async def run(seconds: int, connections: int, threads: int, workers: int, batch:
     postgres = start_postgres(root / "postgres", free_port())
     kafka = start_kafka(root / "kafka", free_port(), free_port())
     system: ChaosSystem | None = None
+    lone: ServiceProcess | None = None
     try:
         await create_topics(kafka.bootstrap, topics.ALL_TOPICS)
         postgres.create_database("bench")
@@ -232,9 +235,15 @@ async def run(seconds: int, connections: int, threads: int, workers: int, batch:
             "ANBEFAL_INGEST_WORKERS": str(workers),
             "PATH": os.environ["PATH"],
         }
-        system = ChaosSystem(root, env)
-        await system.start()
-        ingest: ServiceProcess = system.processes["ingest"]
+        if ingest_only:
+            # Ingest alone: what the endpoint costs without the consumers competing for CPU.
+            ingest = ServiceProcess("ingest", env, root / "logs").start()
+            await ingest.wait_ready()
+            lone = ingest
+        else:
+            system = ChaosSystem(root, env)
+            await system.start()
+            ingest = system.processes["ingest"]
         admin = issue_token(TEST_JWT_SECRET, tenant=TENANT, role="admin", sub="bench")
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {admin}"}) as client:
             r = await client.put(
@@ -257,7 +266,8 @@ async def run(seconds: int, connections: int, threads: int, workers: int, batch:
         wrk_args = {"seconds": seconds, "connections": connections, "threads": threads}
         single_args = [str(singles), str(threads)]
 
-        print(f"== signed single webhooks ({connections} connections, {seconds} s each)")
+        mode = "ingest alone" if ingest_only else "the whole pipeline running"
+        print(f"== signed single webhooks ({connections} connections, {seconds} s each, {mode})")
         base_single = run_wrk(wrk, baseline_url, singles_lua, single_args, **wrk_args)
         signed_single = run_wrk(wrk, webhook_url, singles_lua, single_args, **wrk_args)
         print(line("raw baseline (read body, 202)", base_single))
@@ -296,6 +306,8 @@ async def run(seconds: int, connections: int, threads: int, workers: int, batch:
     finally:
         if system is not None:
             system.stop()
+        if lone is not None:
+            lone.stop()
         kafka.stop()
         postgres.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -308,9 +320,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=1, help="ingest worker processes")
     parser.add_argument("--batch", type=int, default=500, help="answers per batch request")
+    parser.add_argument(
+        "--ingest-only", action="store_true", help="no consumers: ingest's own cost"
+    )
     args = parser.parse_args()
     raise SystemExit(
-        asyncio.run(run(args.seconds, args.connections, args.threads, args.workers, args.batch))
+        asyncio.run(
+            run(
+                args.seconds,
+                args.connections,
+                args.threads,
+                args.workers,
+                args.batch,
+                args.ingest_only,
+            )
+        )
     )
 
 

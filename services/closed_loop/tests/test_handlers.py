@@ -370,3 +370,61 @@ async def test_an_answer_wanted_again_after_a_cancel_joins_the_open_call(
     assert (r1.cancelled, r1.revision) == (True, 3)  # 2 attached r2, 3 cancelled
     assert (r2.cancelled, r2.comment) == (False, "still bad")
     assert [(a.score, a.comment) for a in r2.attached] == [(1, "broken again")]
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(0, 2),  # which of the respondent's answers
+            # Its score in this version: two detractors' and two others', so versions cross
+            # the line often.
+            st.sampled_from([1, 5, 8, 10]),
+            st.none() | st.just("why"),
+            st.booleans(),  # the debounce ends after this step
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_cool_down_every_detractor_is_in_exactly_one_open_call(
+    stack: Any, steps: list[tuple[int, int, str | None, bool]]
+) -> None:
+    """One respondent, three answers a day apart (all inside one cool-down), versions in any
+    order: every answer whose latest version is a detractor's is in exactly one open call,
+    as that call's own answer or attached to it, with its latest score; nothing else is."""
+    url = _property_database(stack)
+    latest: dict[int, tuple[int, int, str | None]] = {}  # answer -> (version, score, comment)
+
+    async def run() -> tuple[list[Action], Feed]:
+        engine = create_engine(url, pool_size=1)
+        try:
+            feed = Feed(create_sessionmaker(engine), f"q-{uuid.uuid4().hex[:8]}", debounce_s=60)
+            for n, score, comment, wait_ends in steps:
+                version = latest.get(n, (0, 0, None))[0] + 1
+                latest[n] = (version, score, comment)
+                at = START + n * DAY
+                await feed.send(feed.answer(f"r{n}", score, comment, version=version, at=at))
+                if wait_ends:
+                    await feed.release()
+            await feed.release()
+            return await feed.published(), feed
+        finally:
+            await engine.dispose()
+
+    published, feed = asyncio.run(run())
+    final: dict[uuid.UUID, Action] = {}
+    for action in published:
+        if action.rule_id == "detractor-call":
+            final[action.action_id] = action  # sorted by revision: the last one stays
+    seen: list[tuple[uuid.UUID, int, str | None]] = []
+    for call in final.values():
+        if call.cancelled:
+            continue
+        seen.append((call.response_event_id, call.score, call.comment))
+        seen += [(a.response_event_id, a.score, a.comment) for a in call.attached]
+    ids = {n: response_event_id(feed.tenant, "api", f"r{n}") for n in latest}
+    expected = sorted(
+        (ids[n], score, comment) for n, (_, score, comment) in latest.items() if score <= 6
+    )
+    assert sorted(seen) == expected

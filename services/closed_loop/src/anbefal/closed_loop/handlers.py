@@ -177,7 +177,17 @@ class Evaluator:
         for rule_id, action in desired.items():
             row = existing.get(rule_id)
             rule = rules[rule_id]
-            if row is not None and row.cancelled and row.attach_to is None:
+            was_attached = False
+            if row is not None and row.attach_to is not None:
+                root = self.rows.get(row.attach_to)
+                if root is not None and not root.cancelled and root.attach_to is None:
+                    row.cancelled = False
+                    row.payload = action.model_dump(mode="json")
+                    roots_to_rebuild.add(root.action_id)
+                    continue
+                # The action it was attached to is gone: decide afresh, as after a cancel.
+                row.attach_to, row.cancelled, was_attached = None, True, True
+            if row is not None and row.cancelled:
                 # Wanted again after a cancellation: the cool-down applies as to a new one.
                 root = self.open_action(response, rule.action, rule.cooldown_days)
                 if root is not None:
@@ -185,18 +195,13 @@ class Evaluator:
                     row.payload = action.model_dump(mode="json")
                     roots_to_rebuild.add(root.action_id)
                     continue
-            if row is not None and row.attach_to is not None:
-                row.cancelled = False
-                row.payload = action.model_dump(mode="json")
-                roots_to_rebuild.add(row.attach_to)
-                continue
             if row is not None:
                 # The attached answers as they are now (a reinstated action's were handed on).
                 kept = {
                     "attached": self.attachments(row),
                     "supersedes": Action.model_validate(row.payload).supersedes,
                 }
-                self.schedule(row, action.model_copy(update=kept))
+                self.schedule(row, action.model_copy(update=kept), changed=was_attached)
                 continue
             root = self.open_action(response, rule.action, rule.cooldown_days)
             row = self.new_row(action, self.traces.get(response.event_id))
@@ -225,9 +230,11 @@ class Evaluator:
         self.remember(row)
         return row
 
-    def schedule(self, row: ActionRow, action: Action) -> None:
-        """Store `action` as the row's latest revision, and publish it, hold it or drop it."""
-        if row.released_revision > 0 or row.release_at is not None:
+    def schedule(self, row: ActionRow, action: Action, *, changed: bool = False) -> None:
+        """Store `action` as the row's latest revision, and publish it, hold it or drop it.
+        Nothing happens if it says what the row's payload says, unless `changed`: the payload
+        of a row that was attached is not what notify last heard of it."""
+        if not changed and (row.released_revision > 0 or row.release_at is not None):
             if same(Action.model_validate(row.payload), action):
                 return
         revision = next_revision(row.revision, row.released_revision)
@@ -266,7 +273,8 @@ class Evaluator:
         for r in rest:
             r.attach_to = first.action_id
         action = Action.model_validate(first.payload)
-        self.schedule(first, action.model_copy(update={"attached": self.attachments(first)}))
+        attached = self.attachments(first)
+        self.schedule(first, action.model_copy(update={"attached": attached}), changed=True)
 
 
 def attachment(action: Action) -> AttachedAnswer:

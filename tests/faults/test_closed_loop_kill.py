@@ -1,7 +1,9 @@
 """SIGKILL the closed_loop process at random moments while answers stream (late comments,
-changed scores, redeliveries and stale versions among them): afterwards every (answer, rule)
-has exactly one action, every revision of it was published as one decision, and the final
-state of each is what the answer's latest version calls for."""
+changed scores, redeliveries, stale versions and respondents answering again inside the
+cool-down among them): afterwards every (answer, rule) has at most one action, every revision
+of it was published as one decision, and the final state is what the answers' latest versions
+call for: each detractor in exactly one open call (its own, or attached to the respondent's),
+every other answer with its own action."""
 
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ from anbefal.devstack.testing import (
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
 ANSWERS = scale(1200, 10_000)
+RESPONDENTS = ANSWERS // 4
 KILLS = scale(4, 12)
 
 
@@ -59,8 +62,8 @@ def make_answer(tenant: str, i: int, version: int, now: datetime) -> SurveyRespo
         kind="nps", score=score, comment=comment,
         answered_at=now - timedelta(minutes=i), received_at=now,
         source=Source(tool="api", response_id=rid),
-        # One respondent per answer: the cool-down is not what this test is about.
-        respondent=Respondent(key=f"c-{i}", email=f"c-{i}@example.com"),
+        # Four answers per respondent, all inside one cool-down of each other.
+        respondent=Respondent(key=f"c-{i % RESPONDENTS}", email=f"c-{i}@example.com"),
         owners=Owners(director="director@kill.example", salesperson="sales@kill.example"),
     )  # fmt: skip
 
@@ -186,13 +189,29 @@ async def test_closed_loop_killed_mid_stream_decides_each_answer_and_rule_once(
         assert all((aid, r) in decisions for r in range(1, revision))
 
     live = {k: a for k, a in final.items() if not a.cancelled}
-    missing = set(expected) - set(live)
-    extra = set(live) - set(expected)
+    # Calls: every detractor's latest version in exactly one open call, own or attached.
+    in_calls = sorted(
+        entry
+        for call in live.values()
+        if call.rule_id == "detractor-call"
+        for entry in [
+            (call.response_event_id, call.score, call.comment),
+            *((a.response_event_id, a.score, a.comment) for a in call.attached),
+        ]
+    )
+    detractors = sorted((a.event_id, a.score, a.comment) for a in latest.values() if a.score <= 6)
+    assert in_calls == detractors
+    # Everything else: exactly the actions the latest versions call for, with their content.
+    others = {k: a for k, a in live.items() if a.rule_id != "detractor-call"}
+    wanted = {k: a for k, a in expected.items() if a.rule_id != "detractor-call"}
+    missing, extra = set(wanted) - set(others), set(others) - set(wanted)
     assert not missing, f"{len(missing)} (answer, rule) pairs without an action"
     assert not extra, f"{len(extra)} actions the latest versions do not call for"
-    for key, action in live.items():
-        assert (action.score, action.comment) == (expected[key].score, expected[key].comment)
-    # The machinery was exercised: late comments folded or revised, score changes cancelled.
+    for key, action in others.items():
+        assert (action.score, action.comment) == (wanted[key].score, wanted[key].comment)
+    # The machinery was exercised: late comments folded or revised, score changes cancelled,
+    # answers attached in the cool-down.
     assert any(a.revision > 1 for a in final.values())
     assert any(a.cancelled for a in final.values())
-    assert len(live) == ANSWERS  # the default rules give each NPS answer exactly one action
+    calls = [a for a in live.values() if a.rule_id == "detractor-call"]
+    assert 0 < len(calls) < len(detractors)

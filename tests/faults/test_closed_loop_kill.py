@@ -138,6 +138,9 @@ async def test_closed_loop_killed_mid_stream_decides_each_answer_and_rule_once(
                 closed_loop.kill()
                 kills += 1
                 closed_loop = ServiceProcess("closed-loop", env, stack.root / "logs").start()
+                # Ready again before the stream goes on: the next kill then hits a process
+                # that is consuming the backlog, not one still starting.
+                await closed_loop.wait_ready()
             await asyncio.sleep(0.01)
         assert kills == KILLS
         await closed_loop.wait_ready()

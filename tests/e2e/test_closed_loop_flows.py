@@ -252,6 +252,14 @@ async def test_a_changed_score_cancels_the_call_and_thanks_instead(loop: Loop) -
     assert (thanks.rule_id, thanks.supersedes) == ("promoter-thank-you", call.action_id)
     assert "Thank you" in loop.mails(tenant)[0]["Subject"]
 
+    # notify applies the cancelling revision: the call leaves the queue.
+    async def call_cancelled() -> bool:
+        return [(t["status"], t["revision"]) for t in await loop.tasks(tenant)] == [
+            ("cancelled", 2)
+        ]
+
+    await wait_until(call_cancelled, 60, "notify cancelled the call task")
+
 
 async def test_cool_down_keeps_one_call_per_respondent(loop: Loop) -> None:
     tenant = new_tenant()
@@ -267,10 +275,17 @@ async def test_cool_down_keeps_one_call_per_respondent(loop: Loop) -> None:
 
     await wait_until(attached, 60, "the second answer attached to the first call")
     await wait_until(loop.caught_up, 60, "consumers caught up")
-    (task,) = await loop.tasks(tenant)
-    assert task["comment"] == "bad"
     latest = (await loop.actions(tenant))[-1]
     assert [(a.score, a.comment) for a in latest.attached] == [(5, "still bad")]
+
+    # One task in notify, carrying the attached answer.
+    async def attached_on_the_task() -> bool:
+        tasks = await loop.tasks(tenant)
+        return len(tasks) == 1 and [a["comment"] for a in tasks[0]["attached"]] == ["still bad"]
+
+    await wait_until(attached_on_the_task, 60, "the attached answer on notify's task")
+    (task,) = await loop.tasks(tenant)
+    assert task["comment"] == "bad"
 
 
 async def test_ask_why_switched_on_and_a_dry_run_without_side_effects(loop: Loop) -> None:

@@ -212,6 +212,14 @@ async def test_owners_from_the_apis_the_fallback_queue_and_business_hours(loop: 
         f'anbefal_closed_loop_unowned_actions_total{{tenant="{tenant}",type="call_task"}} 1.0'
         in metrics
     )
+    # The releaser keeps up: nothing waits long past its release time.
+    (overdue,) = [
+        float(line.split()[1])
+        for line in metrics.splitlines()
+        if line.startswith("anbefal_closed_loop_release_overdue_seconds ")
+    ]
+    assert 0 <= overdue < 5
+    assert "anbefal_closed_loop_held_actions " in metrics
 
 
 async def test_a_late_comment_is_folded_into_the_task(loop: Loop) -> None:

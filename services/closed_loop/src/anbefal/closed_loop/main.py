@@ -6,7 +6,7 @@ import functools
 
 from fastapi import FastAPI
 
-from anbefal.closed_loop import handlers
+from anbefal.closed_loop import handlers, repository
 from anbefal.closed_loop.models import CONSUMER_TABLES, OUTBOX
 from anbefal.closed_loop.routes import router
 from anbefal.closed_loop.settings import ClosedLoopSettings
@@ -43,7 +43,11 @@ def wire(runtime: Runtime) -> Wiring:
         return released
 
     releaser = PollingWorker("closed-loop-releaser", release, poll_s=settings.release_poll_s)
-    return Wiring(consumers=[consumer], workers=[relay.worker.run, releaser.run])
+    return Wiring(
+        consumers=[consumer],
+        workers=[relay.worker.run, releaser.run],
+        on_scrape=[repository.refresh_held_gauges],
+    )
 
 
 def create_app(settings: ClosedLoopSettings | None = None) -> FastAPI:

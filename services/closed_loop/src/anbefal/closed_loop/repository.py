@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
+from prometheus_client import Gauge
 from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from anbefal.closed_loop.models import (
     OUTBOX,
@@ -153,6 +154,30 @@ async def record_task_events(session: AsyncSession, events: Sequence[TaskEvent])
             .where(ActionRow.action_id == event.action_id)
             .values(task_closed_at=closed_at)
         )
+
+
+HELD = Gauge(
+    "anbefal_closed_loop_held_actions",
+    "Actions held for the late-comment debounce, not yet in the outbox (counted at scrape)",
+)
+RELEASE_OVERDUE = Gauge(
+    "anbefal_closed_loop_release_overdue_seconds",
+    "How long the oldest held action has been due for release (0: none); grows if the "
+    "releaser is stuck (counted at scrape)",
+)
+
+
+async def refresh_held_gauges(conn: AsyncConnection) -> None:
+    held, oldest = (
+        await conn.execute(
+            select(func.count(), func.min(ActionRow.release_at)).where(
+                ActionRow.release_at.is_not(None)
+            )
+        )
+    ).one()
+    HELD.set(held)
+    now = datetime.now(UTC)
+    RELEASE_OVERDUE.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
 
 
 async def held_until(session: AsyncSession, now: datetime, limit: int) -> list[ActionRow]:

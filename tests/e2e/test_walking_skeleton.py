@@ -169,7 +169,10 @@ async def test_three_answers_scored_routed_and_followed_up_exactly_once(system: 
         metrics = (await client.get(f"{system.url('notify')}/metrics")).text
         conn = await asyncpg.connect(asyncpg_dsn(system.env["ANBEFAL_DATABASE_URL"]))
         try:
-            sent = await conn.fetchval("SELECT count(*) FROM notify.emails WHERE status = 'sent'")
+            sent = await conn.fetchval(
+                "SELECT count(*) FROM notify.emails"
+                " WHERE status = 'sent' AND template = 'thank_you'"
+            )
         finally:
             await conn.close()
         assert f'anbefal_emails_sent_total{{kind="thank_you"}} {float(sent)}' in metrics

@@ -32,7 +32,10 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the commit happens before the response is sent. FastAPI's default ends a
+# yield dependency after the response, so a client could get its 2xx (or a browser follow a
+# redirect) before the transaction was committed, or even though the commit then failed.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_publisher(runtime: RuntimeDep) -> Publisher:

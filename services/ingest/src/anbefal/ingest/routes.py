@@ -161,7 +161,9 @@ async def post_responses(
             await publish_answers(dedupe_of(runtime), runtime.publisher, events, trace_id)
         )
     except BrokerUnavailable as exc:
-        log.warning("broker unavailable; answered 503", tenant=tenant, error=str(exc))
+        log.warning(
+            "broker unavailable; answered 503", tenant=tenant, trace_id=trace_id, error=str(exc)
+        )
         return broker_unavailable(runtime)
     # Plain dicts and orjson: the response of a 500-answer batch is on the hot path. Its shape
     # is `Accepted` (the OpenAPI model); tests check the two agree.
@@ -195,6 +197,10 @@ async def post_responses(
         "trace_id": trace_id,
     }
     log.info(
-        "responses accepted", tenant=tenant, new=counts["accepted"], duplicates=counts["duplicate"]
+        "responses accepted",
+        tenant=tenant,
+        trace_id=trace_id,
+        new=counts["accepted"],
+        duplicates=counts["duplicate"],
     )
     return Response(orjson.dumps(result), 207 if bad else 202, media_type="application/json")

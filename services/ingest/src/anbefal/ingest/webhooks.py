@@ -83,10 +83,17 @@ async def process(
     try:
         outcomes = await publish_answers(dedupe_of(runtime), runtime.publisher, events, trace_id)
     except BrokerUnavailable as exc:
-        log.warning("broker unavailable; answered 503", tenant=source.tenant, error=str(exc))
+        log.warning(
+            "broker unavailable; answered 503",
+            tenant=source.tenant,
+            trace_id=trace_id,
+            error=str(exc),
+        )
         return broker_unavailable(runtime)
     new = any(o.status == "accepted" for o in outcomes)
-    log.info("webhook accepted", tenant=source.tenant, source=source.name, new=new)
+    log.info(
+        "webhook accepted", tenant=source.tenant, source=source.name, trace_id=trace_id, new=new
+    )
     return JSONResponse(
         {
             "status": "accepted" if new else "duplicate",
@@ -113,6 +120,22 @@ def broker_unavailable(runtime: Runtime) -> JSONResponse:
         503,
         headers={"Retry-After": str(settings.retry_after_s)},
     )
+
+
+@router.api_route(
+    "/v1/webhooks/{tenant}/{source}",
+    methods=["GET", "HEAD"],
+    summary="Reachability check some tools make when a hook is registered",
+    description=(
+        "SurveyMonkey pings a new hook with HEAD before it saves it. Always 200: it says "
+        "nothing about whether the source exists."
+    ),
+)
+async def ping_webhook(
+    tenant: Annotated[str, Path(pattern=TENANT_PATTERN)],
+    source: Annotated[str, Path(pattern=SOURCE_NAME_PATTERN)],
+) -> dict[str, str]:
+    return {"status": "ok"}
 
 
 @router.post(

@@ -156,8 +156,22 @@ def tenant_set(
     sender_name: Annotated[str | None, typer.Option(help="Email sender name")] = None,
     sender_email: Annotated[str | None, typer.Option(help="Email sender address")] = None,
     follow_up_days: Annotated[int, typer.Option(help="Days to follow up a passive")] = 5,
+    anonymity_k: Annotated[
+        int, typer.Option(min=3, help="Smallest eNPS group shown (never below 3)")
+    ] = 5,
+    escalation_next: Annotated[
+        str | None, typer.Option(help="Second escalation level's email address")
+    ] = None,
+    escalation_next_after_hours: Annotated[
+        float, typer.Option(help="Hours after a breach before the second level is told")
+    ] = 24.0,
+    chat_webhook_url: Annotated[
+        str | None, typer.Option(help="Slack/Teams incoming webhook for new detractor tasks")
+    ] = None,
 ) -> None:
-    """Create or update a tenant (published on `anbefal.tenants.v1`)."""
+    """Create or replace a tenant's settings (published on `anbefal.tenants.v1`).
+
+    The whole settings record is replaced: give every option you want kept."""
     settings = TenantSettings(
         tenant=tenant,
         display_name=name or tenant,
@@ -168,6 +182,10 @@ def tenant_set(
         follow_up_days=follow_up_days,
         sender_name=sender_name,
         sender_email=sender_email,
+        anonymity_k=anonymity_k,
+        escalation_next=escalation_next,
+        escalation_next_after_hours=escalation_next_after_hours,
+        chat_webhook_url=chat_webhook_url,
         updated_at=datetime.now(UTC),
     )
     asyncio.run(_publish_tenant(settings))

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
@@ -20,7 +21,13 @@ from anbefal.common.auth import issue_token
 from anbefal.common.events import Action, Respondent, TenantSettings, action_id
 from anbefal.common.kafka import Publisher
 from anbefal.devstack.mailsink import MailSink, read_messages
-from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, free_port, wait_until
+from anbefal.devstack.testing import (
+    TEST_JWT_SECRET,
+    ServiceProcess,
+    asyncpg_dsn,
+    free_port,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -132,6 +139,18 @@ async def test_an_unsubscribed_address_gets_no_more_mail(stack: Any, tmp_path: P
         await notify.wait_ready()
         await publisher.wait_ready(30)
         await publisher.send(topics.TENANTS, settings.to_bytes(), key=settings.key)
+
+        async def tenant_known() -> bool:
+            # Tenants and actions are separate topics, consumed independently: the page names
+            # the tenant, so let notify have its settings before the mail goes out.
+            conn = await asyncpg.connect(asyncpg_dsn(env["ANBEFAL_DATABASE_URL"]))
+            try:
+                row = await conn.fetchval("SELECT 1 FROM notify.tenants WHERE tenant = $1", tenant)
+            finally:
+                await conn.close()
+            return row is not None
+
+        await wait_until(tenant_known, 60, "notify has the tenant's settings")
         thanks = email_action(tenant, recipient, "thank_you")
         await publisher.send(topics.ACTIONS, thanks.to_bytes(), key=thanks.key)
 

@@ -49,9 +49,9 @@ from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, end_offset
 SECRET = "bench-typeform-secret"
 TENANT = "bench"
 
-# wrk's Lua: each thread takes every Nth prepared request (so no two threads send the same
-# answer), counts the statuses it gets, and the summary reports them.
-SINGLES_LUA = r"""
+# wrk's Lua, shared part: each thread gets an id (so no two threads send the same answer) and
+# counts the statuses it gets; the summary line reports them.
+LUA_COMMON = r"""
 local threads = {}
 local counter = 0
 function setup(thread)
@@ -59,6 +59,25 @@ function setup(thread)
   counter = counter + 1
   table.insert(threads, thread)
 end
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    local s = thread:get("statuses")
+    for code, n in pairs(s) do total[code] = (total[code] or 0) + n end
+  end
+  local parts = {}
+  for code, n in pairs(total) do table.insert(parts, code .. "=" .. n) end
+  io.write("STATUSES " .. table.concat(parts, " ") .. "\n")
+end
+"""
+
+# Singles: every Nth prepared, signed delivery, N being the number of threads.
+SINGLES_LUA = (
+    LUA_COMMON
+    + r"""
 function init(args)
   requests_file = args[1]
   nthreads = tonumber(args[2])
@@ -79,30 +98,13 @@ function request()
   headers["Typeform-Signature"] = signatures[i]
   return wrk.format("POST", nil, headers, bodies[i])
 end
-function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-end
-function done(summary, latency, requests)
-  local total = {}
-  for _, thread in ipairs(threads) do
-    local s = thread:get("statuses")
-    for code, n in pairs(s) do total[code] = (total[code] or 0) + n end
-  end
-  local parts = {}
-  for code, n in pairs(total) do table.insert(parts, code .. "=" .. n) end
-  io.write("STATUSES " .. table.concat(parts, " ") .. "\n")
-end
 """
+)
 
 # Batches are built in Lua: 500 answers with ids no other request uses.
-BATCH_LUA = r"""
-local threads = {}
-local counter = 0
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+BATCH_LUA = (
+    LUA_COMMON
+    + r"""
 function init(args)
   token = args[1]
   size = tonumber(args[2])
@@ -124,20 +126,8 @@ function request()
   headers["Authorization"] = "Bearer " .. token
   return wrk.format("POST", nil, headers, '{"responses":[' .. table.concat(items, ",") .. "]}")
 end
-function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-end
-function done(summary, latency, requests)
-  local total = {}
-  for _, thread in ipairs(threads) do
-    local s = thread:get("statuses")
-    for code, n in pairs(s) do total[code] = (total[code] or 0) + n end
-  end
-  local parts = {}
-  for code, n in pairs(total) do table.insert(parts, code .. "=" .. n) end
-  io.write("STATUSES " .. table.concat(parts, " ") .. "\n")
-end
 """
+)
 
 
 def ensure_wrk() -> str:

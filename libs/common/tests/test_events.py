@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pydantic
 import pytest
@@ -14,6 +14,7 @@ from anbefal.common.events import (
     Action,
     EventModel,
     Respondent,
+    ScoresChanged,
     Source,
     SurveyResponse,
     TaskEvent,
@@ -65,6 +66,25 @@ SAMPLES: list[EventModel] = [
         at=NOW,
     ),  # fmt: skip
     TenantSettings(tenant="acme", display_name="Acme A/S", updated_at=NOW),
+    ScoresChanged(
+        event_id=uuid.uuid4(),
+        tenant="acme",
+        kind="nps",
+        dimension="department",
+        value="Support",
+        window="30d",
+        first_day=date(2026, 10, 22),
+        last_day=date(2026, 11, 20),
+        sequence=40,
+        n=40,
+        promoters=20,
+        passives=10,
+        detractors=10,
+        nps=25.0,
+        interval_low=2.1,
+        interval_high=45.3,
+        computed_at=NOW,
+    ),
 ]
 
 

@@ -188,15 +188,6 @@ class TenantSettings(EventModel):
         return self.tenant.encode()
 
 
-# Which model each topic carries; consumers decode with this, never in aiokafka's deserializer.
-TOPIC_MODELS: dict[str, type[EventModel]] = {
-    topics.RESPONSES: SurveyResponse,
-    topics.ACTIONS: Action,
-    topics.TASK_EVENTS: TaskEvent,
-    topics.TENANTS: TenantSettings,
-}
-
-
 class ScoresChanged(EventModel):
     """A segment's rolling figures after a change (fact), on `anbefal.scores.v1`; at most one
     per segment per throttle interval. Key: `tenant:kind:dimension:value`.
@@ -236,3 +227,13 @@ def scores_event_id(tenant: str, kind: str, dimension: str, value: str, sequence
     return uuid.uuid5(
         ANBEFAL_NAMESPACE, f"scores\x1f{tenant}\x1f{kind}\x1f{dimension}\x1f{value}\x1f{sequence}"
     )
+
+
+# Which model each topic carries; consumers decode with this, never in aiokafka's deserializer.
+TOPIC_MODELS: dict[str, type[EventModel]] = {
+    topics.RESPONSES: SurveyResponse,
+    topics.ACTIONS: Action,
+    topics.TASK_EVENTS: TaskEvent,
+    topics.TENANTS: TenantSettings,
+    topics.SCORES: ScoresChanged,
+}

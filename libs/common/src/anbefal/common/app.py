@@ -67,8 +67,11 @@ def service_consumer(
     tables: ConsumerTables,
     handler: BatchHandler,
     after_commit: Callable[[], None] | None = None,
+    max_records: int = 500,
 ) -> ConsumerLoop:
-    """The service's consumer loop, configured from its settings (group `<prefix>-<service>`)."""
+    """The service's consumer loop, configured from its settings (group `<prefix>-<service>`).
+
+    `max_records`: records per poll (scoring takes more: its cost is per transaction)."""
     settings = runtime.settings
     return ConsumerLoop(
         group_id=f"{settings.group_prefix}-{service}",
@@ -80,6 +83,7 @@ def service_consumer(
         publisher=runtime.publisher,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         after_commit=after_commit,
+        max_records=max_records,
     )
 
 

@@ -95,14 +95,19 @@ class Intake:
         self._sources.pop((tenant, name), None)
 
 
-def unavailable(runtime: Runtime, message: str) -> JSONResponse:
+def unavailable(runtime: Runtime, message: str, code: str = "unavailable") -> JSONResponse:
+    """503 with the Retry-After survey tools honour: nothing was stored, send it again."""
     settings = runtime.settings
     assert isinstance(settings, IngestSettings)
     return JSONResponse(
-        error_body("unavailable", message),
+        error_body(code, message),
         503,
         headers={"Retry-After": str(settings.retry_after_s)},
     )
+
+
+def broker_unavailable(runtime: Runtime) -> JSONResponse:
+    return unavailable(runtime, "the answer was not stored; retry later", "broker_unavailable")
 
 
 async def keep_rejected(

@@ -17,10 +17,15 @@ from anbefal.common.deps import PrincipalDep, RuntimeDep, authorize
 from anbefal.common.events import TENANT_PATTERN
 from anbefal.common.kafka import BrokerUnavailable
 from anbefal.common.logging import get_logger
-from anbefal.ingest.intake import BodyTooLarge, Intake, keep_rejected, read_limited
+from anbefal.ingest.intake import (
+    BodyTooLarge,
+    Intake,
+    broker_unavailable,
+    keep_rejected,
+    read_limited,
+)
 from anbefal.ingest.pipeline import dedupe_of, publish_answers, to_event
 from anbefal.ingest.schemas import Accepted, BatchIn, ResponseIn
-from anbefal.ingest.webhooks import broker_unavailable
 
 log = get_logger(__name__)
 router = APIRouter(tags=["ingest"])

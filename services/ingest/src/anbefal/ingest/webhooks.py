@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from anbefal.common.app import Runtime, error_body
+from anbefal.common.app import Runtime
 from anbefal.common.deps import RuntimeDep
 from anbefal.common.events import TENANT_PATTERN
 from anbefal.common.kafka import BrokerUnavailable
@@ -29,9 +29,15 @@ from anbefal.ingest.adapters.base import (
     PayloadInvalid,
     SignatureInvalid,
 )
-from anbefal.ingest.intake import BodyTooLarge, Intake, keep_rejected, read_limited, unavailable
+from anbefal.ingest.intake import (
+    BodyTooLarge,
+    Intake,
+    broker_unavailable,
+    keep_rejected,
+    read_limited,
+    unavailable,
+)
 from anbefal.ingest.pipeline import dedupe_of, publish_answers, to_event
-from anbefal.ingest.settings import IngestSettings
 from anbefal.ingest.sources import SOURCE_NAME_PATTERN, Source
 
 log = get_logger(__name__)
@@ -109,16 +115,6 @@ async def process(
             "trace_id": trace_id,
         },
         202 if new else 200,
-    )
-
-
-def broker_unavailable(runtime: Runtime) -> JSONResponse:
-    settings = runtime.settings
-    assert isinstance(settings, IngestSettings)
-    return JSONResponse(
-        error_body("broker_unavailable", "the answer was not stored; retry later"),
-        503,
-        headers={"Retry-After": str(settings.retry_after_s)},
     )
 
 

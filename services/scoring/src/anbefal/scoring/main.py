@@ -7,8 +7,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from anbefal.common import topics
-from anbefal.common.app import Runtime, Wiring, create_service_app
-from anbefal.common.kafka import ConsumerLoop
+from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.outbox import OutboxRelay
 from anbefal.scoring import handlers
 from anbefal.scoring.models import CONSUMER_TABLES, OUTBOX
@@ -32,18 +31,15 @@ def wire(runtime: Runtime) -> Wiring:
         on_enqueued=relay.worker.wake,
     )
     handler = partial(handlers.handle, default_time_zone=settings.default_time_zone)
-    # The shared factory's loop with a larger fetch: a batch's cost is mostly per transaction
-    # (begin, savepoint, offset, commit), so 500 records spread over six partitions (about 80
-    # per transaction) drain a backlog several times slower than 500 per partition.
-    consumer = ConsumerLoop(
-        group_id=f"{settings.group_prefix}-scoring",
-        topic_names=[topics.RESPONSES, topics.TENANTS],
-        bootstrap=settings.kafka_bootstrap,
-        sessionmaker=runtime.sessionmaker,
-        tables=CONSUMER_TABLES,
-        handler=handler,
-        publisher=runtime.publisher,
-        session_timeout_ms=settings.consumer_session_timeout_ms,
+    # A larger fetch: a batch's cost is mostly per transaction (begin, savepoint, offset,
+    # commit), so 500 records spread over six partitions (about 80 per transaction) drain a
+    # backlog several times slower than 500 per partition.
+    consumer = service_consumer(
+        runtime,
+        "scoring",
+        [topics.RESPONSES, topics.TENANTS],
+        CONSUMER_TABLES,
+        handler,
         max_records=settings.consumer_max_records,
     )
     return Wiring(consumers=[consumer], workers=[publisher.worker.run, relay.worker.run])

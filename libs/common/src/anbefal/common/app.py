@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from anbefal.common import metrics
 from anbefal.common.db import ConsumerTables, create_engine, create_sessionmaker
 from anbefal.common.errors import ServiceError
+from anbefal.common.gctune import tune_for_service
 from anbefal.common.kafka import BatchHandler, ConsumerLoop, Publisher
 from anbefal.common.logging import configure_logging, get_logger
 from anbefal.common.settings import BaseServiceSettings
@@ -121,6 +122,8 @@ def create_service_app(
         stop = asyncio.Event()
         tasks = [asyncio.create_task(c.run(), name=c.group_id) for c in runtime.consumers]
         tasks += [asyncio.create_task(worker(stop)) for worker in wiring.workers]
+        # Last, so the whole start-up heap is frozen out of the collector's sight.
+        tune_for_service(settings.gc_young_threshold)
         log.info("service started", consumers=[c.group_id for c in runtime.consumers])
         try:
             yield

@@ -26,6 +26,9 @@ class BaseServiceSettings(BaseSettings):
     # A consumer that has not finished a poll in this long while lag > 0 reports not ready.
     consumer_stall_s: float = 60.0
     default_time_zone: str = "Europe/Copenhagen"
+    # Allocations between young garbage collections (see common/gctune.py); 0 keeps CPython's
+    # default of 700, which cost ingest half its CPU under load.
+    gc_young_threshold: int = Field(default=50_000, ge=0)
     # Consumer groups are `<prefix>-<service>`; tests give each run its own prefix.
     group_prefix: str = "anbefal"
     consumer_session_timeout_ms: int = 10_000

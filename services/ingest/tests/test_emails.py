@@ -61,3 +61,11 @@ def test_refused(value: str) -> None:
 def test_domain_is_lowercased_local_part_kept() -> None:
     assert normalise_email("Ida.Holm@Example.COM") == "Ida.Holm@example.com"
     assert reference("Ida.Holm@Example.COM") == "Ida.Holm@example.com"
+
+
+@pytest.mark.parametrize(
+    "value", ["INFO@A.AC", "Support@Example.com", "PostMaster@example.org", "Ida.Holm@Example.com"]
+)
+def test_role_mailboxes_are_lowercased_and_others_keep_their_case(value: str) -> None:
+    # RFC 2142 role names are case-insensitive; email-validator lowercases them, so must we.
+    assert fast(value) == reference(value)

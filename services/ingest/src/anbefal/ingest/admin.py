@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from anbefal.common.deps import PrincipalDep, RuntimeDep, SessionDep, authorize
@@ -198,7 +198,7 @@ async def replay_rejected(
     principal: PrincipalDep,
     session: SessionDep,
     runtime: RuntimeDep,
-) -> JSONResponse:
+) -> Response:
     authorize(principal, tenant, {"admin", "ops"})
     row = await repository.get_rejected(session, tenant, rejected_id)
     if row is None:

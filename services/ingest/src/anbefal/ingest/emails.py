@@ -12,11 +12,13 @@ import re
 from typing import Annotated
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 from pydantic import AfterValidator, WithJsonSchema
 from pydantic.networks import validate_email
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_ROLE_MAILBOXES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
 _PLAIN = re.compile(rf"({_ATEXT}(?:\.{_ATEXT})*)@((?:{_LABEL}\.)+[A-Za-z]{{2,63}})")
 
 
@@ -31,6 +33,10 @@ def normalise_email(value: str) -> str:
         # "--" in a label may be an IDNA (xn--) label: those take the full rules.
         if len(local) <= 64 and len(value) <= 254 and "--" not in domain:
             if not _special_use(domain):
+                # RFC 2142 role mailboxes (info@, support@, ...) are case-insensitive, and
+                # email-validator lowercases them (found by tests/test_emails.py).
+                if local.lower() in _ROLE_MAILBOXES:
+                    local = local.lower()
                 return f"{local}@{domain}"
     return validate_email(value)[1]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 
 from anbefal.common.app import Runtime, Wiring, create_service_app
@@ -66,20 +67,29 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         routers=routers,
         wire=wire,
     )
-    _document_raw_bodies(app)
+    # First, so it is matched before FastAPI's routes (see webhooks.py for why it is bare).
+    app.router.routes.insert(0, webhooks.webhook_route)
+    _document_raw_routes(app)
     return app
 
 
-def _document_raw_bodies(app: FastAPI) -> None:
-    """The route reads the raw body itself (size limit, kept when rejected), so FastAPI does not
-    know its schema; add the request models to the OpenAPI components by hand."""
+def _document_raw_routes(app: FastAPI) -> None:
+    """The routes read the raw body themselves (size limit, kept when rejected), so FastAPI does
+    not know their schemas: add the request models to the OpenAPI components, and the webhook
+    POST (a bare Starlette route) from its unmounted declaration."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = original()
+        declared = get_openapi(
+            title=app.title, version=app.version, routes=webhooks.documentation.routes
+        )
+        for path, operations in declared["paths"].items():
+            schema["paths"].setdefault(path, {}).update(operations)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(declared.get("components", {}).get("schemas", {}))
         for model in (ResponseIn, BatchIn):
             doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(doc.pop("$defs", {}))

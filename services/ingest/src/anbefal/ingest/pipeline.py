@@ -12,7 +12,7 @@ from typing import Literal
 
 from anbefal.common import topics
 from anbefal.common.app import Runtime
-from anbefal.common.events import Owners, Respondent, Source, SurveyResponse, response_event_id
+from anbefal.common.events import SurveyResponse, response_event_id
 from anbefal.common.kafka import TRACE_HEADER, Publisher
 from anbefal.common.logging import get_logger
 from anbefal.ingest.dedupe import DedupeStore
@@ -24,34 +24,39 @@ log = get_logger(__name__)
 def to_event(
     tenant: str, item: ResponseIn, received_at: datetime, tool: str = "api"
 ) -> SurveyResponse:
-    respondent_key = item.respondent.id or f"response:{item.response_id}"
+    respondent = item.respondent
+    respondent_key = respondent.id or f"response:{item.response_id}"
     if item.kind == "enps":
         # DESIGN §6: ingest stores no name or contact details for employees.
-        respondent = Respondent(key=respondent_key, locale=item.respondent.locale)
+        contact: dict[str, str | None] = {"key": respondent_key, "locale": respondent.locale}
     else:
-        respondent = Respondent(
-            key=respondent_key,
-            name=item.respondent.name,
-            email=item.respondent.email,
-            phone=item.respondent.phone,
-            locale=item.respondent.locale,
-            account_id=item.respondent.account_id,
-        )
+        contact = {
+            "key": respondent_key,
+            "name": respondent.name,
+            "email": respondent.email,
+            "phone": respondent.phone,
+            "locale": respondent.locale,
+            "account_id": respondent.account_id,
+        }
     # The generic API's ids are the caller's own; a tool's response ids are unique per survey.
     source_key = item.response_id if tool == "api" else f"{item.survey_id}/{item.response_id}"
-    return SurveyResponse(
-        event_id=response_event_id(tenant, tool, source_key),
-        version=item.version,
-        tenant=tenant,
-        kind=item.kind,
-        score=item.score,
-        comment=item.comment or None,
-        answered_at=item.answered_at,
-        received_at=received_at,
-        source=Source(tool=tool, survey_id=item.survey_id, response_id=item.response_id),
-        respondent=respondent,
-        segments=dict(item.segments),
-        owners=Owners(salesperson=item.owners.salesperson, director=item.owners.director),
+    # One validation of plain dicts, not a constructor call per nested model: pydantic-core
+    # builds the nested models itself, at under half the cost (measured on 500-answer batches).
+    return SurveyResponse.model_validate(
+        {
+            "event_id": response_event_id(tenant, tool, source_key),
+            "version": item.version,
+            "tenant": tenant,
+            "kind": item.kind,
+            "score": item.score,
+            "comment": item.comment or None,
+            "answered_at": item.answered_at,
+            "received_at": received_at,
+            "source": {"tool": tool, "survey_id": item.survey_id, "response_id": item.response_id},
+            "respondent": contact,
+            "segments": item.segments,
+            "owners": {"salesperson": item.owners.salesperson, "director": item.owners.director},
+        }
     )
 
 

@@ -22,7 +22,6 @@ import pydantic
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import TopicPartition
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -34,6 +33,7 @@ from anbefal.common.db import ConsumerTables
 from anbefal.common.errors import PoisonRecordError, RetryableError
 from anbefal.common.events import TOPIC_MODELS, EventModel, decode
 from anbefal.common.logging import get_logger
+from anbefal.common.partitioner import KeyPartitioner
 
 log = get_logger(__name__)
 
@@ -44,7 +44,7 @@ OutRecord = tuple[bytes | None, bytes, Headers | None]  # key, value, headers
 
 # From this many records, send_many builds batches itself instead of one `send` per record.
 _BATCH_FROM = 8
-_PARTITIONER = DefaultPartitioner()
+_PARTITIONER = KeyPartitioner()
 
 
 class BrokerUnavailable(Exception):
@@ -77,6 +77,7 @@ class Publisher:
             bootstrap_servers=self._bootstrap,
             client_id=self._client_id,
             enable_idempotence=True,  # implies acks="all"
+            partitioner=_PARTITIONER,  # the batch path's, so both paths agree
             acks="all",
             linger_ms=self._linger_ms,
             max_batch_size=256 * 1024,

@@ -1,0 +1,77 @@
+"""The source cache: requests that miss at the same moment share one lookup."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from anbefal.devstack.testing import TEST_JWT_SECRET
+from anbefal.ingest import intake as intake_module
+from anbefal.ingest.intake import Intake
+from anbefal.ingest.ratelimit import RateLimiter
+from anbefal.ingest.settings import IngestSettings
+
+
+class FakeRuntime:
+    @staticmethod
+    @contextlib.asynccontextmanager
+    async def sessionmaker() -> AsyncIterator[None]:
+        yield None
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    state: dict[str, Any] = {"calls": 0, "gate": asyncio.Event()}
+
+    async def get_source(session: None, tenant: str, name: str) -> None:
+        state["calls"] += 1
+        await state["gate"].wait()
+        return None  # unknown source: cached as such
+
+    monkeypatch.setattr(intake_module.repository, "get_source", get_source)
+    return state
+
+
+def new_intake() -> Intake:
+    settings = IngestSettings(jwt_secret=TEST_JWT_SECRET)
+    return Intake(settings, RateLimiter(1000, 1000))
+
+
+async def test_concurrent_misses_share_one_lookup(lookups: dict[str, Any]) -> None:
+    intake = new_intake()
+    runtime: Any = FakeRuntime()
+    waiting = [asyncio.create_task(intake.source(runtime, "acme", "typeform")) for _ in range(50)]
+    await asyncio.sleep(0)
+    lookups["gate"].set()
+    assert await asyncio.gather(*waiting) == [None] * 50
+    assert lookups["calls"] == 1
+    await intake.source(runtime, "acme", "typeform")  # cached now
+    assert lookups["calls"] == 1
+
+
+async def test_a_caller_going_away_does_not_cancel_the_others(lookups: dict[str, Any]) -> None:
+    intake = new_intake()
+    runtime: Any = FakeRuntime()
+    first = asyncio.create_task(intake.source(runtime, "acme", "typeform"))
+    second = asyncio.create_task(intake.source(runtime, "acme", "typeform"))
+    await asyncio.sleep(0)
+    first.cancel()
+    lookups["gate"].set()
+    assert await second is None
+    assert lookups["calls"] == 1
+
+
+async def test_a_lookup_begun_before_an_update_is_not_cached(lookups: dict[str, Any]) -> None:
+    intake = new_intake()
+    runtime: Any = FakeRuntime()
+    stale = asyncio.create_task(intake.source(runtime, "acme", "typeform"))
+    await asyncio.sleep(0)
+    intake.forget_source("acme", "typeform")  # the source was changed meanwhile
+    lookups["gate"].set()
+    await stale
+    await intake.source(runtime, "acme", "typeform")
+    assert lookups["calls"] == 2

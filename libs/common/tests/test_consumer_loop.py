@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -12,7 +15,8 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
-from sqlalchemy.ext.asyncio import AsyncSession
+from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from anbefal.common import topics
 from anbefal.common.db import create_engine, create_sessionmaker
@@ -193,3 +197,174 @@ async def test_a_zombie_whose_offset_moved_on_commits_nothing(stack: Any) -> Non
         await conn.close()
     assert overtaken_batches == 1
     assert stored == 0  # the overtaken batch's effect was rolled back, not applied twice
+
+
+@dataclass
+class _Rig:
+    """A database, a tenant, a group and a producer for one consumer-loop test."""
+
+    stack: Any
+    url: str
+    tenant: str
+    group: str
+    publisher: Publisher
+    engine: AsyncEngine
+
+    async def send(self, answers: Sequence[SurveyResponse]) -> None:
+        key = f"{self.tenant}:c-1".encode()  # one key: one partition, in order
+        await self.publisher.send_many(
+            topics.RESPONSES, [(key, a.to_bytes(), None) for a in answers]
+        )
+
+    def answers(self, n: int, first: int = 0) -> list[SurveyResponse]:
+        return [response(self.tenant, f"r-{i}", i % 11) for i in range(first, first + n)]
+
+    async def stored(self) -> int:
+        conn = await asyncpg.connect(asyncpg_dsn(self.url))
+        try:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM scoring.answers WHERE tenant = $1", self.tenant
+                )
+            )
+        finally:
+            await conn.close()
+
+    async def wait_stored(self, n: int) -> None:
+        async def done() -> bool:
+            return await self.stored() == n
+
+        await wait_until(done, 60, f"{n} answers stored")
+
+    async def loop_at_the_end(self, **kwargs: Any) -> ConsumerLoop:
+        """A loop whose group's stored offsets start at the end of the topic: it sees only the
+        records the test produces after this, not the whole session's history."""
+        ends = await end_offsets(self.stack.kafka.bootstrap, [topics.RESPONSES])
+        conn = await asyncpg.connect(asyncpg_dsn(self.url))
+        try:
+            await conn.executemany(
+                'INSERT INTO scoring.consumer_offsets (group_id, topic, "partition", next_offset)'
+                " VALUES ($1, $2, $3, $4)",
+                [(self.group, topic, partition, end) for (topic, partition), end in ends.items()],
+            )
+        finally:
+            await conn.close()
+        return ConsumerLoop(
+            group_id=self.group,
+            topic_names=[topics.RESPONSES],
+            bootstrap=self.stack.kafka.bootstrap,
+            sessionmaker=create_sessionmaker(self.engine),
+            tables=CONSUMER_TABLES,
+            publisher=self.publisher,
+            **kwargs,
+        )
+
+    def restarts(self, reason: str) -> float:
+        value = REGISTRY.get_sample_value(
+            "anbefal_consumer_restarts_total", {"group": self.group, "reason": reason}
+        )
+        return value or 0.0
+
+
+@contextlib.asynccontextmanager
+async def _rig(stack: Any, name: str) -> AsyncIterator[_Rig]:
+    url = stack.new_database()
+    publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id=f"{name}-test")
+    await publisher.start()
+    await publisher.wait_ready(30)
+    engine = create_engine(url)
+    suffix = uuid.uuid4().hex[:8]
+    try:
+        yield _Rig(stack, url, f"{name}-{suffix}", f"{name}-{suffix}", publisher, engine)
+    finally:
+        await publisher.stop()
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _running(loop: ConsumerLoop) -> AsyncIterator[None]:
+    task = asyncio.create_task(loop.run())
+    try:
+        yield
+    finally:
+        loop.stop()
+        await asyncio.wait_for(task, 30)
+
+
+async def test_the_watchdog_replaces_a_consumer_that_stopped_fetching(stack: Any) -> None:
+    """aiokafka#1154: lag, and a consumer that fetches nothing (here: its partitions paused
+    behind the loop's back). The watchdog replaces it; the new one starts from the stored
+    offsets, so every answer is stored once."""
+    paused = 0
+    async with _rig(stack, "stall") as rig:
+        loop: ConsumerLoop | None = None
+
+        async def pausing(session: AsyncSession, messages: Sequence[Message]) -> None:
+            nonlocal paused
+            await handlers.handle(session, messages, default_time_zone="UTC")
+            consumer = loop._consumer if loop is not None else None
+            if not paused and consumer is not None:
+                paused += 1
+                consumer.pause(*consumer.assignment())
+
+        loop = await rig.loop_at_the_end(handler=pausing, max_records=3, watchdog_s=2)
+        await rig.send(rig.answers(10))
+        started = time.monotonic()
+        async with _running(loop):
+            await rig.wait_stored(10)
+        took = time.monotonic() - started
+        assert paused == 1
+        assert rig.restarts("stalled") == 1
+        assert rig.restarts("not_in_group") == 0
+        assert took < 2 + 10  # the watchdog's limit, a new consumer's join and the rest
+
+
+async def test_the_watchdog_replaces_a_consumer_that_cannot_rejoin_its_group(stack: Any) -> None:
+    """aiokafka#1154's other face: the coordinator wants a rejoin that never succeeds (here
+    every JoinGroup attempt of this consumer fails), and getmany waits for it forever. The
+    watchdog replaces the consumer."""
+    broken = 0
+
+    async def never_joins(_subscription: Any) -> bool:
+        await asyncio.sleep(0.1)
+        return False
+
+    async with _rig(stack, "rejoin") as rig:
+        loop: ConsumerLoop | None = None
+
+        async def breaking(session: AsyncSession, messages: Sequence[Message]) -> None:
+            nonlocal broken
+            await handlers.handle(session, messages, default_time_zone="UTC")
+            consumer = loop._consumer if loop is not None else None
+            if not broken and consumer is not None:
+                broken += 1
+                coordinator = consumer._coordinator
+                coordinator._do_rejoin_group = never_joins
+                coordinator.request_rejoin()
+
+        loop = await rig.loop_at_the_end(handler=breaking, watchdog_s=2)
+        async with _running(loop):
+            await rig.send(rig.answers(1))
+            await rig.wait_stored(1)
+            # Sent while the consumer is out of its group: only a new consumer gets them.
+            await rig.send(rig.answers(5, first=1))
+            await rig.wait_stored(6)
+        assert broken == 1
+        assert rig.restarts("not_in_group") == 1
+        assert rig.restarts("stalled") == 0
+
+
+async def test_a_slow_batch_is_not_mistaken_for_a_stuck_consumer(stack: Any) -> None:
+    """Time inside a batch is max_poll_interval's business: batches three times longer than
+    the watchdog's limit restart nothing."""
+
+    async def slow(session: AsyncSession, messages: Sequence[Message]) -> None:
+        await asyncio.sleep(3)
+        await handlers.handle(session, messages, default_time_zone="UTC")
+
+    async with _rig(stack, "slowbatch") as rig:
+        loop = await rig.loop_at_the_end(handler=slow, max_records=1, watchdog_s=1)
+        await rig.send(rig.answers(3))
+        async with _running(loop):
+            await rig.wait_stored(3)
+        assert sum(rig.restarts(r) for r in ("stalled", "not_in_group", "error")) == 0

@@ -83,6 +83,8 @@ def service_consumer(
         handler=handler,
         publisher=runtime.publisher,
         session_timeout_ms=settings.consumer_session_timeout_ms,
+        max_poll_interval_ms=settings.consumer_max_poll_interval_ms,
+        watchdog_s=settings.consumer_watchdog_s,
         after_commit=after_commit,
         max_records=max_records,
     )

@@ -34,6 +34,7 @@ from anbefal.common.errors import PoisonRecordError, RetryableError
 from anbefal.common.events import TOPIC_MODELS, EventModel, decode
 from anbefal.common.logging import get_logger
 from anbefal.common.partitioner import KeyPartitioner
+from anbefal.common.settings import FaultFlags
 
 log = get_logger(__name__)
 
@@ -237,7 +238,11 @@ class _Fenced(Exception):
 @dataclass
 class ConsumerHealth:
     running: bool = False
+    # Last committed batch, or last poll with nothing left to do (readiness).
     last_progress: float = field(default_factory=time.monotonic)
+    # Last poll that returned records, or found none owed (the watchdog).
+    last_fetch: float = field(default_factory=time.monotonic)
+    in_batch: bool = False
     lag: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def total_lag(self) -> int:
@@ -261,7 +266,10 @@ class ConsumerLoop:
         max_records: int = 500,
         max_attempts: int = 3,
         session_timeout_ms: int = 10_000,
+        max_poll_interval_ms: int = 300_000,
+        watchdog_s: float = 20.0,
         after_commit: Callable[[], None] | None = None,
+        faults: FaultFlags | None = None,
     ) -> None:
         self.group_id = group_id
         self.topic_names = tuple(topic_names)
@@ -273,7 +281,10 @@ class ConsumerLoop:
         self._max_records = max_records
         self._max_attempts = max_attempts
         self._session_timeout_ms = session_timeout_ms
+        self._max_poll_interval_ms = max_poll_interval_ms
+        self._watchdog_s = watchdog_s
         self._after_commit = after_commit
+        self._faults = faults if faults is not None else FaultFlags()
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         # Offsets known to be stored in PostgreSQL for the partitions this instance owns.
@@ -297,7 +308,7 @@ class ConsumerLoop:
                 group_id=self.group_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
-                max_poll_interval_ms=300_000,
+                max_poll_interval_ms=self._max_poll_interval_ms,
                 session_timeout_ms=self._session_timeout_ms,
                 heartbeat_interval_ms=max(500, self._session_timeout_ms // 3),
             )
@@ -315,39 +326,94 @@ class ConsumerLoop:
                 delay = min(delay * 2, 5.0)
                 continue
             self.health.running = True
+            self.health.last_fetch = time.monotonic()
             self._log.info("consumer started", topics=self.topic_names)
             try:
-                await self._poll_until_stopped(consumer)
+                stuck = await self._poll_watched(consumer)
+                if stuck is not None:
+                    # Nothing is lost: the next consumer starts from the offsets in PostgreSQL.
+                    metrics.CONSUMER_RESTARTS.labels(self.group_id, stuck).inc()
+                    self._log.warning(
+                        "consumer stuck; replacing it", reason=stuck, after_s=self._watchdog_s
+                    )
             except Exception as exc:
                 # Nothing was committed for the failed batch: start over from the stored
                 # offsets with a fresh consumer rather than leave the service deaf.
+                metrics.CONSUMER_RESTARTS.labels(self.group_id, "error").inc()
                 self._log.exception("consumer loop failed; restarting", error=repr(exc))
                 await self._sleep(delay)
                 delay = min(delay * 2, 5.0)
             finally:
                 self.health.running = False
                 self._positions.clear()
+                self.health.lag.clear()
+                # A stuck consumer may not stop cleanly; its member then expires on the broker.
                 with contextlib.suppress(Exception):
-                    await consumer.stop()
+                    async with asyncio.timeout(self._session_timeout_ms / 1000 + 5):
+                        await consumer.stop()
                 self._consumer = None
         self._log.info("consumer stopped")
+
+    async def _poll_watched(self, consumer: AIOKafkaConsumer) -> str | None:
+        """Poll until stopped, under the watchdog; returns why the watchdog gave up, if it did."""
+        poll = asyncio.create_task(self._poll_until_stopped(consumer))
+        if self._watchdog_s <= 0:
+            await poll
+            return None
+        watch = asyncio.create_task(self._watch(consumer))
+        try:
+            await asyncio.wait({poll, watch}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            poll.cancel()  # no-op when done; else between batches, or rolled back with its batch
+            watch.cancel()
+            await asyncio.wait({poll, watch})
+        if not poll.cancelled():
+            poll.result()  # stopped, or raises what the loop failed with
+            return None
+        return watch.result()
+
+    async def _watch(self, consumer: AIOKafkaConsumer) -> str:
+        """aiokafka#1154: a consumer can stop fetching, or fail to get back into its group, and
+        say nothing. Returns why once the poll loop has gone `watchdog_s` without a fetch while
+        records are owed, or without returning at all: aiokafka's getmany waits, ignoring its
+        timeout, while a rebalance is in progress, so a consumer that cannot rejoin hangs there.
+        Time spent inside a batch does not count: a slow batch is max_poll_interval_ms's
+        business, and the offset compare-and-set keeps it from counting twice."""
+        health = self.health
+        while True:
+            await asyncio.sleep(min(1.0, self._watchdog_s / 4))
+            if health.in_batch or time.monotonic() - health.last_fetch <= self._watchdog_s:
+                continue
+            return "not_in_group" if _rejoin_pending(consumer) else "stalled"
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _poll_until_stopped(self, consumer: AIOKafkaConsumer) -> None:
+        health = self.health
         while not self._stopping.is_set():
             batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
-            for tp, records in batches.items():
-                if self._stopping.is_set():
-                    break
-                if tp in self._positions and records:
-                    await self._process(consumer, tp, records)
+            fetched = False
+            health.in_batch = True
+            try:
+                for tp, records in batches.items():
+                    if self._stopping.is_set():
+                        break
+                    if tp in self._positions and records:
+                        fetched = True
+                        await self._process(consumer, tp, records)
+            finally:
+                health.in_batch = False
+            # No await from here to the end of the iteration: the watchdog sees it whole.
             self._update_lag(consumer)
-            if not batches:
+            owed = health.total_lag() > 0
+            now = time.monotonic()
+            if fetched or not owed:
+                health.last_fetch = now
+            if not batches and not owed:
                 # Nothing to do counts as progress: an idle consumer is not a stuck one.
-                self.health.last_progress = time.monotonic()
+                health.last_progress = now
 
     def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
         for tp, position in self._positions.items():
@@ -446,8 +512,18 @@ class ConsumerLoop:
             consumer.seek(tp, expected)
             await self._sleep(1.0)
             return
-        if tp in self._positions:  # it may have been revoked while the batch was applied
+        if tp in self._positions:
             self._positions[tp] = end
+        else:
+            # Revoked while the batch ran (max_poll_interval_ms exceeded, say); the
+            # compare-and-set proved that nobody had moved the offset meanwhile.
+            self._log.warning(
+                "batch committed after its partition was revoked",
+                topic=tp.topic,
+                partition=tp.partition,
+                first_offset=records[0].offset,
+                next_offset=end,
+            )
         self.health.last_progress = time.monotonic()
         metrics.RECORDS_PROCESSED.labels(self.group_id, tp.topic).inc(len(records))
         # One line per committed batch; it carries the batch's trace ids (see tracing.py).
@@ -457,6 +533,7 @@ class ConsumerLoop:
             partition=tp.partition,
             records=len(records),
             dead=dead,
+            first_offset=records[0].offset,
             next_offset=end,
         )
         if dead:
@@ -486,6 +563,7 @@ class ConsumerLoop:
         end: int,
     ) -> int:
         """One transaction: effect + dead letters + offset compare-and-set. Returns dead count."""
+        await self._fault_delay(tp, records)
         model = TOPIC_MODELS[tp.topic]
         messages: list[Message] = []
         poison: list[tuple[ConsumerRecord[Any, Any], str]] = []
@@ -531,6 +609,24 @@ class ConsumerLoop:
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise _Fenced()
         return len(poison)
+
+    async def _fault_delay(
+        self, tp: TopicPartition, records: list[ConsumerRecord[Any, Any]]
+    ) -> None:
+        """ANBEFAL_FAULT_HANDLER_DELAY_S (tests/faults only): a batch that takes long, before
+        its transaction opens, so the process holds no lock while it waits."""
+        delay, match = self._faults.handler_delay_s, self._faults.handler_delay_match.encode()
+        if not delay or not any(match in (r.value or b"") for r in records):
+            return
+        self._log.warning(
+            "fault flag: delaying a batch (test only)",
+            topic=tp.topic,
+            partition=tp.partition,
+            first_offset=records[0].offset,
+            last_offset=records[-1].offset,
+            delay_s=delay,
+        )
+        await asyncio.sleep(delay)
 
     async def _isolate(
         self,
@@ -608,6 +704,22 @@ class ConsumerLoop:
             )
             .on_conflict_do_nothing()
         )
+
+
+def _rejoin_pending(consumer: AIOKafkaConsumer) -> bool:
+    """Whether the consumer is out of its group and wants back in, through a known coordinator
+    (the watchdog's reason label only).
+
+    aiokafka has no public signal for this (aiokafka#1154), so its coordinator's own test is
+    read; anything unexpected reads as "not pending"."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    subscription = getattr(getattr(consumer, "_subscription", None), "subscription", None)
+    if coordinator is None or subscription is None or coordinator.coordinator_id is None:
+        return False
+    try:
+        return bool(coordinator.need_rejoin(subscription))
+    except Exception:
+        return False
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -29,6 +29,11 @@ CONSUMER_LAG = Gauge(
 BATCH_RETRIES = Counter(
     "anbefal_consumer_batch_retries_total", "Batches rolled back to retry", ["group", "reason"]
 )
+CONSUMER_RESTARTS = Counter(
+    "anbefal_consumer_restarts_total",
+    "Kafka consumers the loop replaced: by its watchdog (stalled, not_in_group) or after an error",
+    ["group", "reason"],
+)
 DEAD_LETTERS_PENDING = Gauge(
     "anbefal_dead_letters_pending",
     "Rows in the service's dead_letters table not yet replayed (refreshed on each scrape)",

@@ -32,6 +32,12 @@ class BaseServiceSettings(BaseSettings):
     # Consumer groups are `<prefix>-<service>`; tests give each run its own prefix.
     group_prefix: str = "anbefal"
     consumer_session_timeout_ms: int = 10_000
+    # A consumer that spends longer than this on one batch leaves the group (aiokafka's
+    # max_poll_interval_ms); its batch still commits once, thanks to the offset compare-and-set.
+    consumer_max_poll_interval_ms: int = 300_000
+    # The watchdog replaces a Kafka consumer whose poll has fetched nothing for this long while
+    # it has lag, or has not returned for this long (out of its group: aiokafka#1154). 0: off.
+    consumer_watchdog_s: float = Field(default=20.0, ge=0)
 
     @field_validator("jwt_secret")
     @classmethod
@@ -39,3 +45,18 @@ class BaseServiceSettings(BaseSettings):
         if value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
             raise ValueError("ANBEFAL_JWT_SECRET is a placeholder; set a random secret")
         return value
+
+
+class FaultFlags(BaseSettings):
+    """Fault injection for tests/faults only: every flag is off unless its variable is set.
+
+    ANBEFAL_FAULT_HANDLER_DELAY_S: the consumer loop sleeps this long after fetching a batch and
+    before its transaction opens (the handler "takes" that long; no locks are held meanwhile).
+    ANBEFAL_FAULT_HANDLER_DELAY_MATCH: only batches with a record whose raw value contains this
+    text are delayed (all batches when empty).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ANBEFAL_FAULT_", extra="ignore", frozen=True)
+
+    handler_delay_s: float = Field(default=0.0, ge=0)
+    handler_delay_match: str = ""

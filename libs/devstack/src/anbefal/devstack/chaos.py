@@ -102,6 +102,13 @@ class ChaosSystem:
         self.processes[service] = ServiceProcess(service, self.env, self.root / "logs").start()
         return self.processes[service]
 
+    def start_extra(self, service: str, name: str, **env: str) -> ServiceProcess:
+        """Another process of `service`, in the same consumer group; stopped with the system.
+        Registered as `name`; pop it from `processes` to remove it yourself."""
+        process = ServiceProcess(service, {**self.env, **env}, self.root / "logs").start()
+        self.processes[name] = process
+        return process
+
     def stop(self) -> None:
         for process in self.processes.values():
             process.stop()
@@ -327,8 +334,11 @@ class Verdict:
         }
 
 
-async def check(system: ChaosSystem, generator: Generator, fault: str) -> Verdict:
-    """The checkers of §2.3, after quiescence; appends the verdict to chaos.jsonl."""
+async def check(
+    system: ChaosSystem, generator: Generator, fault: str, details: dict[str, Any] | None = None
+) -> Verdict:
+    """The checkers of §2.3, after quiescence; appends the verdict to chaos.jsonl, with the
+    fault's own figures (`details`) beside it."""
     tenant = generator.tenant
     await system.wait_quiescent()
     problems: list[str] = []
@@ -417,6 +427,7 @@ async def check(system: ChaosSystem, generator: Generator, fault: str) -> Verdic
         "emails": sum(ours.values()),
         "email_redeliveries": redelivered,
     }
+    row.update(details or {})
     record_row(row)
     return verdict
 

@@ -101,9 +101,30 @@ def asyncpg_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
+# Without these, a database that stops answering without closing the connection (a network
+# blackhole, a hung server) stalls every request and consumer batch until the kernel gives up on
+# the socket, which takes many minutes: asyncpg waits 60 s to connect and has no limit on a
+# query, and the pool waits 30 s for a free connection. With them, the caller gets an error
+# (TimeoutError, retried by the consumer loop; a 5xx from an API) in bounded time, and the pool
+# heals by itself once the database answers again (measured in tests/faults/test_chaos_network).
+CONNECT_TIMEOUT_S = 5.0
+# Client-side, per statement (pre-ping, queries, COMMIT). The services' statements take
+# milliseconds; a batch that times out is retried, and the offsets' compare-and-set makes a
+# COMMIT that landed on the server despite the timeout harmless.
+COMMAND_TIMEOUT_S = 10.0
+POOL_TIMEOUT_S = 10.0
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # pool_pre_ping: after a PostgreSQL restart stale connections are replaced, not handed out.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=5,
+        pool_pre_ping=True,
+        pool_timeout=POOL_TIMEOUT_S,
+        connect_args={"timeout": CONNECT_TIMEOUT_S, "command_timeout": COMMAND_TIMEOUT_S},
+    )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -71,7 +71,7 @@ def main() -> None:
     prepare.add_argument(
         "--test-tools",
         action="store_true",
-        help="also install Chromium and promtool (for make test)",
+        help="also install Chromium, promtool and libfaketime (for make test)",
     )
     prepare.set_defaults(func=cmd_prepare)
     sub.add_parser(

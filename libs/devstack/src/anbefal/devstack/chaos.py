@@ -67,8 +67,12 @@ class ChaosSystem:
         *,
         broker: KafkaBroker | None = None,
         postgres: PostgresServer | None = None,
+        overrides: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.root = root
+        # Per-service environment on top of `env`, e.g. a database URL through a fault proxy
+        # for the consumers only, while the harness's own checks go direct.
+        self.overrides = overrides or {}
         self.mail_dir = root / f"mail-{uuid.uuid4().hex[:6]}"
         self.sink = MailSink(self.mail_dir)
         self.env = {**env, "ANBEFAL_SMTP_PORT": str(self.sink.port)}
@@ -93,13 +97,14 @@ class ChaosSystem:
     async def start(self) -> None:
         self.sink.start()
         for service in SERVICES:
-            self.processes[service] = ServiceProcess(service, self.env, self.root / "logs").start()
+            self.restart_service(service)
         for process in self.processes.values():
             await process.wait_ready()
 
     def restart_service(self, service: str) -> ServiceProcess:
         """A new process in place of a killed one (new port: the old may be in TIME_WAIT)."""
-        self.processes[service] = ServiceProcess(service, self.env, self.root / "logs").start()
+        env = {**self.env, **self.overrides.get(service, {})}
+        self.processes[service] = ServiceProcess(service, env, self.root / "logs").start()
         return self.processes[service]
 
     def start_extra(self, service: str, name: str, **env: str) -> ServiceProcess:
@@ -146,12 +151,21 @@ class ChaosSystem:
         await wait_until(self.quiescent, timeout, "the system drained every topic", interval=0.5)
 
 
-async def own_broker_system(stack: Any) -> ChaosSystem:
+async def own_broker_system(
+    stack: Any, *, port: int | None = None, advertised_port: int | None = None
+) -> ChaosSystem:
+    """The services against a broker of their own. With `advertised_port` (a proxy's, in front
+    of `port`) everyone, the harness too, reaches the broker through that proxy, so it must be
+    passing while this runs."""
     broker = start_kafka(
-        stack.root / f"kafka-chaos-{uuid.uuid4().hex[:6]}", free_port(), free_port()
+        stack.root / f"kafka-chaos-{uuid.uuid4().hex[:6]}",
+        port or free_port(),
+        free_port(),
+        advertised_port=advertised_port,
     )
-    await create_topics(broker.bootstrap, topics.ALL_TOPICS)
-    env = stack.service_env(stack.new_database(), ANBEFAL_KAFKA_BOOTSTRAP=broker.bootstrap)
+    bootstrap = broker.bootstrap if advertised_port is None else f"127.0.0.1:{advertised_port}"
+    await create_topics(bootstrap, topics.ALL_TOPICS)
+    env = stack.service_env(stack.new_database(), ANBEFAL_KAFKA_BOOTSTRAP=bootstrap)
     return ChaosSystem(stack.root, env, broker=broker)
 
 

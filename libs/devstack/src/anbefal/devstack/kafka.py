@@ -111,6 +111,10 @@ class KafkaBroker:
     controller_port: int
     process: subprocess.Popen[bytes] | None = None
     heap: str = "512m"
+    # The port clients are told to connect to, when it is not `port`: a proxy in front of the
+    # broker (netfault.FaultProxy). Kafka clients bootstrap, then connect to the advertised
+    # address, so without this they would go around the proxy.
+    advertised_port: int | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -145,6 +149,9 @@ class KafkaBroker:
                 broker_port=self.port,
                 controller_port=self.controller_port,
                 data_dir=self.run_dir / "data",
+            ).replace(
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.advertised_port or self.port}",
             )
         )
         cluster_file = self.run_dir / "cluster-id"
@@ -219,9 +226,21 @@ class KafkaBroker:
 
 
 def start_kafka(
-    run_dir: Path, port: int, controller_port: int, *, timeout: float = 90, heap: str = "512m"
+    run_dir: Path,
+    port: int,
+    controller_port: int,
+    *,
+    timeout: float = 90,
+    heap: str = "512m",
+    advertised_port: int | None = None,
 ) -> KafkaBroker:
-    broker = KafkaBroker(run_dir=run_dir, port=port, controller_port=controller_port, heap=heap)
+    broker = KafkaBroker(
+        run_dir=run_dir,
+        port=port,
+        controller_port=controller_port,
+        heap=heap,
+        advertised_port=advertised_port,
+    )
     broker.start(timeout)
     return broker
 

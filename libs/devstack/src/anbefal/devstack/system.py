@@ -53,6 +53,8 @@ def ensure_command(command: str, package: str) -> str:
 
 def ensure_test_tools() -> None:
     """What the suite drives besides Kafka and PostgreSQL: Debian's Chromium for the browser
-    tests (never a browser download of Playwright's own) and promtool for the alert rules."""
+    tests (never a browser download of Playwright's own), promtool for the alert rules and
+    libfaketime for the clock-jump fault (Debian's `faketime`, which brings `libfaketime`)."""
     ensure_command("chromium", "chromium")
     ensure_command("promtool", "prometheus")
+    ensure_command("faketime", "faketime")

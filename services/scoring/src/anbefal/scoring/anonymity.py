@@ -10,6 +10,12 @@ at least k people too; when it is not, the smallest shown segments are hidden as
 Across dimensions: a department and a team inside it are both shown in their own breakdowns,
 and "department minus team" describes the people in one and not the other. When that
 symmetric difference has 1..k-1 people, each breakdown hides its side of the pair.
+
+The two rules interact: hiding a segment for a cross-dimension risk changes which segments the
+complementary suppression picks, and can so *show* one that the first pass hid. So every
+dimension's hidden set is decided together (`hidden_everywhere`), repeated until no new risk
+appears; checking each dimension only against the others' first-pass sets let such a pair
+through (found by tests/test_anonymity.py's property test).
 """
 
 from __future__ import annotations
@@ -70,3 +76,34 @@ def differencing_risks(
                 if 0 < apart < k:
                     risky.add(value)
     return risky
+
+
+def hidden_everywhere(
+    segments: Mapping[str, dict[str, Figures]],
+    total_n: int,
+    people: Mapping[tuple[str, str], int],
+    overlaps: Mapping[str, Mapping[tuple[str, str, str], int]],
+    k: int,
+) -> dict[str, set[str]]:
+    """The segments each dimension's breakdown hides, decided for all dimensions together.
+
+    `segments[dim]` are the dimension's figures, `people[(dim, value)]` each segment's size and
+    `overlaps[dim][(value, other_dim, other_value)]` how many people are in both. The risky
+    sets only grow, so this ends; when it does, no shown segment differs from a shown segment
+    of another dimension by 1..k-1 people, and each dimension's remainder is empty or >= k."""
+    risky: dict[str, set[str]] = {dim: set() for dim in segments}
+    while True:
+        hidden = {
+            dim: suppressed_segments(figures, total_n, k, also=risky[dim])
+            for dim, figures in segments.items()
+        }
+        shown = {dim: set(segments[dim]) - hidden[dim] for dim in segments}
+        grew = False
+        for dim in segments:
+            others = {other: values for other, values in shown.items() if other != dim}
+            found = differencing_risks(dim, people, overlaps.get(dim, {}), others, k)
+            if not found <= risky[dim]:
+                risky[dim] |= found
+                grew = True
+        if not grew:
+            return hidden

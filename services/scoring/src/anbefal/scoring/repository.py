@@ -308,14 +308,14 @@ async def every_segment_figures(
     return dict(out)
 
 
-async def people_per_segment(
-    session: AsyncSession, *, tenant: str, kind: str, dimension: str, first: date, last: date
-) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str, str], int]]:
+async def people_and_overlaps(
+    session: AsyncSession, *, tenant: str, kind: str, first: date, last: date
+) -> tuple[dict[tuple[str, str], int], dict[str, dict[tuple[str, str, str], int]]]:
     """From the answers themselves: how many people each segment of every dimension has, and
-    how many are both in a segment of `dimension` and in a segment of another dimension:
-    ({(dimension, value): n}, {(value, other dimension, other value): n})."""
+    for every pair of dimensions how many are in both of two segments:
+    ({(dimension, value): n}, {dimension: {(value, other dimension, other value): n}})."""
     window = "a.tenant = :tenant AND a.kind = :kind AND a.day BETWEEN :first AND :last"
-    params = {"tenant": tenant, "kind": kind, "first": first, "last": last, "dim": dimension}
+    params = {"tenant": tenant, "kind": kind, "first": first, "last": last}
     sizes = await session.execute(
         text(
             "SELECT s.key, s.value, count(*) FROM scoring.answers a, "
@@ -323,18 +323,18 @@ async def people_per_segment(
         ),
         params,
     )
-    overlaps = await session.execute(
+    pairs = await session.execute(
         text(
-            "SELECT a.segments ->> :dim, s.key, s.value, count(*) FROM scoring.answers a, "
-            f"jsonb_each_text(a.segments) s WHERE {window} AND a.segments ? :dim "
-            "AND s.key <> :dim GROUP BY 1, 2, 3"
+            "SELECT s.key, s.value, o.key, o.value, count(*) FROM scoring.answers a, "
+            f"jsonb_each_text(a.segments) s, jsonb_each_text(a.segments) o WHERE {window} "
+            "AND s.key <> o.key GROUP BY 1, 2, 3, 4"
         ),
         params,
     )
-    return (
-        {(d, v): int(n) for d, v, n in sizes},
-        {(v, d, ov): int(n) for v, d, ov, n in overlaps},
-    )
+    overlaps: dict[str, dict[tuple[str, str, str], int]] = {}
+    for dim, value, other_dim, other_value, n in pairs:
+        overlaps.setdefault(dim, {})[(value, other_dim, other_value)] = int(n)
+    return {(d, v): int(n) for d, v, n in sizes}, overlaps
 
 
 async def get_tenant_zone(

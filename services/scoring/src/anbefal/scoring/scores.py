@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.scoring import repository
-from anbefal.scoring.anonymity import differencing_risks, suppressed_segments
+from anbefal.scoring.anonymity import hidden_everywhere, suppressed_segments
 from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
 from anbefal.scoring.nps import Figures
 
@@ -42,19 +42,14 @@ async def breakdown(
         session, tenant=tenant, kind=kind, first=first, last=last
     )
     total = every.get(ALL_DIMENSION, {}).get(ALL_VALUE, Figures()).n
-    # What each other dimension's breakdown shows on its own suppression; hiding more there
-    # can only make this check stricter than it needs to be, never weaker.
-    shown_elsewhere = {
-        dim: set(segments) - suppressed_segments(segments, total, k)
-        for dim, segments in every.items()
-        if dim not in (dimension, ALL_DIMENSION)
-    }
-    risky: set[str] = set()
-    if figures and shown_elsewhere:
-        # Who is in which segment comes from the answers, not the (published) buckets: the
-        # check is about people, and the answers table knows each person's segments together.
-        people, overlaps = await repository.people_per_segment(
-            session, tenant=tenant, kind=kind, dimension=dimension, first=first, last=last
-        )
-        risky = differencing_risks(dimension, people, overlaps, shown_elsewhere, k)
-    return Breakdown(figures, previous, suppressed_segments(figures, total, k, also=risky))
+    segments = {dim: values for dim, values in every.items() if dim != ALL_DIMENSION}
+    segments[dimension] = figures
+    if len(segments) == 1:
+        return Breakdown(figures, previous, suppressed_segments(figures, total, k))
+    # Who is in which segment comes from the answers, not the (published) buckets: the check is
+    # about people, and the answers table knows each person's segments together.
+    people, overlaps = await repository.people_and_overlaps(
+        session, tenant=tenant, kind=kind, first=first, last=last
+    )
+    hidden = hidden_everywhere(segments, total, people, overlaps, k)
+    return Breakdown(figures, previous, hidden[dimension])

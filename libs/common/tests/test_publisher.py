@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from anbefal.common import topics
-from anbefal.common.kafka import Publisher
+from anbefal.common.kafka import BrokerUnavailable, Publisher
 from anbefal.devstack.testing import end_offsets
 
 pytestmark = pytest.mark.integration
@@ -64,3 +65,39 @@ async def test_batched_and_single_sends_agree_on_partitions(stack: Any) -> None:
     for key, records in ours.items():
         assert [value for _, value in records] == [b"single1", b"batch-1", b"batch-2"], key
         assert len({partition for partition, _ in records}) == 1, key
+
+
+class _BrokenProducer:
+    """A producer whose send fails as after a broker outage, and whose stop takes long (it
+    waits for pending batches)."""
+
+    def __init__(self) -> None:
+        self.stopping = asyncio.Event()
+
+    async def send(self, *args: Any, **kwargs: Any) -> None:
+        raise KafkaError("LeaderNotAvailable")
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        await asyncio.sleep(60)
+
+
+async def test_a_failed_producer_is_replaced_without_holding_the_request() -> None:
+    # No broker at all: the replacement keeps trying to connect in the background.
+    publisher = Publisher("127.0.0.1:9", timeout=1.5, client_id="publisher-reset-test")
+    broken = _BrokenProducer()
+    publisher._producer = broken  # type: ignore[assignment]
+    request = asyncio.create_task(publisher.send(topics.SCORES, b"x", key=b"k"))
+    # The request fails at once; before the fix it awaited the old producer's 60 s stop.
+    done, _ = await asyncio.wait({request}, timeout=5)
+    assert done, "the request waited for the failed producer to stop"
+    with pytest.raises(BrokerUnavailable):
+        request.result()
+    assert broken.stopping.is_set(), "the failed producer is being stopped"
+    assert not publisher.ready, "a new producer is connecting, the broken one is gone"
+    with pytest.raises(BrokerUnavailable):
+        await publisher.send(topics.SCORES, b"y", key=b"k")  # 503 at once, not the old one
+    publisher._closing = True
+    for task in list(publisher._retiring):
+        task.cancel()
+    await publisher.stop()

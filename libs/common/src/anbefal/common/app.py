@@ -19,6 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -154,6 +156,18 @@ def create_service_app(
     return app
 
 
+# What a client is told to wait before retrying a request the service could not serve now.
+RETRY_AFTER_S = 5
+# Exceptions that mean "the database (or the network to it) is not answering now".
+_TRANSIENT: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    SQLAlchemyTimeoutError,
+    OSError,
+    TimeoutError,
+)
+
+
 def error_body(
     code: str, message: str, details: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
@@ -185,6 +199,20 @@ def _install_error_handlers(app: FastAPI) -> None:
             exc.status_code,
             headers=exc.headers,
         )
+
+    # PostgreSQL unreachable, slow past the engine's timeouts, or its connection lost: a
+    # transient failure, so 503 with Retry-After (clients and survey tools retry), not a 500
+    # (fault suite F6 blackholed the database and saw 500s).
+    async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable; answered 503", error=repr(exc))
+        return JSONResponse(
+            error_body("unavailable", "the database is unavailable; retry later"),
+            503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    for transient in _TRANSIENT:
+        app.add_exception_handler(transient, _unavailable)
 
 
 def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:

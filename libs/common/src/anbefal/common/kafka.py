@@ -45,6 +45,9 @@ OutRecord = tuple[bytes | None, bytes, Headers | None]  # key, value, headers
 
 # From this many records, send_many builds batches itself instead of one `send` per record.
 _BATCH_FROM = 8
+# The longest wait between attempts to connect a producer, and for a failed one to stop.
+_RECONNECT_MAX_S = 1.0
+_RETIRE_S = 10.0
 _PARTITIONER = KeyPartitioner()
 
 
@@ -67,6 +70,7 @@ class Publisher:
         self._linger_ms = linger_ms
         self._producer: AIOKafkaProducer | None = None
         self._connector: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
         self._closing = False
 
     @property
@@ -102,25 +106,43 @@ class Publisher:
             producer = self._new_producer()
             try:
                 await producer.start()
+            except asyncio.CancelledError:
+                # Stopped while connecting: close what was opened so far.
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                raise
             except (KafkaError, OSError) as exc:
                 log.warning("kafka producer not connected", error=repr(exc), retry_in=delay)
                 with contextlib.suppress(Exception):
                     await producer.stop()
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                # A short cap: every second without a producer is a second of 503s after the
+                # broker is back (a 5 s cap kept ingest refusing that long; fault suite F4).
+                delay = min(delay * 2, _RECONNECT_MAX_S)
                 continue
             self._producer = producer
             log.info("kafka producer connected", bootstrap=self._bootstrap)
 
-    async def _reset(self) -> None:
-        # aiokafka#1017: after some broker outages an idempotent producer stays broken
-        # (OutOfOrderSequenceNumber). A fresh producer gets a new producer id and recovers.
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            with contextlib.suppress(Exception):
-                await producer.stop()
+    def _reset(self, failed: AIOKafkaProducer) -> None:
+        """Replace a producer that failed; returns at once.
+
+        aiokafka#1017: after some broker outages an idempotent producer stays broken
+        (OutOfOrderSequenceNumber); a fresh one gets a new producer id and recovers. The old one
+        is stopped in the background, within a bound: `stop()` waits for its pending batches,
+        and awaiting it here held the failed request for about 10 s past its timeout (F4)."""
+        if self._producer is not failed:
+            return  # another request's failure already replaced it
+        self._producer = None
+        retiring = asyncio.create_task(self._retire(failed))
+        self._retiring.add(retiring)
+        retiring.add_done_callback(self._retiring.discard)
         if not self._closing and (self._connector is None or self._connector.done()):
             self._connector = asyncio.create_task(self._connect_forever())
+
+    @staticmethod
+    async def _retire(producer: AIOKafkaProducer) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(producer.stop(), _RETIRE_S)
 
     async def send(
         self, topic: str, value: bytes, *, key: bytes | None, headers: Headers | None = None
@@ -151,7 +173,7 @@ class Publisher:
         except KafkaError as exc:
             metrics.PRODUCE_FAILURES.labels(topic).inc(len(records))
             log.warning("produce failed; recreating the producer", error=repr(exc))
-            await self._reset()
+            self._reset(producer)
             raise BrokerUnavailable(repr(exc)) from exc
         metrics.PRODUCE_LATENCY.labels(topic).observe(time.perf_counter() - started)
 
@@ -197,6 +219,8 @@ class Publisher:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from anbefal.common import topics
 from anbefal.devstack.chaos import ChaosSystem, Generator, Outcome, Verdict, check, scale
-from anbefal.devstack.testing import ServiceProcess, asyncpg_dsn, end_offsets, wait_until
+from anbefal.devstack.testing import ServiceProcess, asyncpg_dsn, wait_until
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
@@ -182,45 +182,13 @@ def assert_every_answer_once(verdict: Verdict, generator: Generator) -> None:
     assert verdict.stored == len(generator.acknowledged)
 
 
-# What each consumer group starts reading at the topics' current end (start_at_the_end).
-EVENT_STREAMS = {
-    "scoring": [topics.RESPONSES],
-    "closed-loop": [topics.RESPONSES, topics.TASK_EVENTS],
-    "notify": [topics.ACTIONS],
-}
-
-
-async def start_at_the_end(system: ChaosSystem) -> None:
-    """Store the system's consumer offsets at the end of its event streams before it starts.
-
-    The suite's broker holds the answers of every earlier test; new groups would work through
-    all of them (and notify send their emails) before the system is quiescent, which made the
-    checks of the last test here take 40-70 s instead of 2. The tenants topic (compacted state)
-    is still read from its start."""
-    ends = await end_offsets(system.bootstrap, {t for ts in EVENT_STREAMS.values() for t in ts})
-    conn = await asyncpg.connect(asyncpg_dsn(system.database_url))
-    try:
-        for service, streams in EVENT_STREAMS.items():
-            await conn.executemany(
-                f"INSERT INTO {SCHEMAS[service]}.consumer_offsets "
-                '(group_id, topic, "partition", next_offset) VALUES ($1, $2, $3, $4)',
-                [
-                    (system.group(service), topic, partition, end)
-                    for (topic, partition), end in ends.items()
-                    if topic in streams
-                ],
-            )
-    finally:
-        await conn.close()
-
-
 @contextlib.asynccontextmanager
 async def running(system: ChaosSystem, extras: dict[str, str]) -> AsyncIterator[ChaosSystem]:
     """The system, started at the end of its event streams, with a second copy of each service
     in `extras` (name -> service) in its group; the copies are waited for until they own
     partitions."""
     try:
-        await start_at_the_end(system)
+        await system.skip_history()
         await system.start()
         for name, service in extras.items():
             system.start_extra(service, name)

@@ -168,6 +168,13 @@ _TRANSIENT: tuple[type[Exception], ...] = (
 )
 
 
+def unavailable_response(
+    message: str, code: str = "unavailable", retry_after_s: int = RETRY_AFTER_S
+) -> JSONResponse:
+    """503 with Retry-After: nothing was done, send the request again later."""
+    return JSONResponse(error_body(code, message), 503, headers={"Retry-After": str(retry_after_s)})
+
+
 def error_body(
     code: str, message: str, details: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
@@ -205,11 +212,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     # (fault suite F6 blackholed the database and saw 500s).
     async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable; answered 503", error=repr(exc))
-        return JSONResponse(
-            error_body("unavailable", "the database is unavailable; retry later"),
-            503,
-            headers={"Retry-After": str(RETRY_AFTER_S)},
-        )
+        return unavailable_response("the database is unavailable; retry later")
 
     for transient in _TRANSIENT:
         app.add_exception_handler(transient, _unavailable)

@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from anbefal.common.app import Runtime, error_body
+from anbefal.common.app import Runtime, error_body, unavailable_response
 from anbefal.common.errors import ServiceError
 from anbefal.common.logging import get_logger
 from anbefal.ingest import repository
@@ -123,11 +123,7 @@ def unavailable(runtime: Runtime, message: str, code: str = "unavailable") -> JS
     """503 with the Retry-After survey tools honour: nothing was stored, send it again."""
     settings = runtime.settings
     assert isinstance(settings, IngestSettings)
-    return JSONResponse(
-        error_body(code, message),
-        503,
-        headers={"Retry-After": str(settings.retry_after_s)},
-    )
+    return unavailable_response(message, code, settings.retry_after_s)
 
 
 def broker_unavailable(runtime: Runtime) -> JSONResponse:

@@ -16,8 +16,8 @@ from anbefal.devstack.chaos import (
     ChaosSystem,
     Generator,
     check,
-    own_broker_system,
-    own_postgres_system,
+    own_broker,
+    own_postgres,
     scale,
 )
 
@@ -28,19 +28,8 @@ BROKER_DOWN_S = float(os.environ.get("ANBEFAL_CHAOS_BROKER_DOWN_S", scale(8, 60)
 
 @pytest.fixture(scope="module")
 async def broker_system(stack: Any) -> AsyncIterator[ChaosSystem]:
-    system = await own_broker_system(stack)
-    try:
-        await system.start()
+    async with own_broker(stack) as system:
         yield system
-    finally:
-        system.stop()
-        assert system.broker is not None
-        system.broker.stop()
-
-
-async def _all_ready(system: ChaosSystem) -> None:
-    for process in system.processes.values():
-        await process.wait_ready(180)
 
 
 async def under_load(
@@ -58,7 +47,7 @@ async def under_load(
         await asyncio.sleep(3)
         await asyncio.to_thread(start)
     await task
-    await _all_ready(system)
+    await system.wait_ready()
 
 
 async def test_broker_sigkilled_and_restarted_under_load(broker_system: ChaosSystem) -> None:
@@ -80,7 +69,7 @@ async def test_broker_down_while_the_sender_retries(broker_system: ChaosSystem) 
     system = broker_system
     broker = system.broker
     assert broker is not None
-    await _all_ready(system)
+    await system.wait_ready()
     generator = Generator(
         system.url("ingest"), f"bdown-{uuid.uuid4().hex[:8]}", retry=True, retry_for_s=600
     )
@@ -94,7 +83,7 @@ async def test_broker_down_while_the_sender_retries(broker_system: ChaosSystem) 
     assert not load.done(), "answers were acknowledged while the broker was down"
     await asyncio.to_thread(broker.restart)
     await load
-    await _all_ready(system)
+    await system.wait_ready()
     verdict = await check(system, generator, f"broker down {BROKER_DOWN_S:.0f}s, sender retries")
     assert verdict.problems == []
     # Every answer was eventually acknowledged, and each is counted once.
@@ -103,11 +92,9 @@ async def test_broker_down_while_the_sender_retries(broker_system: ChaosSystem) 
 
 
 async def test_postgres_immediate_stop_and_start_under_load(stack: Any) -> None:
-    system = await own_postgres_system(stack)
-    postgres = system.postgres
-    assert postgres is not None
-    try:
-        await system.start()
+    async with own_postgres(stack) as system:
+        postgres = system.postgres
+        assert postgres is not None
         generator = Generator(system.url("ingest"), f"pgstop-{uuid.uuid4().hex[:8]}")
         load = generator.send(generator.ids(0, scale(1200, 30_000)))
         await under_load(system, load, scale(1, 3), postgres.immediate_stop, postgres.start)
@@ -116,6 +103,3 @@ async def test_postgres_immediate_stop_and_start_under_load(stack: Any) -> None:
         assert verdict.lost == 0
         # Ingest does not need PostgreSQL for valid answers: none was refused.
         assert verdict.acknowledged == len(generator.attempted)
-    finally:
-        system.stop()
-        postgres.stop()

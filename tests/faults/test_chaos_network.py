@@ -32,7 +32,7 @@ from anbefal.common.auth import issue_token
 from anbefal.common.db import COMMAND_TIMEOUT_S
 from anbefal.common.events import response_event_id
 from anbefal.devstack import surveytools as tools
-from anbefal.devstack.chaos import ChaosSystem, Generator, check, own_broker_system, scale
+from anbefal.devstack.chaos import ChaosSystem, Generator, check, own_broker, scale
 from anbefal.devstack.netfault import FaultProxy
 from anbefal.devstack.testing import TEST_JWT_SECRET, free_port, wait_until
 
@@ -124,19 +124,6 @@ async def steady_load(
         await task
 
 
-@contextlib.asynccontextmanager
-async def own_broker(stack: Any, **kwargs: Any) -> AsyncIterator[ChaosSystem]:
-    """The services, started, against a broker of their own (stopped afterwards, both)."""
-    system = await own_broker_system(stack, **kwargs)
-    try:
-        await system.start()
-        yield system
-    finally:
-        system.stop()
-        assert system.broker is not None
-        system.broker.stop()
-
-
 async def acknowledged_more(generator: Generator, than: int, timeout: float = 60) -> None:
     async def more() -> bool:
         return len(generator.acknowledged) > than
@@ -151,11 +138,6 @@ async def past(moment: float) -> None:
         return time.monotonic() > moment
 
     await wait_until(passed, max(0.0, moment - time.monotonic()) + 5, "the moment")
-
-
-async def all_ready(system: ChaosSystem, timeout: float = 120) -> None:
-    for process in system.processes.values():
-        await process.wait_ready(timeout)
 
 
 # At full scale thousands of answers drain through three consumers on a shared 2-core machine;
@@ -177,12 +159,12 @@ async def drained_or_explain(system: ChaosSystem, timeout: float = DRAIN_S) -> N
             ][-8:]
             for service, process in system.processes.items()
         }
-        raise AssertionError(f"not drained after {timeout}s; last warnings: {warnings}") from exc
+        raise AssertionError(f"{exc}; last warnings: {warnings}") from exc
 
 
 async def healed_in_place(system: ChaosSystem, pids: dict[str, int]) -> None:
     """Every service ready again, and still the process it was before the fault."""
-    await all_ready(system)
+    await system.wait_ready(120)
     for service, process in system.processes.items():
         assert process.process is not None
         assert process.process.pid == pids[service], f"{service} was restarted"
@@ -292,7 +274,7 @@ async def clean_restarts_under_load(system: ChaosSystem) -> None:
             windows.append((term, time.monotonic()))
         # Load past the last window's grace, so "no 5xx afterwards" is tested, not assumed.
         await past(windows[-1][1] + RESTART_GRACE_S + 3)
-    await all_ready(system)
+    await system.wait_ready(120)
 
     def in_window(a: Attempt) -> bool:
         return any(term <= a.answered <= up + RESTART_GRACE_S for term, up in windows)

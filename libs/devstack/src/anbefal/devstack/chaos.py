@@ -17,7 +17,8 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,7 +41,7 @@ from anbefal.devstack.testing import (
     TEST_JWT_SECRET,
     ServiceProcess,
     asyncpg_dsn,
-    caught_up,
+    consumer_lag,
     end_offsets,
     free_port,
     wait_until,
@@ -86,6 +87,7 @@ class ChaosSystem:
         self.broker = broker
         self.postgres = postgres
         self.processes: dict[str, ServiceProcess] = {}
+        self.last_behind: str | None = None  # what `quiescent` last found undone
 
     @property
     def bootstrap(self) -> str:
@@ -105,8 +107,12 @@ class ChaosSystem:
         self.sink.start()
         for service in SERVICES:
             self.restart_service(service)
+        await self.wait_ready(120)
+
+    async def wait_ready(self, timeout: float = 180) -> None:
+        """Every process ready (after a fault: healed)."""
         for process in self.processes.values():
-            await process.wait_ready()
+            await process.wait_ready(timeout)
 
     def restart_service(self, service: str) -> ServiceProcess:
         """A new process in place of a killed one (new port: the old may be in TIME_WAIT)."""
@@ -133,26 +139,58 @@ class ChaosSystem:
         finally:
             await conn.close()
 
-    async def quiescent(self) -> bool:
-        """Every consumer at the end of its topics, the outbox relayed, no email pending."""
-        consumed = {
-            "scoring": ("scoring", [topics.RESPONSES]),
-            "closed-loop": ("closed_loop", [topics.RESPONSES]),
-            "notify": ("notify", [topics.ACTIONS]),
-        }
+    async def behind(self) -> str | None:
+        """The first stage of the pipeline that still has work, or None when all are done.
+
+        The stages are walked in pipeline order, each after the ones that feed it, so one
+        pass that finds nothing is final once the load has stopped: a stage found done cannot
+        get work from a stage checked after it. (Checked in another order, the outbox relay
+        could publish actions between notify's check and the outbox's, and the checkers then
+        ran before notify had made those tasks.)"""
+        stages: list[tuple[str, str]] = [
+            (
+                "closed-loop holds actions for the late-comment debounce",
+                "SELECT count(*) AS n FROM closed_loop.actions WHERE release_at IS NOT NULL",
+            ),
+            (
+                "closed-loop's outbox has unpublished actions",
+                "SELECT count(*) AS n FROM closed_loop.outbox WHERE published_at IS NULL",
+            ),
+        ]
         try:
-            for service, (schema, names) in consumed.items():
-                if not await caught_up(
-                    self.bootstrap, self.database_url, schema, self.group(service), names
-                ):
-                    return False
+            for service in ("scoring", "closed-loop"):
+                if reason := await self._consumer_behind(service, topics.RESPONSES):
+                    return reason
+            for reason, sql in stages:
+                if (await self.fetch(sql))[0]["n"]:
+                    return reason
+            if reason := await self._consumer_behind("notify", topics.ACTIONS):
+                return reason
             pending = await self.fetch(
-                "SELECT (SELECT count(*) FROM closed_loop.outbox WHERE published_at IS NULL)"
-                " + (SELECT count(*) FROM notify.emails WHERE status = 'pending') AS n"
+                "SELECT (SELECT count(*) FROM notify.emails WHERE status = 'pending') AS emails,"
+                " (SELECT count(*) FROM notify.outbox WHERE published_at IS NULL) AS events"
             )
-        except (OSError, asyncpg.PostgresError, RuntimeError):
-            return False  # a fault is still healing
-        return bool(pending[0]["n"] == 0)
+            if pending[0]["emails"]:
+                return f"notify has {pending[0]['emails']} emails pending"
+            if pending[0]["events"]:
+                return f"notify's outbox has {pending[0]['events']} unpublished task events"
+            return await self._consumer_behind("closed-loop", topics.TASK_EVENTS)
+        except (OSError, asyncpg.PostgresError, RuntimeError) as exc:
+            return f"a fault is still healing ({type(exc).__name__}: {exc})"
+
+    async def _consumer_behind(self, service: str, topic: str) -> str | None:
+        schema, _ = _EVENT_STREAMS[service]
+        group = self.group(service)
+        lag = await consumer_lag(self.bootstrap, self.database_url, schema, group, [topic])
+        if lag:
+            return f"{service} is behind on {topic}: {lag}"
+        return None
+
+    async def quiescent(self) -> bool:
+        """Every consumer at the end of its topics, nothing held or unpublished, no email
+        pending (see `behind`)."""
+        self.last_behind = await self.behind()
+        return self.last_behind is None
 
     async def skip_history(self) -> None:
         """Store the consumers' offsets at the current end of their event streams; call it
@@ -180,33 +218,55 @@ class ChaosSystem:
             await conn.close()
 
     async def wait_quiescent(self, timeout: float = 180) -> None:
-        await wait_until(self.quiescent, timeout, "the system drained every topic", interval=0.5)
+        try:
+            await wait_until(self.quiescent, timeout, "the system drained", interval=0.5)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; still behind: {self.last_behind}") from exc
 
 
-async def own_broker_system(
+@asynccontextmanager
+async def own_broker(
     stack: Any, *, port: int | None = None, advertised_port: int | None = None
-) -> ChaosSystem:
-    """The services against a broker of their own. With `advertised_port` (a proxy's, in front
-    of `port`) everyone, the harness too, reaches the broker through that proxy, so it must be
-    passing while this runs."""
+) -> AsyncIterator[ChaosSystem]:
+    """The services, started, against a broker of their own; both stopped afterwards. With
+    `advertised_port` (a proxy's, in front of `port`) everyone, the harness too, reaches the
+    broker through that proxy, so it must be passing while this starts."""
     broker = start_kafka(
         stack.root / f"kafka-chaos-{uuid.uuid4().hex[:6]}",
         port or free_port(),
         free_port(),
         advertised_port=advertised_port,
     )
-    bootstrap = broker.bootstrap if advertised_port is None else f"127.0.0.1:{advertised_port}"
-    await create_topics(bootstrap, topics.ALL_TOPICS)
-    env = stack.service_env(stack.new_database(), ANBEFAL_KAFKA_BOOTSTRAP=bootstrap)
-    return ChaosSystem(stack.root, env, broker=broker)
+    system: ChaosSystem | None = None
+    try:
+        bootstrap = broker.bootstrap if advertised_port is None else f"127.0.0.1:{advertised_port}"
+        await create_topics(bootstrap, topics.ALL_TOPICS)
+        env = stack.service_env(stack.new_database(), ANBEFAL_KAFKA_BOOTSTRAP=bootstrap)
+        system = ChaosSystem(stack.root, env, broker=broker)
+        await system.start()
+        yield system
+    finally:
+        if system is not None:
+            system.stop()
+        broker.stop()
 
 
-async def own_postgres_system(stack: Any) -> ChaosSystem:
+@asynccontextmanager
+async def own_postgres(stack: Any) -> AsyncIterator[ChaosSystem]:
+    """The services, started, against a PostgreSQL server of their own; both stopped afterwards."""
     postgres = start_postgres(stack.root / f"pg-chaos-{uuid.uuid4().hex[:6]}", free_port())
-    postgres.create_database("chaos")
-    url = postgres.url("chaos")
-    await asyncio.to_thread(upgrade_all, url)
-    return ChaosSystem(stack.root, stack.service_env(url), postgres=postgres)
+    system: ChaosSystem | None = None
+    try:
+        postgres.create_database("chaos")
+        url = postgres.url("chaos")
+        await asyncio.to_thread(upgrade_all, url)
+        system = ChaosSystem(stack.root, stack.service_env(url), postgres=postgres)
+        await system.start()
+        yield system
+    finally:
+        if system is not None:
+            system.stop()
+        postgres.stop()
 
 
 # ------------------------------------------------------------------------------ the generator

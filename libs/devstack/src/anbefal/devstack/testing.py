@@ -139,10 +139,11 @@ async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, 
             await consumer.stop()
 
 
-async def caught_up(
+async def consumer_lag(
     bootstrap: str, database_url: str, schema: str, group: str, topics: Iterable[str]
-) -> bool:
-    """True when the group's offsets stored in PostgreSQL reached the end of every partition."""
+) -> dict[str, int]:
+    """Records the group has not yet processed, per "topic/partition" behind (empty: caught
+    up), from its offsets stored in PostgreSQL and the broker's end offsets."""
     ends = await end_offsets(bootstrap, topics)
     conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
@@ -154,7 +155,18 @@ async def caught_up(
     finally:
         await conn.close()
     stored = {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
-    return all(stored.get(tp, 0) >= end for tp, end in ends.items() if end > 0)
+    return {
+        f"{topic}/{partition}": end - stored.get((topic, partition), 0)
+        for (topic, partition), end in sorted(ends.items())
+        if end > stored.get((topic, partition), 0)
+    }
+
+
+async def caught_up(
+    bootstrap: str, database_url: str, schema: str, group: str, topics: Iterable[str]
+) -> bool:
+    """True when the group's offsets stored in PostgreSQL reached the end of every partition."""
+    return not await consumer_lag(bootstrap, database_url, schema, group, topics)
 
 
 def call_task_action(tenant: str, n: int) -> Action:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -317,6 +318,35 @@ async def test_the_watchdog_replaces_a_consumer_that_stopped_fetching(stack: Any
         assert rig.restarts("stalled") == 1
         assert rig.restarts("not_in_group") == 0
         assert took < 2 + 10  # the watchdog's limit, a new consumer's join and the rest
+
+
+async def test_the_watchdog_replaces_a_consumer_that_never_fetched(stack: Any) -> None:
+    """A fetcher that never answers after an assignment leaves the partitions' high watermark
+    unknown, so the lag reads zero: judged by the lag alone, that consumer looks idle forever.
+    Here the first consumer's partitions are paused as they are assigned (before any fetch);
+    the watchdog must replace it all the same, and the answers waiting are stored once."""
+    paused = 0
+    async with _rig(stack, "unfetched") as rig:
+        loop = await rig.loop_at_the_end(
+            handler=partial(handlers.handle, default_time_zone="UTC"), watchdog_s=2
+        )
+        load_positions = loop.load_positions
+
+        async def pausing(assigned: Iterable[TopicPartition]) -> None:
+            nonlocal paused
+            assigned = list(assigned)
+            await load_positions(assigned)
+            consumer = loop._consumer
+            if not paused and consumer is not None and assigned:
+                paused += 1
+                consumer.pause(*assigned)
+
+        loop.load_positions = pausing  # type: ignore[method-assign]
+        await rig.send(rig.answers(10))
+        async with _running(loop):
+            await rig.wait_stored(10)
+        assert paused == 1
+        assert rig.restarts("stalled") == 1
 
 
 async def test_the_watchdog_replaces_a_consumer_that_cannot_rejoin_its_group(stack: Any) -> None:

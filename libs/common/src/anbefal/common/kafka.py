@@ -268,6 +268,8 @@ class ConsumerHealth:
     last_fetch: float = field(default_factory=time.monotonic)
     in_batch: bool = False
     lag: dict[tuple[str, int], int] = field(default_factory=dict)
+    # Owned partitions with no fetch response yet (their high watermark unknown).
+    unfetched: set[tuple[str, int]] = field(default_factory=set)
 
     def total_lag(self) -> int:
         return sum(self.lag.values())
@@ -371,6 +373,7 @@ class ConsumerLoop:
                 self.health.running = False
                 self._positions.clear()
                 self.health.lag.clear()
+                self.health.unfetched.clear()
                 # A stuck consumer may not stop cleanly; its member then expires on the broker.
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(self._session_timeout_ms / 1000 + 5):
@@ -431,7 +434,10 @@ class ConsumerLoop:
                 health.in_batch = False
             # No await from here to the end of the iteration: the watchdog sees it whole.
             self._update_lag(consumer)
-            owed = health.total_lag() > 0
+            # A partition never fetched since its assignment may owe records too: judged by
+            # the lag alone, a fetcher that never answers looks like an idle consumer, and
+            # the watchdog would never fire for it.
+            owed = health.total_lag() > 0 or bool(health.unfetched)
             now = time.monotonic()
             if fetched or not owed:
                 health.last_fetch = now
@@ -440,9 +446,11 @@ class ConsumerLoop:
                 health.last_progress = now
 
     def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
+        self.health.unfetched.clear()
         for tp, position in self._positions.items():
             highwater = consumer.highwater(tp)
             if highwater is None:
+                self.health.unfetched.add((tp.topic, tp.partition))
                 continue
             lag = max(0, highwater - position)
             self.health.lag[(tp.topic, tp.partition)] = lag
@@ -496,6 +504,7 @@ class ConsumerLoop:
         for tp in revoked:
             self._positions.pop(tp, None)
             self.health.lag.pop((tp.topic, tp.partition), None)
+            self.health.unfetched.discard((tp.topic, tp.partition))
 
     async def _process(
         self,

@@ -250,9 +250,20 @@ def is_retryable(exc: BaseException) -> bool:
         if exc.connection_invalidated:
             return True
         code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-        # serialization failure, deadlock, admin shutdown, cannot connect now
-        return code in {"40001", "40P01", "57P01", "57P02", "57P03"}
+        return isinstance(code, str) and is_transient_sqlstate(code)
     return False
+
+
+# SQLSTATEs that say the server, not the record, is at fault: serialization failure, deadlock,
+# admin shutdown, cannot connect now, and whole classes: 08 connection exceptions, 53
+# insufficient resources (disk full, out of memory, too many connections), 58 system errors
+# (I/O). Read as the record's fault, a full disk would dead-letter every record of the batch.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03"})
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "58")
+
+
+def is_transient_sqlstate(code: str) -> bool:
+    return code in _TRANSIENT_SQLSTATES or code.startswith(_TRANSIENT_SQLSTATE_CLASSES)
 
 
 class _Fenced(Exception):

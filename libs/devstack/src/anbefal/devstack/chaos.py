@@ -226,13 +226,18 @@ class ChaosSystem:
 
 @asynccontextmanager
 async def own_broker(
-    stack: Any, *, port: int | None = None, advertised_port: int | None = None
+    stack: Any,
+    *,
+    port: int | None = None,
+    advertised_port: int | None = None,
+    run_dir: Path | None = None,
 ) -> AsyncIterator[ChaosSystem]:
     """The services, started, against a broker of their own; both stopped afterwards. With
     `advertised_port` (a proxy's, in front of `port`) everyone, the harness too, reaches the
-    broker through that proxy, so it must be passing while this starts."""
+    broker through that proxy, so it must be passing while this starts. `run_dir`: where the
+    broker keeps its log (default: a new folder under the stack's)."""
     broker = start_kafka(
-        stack.root / f"kafka-chaos-{uuid.uuid4().hex[:6]}",
+        run_dir or stack.root / f"kafka-chaos-{uuid.uuid4().hex[:6]}",
         port or free_port(),
         free_port(),
         advertised_port=advertised_port,
@@ -252,9 +257,12 @@ async def own_broker(
 
 
 @asynccontextmanager
-async def own_postgres(stack: Any) -> AsyncIterator[ChaosSystem]:
-    """The services, started, against a PostgreSQL server of their own; both stopped afterwards."""
-    postgres = start_postgres(stack.root / f"pg-chaos-{uuid.uuid4().hex[:6]}", free_port())
+async def own_postgres(stack: Any, *, data_dir: Path | None = None) -> AsyncIterator[ChaosSystem]:
+    """The services, started, against a PostgreSQL server of their own; both stopped afterwards.
+    `data_dir`: the server's data directory (default: a new folder under the stack's)."""
+    postgres = start_postgres(
+        data_dir or stack.root / f"pg-chaos-{uuid.uuid4().hex[:6]}", free_port()
+    )
     system: ChaosSystem | None = None
     try:
         postgres.create_database("chaos")

@@ -7,12 +7,15 @@ The promise is "clean 503s, no corruption after space is freed":
 - PostgreSQL full: ingest does not need the database for a valid answer, so it keeps answering
   202 (a 503 with Retry-After would be allowed, a 500 would not); the consumers' writes fail
   with SQLSTATE 53100 (disk full) or, if the server PANICs on a WAL write, with a lost
-  connection, and both are the infrastructure's fault: retried, never dead-lettered. After the
-  space is freed (and the server started again if it stopped) the checkers pass and
-  pg_amcheck finds every table and index sound.
-- Kafka full: the broker cannot append, so ingest answers 503 with Retry-After (never a 202 for
-  an answer the broker did not take); after the space is freed and the broker restarted, every
-  acknowledged answer is stored exactly once.
+  connection, and both are the infrastructure's fault: retried, never dead-lettered. Halfway
+  through, a CHECKPOINT (as checkpoint_timeout would sooner or later) PANICs the server, which
+  then cannot recover until there is space, so the worst case is part of every run. After the
+  space is freed (and the server started again) the checkers pass and pg_amcheck finds every
+  table and index sound.
+- Kafka full: the broker cannot append, takes its only log dir offline and halts (measured:
+  0.2-1 s after the disk fills, exit code 1; it never recovers by itself), so ingest answers
+  503 with Retry-After (never a 202 for an answer the broker did not take); after the space is
+  freed and the broker restarted, every acknowledged answer is stored exactly once.
 
 Each runs against a server of its own, so no other test is disturbed. Mounting needs root with
 CAP_SYS_ADMIN (as in CI); without it the tests fail and say so, they do not skip.
@@ -24,7 +27,7 @@ import asyncio
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,16 +143,22 @@ class FullSpell:
 
 
 async def hold_full(
-    disk: SmallDisk, seconds: float, watch: Callable[[], None] | None = None
+    disk: SmallDisk,
+    seconds: float,
+    watch: Callable[[], None] | None = None,
+    midway: Callable[[], Awaitable[None]] | None = None,
 ) -> FullSpell:
     """Fill the disk, keep it full for `seconds` (topping up whatever a server frees, e.g. a
     removed WAL segment), then free it. `watch()`, if given, is called at each top-up, so the
-    caller can note when a server gives up."""
+    caller can note when a server gives up; `midway()` is awaited once, halfway through."""
     added = await asyncio.to_thread(disk.fill)
     filled = time.monotonic()
     most_free = 0
     while time.monotonic() < filled + seconds:
         await asyncio.sleep(0.2)  # the fault's duration, in steps; not a wait for a state
+        if midway is not None and time.monotonic() >= filled + seconds / 2:
+            await midway()
+            midway = None
         most_free = max(most_free, disk.free_bytes())
         added += await asyncio.to_thread(disk.fill)
         if watch is not None:
@@ -264,7 +273,21 @@ async def postgres_full_under_load(system: ChaosSystem, disk: SmallDisk) -> None
             if not down_at and not postgres.running():
                 down_at.append(time.monotonic())
 
-        spell = await hold_full(disk, FULL_FOR_S, watch)
+        checkpoint: list[str] = []
+
+        async def force_checkpoint() -> None:
+            # What checkpoint_timeout or max_wal_size does sooner or later, now, while the disk
+            # is full: a checkpoint must write a new file (pg_logical's replorigin_checkpoint),
+            # cannot, and PANICs; crash recovery then cannot make its WAL segment either, and
+            # the postmaster exits. The worst case of the fault, every run, rather than only
+            # when a checkpoint happens to fall into the spell.
+            try:
+                await system.fetch("CHECKPOINT")
+                checkpoint.append("completed")
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                checkpoint.append(type(exc).__name__)
+
+        spell = await hold_full(disk, FULL_FOR_S, watch, force_checkpoint)
         stopped = not await asyncio.to_thread(postgres.running)
         starts = 0
 
@@ -304,6 +327,7 @@ async def postgres_full_under_load(system: ChaosSystem, disk: SmallDisk) -> None
         "most_free_kb_while_full": spell.free_while_full // 1024,
         "full_s": round(spell.freed - spell.filled, 1),
         "server_down_after_s": round(down_at[0] - spell.filled, 1) if down_at else None,
+        "checkpoint_while_full": checkpoint[0] if checkpoint else None,
         "stopped_when_freed": stopped,
         "started_by_test": starts,
         "panics_logged": len(panics),
@@ -401,12 +425,26 @@ async def kafka_full_under_load(system: ChaosSystem, disk: SmallDisk) -> None:
         broker.log_path, log_from, "No space left on device", "KafkaStorageException"
     )
     failed_dir = log_lines(broker.log_path, log_from, "offline", "Halting", "Shutdown broker")
+    # A 503 says "not stored; retry", but a record whose acknowledgement was late stays in the
+    # producer's buffer and reaches the broker after all: counted here, allowed by the design
+    # (the sender's retry is deduplicated by event id), never a double count.
+    stored = {
+        row["event_id"]
+        for row in await system.fetch(
+            "SELECT event_id FROM scoring.answers WHERE tenant = $1", generator.tenant
+        )
+    }
+    refused_but_stored = [
+        r for r in generator.attempted - generator.acknowledged if generator.event_id(r) in stored
+    ]
     first_503 = min((a.answered for a in refused if a.answered >= spell.filled), default=None)
     last_503 = max((a.answered for a in refused), default=None)
     figures = {
         "answers_sent": len(generator.attempts),
         "acknowledged": len(generator.acknowledged),
         "503s": len(refused),
+        "distinct_answers": len(generator.attempted),
+        "refused_but_stored": len(refused_but_stored),
         "sent_while_full": len(during),
         "statuses_while_full": statuses(during),
         "disk_mb": KAFKA_DISK_MB,

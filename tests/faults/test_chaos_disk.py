@@ -425,7 +425,7 @@ async def kafka_full_under_load(system: ChaosSystem, disk: SmallDisk) -> None:
         broker.log_path, log_from, "No space left on device", "KafkaStorageException"
     )
     failed_dir = log_lines(broker.log_path, log_from, "offline", "Halting", "Shutdown broker")
-    # A 503 says "not stored; retry", but a record whose acknowledgement was late stays in the
+    # A 503 says "may not be stored; retry": a record whose acknowledgement was late stays in the
     # producer's buffer and reaches the broker after all: counted here, allowed by the design
     # (the sender's retry is deduplicated by event id), never a double count.
     stored = {

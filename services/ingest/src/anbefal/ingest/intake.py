@@ -120,14 +120,22 @@ class Intake:
 
 
 def unavailable(runtime: Runtime, message: str, code: str = "unavailable") -> JSONResponse:
-    """503 with the Retry-After survey tools honour: nothing was stored, send it again."""
+    """503 with the Retry-After survey tools honour: send it again."""
     settings = runtime.settings
     assert isinstance(settings, IngestSettings)
     return unavailable_response(message, code, settings.retry_after_s)
 
 
 def broker_unavailable(runtime: Runtime) -> JSONResponse:
-    return unavailable(runtime, "the answer was not stored; retry later", "broker_unavailable")
+    # A record that timed out may still reach the broker from the producer's buffer once it
+    # is back (the disk-full fault saw every refused answer stored later): "not stored" would
+    # be false. A retry is safe either way: the answer's event id dedupes it.
+    return unavailable(
+        runtime,
+        "the broker did not confirm the answer; it may not be stored: retry later (a retry is "
+        "never counted twice)",
+        "broker_unavailable",
+    )
 
 
 async def keep_rejected(

@@ -324,7 +324,11 @@ async def test_a_member_paused_past_its_session_is_fenced_and_nothing_counts_twi
 
 # ------------------------------------------------------------------------ F8: rebalance storm
 
-STORM_S = scale(30, 120)
+# The reference's storm is a membership change every 5 s for 2 minutes: 24 changes, 12 copies
+# joining and leaving. It is counted in changes, not seconds: half the leaves are SIGKILLs, and
+# the group then waits out the member's session (10 s) before the next copy can join, so on
+# this machine a change comes every 8-15 s, and a time-boxed storm made too few of them.
+STORM_CYCLES = scale(3, 12)
 STORM_PERIOD_S = 5.0
 STALL_LIMIT_S = 30.0
 
@@ -376,10 +380,10 @@ class StallMonitor:
 
 
 async def test_a_rebalance_storm_loses_nothing_and_stalls_no_partition(stack: Any) -> None:
-    """F8. Under a steady load, a second copy of scoring and of closed-loop joins, stays ~5 s,
-    and leaves (gracefully and by SIGKILL in turn), again and again. Every copy must get
-    partitions, no partition may sit with lag and an unmoving offset for 30 s, and the checkers
-    must find every answer once."""
+    """F8. Under a steady load, a second copy of scoring and of closed-loop joins, stays ~5 s
+    while the next copy starts, and leaves (gracefully and by SIGKILL in turn), again and
+    again. Every copy must get partitions, no partition may sit with lag and an unmoving offset
+    for 30 s, and the checkers must find every answer once."""
     started = time.monotonic()
     env = stack.service_env(stack.new_database())
     async with running(ChaosSystem(stack.root, env), {}) as system:
@@ -391,26 +395,34 @@ async def test_a_rebalance_storm_loses_nothing_and_stalls_no_partition(stack: An
         watching = asyncio.create_task(monitor.run(watch_stop))
         cycles = joins = 0
         changes = [time.monotonic()]  # when the group's membership changed
-        storm_end = time.monotonic() + STORM_S
-        while time.monotonic() < storm_end:
-            # A copy takes about 5 s to start and join, so the next one starts as soon as the
-            # last has left: the membership changes about every 5 s.
-            names = {f"{service}-storm{cycles}": service for service in GROUPED}
-            extras = [system.start_extra(service, name) for name, service in names.items()]
-            await asyncio.gather(*(joined(p, timeout=STALL_LIMIT_S) for p in extras))
-            joins += len(extras)
+
+        def start_copies(cycle: int) -> dict[str, ServiceProcess]:
+            return {
+                f"{service}-storm{cycle}": system.start_extra(service, f"{service}-storm{cycle}")
+                for service in GROUPED
+            }
+
+        current = start_copies(0)
+        while cycles < STORM_CYCLES:
+            await asyncio.gather(*(joined(p, timeout=STALL_LIMIT_S) for p in current.values()))
+            joins += len(current)
             changes.append(time.monotonic())
+            # The next copies start now: a copy takes 5 s to start and join on a quiet machine
+            # and twice that under the full-scale load, and started only after the last had
+            # left, the membership changed every ~15 s instead of every ~5 s.
+            following = start_copies(cycles + 1) if cycles + 1 < STORM_CYCLES else {}
             await asyncio.sleep(STORM_PERIOD_S)
             # A graceful leave rebalances at once; after a SIGKILL the broker waits for the
             # member's session to expire.
             changes.append(time.monotonic())
-            for name in names:
+            for name in current:
                 process = system.processes.pop(name)
                 if cycles % 2:
                     process.kill()
                 else:
                     await asyncio.to_thread(process.stop)
             cycles += 1
+            current = following
         stop.set()
         await load
         # The recovery from the last change counts too: keep watching until all is drained.
@@ -424,7 +436,7 @@ async def test_a_rebalance_storm_loses_nothing_and_stalls_no_partition(stack: An
         verdict = await check(
             system,
             generator,
-            "F8 rebalance storm (2nd member every 5 s)",
+            f"F8 rebalance storm ({2 * STORM_CYCLES} membership changes)",
             {
                 "membership_changes": 2 * cycles,
                 "change_every_s": round((changes[-1] - changes[0]) / (len(changes) - 1), 1),
@@ -437,7 +449,6 @@ async def test_a_rebalance_storm_loses_nothing_and_stalls_no_partition(stack: An
             },
         )
     assert_every_answer_once(verdict, generator)
-    assert cycles >= max(2, STORM_S // 20)
     assert joins == len(GROUPED) * cycles
     assert all(s < STALL_LIMIT_S for s in longest.values()), longest
 

@@ -47,9 +47,9 @@ unit: setup ## only the tests that need no broker or database
 bench: prepare ## benchmarks (print figures and ratios against raw baselines)
 	@for b in bench/*.py; do echo "== $$b"; $(UV) run python $$b || exit 1; done
 
-chaos: prepare ## the fault-injection suite at full scale, then the table (fault, sent, ..., lost)
+chaos: prepare ## the fault-injection suite at full scale (a test may take up to an hour), then the table (fault, sent, ..., lost)
 	$(UV) run python -m anbefal.devstack.chaos reset
-	ANBEFAL_CHAOS_SCALE=full $(UV) run pytest tests/faults -m fault $(PYTEST_ARGS); status=$$?; \
+	ANBEFAL_CHAOS_SCALE=full $(UV) run pytest tests/faults -m fault --timeout 3600 $(PYTEST_ARGS); status=$$?; \
 		$(UV) run python -m anbefal.devstack.chaos table && exit $$status
 
 clean: ## remove local state (Kafka and PostgreSQL data, caches); keeps the jar cache

@@ -28,15 +28,23 @@ import subprocess
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
-from anbefal.devstack.chaos import ChaosSystem, Generator, check, own_broker, own_postgres, scale
+from anbefal.devstack.chaos import (
+    Attempt,
+    ChaosSystem,
+    Generator,
+    TimedGenerator,
+    check,
+    own_broker,
+    own_postgres,
+    scale,
+)
 from anbefal.devstack.diskfault import SmallDisk, small_disk
 from anbefal.devstack.system import is_root
 from anbefal.devstack.testing import asyncpg_dsn, wait_until
@@ -64,58 +72,6 @@ DEAD_LETTER_SCHEMAS = ("scoring", "closed_loop", "notify")
 
 
 # --------------------------------------------------------------------------------- the load
-
-
-@dataclass
-class Attempt:
-    response_id: str
-    started: float  # time.monotonic()
-    answered: float
-    status: int | None  # None: no answer (connection error, timeout)
-    retry_after: str | None
-
-
-@dataclass
-class TimedGenerator(Generator):
-    """A generator that also keeps each attempt's times and Retry-After."""
-
-    attempts: list[Attempt] = field(default_factory=list)
-
-    async def _request(self, client: httpx.AsyncClient, response_id: str, i: int) -> httpx.Response:
-        started = time.monotonic()
-        try:
-            r = await Generator._request(self, client, response_id, i)
-        except httpx.HTTPError:
-            self.attempts.append(Attempt(response_id, started, time.monotonic(), None, None))
-            raise
-        self.attempts.append(
-            Attempt(
-                response_id, started, time.monotonic(), r.status_code, r.headers.get("Retry-After")
-            )
-        )
-        return r
-
-    def first_acknowledged(self) -> dict[str, float]:
-        """When each answer was first acknowledged."""
-        first: dict[str, float] = {}
-        for a in self.attempts:
-            if a.status is not None and a.status < 300:
-                first[a.response_id] = min(first.get(a.response_id, a.answered), a.answered)
-        return first
-
-    def new_acknowledgements(self, since: float = float("-inf")) -> list[Attempt]:
-        """Attempts sent after `since` and acknowledged, leaving out re-posts of an answer
-        already acknowledged before they began: ingest may answer those from its dedupe memory
-        without the broker."""
-        first = self.first_acknowledged()
-        return [
-            a
-            for a in self.attempts
-            if a.started > since
-            and a.status is not None
-            and a.status < 300
-            and first[a.response_id] >= a.started
-        ]
 
 
 async def send_until(generator: Generator, stop: asyncio.Event, minimum: int) -> None:

@@ -20,7 +20,7 @@ import statistics
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,15 @@ from anbefal.common.auth import issue_token
 from anbefal.common.db import COMMAND_TIMEOUT_S
 from anbefal.common.events import response_event_id
 from anbefal.devstack import surveytools as tools
-from anbefal.devstack.chaos import ChaosSystem, Generator, check, own_broker, scale
+from anbefal.devstack.chaos import (
+    Attempt,
+    ChaosSystem,
+    Generator,
+    TimedGenerator,
+    check,
+    own_broker,
+    scale,
+)
 from anbefal.devstack.netfault import FaultProxy
 from anbefal.devstack.testing import TEST_JWT_SECRET, free_port, wait_until
 
@@ -56,48 +64,6 @@ BROKER_FAULT_S = float(scale(6, 30))
 
 
 # --------------------------------------------------------------------------------- the load
-
-
-@dataclass
-class Attempt:
-    response_id: str
-    started: float  # time.monotonic()
-    answered: float
-    status: int | None
-
-
-@dataclass
-class TimedGenerator(Generator):
-    """A generator that also keeps every attempt's send and answer times."""
-
-    attempts: list[Attempt] = field(default_factory=list)
-
-    async def _request(self, client: httpx.AsyncClient, response_id: str, i: int) -> httpx.Response:
-        started = time.monotonic()
-        try:
-            r = await self._untimed(client, response_id, i)
-        except httpx.HTTPError:
-            self.attempts.append(Attempt(response_id, started, time.monotonic(), None))
-            raise
-        self.attempts.append(Attempt(response_id, started, time.monotonic(), r.status_code))
-        return r
-
-    async def _untimed(self, client: httpx.AsyncClient, response_id: str, i: int) -> httpx.Response:
-        return await Generator._request(self, client, response_id, i)
-
-    def redelivery(self, attempt: Attempt) -> bool:
-        """Whether an earlier attempt at the same answer was acknowledged before this began."""
-        return any(
-            a.response_id == attempt.response_id
-            and a.status is not None
-            and a.status < 300
-            and a.answered < attempt.started
-            for a in self.attempts
-        )
-
-    def between(self, start: float, end: float) -> list[Attempt]:
-        """Attempts answered in [start, end]."""
-        return [a for a in self.attempts if start <= a.answered <= end]
 
 
 @contextlib.asynccontextmanager

@@ -349,6 +349,34 @@ async def test_the_watchdog_replaces_a_consumer_that_never_fetched(stack: Any) -
         assert rig.restarts("stalled") == 1
 
 
+async def test_the_watchdog_asks_the_broker_when_a_stuck_consumer_looks_idle(stack: Any) -> None:
+    """A fetcher that stops, leaving its high watermarks where they were: by its own figures
+    the consumer owes nothing and looks idle. Here, after the first batch, its partitions are
+    paused and its high watermarks read as its positions. The watchdog must find the owed
+    records at the broker and replace it ("stale"); every answer is stored once."""
+    stuck = 0
+    async with _rig(stack, "stale") as rig:
+        loop: ConsumerLoop | None = None
+
+        async def freezing(session: AsyncSession, messages: Sequence[Message]) -> None:
+            nonlocal stuck
+            await handlers.handle(session, messages, default_time_zone="UTC")
+            consumer = loop._consumer if loop is not None else None
+            if not stuck and consumer is not None and loop is not None:
+                stuck += 1
+                consumer.pause(*consumer.assignment())
+                positions = loop._positions
+                consumer.highwater = positions.get  # type: ignore[method-assign]
+
+        loop = await rig.loop_at_the_end(handler=freezing, max_records=3, watchdog_s=2)
+        await rig.send(rig.answers(10))
+        async with _running(loop):
+            await rig.wait_stored(10)
+        assert stuck == 1
+        assert rig.restarts("stale") == 1
+        assert rig.restarts("stalled") == 0
+
+
 async def test_the_watchdog_replaces_a_consumer_that_cannot_rejoin_its_group(stack: Any) -> None:
     """aiokafka#1154's other face: the coordinator wants a rejoin that never succeeds (here
     every JoinGroup attempt of this consumer fails), and getmany waits for it forever. The

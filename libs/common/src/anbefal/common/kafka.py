@@ -277,6 +277,8 @@ class ConsumerHealth:
     last_progress: float = field(default_factory=time.monotonic)
     # Last poll that returned records, or found none owed (the watchdog).
     last_fetch: float = field(default_factory=time.monotonic)
+    # Last poll that returned records (the watchdog's check against the broker).
+    last_records: float = field(default_factory=time.monotonic)
     in_batch: bool = False
     lag: dict[tuple[str, int], int] = field(default_factory=dict)
     # Owned partitions with no fetch response yet (their high watermark unknown).
@@ -363,7 +365,7 @@ class ConsumerLoop:
                 delay = min(delay * 2, 5.0)
                 continue
             self.health.running = True
-            self.health.last_fetch = time.monotonic()
+            self.health.last_fetch = self.health.last_records = time.monotonic()
             self._log.info("consumer started", topics=self.topic_names)
             try:
                 stuck = await self._poll_watched(consumer)
@@ -416,13 +418,51 @@ class ConsumerLoop:
         records are owed, or without returning at all: aiokafka's getmany waits, ignoring its
         timeout, while a rebalance is in progress, so a consumer that cannot rejoin hangs there.
         Time spent inside a batch does not count: a slow batch is max_poll_interval_ms's
-        business, and the offset compare-and-set keeps it from counting twice."""
+        business, and the offset compare-and-set keeps it from counting twice.
+
+        The loop judges "owed" by aiokafka's own high watermarks, which a stuck fetcher leaves
+        stale: such a consumer looks idle forever (seen in the broker blackhole fault: notify
+        sat 180 s with lag on every partition and no warning). So when nothing has come for
+        `watchdog_s`, the broker is asked for the end offsets; owed records still unseen one
+        `watchdog_s` later mean "stale"."""
         health = self.health
+        period = self._watchdog_s
+        suspect_since: float | None = None
+        next_check = time.monotonic() + period
         while True:
-            await asyncio.sleep(min(1.0, self._watchdog_s / 4))
-            if health.in_batch or time.monotonic() - health.last_fetch <= self._watchdog_s:
+            await asyncio.sleep(min(1.0, period / 4))
+            now = time.monotonic()
+            if health.in_batch:
                 continue
-            return "not_in_group" if _rejoin_pending(consumer) else "stalled"
+            if now - health.last_fetch > period:
+                return "not_in_group" if _rejoin_pending(consumer) else "stalled"
+            if now - health.last_records <= period:
+                suspect_since = None
+                continue
+            if now < next_check:
+                continue
+            next_check = now + period
+            if not await self._owed_unseen(consumer):
+                suspect_since = None
+            elif suspect_since is None:
+                suspect_since = now
+            elif health.last_records < suspect_since:
+                return "stale"
+
+    async def _owed_unseen(self, consumer: AIOKafkaConsumer) -> bool:
+        """Whether the broker holds records past what this instance has processed in a
+        partition it owns, or it owns a partition without a stored position."""
+        assigned = consumer.assignment()
+        if not assigned:
+            return False
+        if any(tp not in self._positions for tp in assigned):
+            return True
+        try:
+            async with asyncio.timeout(5):
+                ends = await consumer.end_offsets(list(assigned))
+        except (KafkaError, OSError, TimeoutError):
+            return False  # the broker cannot say; an outage is not this consumer's fault
+        return any(end > self._positions.get(tp, end) for tp, end in ends.items())
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -450,6 +490,8 @@ class ConsumerLoop:
             # the watchdog would never fire for it.
             owed = health.total_lag() > 0 or bool(health.unfetched)
             now = time.monotonic()
+            if fetched:
+                health.last_records = now
             if fetched or not owed:
                 health.last_fetch = now
             if not batches and not owed:

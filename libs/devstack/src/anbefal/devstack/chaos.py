@@ -379,6 +379,80 @@ class Generator:
 
 
 @dataclass
+class Attempt:
+    """One request of a `TimedGenerator`."""
+
+    response_id: str
+    started: float  # time.monotonic()
+    answered: float
+    status: int | None  # None: no answer (connection error, timeout)
+    retry_after: str | None = None
+
+
+@dataclass
+class TimedGenerator(Generator):
+    """A generator that also keeps each attempt's send and answer times and Retry-After, for
+    the faults whose promise is about when answers came (prompt 503s, none acknowledged while
+    a part was down)."""
+
+    attempts: list[Attempt] = field(default_factory=list)
+
+    async def _request(self, client: httpx.AsyncClient, response_id: str, i: int) -> httpx.Response:
+        started = time.monotonic()
+        try:
+            r = await self._untimed(client, response_id, i)
+        except httpx.HTTPError:
+            self.attempts.append(Attempt(response_id, started, time.monotonic(), None))
+            raise
+        self.attempts.append(
+            Attempt(
+                response_id, started, time.monotonic(), r.status_code, r.headers.get("Retry-After")
+            )
+        )
+        return r
+
+    async def _untimed(self, client: httpx.AsyncClient, response_id: str, i: int) -> httpx.Response:
+        """The request itself (a subclass posts another body the same way)."""
+        return await Generator._request(self, client, response_id, i)
+
+    def redelivery(self, attempt: Attempt) -> bool:
+        """Whether an earlier attempt at the same answer was acknowledged before this began."""
+        return any(
+            a.response_id == attempt.response_id
+            and a.status is not None
+            and a.status < 300
+            and a.answered < attempt.started
+            for a in self.attempts
+        )
+
+    def between(self, start: float, end: float) -> list[Attempt]:
+        """Attempts answered in [start, end]."""
+        return [a for a in self.attempts if start <= a.answered <= end]
+
+    def first_acknowledged(self) -> dict[str, float]:
+        """When each answer was first acknowledged."""
+        first: dict[str, float] = {}
+        for a in self.attempts:
+            if a.status is not None and a.status < 300:
+                first[a.response_id] = min(first.get(a.response_id, a.answered), a.answered)
+        return first
+
+    def new_acknowledgements(self, since: float = float("-inf")) -> list[Attempt]:
+        """Attempts sent after `since` and acknowledged, leaving out re-posts of an answer
+        already acknowledged before they began: ingest may answer those from its dedupe memory
+        without the broker."""
+        first = self.first_acknowledged()
+        return [
+            a
+            for a in self.attempts
+            if a.started > since
+            and a.status is not None
+            and a.status < 300
+            and first[a.response_id] >= a.started
+        ]
+
+
+@dataclass
 class TypeformGenerator(Generator):
     """Posts answers as Typeform deliveries, signed as Typeform signs, to a webhook source."""
 

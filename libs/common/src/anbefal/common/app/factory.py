@@ -1,0 +1,90 @@
+"""The composition root every service shares: one FastAPI app factory and its lifespan.
+
+The lifespan starts the engine, the producer, the service's consumer loops and background
+workers, and stops them in reverse order on SIGTERM (uvicorn turns the signal into shutdown),
+letting each consumer finish the batch in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from anbefal.common.app.errors import install_error_handlers
+from anbefal.common.app.health import health_router
+from anbefal.common.app.middleware import MetricsMiddleware
+from anbefal.common.app.runtime import Runtime, Wiring
+from anbefal.common.db import create_engine, create_sessionmaker
+from anbefal.common.gctune import tune_for_service
+from anbefal.common.kafka import Publisher
+from anbefal.common.logging import configure_logging, get_logger
+from anbefal.common.settings import BaseServiceSettings
+
+log = get_logger(__name__)
+
+
+def create_service_app(
+    *,
+    name: str,
+    title: str,
+    description: str,
+    settings: BaseServiceSettings,
+    routers: Sequence[APIRouter],
+    wire: Callable[[Runtime], Wiring] | None = None,
+    on_startup: Callable[[Runtime], Awaitable[None]] | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(name, settings.log_level, settings.log_json)
+        engine = create_engine(settings.database_url)
+        publisher = Publisher(
+            settings.kafka_bootstrap, timeout=settings.produce_timeout_s, client_id=name
+        )
+        await publisher.start()
+        runtime = Runtime(
+            name=name,
+            settings=settings,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            publisher=publisher,
+        )
+        app.state.runtime = runtime
+        if on_startup is not None:
+            await on_startup(runtime)
+        wiring = wire(runtime) if wire else Wiring()
+        runtime.consumers = wiring.consumers
+        runtime.on_scrape = wiring.on_scrape
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(c.run(), name=c.group_id) for c in runtime.consumers]
+        tasks += [asyncio.create_task(worker(stop)) for worker in wiring.workers]
+        # Last, so the whole start-up heap is frozen out of the collector's sight.
+        tune_for_service(settings.gc_young_threshold)
+        log.info("service started", consumers=[c.group_id for c in runtime.consumers])
+        try:
+            yield
+        finally:
+            stop.set()
+            for consumer in runtime.consumers:
+                consumer.stop()
+            done, pending = await asyncio.wait(tasks, timeout=20) if tasks else (set(), set())
+            for task in pending:
+                task.cancel()
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error(
+                        "background task failed", task=task.get_name(), error=repr(task.exception())
+                    )
+            await publisher.stop()
+            await engine.dispose()
+            log.info("service stopped")
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.add_middleware(MetricsMiddleware, service=name)
+    install_error_handlers(app)
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,86 @@
+"""Liveness, readiness and Prometheus metrics, the same on every service."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select, text
+
+from anbefal.common import metrics
+from anbefal.common.app.runtime import Runtime
+from anbefal.common.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Kafka and PostgreSQL reachable, consumers not stuck")
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        checks: dict[str, Any] = {"kafka": runtime.publisher.ready}
+        try:
+            async with asyncio.timeout(2.0), runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["postgres"] = True
+        except Exception:
+            checks["postgres"] = False
+        for consumer in runtime.consumers:
+            health = consumer.health
+            checks[f"consumer:{consumer.group_id}"] = {
+                "ok": health.running and not health.stalled(runtime.settings.consumer_stall_s),
+                "lag": health.total_lag(),
+            }
+        ok = all(v["ok"] if isinstance(v, dict) else v for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "checks": checks}, 200 if ok else 503
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics")
+    async def metrics_endpoint(request: Request) -> Response:
+        runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+        if runtime is not None:
+            await _refresh_dead_letter_gauges(runtime)
+            await _refresh_service_gauges(runtime)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _refresh_dead_letter_gauges(runtime: Runtime) -> None:
+    """Count each consumer group's unreplayed dead letters; a scrape must not hang on the DB."""
+    if not runtime.consumers:
+        return
+    try:
+        async with asyncio.timeout(1.0), runtime.engine.connect() as conn:
+            for consumer in runtime.consumers:
+                table = consumer.tables.dead_letters
+                pending = await conn.scalar(
+                    select(func.count())
+                    .select_from(table)
+                    .where(table.c.group_id == consumer.group_id, table.c.replayed_at.is_(None))
+                )
+                metrics.DEAD_LETTERS_PENDING.labels(consumer.group_id).set(pending or 0)
+    except Exception as exc:
+        # The gauge keeps its last value; readiness reports PostgreSQL trouble.
+        log.warning("cannot count dead letters", error=repr(exc))
+
+
+async def _refresh_service_gauges(runtime: Runtime) -> None:
+    if not runtime.on_scrape:
+        return
+    try:
+        async with asyncio.timeout(1.0), runtime.engine.connect() as conn:
+            for refresh in runtime.on_scrape:
+                await refresh(conn)
+    except Exception as exc:
+        log.warning("cannot refresh service gauges", error=repr(exc))

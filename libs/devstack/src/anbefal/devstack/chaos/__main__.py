@@ -1,0 +1,3 @@
+from anbefal.devstack.chaos.table import main
+
+raise SystemExit(main())

@@ -1,0 +1,251 @@
+"""The system under fault: the four services as processes against a broker and a database, and
+the walk that tells when it has drained."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from anbefal.common import topics
+from anbefal.common.migrations import upgrade_all
+from anbefal.devstack.kafka import KafkaBroker, create_topics, start_kafka
+from anbefal.devstack.mailsink import MailSink
+from anbefal.devstack.postgres import PostgresServer, start_postgres
+from anbefal.devstack.testing import (
+    ServiceProcess,
+    asyncpg_dsn,
+    consumer_lag,
+    end_offsets,
+    free_port,
+    wait_until,
+)
+
+SERVICES = ("ingest", "scoring", "closed-loop", "notify")
+# Each consumer's schema and the event streams it reads (not the compacted tenants topic).
+_EVENT_STREAMS = {
+    "scoring": ("scoring", [topics.RESPONSES]),
+    "closed-loop": ("closed_loop", [topics.RESPONSES, topics.TASK_EVENTS]),
+    "notify": ("notify", [topics.ACTIONS]),
+}
+
+
+class ChaosSystem:
+    """The four services as processes against a broker and a database (the suite's, or the
+    test's own when the fault is to kill them)."""
+
+    def __init__(
+        self,
+        root: Path,
+        env: dict[str, str],
+        *,
+        broker: KafkaBroker | None = None,
+        postgres: PostgresServer | None = None,
+        overrides: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        self.root = root
+        # Per-service environment on top of `env`, e.g. a database URL through a fault proxy
+        # for the consumers only, while the harness's own checks go direct.
+        self.overrides = overrides or {}
+        self.mail_dir = root / f"mail-{uuid.uuid4().hex[:6]}"
+        self.sink = MailSink(self.mail_dir)
+        self.env = {**env, "ANBEFAL_SMTP_PORT": str(self.sink.port)}
+        self.broker = broker
+        self.postgres = postgres
+        self.processes: dict[str, ServiceProcess] = {}
+        self.last_behind: str | None = None  # what `quiescent` last found undone
+
+    @property
+    def bootstrap(self) -> str:
+        return self.env["ANBEFAL_KAFKA_BOOTSTRAP"]
+
+    @property
+    def database_url(self) -> str:
+        return self.env["ANBEFAL_DATABASE_URL"]
+
+    def group(self, service: str) -> str:
+        return f"{self.env['ANBEFAL_GROUP_PREFIX']}-{service}"
+
+    def url(self, service: str) -> str:
+        return self.processes[service].url
+
+    async def start(self) -> None:
+        self.sink.start()
+        for service in SERVICES:
+            self.restart_service(service)
+        await self.wait_ready(120)
+
+    async def wait_ready(self, timeout: float = 180) -> None:
+        """Every process ready (after a fault: healed)."""
+        for process in self.processes.values():
+            await process.wait_ready(timeout)
+
+    def restart_service(self, service: str) -> ServiceProcess:
+        """A new process in place of a killed one (new port: the old may be in TIME_WAIT)."""
+        env = {**self.env, **self.overrides.get(service, {})}
+        self.processes[service] = ServiceProcess(service, env, self.root / "logs").start()
+        return self.processes[service]
+
+    def start_extra(self, service: str, name: str, **env: str) -> ServiceProcess:
+        """Another process of `service`, in the same consumer group; stopped with the system.
+        Registered as `name`; pop it from `processes` to remove it yourself."""
+        process = ServiceProcess(service, {**self.env, **env}, self.root / "logs").start()
+        self.processes[name] = process
+        return process
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+        self.sink.stop()
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
+        try:
+            return list(await conn.fetch(sql, *args))
+        finally:
+            await conn.close()
+
+    async def behind(self) -> str | None:
+        """The first stage of the pipeline that still has work, or None when all are done.
+
+        The stages are walked in pipeline order, each after the ones that feed it, so one
+        pass that finds nothing is final once the load has stopped: a stage found done cannot
+        get work from a stage checked after it. (Checked in another order, the outbox relay
+        could publish actions between notify's check and the outbox's, and the checkers then
+        ran before notify had made those tasks.)"""
+        stages: list[tuple[str, str]] = [
+            (
+                "closed-loop holds actions for the late-comment debounce",
+                "SELECT count(*) AS n FROM closed_loop.actions WHERE release_at IS NOT NULL",
+            ),
+            (
+                "closed-loop's outbox has unpublished actions",
+                "SELECT count(*) AS n FROM closed_loop.outbox WHERE published_at IS NULL",
+            ),
+        ]
+        try:
+            for service in ("scoring", "closed-loop"):
+                if reason := await self._consumer_behind(service, topics.RESPONSES):
+                    return reason
+            for reason, sql in stages:
+                if (await self.fetch(sql))[0]["n"]:
+                    return reason
+            if reason := await self._consumer_behind("notify", topics.ACTIONS):
+                return reason
+            pending = await self.fetch(
+                "SELECT (SELECT count(*) FROM notify.emails WHERE status = 'pending') AS emails,"
+                " (SELECT count(*) FROM notify.outbox WHERE published_at IS NULL) AS events"
+            )
+            if pending[0]["emails"]:
+                return f"notify has {pending[0]['emails']} emails pending"
+            if pending[0]["events"]:
+                return f"notify's outbox has {pending[0]['events']} unpublished task events"
+            return await self._consumer_behind("closed-loop", topics.TASK_EVENTS)
+        except (OSError, asyncpg.PostgresError, RuntimeError) as exc:
+            return f"a fault is still healing ({type(exc).__name__}: {exc})"
+
+    async def _consumer_behind(self, service: str, topic: str) -> str | None:
+        schema, _ = _EVENT_STREAMS[service]
+        group = self.group(service)
+        lag = await consumer_lag(self.bootstrap, self.database_url, schema, group, [topic])
+        if lag:
+            return f"{service} is behind on {topic}: {lag}"
+        return None
+
+    async def quiescent(self) -> bool:
+        """Every consumer at the end of its topics, nothing held or unpublished, no email
+        pending (see `behind`)."""
+        self.last_behind = await self.behind()
+        return self.last_behind is None
+
+    async def skip_history(self) -> None:
+        """Store the consumers' offsets at the current end of their event streams; call it
+        before `start`.
+
+        The suite's broker holds the answers and actions of every earlier test; new groups
+        would work through all of them (and notify send their emails, about 30 a second)
+        before the system is quiescent, which outgrew the checkers' wait as the suite grew.
+        The tenants topic (compacted state) is still read from its start."""
+        streams = {service: names for service, (_, names) in _EVENT_STREAMS.items()}
+        ends = await end_offsets(self.bootstrap, {t for names in streams.values() for t in names})
+        conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
+        try:
+            for service, (schema, names) in _EVENT_STREAMS.items():
+                await conn.executemany(
+                    f"INSERT INTO {schema}.consumer_offsets "
+                    '(group_id, topic, "partition", next_offset) VALUES ($1, $2, $3, $4)',
+                    [
+                        (self.group(service), topic, partition, end)
+                        for (topic, partition), end in ends.items()
+                        if topic in names
+                    ],
+                )
+        finally:
+            await conn.close()
+
+    async def wait_quiescent(self, timeout: float = 180) -> None:
+        try:
+            await wait_until(self.quiescent, timeout, "the system drained", interval=0.5)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; still behind: {self.last_behind}") from exc
+
+
+@asynccontextmanager
+async def own_broker(
+    stack: Any,
+    *,
+    port: int | None = None,
+    advertised_port: int | None = None,
+    run_dir: Path | None = None,
+) -> AsyncIterator[ChaosSystem]:
+    """The services, started, against a broker of their own; both stopped afterwards. With
+    `advertised_port` (a proxy's, in front of `port`) everyone, the harness too, reaches the
+    broker through that proxy, so it must be passing while this starts. `run_dir`: where the
+    broker keeps its log (default: a new folder under the stack's)."""
+    broker = start_kafka(
+        run_dir or stack.root / f"kafka-chaos-{uuid.uuid4().hex[:6]}",
+        port or free_port(),
+        free_port(),
+        advertised_port=advertised_port,
+    )
+    system: ChaosSystem | None = None
+    try:
+        bootstrap = broker.bootstrap if advertised_port is None else f"127.0.0.1:{advertised_port}"
+        await create_topics(bootstrap, topics.ALL_TOPICS)
+        env = stack.service_env(stack.new_database(), ANBEFAL_KAFKA_BOOTSTRAP=bootstrap)
+        system = ChaosSystem(stack.root, env, broker=broker)
+        await system.start()
+        yield system
+    finally:
+        if system is not None:
+            system.stop()
+        broker.stop()
+
+
+@asynccontextmanager
+async def own_postgres(stack: Any, *, data_dir: Path | None = None) -> AsyncIterator[ChaosSystem]:
+    """The services, started, against a PostgreSQL server of their own; both stopped afterwards.
+    `data_dir`: the server's data directory (default: a new folder under the stack's)."""
+    postgres = start_postgres(
+        data_dir or stack.root / f"pg-chaos-{uuid.uuid4().hex[:6]}", free_port()
+    )
+    system: ChaosSystem | None = None
+    try:
+        postgres.create_database("chaos")
+        url = postgres.url("chaos")
+        await asyncio.to_thread(upgrade_all, url)
+        system = ChaosSystem(stack.root, stack.service_env(url), postgres=postgres)
+        # The broker is the suite's: without this the new groups would reprocess every earlier
+        # test's records, the poison fault's among them (dead letters the disk fault forbids).
+        await system.skip_history()
+        await system.start()
+        yield system
+    finally:
+        if system is not None:
+            system.stop()
+        postgres.stop()

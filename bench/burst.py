@@ -30,6 +30,7 @@ from anbefal.common.auth import issue_token
 from anbefal.common.events import response_event_id
 from anbefal.common.kafka import Publisher
 from anbefal.common.migrations import upgrade_all
+from anbefal.common.services import CONSUMERS
 from anbefal.devstack.chaos import ChaosSystem
 from anbefal.devstack.kafka import create_topics, start_kafka
 from anbefal.devstack.paths import state_dir
@@ -101,9 +102,9 @@ async def raw_baseline(bootstrap: str, total: int, batch: int) -> float:
 
 async def total_lag(client: httpx.AsyncClient, system: ChaosSystem) -> int:
     lag = 0
-    for service in ("scoring", "closed-loop", "notify"):
+    for service in CONSUMERS:
         try:
-            text = (await client.get(f"{system.url(service)}/metrics")).text
+            text = (await client.get(f"{system.url(service.name)}/metrics")).text
         except httpx.HTTPError:
             continue
         lag += metric_sum(text, "anbefal_consumer_lag") or 0

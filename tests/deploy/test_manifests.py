@@ -18,7 +18,7 @@ import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from anbefal.cli.main import SERVICES
+from anbefal.common.services import SERVICES
 from anbefal.common.topics import ALL_TOPICS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -65,7 +65,7 @@ def test_compose_runs_kraft_kafka_postgres_a_mail_catcher_and_the_four_services(
     assert "controller" in services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]
     assert services["postgres"]["image"].startswith("postgres:")
     assert "mailpit" in services["mail"]["image"]
-    for name in SERVICES:
+    for name in (s.name for s in SERVICES):
         service = services[name]
         assert service["build"]["args"]["SERVICE"] == name
         assert "/readyz" in " ".join(service["healthcheck"]["test"])
@@ -109,7 +109,7 @@ def test_every_service_has_probes_and_an_autoscaler() -> None:
         if d["kind"] == "HorizontalPodAutoscaler"
     }
     for service in SERVICES:
-        name = f"anbefal-{service}"
+        name = f"anbefal-{service.name}"
         container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
@@ -195,3 +195,11 @@ def test_kafka_topics_match_all_topics_exactly() -> None:
     }
     expected = {(t.name, t.partitions, frozenset(t.config.items())) for t in ALL_TOPICS}
     assert declared == expected
+
+
+def test_the_procfile_serves_every_service_on_its_registered_port() -> None:
+    procfile = DEPLOY / "local" / "Procfile"
+    commands = dict(line.split(": ", 1) for line in procfile.read_text().splitlines() if line)
+    served = {name: cmd for name, cmd in commands.items() if cmd.startswith("anbefal serve ")}
+    # No --port: `anbefal serve` takes each service's dev port from the registry.
+    assert served == {s.name: f"anbefal serve {s.name}" for s in SERVICES}

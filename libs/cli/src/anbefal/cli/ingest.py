@@ -16,8 +16,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from anbefal.cli.api import fail, tenant_client
+from anbefal.common.services import INGEST
 
-DEFAULT_URL = "http://127.0.0.1:8001"
+DEFAULT_URL = INGEST.dev_url
 URL = typer.Option(help="Base URL of the ingest service")
 TENANT = typer.Option(help="Tenant slug")
 

@@ -21,7 +21,16 @@ from anbefal.common import topics
 from anbefal.common.auth import ROLES, issue_token
 from anbefal.common.events import TenantSettings
 from anbefal.common.kafka import Publisher
-from anbefal.common.migrations import SERVICE_PACKAGES, upgrade
+from anbefal.common.migrations import upgrade
+from anbefal.common.services import (
+    CLOSED_LOOP,
+    INGEST,
+    NOTIFY,
+    SCORING,
+    SERVICES,
+    Service,
+    service_named,
+)
 from anbefal.devstack.kafka import create_topics, wait_for_kafka
 
 app = typer.Typer(
@@ -44,19 +53,20 @@ app.add_typer(ingest.source_app, name="source")
 app.add_typer(ingest.rejected_app, name="rejected")
 app.add_typer(ingest.app)  # `anbefal import FILE.csv`
 
-SERVICES = {
-    "ingest": "anbefal.ingest",
-    "scoring": "anbefal.scoring",
-    "closed-loop": "anbefal.closed_loop",
-    "notify": "anbefal.notify",
-}
+SERVICE_NAMES = ", ".join(s.name for s in SERVICES)
 DEMO_PASSWORD = "demo-password"
-DEV_PORTS = {"ingest": 8001, "scoring": 8002, "closed-loop": 8003, "notify": 8004}
 
 
 @app.callback()
 def _load_environment() -> None:
     envfile.load_env_file()
+
+
+def _service(name: str, param_hint: str = "--service") -> Service:
+    try:
+        return service_named(name)
+    except KeyError:
+        raise typer.BadParameter(f"one of {SERVICE_NAMES}", param_hint=param_hint) from None
 
 
 def _env(name: str) -> str:
@@ -89,8 +99,7 @@ def db_upgrade(
     """Migrate every service's schema (or one) to the newest version."""
     url = _env("ANBEFAL_DATABASE_URL")
     asyncio.run(ensure_database(url, timeout=60))
-    packages = [SERVICES[service]] if service else list(SERVICE_PACKAGES)
-    for package in packages:
+    for package in [_service(service).package] if service else [s.package for s in SERVICES]:
         progress(f"migrating {package} ...")
         upgrade(package, url)
     progress("database is up to date")
@@ -98,7 +107,7 @@ def db_upgrade(
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")],
+    service: Annotated[str, typer.Argument(help=f"One of: {SERVICE_NAMES}")],
     port: Annotated[int | None, typer.Option(help="Port (default: 8001-8004 by service)")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     migrate: Annotated[bool, typer.Option(help="Run this service's migrations first")] = True,
@@ -111,9 +120,7 @@ def serve(
     """Run one service: wait for its dependencies, migrate, create topics, then serve HTTP."""
     import uvicorn
 
-    if service not in SERVICES:
-        raise typer.BadParameter(f"one of {', '.join(SERVICES)}", param_hint="SERVICE")
-    package = SERVICES[service]
+    package = _service(service, param_hint="SERVICE").package
     url = _env("ANBEFAL_DATABASE_URL")
     bootstrap = _env("ANBEFAL_KAFKA_BOOTSTRAP")
     progress(f"{service}: waiting for PostgreSQL and Kafka ...")
@@ -123,13 +130,14 @@ def serve(
     if migrate:
         upgrade(package, url)
     if workers is None:
-        workers = int(os.environ.get(f"ANBEFAL_{service.upper().replace('-', '_')}_WORKERS", "1"))
+        module = _service(service).module
+        workers = int(os.environ.get(f"ANBEFAL_{module.upper()}_WORKERS", "1"))
     uvicorn.run(
         f"{package}.main:create_app",
         factory=True,
         workers=workers,
         host=host,
-        port=port or DEV_PORTS[service],
+        port=port or _service(service).dev_port,
         access_log=False,
         timeout_graceful_shutdown=20,
     )
@@ -223,9 +231,8 @@ def dev_welcome(
     stay: Annotated[bool, typer.Option(help="Keep running after printing (for honcho)")] = True,
 ) -> None:
     """Wait for the local services, create the `demo` tenant, and print how to use them."""
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in DEV_PORTS.items()}
     progress("waiting for the services to be ready ...")
-    _wait_ready(urls, timeout)
+    _wait_ready({s.name: s.dev_url for s in SERVICES}, timeout)
     tenant_set(
         "demo",
         name="Demo A/S",
@@ -246,21 +253,21 @@ def dev_welcome(
     )  # fmt: skip
     banner = f"""
 Anbefal is running.
-  ingest       {urls["ingest"]}/docs
-  scoring      {urls["scoring"]}/docs
-  closed loop  {urls["closed-loop"]}/docs
-  notify       {urls["notify"]}/docs
-  staff page   {urls["notify"]}/  (organisation demo, agent@demo.example, {DEMO_PASSWORD})
+  ingest       {INGEST.dev_url}/docs
+  scoring      {SCORING.dev_url}/docs
+  closed loop  {CLOSED_LOOP.dev_url}/docs
+  notify       {NOTIFY.dev_url}/docs
+  staff page   {NOTIFY.dev_url}/  (organisation demo, agent@demo.example, {DEMO_PASSWORD})
   mail sink    http://127.0.0.1:{os.environ.get("ANBEFAL_MAIL_HTTP_PORT", "8025")}/
 
 Post an answer (tenant `demo`):
   TOKEN=$(uv run anbefal token issue --tenant demo --role admin)
-  curl -s -X POST {urls["ingest"]}/v1/tenants/demo/responses \\
+  curl -s -X POST {INGEST.dev_url}/v1/tenants/demo/responses \\
     -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
     -d '{{"response_id": "r-1001", "score": 4, "comment": "Slow support",
          "answered_at": "{datetime.now(UTC).isoformat(timespec="seconds")}",
          "respondent": {{"id": "c-42", "name": "Ida Holm", "email": "ida@example.com"}}}}'
-  curl -s {urls["notify"]}/v1/tenants/demo/tasks -H "Authorization: Bearer $TOKEN"
+  curl -s {NOTIFY.dev_url}/v1/tenants/demo/tasks -H "Authorization: Bearer $TOKEN"
 
 Ctrl-C stops everything; data is kept in .local/ for the next `make run`.
 """

@@ -21,13 +21,10 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from anbefal.common.kafka import Publisher
+from anbefal.common.services import CONSUMERS, SERVICES
 
 # Services that consume, hence have a dead_letters table (ingest only produces).
-CONSUMING = {
-    "scoring": "anbefal.scoring",
-    "closed-loop": "anbefal.closed_loop",
-    "notify": "anbefal.notify",
-}
+CONSUMING = {s.name: s for s in CONSUMERS}
 # Headers the consumer loop adds on the DLQ topic; a replayed record must not carry them.
 _DLQ_HEADER_PREFIX = "dlq-"
 
@@ -107,9 +104,7 @@ def render_status(rows: list[ServiceStatus]) -> str:
 
 
 def _parse_urls(overrides: list[str]) -> dict[str, str]:
-    from anbefal.cli.main import DEV_PORTS  # here: main imports this module at load time
-
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in DEV_PORTS.items()}
+    urls = {s.name: s.dev_url for s in SERVICES}
     for item in overrides:
         name, sep, url = item.partition("=")
         if not sep or name not in urls:
@@ -149,7 +144,7 @@ def status(
 def _dead_letters(service: str) -> Table:
     if service not in CONSUMING:
         raise typer.BadParameter(f"one of {', '.join(CONSUMING)}", param_hint="--service")
-    models = importlib.import_module(f"{CONSUMING[service]}.models")
+    models = importlib.import_module(f"{CONSUMING[service].package}.models")
     table: Table = models.CONSUMER_TABLES.dead_letters
     return table
 

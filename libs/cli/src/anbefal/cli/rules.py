@@ -11,10 +11,11 @@ from typing import Annotated
 import typer
 
 from anbefal.cli.api import fail, tenant_client
+from anbefal.common.services import CLOSED_LOOP
 
 app = typer.Typer(help="A tenant's routing rules (closed-loop API).", no_args_is_help=True)
 URL = typer.Option(help="Base URL of the closed-loop service")
-DEFAULT_URL = "http://127.0.0.1:8003"
+DEFAULT_URL = CLOSED_LOOP.dev_url
 
 
 @app.command("get")

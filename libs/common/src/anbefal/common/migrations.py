@@ -16,6 +16,8 @@ from sqlalchemy import Connection, MetaData, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from anbefal.common.services import SERVICES
+
 
 def run_env(metadata: MetaData) -> None:
     schema = metadata.schema
@@ -69,7 +71,7 @@ def upgrade(package: str, url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(package, url), revision)
 
 
-SERVICE_PACKAGES = ("anbefal.ingest", "anbefal.scoring", "anbefal.closed_loop", "anbefal.notify")
+SERVICE_PACKAGES = tuple(s.package for s in SERVICES)
 
 
 def upgrade_all(url: str) -> None:

@@ -12,8 +12,9 @@ from typing import Any
 
 import asyncpg
 
-from anbefal.common import topics
+from anbefal.common import services, topics
 from anbefal.common.migrations import upgrade_all
+from anbefal.common.services import Service
 from anbefal.devstack.kafka import KafkaBroker, create_topics, start_kafka
 from anbefal.devstack.mailsink import MailSink
 from anbefal.devstack.postgres import PostgresServer, start_postgres
@@ -26,12 +27,12 @@ from anbefal.devstack.testing import (
     wait_until,
 )
 
-SERVICES = ("ingest", "scoring", "closed-loop", "notify")
-# Each consumer's schema and the event streams it reads (not the compacted tenants topic).
-_EVENT_STREAMS = {
-    "scoring": ("scoring", [topics.RESPONSES]),
-    "closed-loop": ("closed_loop", [topics.RESPONSES, topics.TASK_EVENTS]),
-    "notify": ("notify", [topics.ACTIONS]),
+SERVICES = tuple(s.name for s in services.SERVICES)
+# The event streams each consumer reads (not the compacted tenants topic).
+_EVENT_STREAMS: dict[Service, list[str]] = {
+    services.SCORING: [topics.RESPONSES],
+    services.CLOSED_LOOP: [topics.RESPONSES, topics.TASK_EVENTS],
+    services.NOTIFY: [topics.ACTIONS],
 }
 
 
@@ -69,7 +70,7 @@ class ChaosSystem:
         return self.env["ANBEFAL_DATABASE_URL"]
 
     def group(self, service: str) -> str:
-        return f"{self.env['ANBEFAL_GROUP_PREFIX']}-{service}"
+        return services.service_named(service).group_id(self.env["ANBEFAL_GROUP_PREFIX"])
 
     def url(self, service: str) -> str:
         return self.processes[service].url
@@ -129,13 +130,13 @@ class ChaosSystem:
             ),
         ]
         try:
-            for service in ("scoring", "closed-loop"):
+            for service in (services.SCORING, services.CLOSED_LOOP):
                 if reason := await self._consumer_behind(service, topics.RESPONSES):
                     return reason
             for reason, sql in stages:
                 if (await self.fetch(sql))[0]["n"]:
                     return reason
-            if reason := await self._consumer_behind("notify", topics.ACTIONS):
+            if reason := await self._consumer_behind(services.NOTIFY, topics.ACTIONS):
                 return reason
             pending = await self.fetch(
                 "SELECT (SELECT count(*) FROM notify.emails WHERE status = 'pending') AS emails,"
@@ -145,16 +146,15 @@ class ChaosSystem:
                 return f"notify has {pending[0]['emails']} emails pending"
             if pending[0]["events"]:
                 return f"notify's outbox has {pending[0]['events']} unpublished task events"
-            return await self._consumer_behind("closed-loop", topics.TASK_EVENTS)
+            return await self._consumer_behind(services.CLOSED_LOOP, topics.TASK_EVENTS)
         except (OSError, asyncpg.PostgresError, RuntimeError) as exc:
             return f"a fault is still healing ({type(exc).__name__}: {exc})"
 
-    async def _consumer_behind(self, service: str, topic: str) -> str | None:
-        schema, _ = _EVENT_STREAMS[service]
-        group = self.group(service)
-        lag = await consumer_lag(self.bootstrap, self.database_url, schema, group, [topic])
+    async def _consumer_behind(self, service: Service, topic: str) -> str | None:
+        group = self.group(service.name)
+        lag = await consumer_lag(self.bootstrap, self.database_url, service.schema, group, [topic])
         if lag:
-            return f"{service} is behind on {topic}: {lag}"
+            return f"{service.name} is behind on {topic}: {lag}"
         return None
 
     async def quiescent(self) -> bool:
@@ -171,16 +171,15 @@ class ChaosSystem:
         would work through all of them (and notify send their emails, about 30 a second)
         before the system is quiescent, which outgrew the checkers' wait as the suite grew.
         The tenants topic (compacted state) is still read from its start."""
-        streams = {service: names for service, (_, names) in _EVENT_STREAMS.items()}
-        ends = await end_offsets(self.bootstrap, {t for names in streams.values() for t in names})
+        ends = await end_offsets(self.bootstrap, {t for ts in _EVENT_STREAMS.values() for t in ts})
         conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
         try:
-            for service, (schema, names) in _EVENT_STREAMS.items():
+            for service, names in _EVENT_STREAMS.items():
                 await conn.executemany(
-                    f"INSERT INTO {schema}.consumer_offsets "
+                    f"INSERT INTO {service.schema}.consumer_offsets "
                     '(group_id, topic, "partition", next_offset) VALUES ($1, $2, $3, $4)',
                     [
-                        (self.group(service), topic, partition, end)
+                        (self.group(service.name), topic, partition, end)
                         for (topic, partition), end in ends.items()
                         if topic in names
                     ],

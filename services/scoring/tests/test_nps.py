@@ -43,8 +43,9 @@ def test_interval_is_adjusted_wald(p: int, pa: int, d: int) -> None:
     assert math.isclose(interval.high, min(100, 100 * (pp - dd + half)), abs_tol=1e-9)
 
 
-def test_worked_example_from_the_reference() -> None:
-    # nps-statistics.md: n = 20, 10 promoters, 4 detractors -> raw +30, 95% CI -5.7 to +57.9.
+def test_worked_example() -> None:
+    # Rocks (2016), adjusted Wald: n = 20, 10 promoters, 4 detractors -> raw +30,
+    # 95% interval -5.7 to +57.9.
     figures = Figures(promoters=10, passives=6, detractors=4)
     assert figures.nps == pytest.approx(30.0)
     interval = figures.interval()

@@ -1,4 +1,4 @@
-"""Event contracts (DESIGN.md §3): frozen pydantic models, JSON on the wire.
+"""Event contracts: frozen pydantic models, JSON on the wire (docs/architecture.md §3).
 
 Changes are additive only; a breaking change gets a new `.v2` topic. Consumers ignore fields they
 do not know, so a newer producer never poisons an older consumer.

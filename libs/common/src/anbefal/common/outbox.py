@@ -1,4 +1,4 @@
-"""The transactional outbox every producing service uses (DESIGN.md §4).
+"""The transactional outbox every producing service uses (docs/architecture.md §4).
 
 A service writes the events it decided into its own `outbox` table in the same transaction as
 the state change; `OutboxRelay` publishes them and marks them published. A crash after the

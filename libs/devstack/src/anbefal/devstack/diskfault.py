@@ -1,13 +1,12 @@
-"""A small disk that can be filled on demand, for the disk-full fault (reliability-performance.md
-§2.3, F12).
+"""A small disk that can be filled on demand, for the disk-full fault (tests/faults).
 
 `small_disk` mounts a size-limited tmpfs at a folder, so a server whose data lives there sees an
 ordinary filesystem that runs out of space (ENOSPC on write, extend and fallocate) long before the
 machine's disk would; `SmallDisk.fill` then takes every free byte with a filler file and
 `SmallDisk.free` gives them back. tmpfs rather than a loop-mounted image: no image file, no loop
 device to leak, and its ENOSPC is immediate (no delayed allocation or reserved blocks that would
-let root-owned writes through). Mounting needs root with CAP_SYS_ADMIN, as in CI; when it is not
-possible the caller gets an error that says so, never a silent skip.
+let root-owned writes through). Mounting needs root with CAP_SYS_ADMIN; when it is not possible
+the caller gets an error that says so, never a silent skip.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""A real single-node Apache Kafka (KRaft) from Maven Central jars (reference/kafka-local.md)."""
+"""A real single-node Apache Kafka (KRaft) from Maven Central jars: no Docker, no download at
+run time beyond the jars `make run` fetches into `.local/kafka`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A controllable TCP proxy for network faults (reliability-performance.md §2.3, F6).
+"""A controllable TCP proxy for the network faults (tests/faults).
 
 Put a `FaultProxy` between a service and a port it talks to (PostgreSQL, the broker) and switch
 its mode while the service runs:

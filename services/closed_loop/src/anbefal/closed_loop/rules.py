@@ -1,4 +1,4 @@
-"""Routing rules, pure: which actions an answer calls for (DESIGN.md, the table at the top).
+"""Routing rules, pure: which actions an answer calls for (the README's table at the top).
 
 0-6: a call task for the director, due 48 hours after the answer (the customer's clock);
 7-8: a follow-up task for the salesperson, due after the tenant's follow-up days;
@@ -94,7 +94,8 @@ class RuleSet(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     rules: list[Rule] = Field(max_length=100)
-    # eNPS answers reach individuals only when the tenant says so (DESIGN §6).
+    # eNPS answers reach individuals only when the tenant says so: a follow-up names the
+    # employee who answered (docs/architecture.md §7).
     enps_individual_follow_up: bool = False
     holiday_country: str | None = Field(
         default=None,

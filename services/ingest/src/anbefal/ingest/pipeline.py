@@ -27,7 +27,7 @@ def to_event(
     respondent = item.respondent
     respondent_key = respondent.id or f"response:{item.response_id}"
     if item.kind == "enps":
-        # DESIGN §6: ingest stores no name or contact details for employees.
+        # Employees answer anonymously: ingest stores no name or contact details for them.
         contact: dict[str, str | None] = {"key": respondent_key, "locale": respondent.locale}
     else:
         contact = {

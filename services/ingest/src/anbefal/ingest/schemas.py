@@ -1,4 +1,5 @@
-"""The generic response body (DESIGN.md §5): our own format; adapters map each tool onto it."""
+"""The generic response body: our own format; adapters map each tool onto it (README, "The
+generic API")."""
 
 from __future__ import annotations
 

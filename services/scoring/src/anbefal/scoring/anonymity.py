@@ -1,5 +1,5 @@
-"""eNPS anonymity, pure (DESIGN.md §6, reference/nps-statistics.md): no figure may describe
-fewer than k people, directly or by subtraction.
+"""eNPS anonymity, pure (docs/architecture.md §7): no figure may describe fewer than k people,
+directly or by subtraction.
 
 The tenant-wide figure is always published (when it has k people), so the people not shown in
 a breakdown — the small segments and those without a value for the dimension — form a group

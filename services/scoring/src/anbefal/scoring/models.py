@@ -28,7 +28,8 @@ class Base(DeclarativeBase):
 
 
 CONSUMER_TABLES = consumer_tables(Base.metadata)
-# `anbefal.scores.v1` events leave through here (DESIGN.md §4), written by the score publisher.
+# `anbefal.scores.v1` events leave through here (the transactional outbox, common/outbox.py),
+# written by the score publisher.
 OUTBOX = outbox_table(Base.metadata)
 
 ALL_DIMENSION = "all"
@@ -88,7 +89,7 @@ class DailyBucket(_Buckets, Base):
 class PublishedBucket(_Buckets, Base):
     """The eNPS buckets the API and the events show: a segment's rows are replaced by its live
     ones only once at least k answers changed in it since the last copy, so comparing a figure
-    before and after one new answer shows nothing (DESIGN.md §6)."""
+    before and after one new answer shows nothing about that answer's author."""
 
     __tablename__ = "published_buckets"
 

@@ -1,4 +1,4 @@
-"""The NPS math, pure (reference/nps-statistics.md §3).
+"""The NPS math, pure.
 
 NPS = 100 * (promoters - detractors) / n; passives count in n. The 95% interval is the
 adjusted-Wald interval (Rocks 2016): add 3 to n and 3/4 to promoters and detractors, then use

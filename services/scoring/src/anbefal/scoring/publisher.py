@@ -8,7 +8,7 @@ events are at least `interval_s` apart. In the same transaction it
 
 - for eNPS, copies the segment's live buckets to the published ones only if at least k answers
   changed it since the last copy (otherwise nothing moved, and no event leaves);
-- writes the events into the outbox (DESIGN.md §4); the relay publishes them, so a crash
+- writes the events into the outbox (docs/architecture.md §4); the relay publishes them, so a crash
   between the decision and the broker loses nothing.
 """
 

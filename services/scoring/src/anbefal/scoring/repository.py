@@ -30,7 +30,7 @@ Buckets = type[DailyBucket] | type[PublishedBucket]
 
 
 def shown_buckets(kind: str) -> Buckets:
-    """The buckets a reader may see: eNPS only through its published copy (DESIGN.md §6)."""
+    """The buckets a reader may see: eNPS only through its published copy (see PublishedBucket)."""
     return PublishedBucket if kind == "enps" else DailyBucket
 
 

@@ -4,7 +4,7 @@ from anbefal.common.settings import BaseServiceSettings
 
 
 class ScoringSettings(BaseServiceSettings):
-    # eNPS segments with fewer respondents than this are never shown (DESIGN §6).
+    # eNPS segments with fewer respondents than this are never shown (anonymity.py).
     default_anonymity_k: int = 5
     # A segment's `anbefal.scores.v1` events are at least this far apart; the changes of those
     # seconds coalesce into one event.

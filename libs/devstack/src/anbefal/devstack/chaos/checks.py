@@ -129,8 +129,8 @@ async def check(
         problems.append(f"{len(unmarked)} emails delivered but not marked sent")
     # The same Message-ID twice at the SMTP server: a crash between the relay's accept and the
     # `sent` mark (PostgreSQL gone, process killed) makes the worker send again. That is the
-    # documented at-least-once residue (reliability-performance.md §1.4); a receiving MTA can
-    # drop it by Message-ID. Reported, not hidden; a second *different* email would be a bug.
+    # at-least-once residue of mail (docs/architecture.md §4); a receiving MTA can drop it by
+    # Message-ID. Reported, not hidden; a second *different* email would be a bug.
     redelivered = sum(n - 1 for n in ours.values() if n > 1)
 
     duplicates = max(0, double_counted) + len(duplicate_tasks)

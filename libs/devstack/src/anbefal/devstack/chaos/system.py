@@ -169,7 +169,7 @@ class ChaosSystem:
 
         The suite's broker holds the answers and actions of every earlier test; new groups
         would work through all of them (and notify send their emails, about 30 a second)
-        before the system is quiescent, which outgrew the checkers' wait as the suite grew.
+        before the system is quiescent, which takes longer than the checkers wait.
         The tenants topic (compacted state) is still read from its start."""
         ends = await end_offsets(self.bootstrap, {t for ts in _EVENT_STREAMS.values() for t in ts})
         conn = await asyncpg.connect(asyncpg_dsn(self.database_url))

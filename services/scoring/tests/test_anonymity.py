@@ -3,7 +3,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anbefal.scoring.anonymity import differencing_risks, hidden_everywhere, suppressed_segments
+from anbefal.scoring.anonymity import (
+    differencing_risks,
+    hidden_everywhere,
+    is_hidden,
+    suppressed_segments,
+)
 from anbefal.scoring.nps import Figures
 
 
@@ -118,3 +123,12 @@ def test_no_shown_pair_across_dimensions_differs_by_fewer_than_k(
     people: list[tuple[str, str]], k: int
 ) -> None:
     assert_no_small_difference(people, k)
+
+
+def test_one_rule_decides_whether_a_figure_is_shown() -> None:
+    assert not is_hidden("nps", "it", team(1), hidden={"it"}, k=5)
+    assert is_hidden("enps", "it", team(4), hidden=set(), k=5)
+    assert is_hidden("enps", "it", team(0), hidden=set(), k=5)  # n=0 would say "nobody"
+    assert is_hidden("enps", "it", team(9), hidden={"it"}, k=5)
+    assert not is_hidden("enps", "it", team(5), hidden={"sales"}, k=5)
+    assert is_hidden("enps", "it", team(2), hidden=set(), k=1)  # k never below three

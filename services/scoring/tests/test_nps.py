@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anbefal.scoring.nps import Figures, category
+from anbefal.common.nps import category
+from anbefal.scoring.nps import Figures
 
 
 @given(st.lists(st.integers(min_value=0, max_value=10), min_size=1, max_size=300))

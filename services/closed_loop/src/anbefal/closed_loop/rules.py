@@ -24,6 +24,7 @@ from anbefal.closed_loop.sla import (
     wall_clock_due,
 )
 from anbefal.common.events import Action, ActionType, SurveyResponse, action_id
+from anbefal.common.nps import DETRACTORS, PASSIVES, PROMOTERS, SCORES
 
 AssigneeRole = Literal["director", "salesperson"]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -125,15 +126,17 @@ class RuleSet(BaseModel):
 
 DEFAULT_RULE_SET = RuleSet(
     rules=[
-        Rule(id="detractor-call", min_score=0, max_score=6, action="call_task",
-             assignee_role="director", due_hours=48, priority=2, cooldown_days=7),
-        Rule(id="passive-follow-up", min_score=7, max_score=8, action="follow_up_task",
-             assignee_role="salesperson", due_follow_up_days=True, priority=1),
-        Rule(id="promoter-thank-you", min_score=9, max_score=10, action="email",
-             assignee_role="director", template="thank_you"),
+        Rule(id="detractor-call", min_score=DETRACTORS.low, max_score=DETRACTORS.high,
+             action="call_task", assignee_role="director", due_hours=48, priority=2,
+             cooldown_days=7),
+        Rule(id="passive-follow-up", min_score=PASSIVES.low, max_score=PASSIVES.high,
+             action="follow_up_task", assignee_role="salesperson", due_follow_up_days=True,
+             priority=1),
+        Rule(id="promoter-thank-you", min_score=PROMOTERS.low, max_score=PROMOTERS.high,
+             action="email", assignee_role="director", template="thank_you"),
         # Seed practice: ask everyone who scored without a comment why. Off until switched on.
-        Rule(id="ask-why", enabled=False, min_score=0, max_score=10, has_comment=False,
-             action="email", assignee_role="director", template="ask_why"),
+        Rule(id="ask-why", enabled=False, min_score=SCORES.low, max_score=SCORES.high,
+             has_comment=False, action="email", assignee_role="director", template="ask_why"),
     ]
 )  # fmt: skip
 DEFAULT_RULES: tuple[Rule, ...] = tuple(DEFAULT_RULE_SET.rules)

@@ -17,6 +17,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common.logging import get_logger
+from anbefal.common.nps import is_detractor
 from anbefal.common.worker import PollingWorker
 from anbefal.notify import repository
 from anbefal.notify.email.render import render
@@ -24,17 +25,16 @@ from anbefal.notify.models import ChatMessage, Task, Tenant
 from anbefal.notify.settings import NotifySettings
 
 log = get_logger(__name__)
-DETRACTOR = 6
 
 
 def wanted(task: Task, tenant: Tenant | None) -> bool:
-    # NPS only: an eNPS detractor in a shared channel could single out an employee (DESIGN §6).
+    # NPS only: an eNPS detractor in a shared channel could single out an employee.
     return bool(
         tenant is not None
         and tenant.chat_webhook_url
         and task.kind == "nps"
         and task.type == "call_task"
-        and task.score <= DETRACTOR
+        and is_detractor(task.score)
     )
 
 

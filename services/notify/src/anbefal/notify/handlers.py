@@ -14,6 +14,7 @@ from anbefal.common import metrics
 from anbefal.common.events import Action, TenantSettings
 from anbefal.common.kafka import Message
 from anbefal.common.logging import get_logger
+from anbefal.common.nps import is_detractor
 from anbefal.notify import chat, repository, task_events, unsubscribe
 from anbefal.notify.email.render import render
 from anbefal.notify.models import Task, Tenant
@@ -229,7 +230,9 @@ async def handle(
     created = [t for t in inserted if t.status == "open"]
     await task_events.record(session, [task_event(t, "created", None) for t in created])
     now = datetime.now(UTC)
-    received = {a.action_id: a.received_at for a, _ in actions if a.score <= 6 and a.received_at}
+    received = {
+        a.action_id: a.received_at for a, _ in actions if is_detractor(a.score) and a.received_at
+    }
     for task in created:
         if (at := received.get(task.action_id)) is not None:
             metrics.DETRACTOR_TO_TASK.observe((now - at).total_seconds())

@@ -20,11 +20,24 @@ through (found by tests/test_anonymity.py's property test).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from anbefal.scoring.nps import Figures
 
 MIN_K = 3
+
+
+def effective_k(k: int) -> int:
+    """The tenant's k, never below MIN_K."""
+    return max(k, MIN_K)
+
+
+def is_hidden(kind: str, value: str, figures: Figures, hidden: Collection[str], k: int) -> bool:
+    """Whether no reader may see a segment's figure: the one rule the scores API, its CSV export,
+    its timeseries and the `anbefal.scores.v1` events apply. NPS figures are always shown; an
+    eNPS figure is hidden when it describes fewer than k people (an empty one too: n=0 would say
+    "nobody") or when its breakdown hides the segment (`hidden`)."""
+    return kind == "enps" and (figures.n < effective_k(k) or value in hidden)
 
 
 def suppressed_segments(
@@ -32,7 +45,7 @@ def suppressed_segments(
 ) -> set[str]:
     """The segments to hide so that every shown figure and the hidden remainder have >= k;
     `also` are hidden for another reason (and count towards the remainder)."""
-    k = max(k, MIN_K)
+    k = effective_k(k)
     hidden = {value for value, f in segments.items() if f.n < k} | (set(also) & set(segments))
     unsegmented = total_n - sum(f.n for f in segments.values())
     remainder = unsegmented + sum(segments[v].n for v in hidden)
@@ -60,7 +73,7 @@ def differencing_risks(
     `people[(dim, value)]` is a segment's size, `overlaps[(value, other_dim, other_value)]`
     how many people are in both, `shown_elsewhere[other_dim]` the values that breakdown shows.
     """
-    k = max(k, MIN_K)
+    k = effective_k(k)
     risky: set[str] = set()
     for (dim, value), n in people.items():
         if dim != dimension:

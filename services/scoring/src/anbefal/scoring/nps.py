@@ -9,20 +9,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
-Category = Literal["promoter", "passive", "detractor"]
 Z95 = 1.959963984540054
-
-
-def category(score: int) -> Category:
-    if not 0 <= score <= 10:
-        raise ValueError(f"score {score} is outside 0-10")
-    if score >= 9:
-        return "promoter"
-    if score >= 7:
-        return "passive"
-    return "detractor"
 
 
 @dataclass(frozen=True)

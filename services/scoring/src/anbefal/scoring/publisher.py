@@ -25,7 +25,7 @@ from anbefal.common.events import ScoresChanged, scores_event_id
 from anbefal.common.outbox import OutboxEvent, enqueue
 from anbefal.common.worker import PollingWorker
 from anbefal.scoring import repository, scores
-from anbefal.scoring.anonymity import MIN_K
+from anbefal.scoring.anonymity import effective_k
 from anbefal.scoring.models import OUTBOX, SegmentState
 from anbefal.scoring.nps import Figures
 from anbefal.scoring.windows import window_days
@@ -68,7 +68,7 @@ class ScorePublisher:
                 s
                 for s in due
                 if s.kind != "enps"
-                or s.changes - s.published_changes >= max(tenants[s.tenant][1], MIN_K)
+                or s.changes - s.published_changes >= effective_k(tenants[s.tenant][1])
             ]
             await repository.publish_buckets(session, [s for s in moved if s.kind == "enps"])
             events = await self._events(session, moved, tenants)
@@ -104,8 +104,7 @@ class ScorePublisher:
                 )
             shown = breakdowns[group]
             f = shown.figures.get(s.value, Figures())
-            # An empty eNPS window is as suppressed as a small one: n=0 would say "nobody".
-            suppressed = s.kind == "enps" and (s.value in shown.hidden or f.n < max(k, MIN_K))
+            suppressed = shown.hides(s.value, f)
             interval = None if suppressed else f.interval()
             event = ScoresChanged(
                 event_id=scores_event_id(s.tenant, s.kind, s.dimension, s.value, s.changes),

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.db import upsert_latest
 from anbefal.common.events import SurveyResponse, TenantSettings
+from anbefal.common.nps import category
 from anbefal.scoring.models import (
     ALL_DIMENSION,
     ALL_VALUE,
@@ -22,7 +23,7 @@ from anbefal.scoring.models import (
     SegmentState,
     Tenant,
 )
-from anbefal.scoring.nps import Figures, category
+from anbefal.scoring.nps import Figures
 
 BucketKey = tuple[str, str, str, str, date]  # tenant, kind, dimension, value, day
 SegmentKey = tuple[str, str, str, str]  # tenant, kind, dimension, value

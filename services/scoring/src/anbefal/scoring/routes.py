@@ -18,7 +18,6 @@ from anbefal.common.deps import PrincipalDep, RuntimeDep, SessionDep, authorize
 from anbefal.common.errors import ServiceError
 from anbefal.common.events import TENANT_PATTERN
 from anbefal.scoring import repository, scores
-from anbefal.scoring.anonymity import MIN_K
 from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
 from anbefal.scoring.nps import Figures, significant_change
 from anbefal.scoring.schemas import (
@@ -170,10 +169,10 @@ async def get_scores(
     )
     segments = []
     for value, f in shown.figures.items():
-        out = segment_out(value, f, suppress=value in shown.hidden)
+        out = segment_out(value, f, suppress=shown.hides(value, f))
         before = shown.previous.get(value, Figures())
         # A previous eNPS figure below k is as identifying as a current one.
-        if not out.suppressed and not (kind == "enps" and before.n < k):
+        if not out.suppressed and not shown.hides(value, before):
             out.previous_nps = None if before.nps is None else round(before.nps, 2)
             out.significant_change = significant_change(f, before)
         segments.append(out)
@@ -229,7 +228,7 @@ async def get_timeseries(
                 session, tenant=tenant, kind=kind, dimension=dimension,
                 first=max(start, first), last=min(_period_end(start, interval), last), k=k,
             )  # fmt: skip
-            suppress = f.n < max(k, MIN_K) or value in shown.hidden
+            suppress = shown.hides(value, f)
         seg = segment_out(value, f, suppress=suppress)
         points.append(
             TimeseriesPoint(

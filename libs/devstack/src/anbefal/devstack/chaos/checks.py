@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from anbefal.common.events import Action
+from anbefal.common.nps import DETRACTORS, PASSIVES, PROMOTERS
 from anbefal.devstack.chaos.generator import Generator
 from anbefal.devstack.chaos.scale import FULL
 from anbefal.devstack.chaos.system import ChaosSystem
 from anbefal.devstack.chaos.table import record_row
 from anbefal.devstack.mailsink import read_messages
 
-BUCKET_MISMATCHES = """
+BUCKET_MISMATCHES = f"""
 WITH recomputed AS (
     SELECT 'all' AS dimension, 'all' AS value, day, score FROM scoring.answers WHERE tenant = $1
     UNION ALL
@@ -22,9 +23,9 @@ WITH recomputed AS (
     FROM scoring.answers a, jsonb_each_text(a.segments) s WHERE a.tenant = $1
 ), expected AS (
     SELECT dimension, value, day,
-           count(*) FILTER (WHERE score >= 9) AS p,
-           count(*) FILTER (WHERE score BETWEEN 7 AND 8) AS pa,
-           count(*) FILTER (WHERE score <= 6) AS d
+           count(*) FILTER (WHERE score BETWEEN {PROMOTERS.low} AND {PROMOTERS.high}) AS p,
+           count(*) FILTER (WHERE score BETWEEN {PASSIVES.low} AND {PASSIVES.high}) AS pa,
+           count(*) FILTER (WHERE score BETWEEN {DETRACTORS.low} AND {DETRACTORS.high}) AS d
     FROM recomputed GROUP BY dimension, value, day
 ), actual AS (
     SELECT dimension, value, day, promoters AS p, passives AS pa, detractors AS d

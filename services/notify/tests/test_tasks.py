@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from anbefal.notify.tasks import TransitionRefused, after_revision, check
+from anbefal.notify.tasks.lifecycle import TransitionRefused, after_revision, check
 
 
 def refused(transition: str, **state: str | None) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from anbefal.common.auth import InvalidToken, issue_token, verify_token
-from anbefal.notify import unsubscribe
+from anbefal.notify.unsubscribe import tokens as unsubscribe
 
 SECRET = "s" * 40
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from anbefal.common.db import create_engine, create_sessionmaker
-from anbefal.notify.staff import STAFF_ROLES, add_user
+from anbefal.notify.staff.service import STAFF_ROLES, add_user
 
 app = typer.Typer(help="Staff accounts for the call-back page.", no_args_is_help=True)
 

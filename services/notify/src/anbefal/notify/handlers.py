@@ -15,12 +15,19 @@ from anbefal.common.events import Action, TenantSettings
 from anbefal.common.kafka import Message
 from anbefal.common.logging import get_logger
 from anbefal.common.nps import is_detractor
-from anbefal.notify import chat, repository, task_events, unsubscribe
+from anbefal.notify import repository
+from anbefal.notify.chat import repository as chat_repository
+from anbefal.notify.chat import worker as chat
+from anbefal.notify.email import repository as email_repository
 from anbefal.notify.email.render import render
 from anbefal.notify.models import Task, Tenant
 from anbefal.notify.settings import NotifySettings
-from anbefal.notify.task_events import task_event
-from anbefal.notify.tasks import after_revision
+from anbefal.notify.staff import repository as staff_repository
+from anbefal.notify.tasks import events as task_events
+from anbefal.notify.tasks import repository as tasks_repository
+from anbefal.notify.tasks.events import task_event
+from anbefal.notify.tasks.lifecycle import after_revision
+from anbefal.notify.unsubscribe import tokens as unsubscribe
 
 log = get_logger(__name__)
 TASK_TYPES = {"call_task", "follow_up_task"}
@@ -69,7 +76,7 @@ async def apply_revisions(session: AsyncSession, actions: Sequence[Action]) -> N
     """Newer revisions of actions whose task exists: the late comment, the changed score and
     the attached answers land on the task; a cancelled action takes it out of the queue. An
     older or repeated revision changes nothing."""
-    tasks = await repository.tasks_by_action(session, [a.action_id for a in actions])
+    tasks = await tasks_repository.tasks_by_action(session, [a.action_id for a in actions])
     cancelled = []
     for action in actions:
         task = tasks.get(action.action_id)
@@ -87,12 +94,12 @@ async def apply_revisions(session: AsyncSession, actions: Sequence[Action]) -> N
             values.update(claimed_by=None, claimed_at=None)  # back in the queue for anyone
         if status == "cancelled":
             cancelled.append(task.id)
-        await repository.set_task(session, task, **values)
+        await tasks_repository.set_task(session, task, **values)
         log.info(
             "task revised", tenant=task.tenant, task_id=str(task.id),
             revision=action.revision, status=status,
         )  # fmt: skip
-    await repository.cancel_pending_chat(session, cancelled)
+    await chat_repository.cancel_pending_chat(session, cancelled)
 
 
 def compose_email(
@@ -224,7 +231,9 @@ async def handle(
     if not actions:
         return
     task_actions = [a for a, _ in actions if a.type in TASK_TYPES]
-    inserted = await repository.insert_tasks_returning(session, [task_row(a) for a in task_actions])
+    inserted = await tasks_repository.insert_tasks_returning(
+        session, [task_row(a) for a in task_actions]
+    )
     new_ids = {t.action_id for t in inserted}
     await apply_revisions(session, [a for a in task_actions if a.action_id not in new_ids])
     created = [t for t in inserted if t.status == "open"]
@@ -237,13 +246,15 @@ async def handle(
         if (at := received.get(task.action_id)) is not None:
             metrics.DETRACTOR_TO_TASK.observe((now - at).total_seconds())
     emails = [(a, t) for a, t in actions if a.type == "email"]
-    await repository.cancel_pending_emails(session, [a.action_id for a, _ in emails if a.cancelled])
+    await email_repository.cancel_pending_emails(
+        session, [a.action_id for a, _ in emails if a.cancelled]
+    )
     if emails or created:
         tenants = await repository.tenants(
             session, {a.tenant for a, _ in emails} | {t.tenant for t in created}
         )
         # Only for tasks created now: a redelivered action makes no task, and no second post.
-        await repository.insert_chat_messages(
+        await chat_repository.insert_chat_messages(
             session,
             [
                 chat.chat_row(t, tenant, settings)
@@ -254,10 +265,10 @@ async def handle(
         # Assignment notices only to the tenant's staff (people with a login): the notice
         # links to the staff page, and respondent details do not go to an address notify does
         # not know as this tenant's (owner hints can come from a survey's hidden fields).
-        staff = await repository.staff_addresses(
+        staff = await staff_repository.staff_addresses(
             session, {(t.tenant, t.assignee.lower()) for t in created if t.assignee}
         )
-        await repository.insert_emails(
+        await email_repository.insert_emails(
             session,
             [email_row(a, tenants.get(a.tenant), settings, t) for a, t in emails]
             + [

@@ -9,14 +9,15 @@ from fastapi import FastAPI
 from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.outbox import OutboxRelay
-from anbefal.notify import handlers, repository
-from anbefal.notify.chat import ChatWorker
+from anbefal.notify import handlers
+from anbefal.notify.chat.worker import ChatWorker
 from anbefal.notify.email.sender import SmtpSender
 from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
 from anbefal.notify.routes import router
 from anbefal.notify.settings import NotifySettings
-from anbefal.notify.sla import SlaClock
+from anbefal.notify.tasks import repository as tasks_repository
+from anbefal.notify.tasks.sla import SlaClock
 from anbefal.notify.ui.routes import router as ui_router
 
 
@@ -51,7 +52,7 @@ def wire(runtime: Runtime) -> Wiring:
     return Wiring(
         consumers=[consumer],
         workers=[sender.worker.run, chat.worker.run, relay.worker.run, sla.worker.run],
-        on_scrape=[repository.refresh_task_gauges],
+        on_scrape=[tasks_repository.refresh_task_gauges],
     )
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from anbefal.common.deps import PrincipalDep, SessionDep, authorize
 from anbefal.common.errors import ServiceError
 from anbefal.common.events import TENANT_PATTERN
-from anbefal.notify import queue, repository
+from anbefal.notify.chat import repository as chat_repository
+from anbefal.notify.email import repository as email_repository
 from anbefal.notify.models import Task
 from anbefal.notify.schemas import (
     ChatMessageList,
@@ -28,7 +29,9 @@ from anbefal.notify.schemas import (
     TaskList,
     TaskOut,
 )
-from anbefal.notify.tasks import ACTIVE, STAFF
+from anbefal.notify.tasks import queue
+from anbefal.notify.tasks import repository as tasks_repository
+from anbefal.notify.tasks.lifecycle import ACTIVE, STAFF
 
 router = APIRouter(tags=["tasks"])
 READERS = {"admin", "director", "agent", "viewer", "ops"}
@@ -49,7 +52,8 @@ async def list_tasks(
     now = datetime.now(UTC)
     return TaskList(
         tasks=[
-            task_out(t, now) for t in await repository.list_tasks(session, tenant, status, limit)
+            task_out(t, now)
+            for t in await tasks_repository.list_tasks(session, tenant, status, limit)
         ]
     )
 
@@ -65,7 +69,7 @@ def task_out(task: Task, now: datetime) -> TaskOut:
 
 async def _detail(session: AsyncSession, task: Task) -> TaskDetail:
     out = TaskDetail.model_validate(task_out(task, datetime.now(UTC)).model_dump())
-    out.notes = [NoteOut.model_validate(n) for n in await repository.notes(session, task.id)]
+    out.notes = [NoteOut.model_validate(n) for n in await tasks_repository.notes(session, task.id)]
     return out
 
 
@@ -164,7 +168,7 @@ async def list_emails(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> EmailList:
     authorize(principal, tenant, EMAIL_READERS)
-    rows = await repository.list_emails(session, tenant, limit)
+    rows = await email_repository.list_emails(session, tenant, limit)
     return EmailList(emails=[EmailOut.model_validate(e) for e in rows])
 
 
@@ -176,7 +180,7 @@ async def get_email(
     tenant: TenantPath, email_id: EmailId, principal: PrincipalDep, session: SessionDep
 ) -> EmailOut:
     authorize(principal, tenant, EMAIL_READERS)
-    email = await repository.get_email(session, tenant, email_id)
+    email = await email_repository.get_email(session, tenant, email_id)
     if email is None:
         # Also for another tenant's ids: never confirm they exist.
         raise ServiceError(404, "not_found", "no such email")
@@ -195,5 +199,5 @@ async def list_chat_messages(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ChatMessageList:
     authorize(principal, tenant, EMAIL_READERS)
-    rows = await repository.list_chat_messages(session, tenant, limit)
+    rows = await chat_repository.list_chat_messages(session, tenant, limit)
     return ChatMessageList(chat_messages=[ChatMessageOut.model_validate(m) for m in rows])

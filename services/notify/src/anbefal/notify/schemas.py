@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from anbefal.notify.tasks import Outcome
+from anbefal.notify.tasks.lifecycle import Outcome
 
 
 class TaskOut(BaseModel):

@@ -15,7 +15,9 @@ from anbefal.common import metrics
 from anbefal.common.logging import get_logger
 from anbefal.common.worker import PollingWorker
 from anbefal.notify import repository
+from anbefal.notify.email import repository as email_repository
 from anbefal.notify.email.sender import EmailSender, PermanentFailure, build_message
+from anbefal.notify.unsubscribe import repository as unsubscribe_repository
 
 log = get_logger(__name__)
 
@@ -38,17 +40,17 @@ class EmailWorker:
 
     async def send_due(self) -> int:
         async with self._sessionmaker() as session, session.begin():
-            emails = await repository.claim_due_emails(session, self._batch)
+            emails = await email_repository.claim_due_emails(session, self._batch)
             # Checked at send time, not when the row was written: an address unsubscribed while
             # its mail waited for a retry is not sent either.
-            suppressed = await repository.suppressed(session, emails)
+            suppressed = await unsubscribe_repository.suppressed(session, emails)
             for email in emails:
                 bound = log.bind(
                     tenant=email.tenant, email_id=str(email.id), trace_id=email.trace_id
                 )
                 now = datetime.now(UTC)
                 if email.recipient and (email.tenant, email.recipient.lower()) in suppressed:
-                    await repository.mark_suppressed(session, email.id)
+                    await email_repository.mark_suppressed(session, email.id)
                     bound.info("email not sent: the recipient unsubscribed")
                     continue
                 if not email.recipient:
@@ -86,7 +88,7 @@ class EmailWorker:
                     )
                     metrics.EMAILS_FAILED.labels(email.template).inc()
                 else:
-                    await repository.mark_sent(session, email.id)
+                    await email_repository.mark_sent(session, email.id)
                     metrics.EMAILS_SENT.labels(email.template).inc()
                     bound.info("email sent", template=email.template, message_id=email.message_id)
             return len(emails)

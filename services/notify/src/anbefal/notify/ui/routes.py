@@ -20,12 +20,17 @@ from pydantic import ValidationError
 from anbefal.common.auth import InvalidToken, Principal, issue_token, verify_token
 from anbefal.common.deps import RuntimeDep, SessionDep
 from anbefal.common.errors import ServiceError
-from anbefal.notify import queue, repository, staff, unsubscribe
+from anbefal.notify import repository
 from anbefal.notify.models import Task
 from anbefal.notify.schemas import CompleteIn, NoteIn, ReassignIn, ReopenIn
 from anbefal.notify.settings import NotifySettings
-from anbefal.notify.tasks import ACTIVE, LEADS, Outcome
+from anbefal.notify.staff import service as staff
+from anbefal.notify.tasks import queue
+from anbefal.notify.tasks import repository as tasks_repository
+from anbefal.notify.tasks.lifecycle import ACTIVE, LEADS, Outcome
 from anbefal.notify.ui.i18n import texts
+from anbefal.notify.unsubscribe import repository as unsubscribe_repository
+from anbefal.notify.unsubscribe import tokens as unsubscribe
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -119,7 +124,8 @@ async def _queue_rows(session: SessionDep, principal: Principal, view: Views) ->
     mine = principal.sub if view == "mine" else None
     now = datetime.now(UTC)
     return [
-        _task_view(t, now) for t in await repository.queue(session, principal.tenant, mine=mine)
+        _task_view(t, now)
+        for t in await tasks_repository.queue(session, principal.tenant, mine=mine)
     ]
 
 
@@ -207,8 +213,8 @@ async def _task_page(
         )  # fmt: skip
     now = datetime.now(UTC)
     view = _task_view(task, now)
-    view["notes"] = await repository.notes(session, task.id)
-    history = [_task_view(t, now) for t in await repository.respondent_history(session, task)]
+    view["notes"] = await tasks_repository.notes(session, task.id)
+    history = [_task_view(t, now) for t in await tasks_repository.respondent_history(session, task)]
     return _render(
         request,
         "task.html",
@@ -339,7 +345,9 @@ async def _unsubscribe_page(
         return _render(request, "unsubscribe.html", 404, principal=None, error=error)
     tenant = (await repository.tenants(session, {subscriber.tenant})).get(subscriber.tenant)
     if confirm:
-        await repository.suppress(session, subscriber.tenant, subscriber.email, "unsubscribed")
+        await unsubscribe_repository.suppress(
+            session, subscriber.tenant, subscriber.email, "unsubscribed"
+        )
     return _render(
         request,
         "unsubscribe.html",

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.auth import Principal
 from anbefal.common.errors import ServiceError
-from anbefal.notify import repository, task_events
 from anbefal.notify.models import Task
-from anbefal.notify.task_events import task_event
-from anbefal.notify.tasks import Outcome, Transition, TransitionRefused, check
+from anbefal.notify.tasks import events, repository
+from anbefal.notify.tasks.events import task_event
+from anbefal.notify.tasks.lifecycle import Outcome, Transition, TransitionRefused, check
 
 NOT_FOUND = "no such task"  # also for another tenant's ids: never confirm they exist
 
@@ -54,7 +54,7 @@ async def _changed(
     session: AsyncSession, task: Task, event: str, who: Principal, **values: object
 ) -> Task:
     await repository.set_task(session, task, **values)
-    await task_events.record(session, [task_event(task, event, who.sub)])
+    await events.record(session, [task_event(task, event, who.sub)])
     await session.refresh(task)
     return task
 

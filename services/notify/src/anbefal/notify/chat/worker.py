@@ -20,6 +20,7 @@ from anbefal.common.logging import get_logger
 from anbefal.common.nps import is_detractor
 from anbefal.common.worker import PollingWorker
 from anbefal.notify import repository
+from anbefal.notify.chat import repository as chat_repository
 from anbefal.notify.email.render import render
 from anbefal.notify.models import ChatMessage, Task, Tenant
 from anbefal.notify.settings import NotifySettings
@@ -86,7 +87,7 @@ class ChatWorker:
             session.begin(),
             httpx.AsyncClient(timeout=s.chat_timeout_s, follow_redirects=False) as client,
         ):
-            messages = await repository.claim_due_chat_messages(session, self._batch)
+            messages = await chat_repository.claim_due_chat_messages(session, self._batch)
             for message in messages:
                 await self._post(session, client, message)
             return len(messages)
@@ -103,24 +104,24 @@ class ChatWorker:
         try:
             response = await client.post(message.url, json=message.payload)
         except httpx.HTTPError as exc:
-            await repository.mark_chat_failed_attempt(
+            await repository.mark_failed_attempt(
                 session, message, f"{type(exc).__name__}: {exc}", permanent=False,
-                max_attempts=max_attempts, now=now, retry_after=timedelta(0),
+                max_attempts=max_attempts, now=now,
             )  # fmt: skip
             bound.warning(
                 "chat post failed", error=type(exc).__name__, attempt=message.attempts + 1
             )
             return
         if response.is_success:
-            await repository.mark_chat_sent(session, message)
+            await chat_repository.mark_chat_sent(session, message)
             bound.info("chat message posted")
             return
         # 429 and 5xx are the far end's trouble and pass; any other answer will not change.
         permanent = response.status_code != 429 and response.status_code < 500
-        await repository.mark_chat_failed_attempt(
+        await repository.mark_failed_attempt(
             session, message, f"HTTP {response.status_code}: {response.text[:500]}",
             permanent=permanent, max_attempts=max_attempts, now=now,
-            retry_after=_retry_after(response),
+            at_least=_retry_after(response),
         )  # fmt: skip
         bound.warning(
             "chat post refused", status=response.status_code, permanent=permanent,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.notify.models import StaffUser
+from anbefal.notify.staff import repository
 
 _hasher = PasswordHasher()
 STAFF_ROLES = ("agent", "director", "admin")
@@ -40,25 +39,25 @@ async def add_user(
         "locale": locale,
         "password_hash": _hasher.hash(password),
     }
-    stmt = insert(StaffUser).values(row)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[StaffUser.tenant, StaffUser.email],
-            set_={c: stmt.excluded[c] for c in ("name", "role", "locale", "password_hash")},
-        )
-    )
+    await repository.upsert_user(session, row)
 
 
 async def authenticate(
     session: AsyncSession, tenant: str, email: str, password: str
 ) -> StaffUser | None:
-    user = await session.scalar(
-        select(StaffUser).where(
-            StaffUser.tenant == tenant, StaffUser.email == email.strip().lower()
-        )
-    )
+    user = await repository.user(session, tenant, email.strip().lower())
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except VerificationError:
         return None
     return user
+
+
+async def staff_among(
+    session: AsyncSession, addresses: set[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which of these (tenant, address) pairs name staff with a login for that tenant; the
+    result holds the pairs lower-cased."""
+    return await repository.staff_addresses(
+        session, {(tenant, email.lower()) for tenant, email in addresses}
+    )

@@ -15,11 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from anbefal.common import metrics
 from anbefal.common.logging import get_logger
 from anbefal.common.worker import PollingWorker
-from anbefal.notify import repository, task_events
+from anbefal.notify import repository
+from anbefal.notify.email import repository as email_repository
 from anbefal.notify.handlers import task_email
 from anbefal.notify.models import Task, Tenant
 from anbefal.notify.settings import NotifySettings
-from anbefal.notify.task_events import task_event
+from anbefal.notify.tasks import events
+from anbefal.notify.tasks import repository as tasks_repository
+from anbefal.notify.tasks.events import task_event
 
 log = get_logger(__name__)
 
@@ -42,13 +45,13 @@ class SlaClock:
     async def step(self) -> int:
         now = datetime.now(UTC)
         async with self._sessionmaker() as session, session.begin():
-            warn = await repository.tasks_past_warning(session, now, self._batch)
-            breached = await repository.tasks_past_due(session, now, self._batch)
+            warn = await tasks_repository.tasks_past_warning(session, now, self._batch)
+            breached = await tasks_repository.tasks_past_due(session, now, self._batch)
             # After the breach escalations are marked, so a task breached long ago (notify was
             # down) is escalated to both levels in this one step.
             for task in breached:
-                await repository.set_task(session, task, escalated_at=now)
-            again = await repository.tasks_past_next_level(session, now, self._batch)
+                await tasks_repository.set_task(session, task, escalated_at=now)
+            again = await tasks_repository.tasks_past_next_level(session, now, self._batch)
             tasks = warn + breached + again
             if not tasks:
                 return 0
@@ -56,7 +59,7 @@ class SlaClock:
             s = self._settings
             emails = []
             for task in warn:
-                await repository.set_task(session, task, warned_at=now)
+                await tasks_repository.set_task(session, task, warned_at=now)
                 emails.append(
                     task_email(task, tenants.get(task.tenant), s, "sla_warning", task.assignee)
                 )
@@ -69,7 +72,7 @@ class SlaClock:
                 )  # fmt: skip
             for task in again:
                 tenant = tenants[task.tenant]  # the join in the query guarantees it
-                await repository.set_task(session, task, escalated_next_at=now)
+                await tasks_repository.set_task(session, task, escalated_next_at=now)
                 emails.append(
                     task_email(
                         task,
@@ -84,8 +87,8 @@ class SlaClock:
                     "SLA breach unresolved; escalated to the next level",
                     tenant=task.tenant, task_id=str(task.id), to=tenant.escalation_next,
                 )  # fmt: skip
-            await repository.insert_emails(session, emails)
-            await task_events.record(session, [task_event(t, "escalated", None) for t in breached])
+            await email_repository.insert_emails(session, emails)
+            await events.record(session, [task_event(t, "escalated", None) for t in breached])
         for task in breached:
             metrics.SLA_BREACHES.labels(task.tenant).inc()
         self._on_email()

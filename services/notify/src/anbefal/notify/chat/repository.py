@@ -1,0 +1,43 @@
+"""The chat outbox's SQL: writing posts, the delivery log, and the worker's marks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from anbefal.notify import repository
+from anbefal.notify.models import ChatMessage
+
+
+async def insert_chat_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(ChatMessage).values(rows).on_conflict_do_nothing())
+
+
+async def claim_due_chat_messages(session: AsyncSession, limit: int) -> list[ChatMessage]:
+    return await repository.claim_due(session, ChatMessage, limit)
+
+
+async def mark_chat_sent(session: AsyncSession, message: ChatMessage) -> None:
+    await repository.mark_sent(session, ChatMessage, message.id)
+
+
+async def list_chat_messages(session: AsyncSession, tenant: str, limit: int) -> list[ChatMessage]:
+    query = (
+        select(ChatMessage)
+        .where(ChatMessage.tenant == tenant)
+        .order_by(ChatMessage.created_at.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def cancel_pending_chat(session: AsyncSession, task_ids: Sequence[uuid.UUID]) -> None:
+    await repository.cancel_pending(
+        session, ChatMessage.task_id, task_ids, "the task was cancelled"
+    )

@@ -1,0 +1,55 @@
+"""The email outbox's SQL: writing mail, the delivery log, and the sender's marks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from anbefal.notify import repository
+from anbefal.notify.models import Email
+
+
+async def insert_emails(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(
+            insert(Email).values(rows).on_conflict_do_nothing(index_elements=[Email.action_id])
+        )
+
+
+async def list_emails(session: AsyncSession, tenant: str, limit: int) -> list[Email]:
+    query = select(Email).where(Email.tenant == tenant).order_by(Email.created_at.desc())
+    return list(await session.scalars(query.limit(limit)))
+
+
+async def get_email(session: AsyncSession, tenant: str, email_id: uuid.UUID) -> Email | None:
+    result: Email | None = await session.scalar(
+        select(Email).where(Email.id == email_id, Email.tenant == tenant)
+    )
+    return result
+
+
+async def claim_due_emails(session: AsyncSession, limit: int) -> list[Email]:
+    return await repository.claim_due(session, Email, limit)
+
+
+async def mark_sent(session: AsyncSession, email_id: uuid.UUID) -> None:
+    await repository.mark_sent(session, Email, email_id)
+
+
+async def mark_suppressed(session: AsyncSession, email_id: uuid.UUID) -> None:
+    await session.execute(
+        update(Email)
+        .where(Email.id == email_id)
+        .values(status="suppressed", last_error="the recipient unsubscribed")
+    )
+
+
+async def cancel_pending_emails(session: AsyncSession, action_ids: Sequence[uuid.UUID]) -> None:
+    await repository.cancel_pending(
+        session, Email.action_id, action_ids, "the action was cancelled"
+    )

@@ -1,0 +1,192 @@
+"""The tasks' SQL: the queue, one task and its notes, actions to tasks, the SLA clock's scans."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql import func
+
+from anbefal.common import metrics
+from anbefal.notify.models import Task, TaskNote, Tenant
+from anbefal.notify.tasks.lifecycle import ACTIVE
+
+
+async def list_tasks(
+    session: AsyncSession, tenant: str, status: str | None, limit: int
+) -> list[Task]:
+    query = select(Task).where(Task.tenant == tenant)
+    if status:
+        query = query.where(Task.status == status)
+    # Overdue first falls out of ordering by due time; tasks without a due time last.
+    query = query.order_by(Task.due_at.asc().nulls_last(), Task.priority.desc(), Task.created_at)
+    return list(await session.scalars(query.limit(limit)))
+
+
+async def queue(
+    session: AsyncSession, tenant: str, *, mine: str | None, limit: int = 200
+) -> list[Task]:
+    """Tasks not done, in queue order. With `mine` (an address): only what that person may pick
+    up or holds: tasks assigned to them or to nobody and not held by someone else, plus their
+    own claims. Without: the whole team's queue."""
+    query = select(Task).where(Task.tenant == tenant, Task.status.in_(ACTIVE))
+    if mine is not None:
+        mine = mine.lower()
+        query = query.where(
+            or_(
+                func.lower(Task.claimed_by) == mine,
+                and_(
+                    Task.status == "open",
+                    or_(Task.assignee.is_(None), func.lower(Task.assignee) == mine),
+                ),
+            )
+        )
+    query = query.order_by(Task.due_at.asc().nulls_last(), Task.priority.desc(), Task.created_at)
+    return list(await session.scalars(query.limit(limit)))
+
+
+async def respondent_history(session: AsyncSession, task: Task, limit: int = 20) -> list[Task]:
+    """The same respondent's other tasks in this tenant (their earlier answers), newest first.
+    notify only knows the answers that made a task; the respondent key links them."""
+    key = task.respondent.get("key")
+    if not key:
+        return []
+    query = (
+        select(Task)
+        .where(
+            Task.tenant == task.tenant,
+            Task.respondent["key"].astext == key,
+            Task.id != task.id,
+        )
+        .order_by(Task.answered_at.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def get_task(
+    session: AsyncSession, tenant: str, task_id: uuid.UUID, *, lock: bool = False
+) -> Task | None:
+    query = select(Task).where(Task.id == task_id, Task.tenant == tenant)
+    if lock:
+        query = query.with_for_update()
+    result: Task | None = await session.scalar(query)
+    return result
+
+
+async def set_task(session: AsyncSession, task: Task, **values: Any) -> None:
+    await session.execute(update(Task).where(Task.id == task.id).values(**values))
+
+
+async def add_note(session: AsyncSession, task: Task, author: str, body: str) -> None:
+    session.add(TaskNote(task_id=task.id, tenant=task.tenant, author=author, body=body))
+    await session.flush()
+
+
+async def notes(session: AsyncSession, task_id: uuid.UUID) -> list[TaskNote]:
+    rows = await session.scalars(
+        select(TaskNote).where(TaskNote.task_id == task_id).order_by(TaskNote.created_at)
+    )
+    return list(rows)
+
+
+async def tasks_by_action(
+    session: AsyncSession, action_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Task]:
+    """The tasks of these actions, locked: a revision and a claim of one task queue up."""
+    if not action_ids:
+        return {}
+    rows = await session.scalars(
+        select(Task).where(Task.action_id.in_(action_ids)).with_for_update()
+    )
+    return {t.action_id: t for t in rows}
+
+
+async def insert_tasks_returning(session: AsyncSession, rows: list[dict[str, Any]]) -> list[Task]:
+    """Insert new tasks; returns only those that were not there before (for `created` events)."""
+    if not rows:
+        return []
+    stmt = (
+        insert(Task)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[Task.action_id])
+        .returning(Task)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def refresh_task_gauges(conn: AsyncConnection) -> None:
+    """Open and overdue tasks per tenant, for /metrics (counted at scrape time, never drifts)."""
+    rows = await conn.execute(
+        select(
+            Task.tenant,
+            func.count(),
+            func.count().filter(Task.due_at < func.now()),
+        )
+        .where(Task.status.in_(ACTIVE))
+        .group_by(Task.tenant)
+    )
+    metrics.TASKS_OPEN.clear()
+    metrics.TASKS_OVERDUE.clear()
+    for tenant, open_, overdue in rows:
+        metrics.TASKS_OPEN.labels(tenant).set(open_)
+        metrics.TASKS_OVERDUE.labels(tenant).set(overdue)
+
+
+async def tasks_past_warning(session: AsyncSession, now: datetime, limit: int) -> list[Task]:
+    """Open tasks that have used 75% of their time and got no warning yet (rows locked)."""
+    threshold = Task.answered_at + (Task.due_at - Task.answered_at) * 0.75
+    query = (
+        select(Task)
+        .where(
+            Task.status.in_(ACTIVE),
+            Task.due_at.is_not(None),
+            Task.warned_at.is_(None),
+            Task.escalated_at.is_(None),
+            Task.due_at > now,
+            threshold <= now,
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await session.scalars(query))
+
+
+async def tasks_past_due(session: AsyncSession, now: datetime, limit: int) -> list[Task]:
+    """Open tasks past their due time and not escalated yet (rows locked: one copy each)."""
+    query = (
+        select(Task)
+        .where(
+            Task.status.in_(ACTIVE),
+            Task.due_at <= now,
+            Task.escalated_at.is_(None),
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await session.scalars(query))
+
+
+async def tasks_past_next_level(session: AsyncSession, now: datetime, limit: int) -> list[Task]:
+    """Escalated tasks still open `escalation_next_after_hours` past due, in tenants that have a
+    next level and not escalated to it yet (rows locked: one copy each)."""
+    after = func.make_interval(0, 0, 0, 0, 0, 0, Tenant.escalation_next_after_hours * 3600)
+    query = (
+        select(Task)
+        .join(Tenant, Tenant.tenant == Task.tenant)
+        .where(
+            Task.status.in_(ACTIVE),
+            Task.escalated_at.is_not(None),
+            Task.escalated_next_at.is_(None),
+            Tenant.escalation_next.is_not(None),
+            Task.due_at + after <= now,
+        )
+        .limit(limit)
+        .with_for_update(of=Task, skip_locked=True)
+    )
+    return list(await session.scalars(query))

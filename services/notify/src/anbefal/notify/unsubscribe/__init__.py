@@ -1,0 +1,1 @@
+"""Respondents opting out of mail: signed links, the suppression list, the public page."""

@@ -1,0 +1,26 @@
+"""The suppression list's SQL: addresses that asked for no more mail from a tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from anbefal.notify import repository
+from anbefal.notify.models import Email, Suppression
+
+
+async def suppress(session: AsyncSession, tenant: str, email: str, reason: str) -> None:
+    await session.execute(
+        insert(Suppression)
+        .values(tenant=tenant, email=email.strip().lower(), reason=reason)
+        .on_conflict_do_nothing()
+    )
+
+
+async def suppressed(session: AsyncSession, emails: Sequence[Email]) -> set[tuple[str, str]]:
+    """Which (tenant, lower-cased address) pairs of these emails are on the suppression list."""
+    return await repository.present(
+        session, Suppression, {(e.tenant, e.recipient.lower()) for e in emails if e.recipient}
+    )

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from anbefal.notify.chat.worker import _retry_after, wanted
+from anbefal.notify.chat.service import wanted
+from anbefal.notify.chat.worker import _retry_after
 from anbefal.notify.models import Task, Tenant
 
 

@@ -1,65 +1,26 @@
-"""Slack or Teams messages for new detractor tasks, through the tenant's incoming webhook.
+"""Posting chat messages to the tenant's Slack or Teams incoming webhook.
 
-The message is written to the `chat_messages` outbox in the transaction that creates the task,
-so it cannot be lost; `ChatWorker` posts it with httpx and retries with exponential backoff
-until the webhook answers 2xx. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several
-notify copies share the work. The window left is the email worker's: the webhook accepted the
-post but the commit marking it sent failed, and it is posted again (at-least-once).
+`ChatWorker` posts the `chat_messages` outbox's rows with httpx and retries with exponential
+backoff until the webhook answers 2xx. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so
+several notify copies share the work. The window left is the email worker's: the webhook
+accepted the post but the commit marking it sent failed, and it is posted again (at-least-once).
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common.logging import get_logger
-from anbefal.common.nps import is_detractor
 from anbefal.common.worker import PollingWorker
 from anbefal.notify import repository
 from anbefal.notify.chat import repository as chat_repository
-from anbefal.notify.email.render import render
-from anbefal.notify.models import ChatMessage, Task, Tenant
+from anbefal.notify.models import ChatMessage
 from anbefal.notify.settings import NotifySettings
 
 log = get_logger(__name__)
-
-
-def wanted(task: Task, tenant: Tenant | None) -> bool:
-    # NPS only: an eNPS detractor in a shared channel could single out an employee.
-    return bool(
-        tenant is not None
-        and tenant.chat_webhook_url
-        and task.kind == "nps"
-        and task.type == "call_task"
-        and is_detractor(task.score)
-    )
-
-
-def chat_row(task: Task, tenant: Tenant, settings: NotifySettings) -> dict[str, Any]:
-    rendered = render(
-        "chat_detractor",
-        tenant.locale,
-        tenant_name=tenant.display_name,
-        respondent=task.respondent.get("name") or task.respondent.get("key"),
-        score=task.score,
-        comment=task.comment,
-        due=task.due_at.strftime("%Y-%m-%d %H:%M UTC") if task.due_at else "",
-        assignee=task.assignee,
-        link=f"{settings.public_url.rstrip('/')}/tasks/{task.id}",
-    )
-    # `text` is the one field both Slack and Teams (connector) incoming webhooks accept.
-    text = f"{rendered.subject}\n{rendered.body}".rstrip("\n")
-    return {
-        "id": uuid.uuid5(task.id, "chat"),
-        "tenant": task.tenant,
-        "task_id": task.id,
-        "url": tenant.chat_webhook_url,
-        "payload": {"text": text},
-    }
 
 
 def _retry_after(response: httpx.Response) -> timedelta:

@@ -17,7 +17,7 @@ from anbefal.common.worker import PollingWorker
 from anbefal.notify import repository
 from anbefal.notify.email import repository as email_repository
 from anbefal.notify.email.sender import EmailSender, PermanentFailure, build_message
-from anbefal.notify.unsubscribe import repository as unsubscribe_repository
+from anbefal.notify.unsubscribe import service as unsubscribe
 
 log = get_logger(__name__)
 
@@ -43,7 +43,7 @@ class EmailWorker:
             emails = await email_repository.claim_due_emails(session, self._batch)
             # Checked at send time, not when the row was written: an address unsubscribed while
             # its mail waited for a retry is not sent either.
-            suppressed = await unsubscribe_repository.suppressed(session, emails)
+            suppressed = await unsubscribe.suppressed(session, emails)
             for email in emails:
                 bound = log.bind(
                     tenant=email.tenant, email_id=str(email.id), trace_id=email.trace_id

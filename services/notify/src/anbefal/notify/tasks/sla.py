@@ -16,8 +16,8 @@ from anbefal.common import metrics
 from anbefal.common.logging import get_logger
 from anbefal.common.worker import PollingWorker
 from anbefal.notify import repository
-from anbefal.notify.email import repository as email_repository
-from anbefal.notify.handlers import task_email
+from anbefal.notify.email import service as email
+from anbefal.notify.email.compose import task_mail
 from anbefal.notify.models import Task, Tenant
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.tasks import events
@@ -61,11 +61,11 @@ class SlaClock:
             for task in warn:
                 await tasks_repository.set_task(session, task, warned_at=now)
                 emails.append(
-                    task_email(task, tenants.get(task.tenant), s, "sla_warning", task.assignee)
+                    task_mail(task, tenants.get(task.tenant), s, "sla_warning", task.assignee)
                 )
             for task in breached:
                 tenant = tenants.get(task.tenant)
-                emails.append(task_email(task, tenant, s, "escalation", _director(task, tenant)))
+                emails.append(task_mail(task, tenant, s, "escalation", _director(task, tenant)))
                 log.warning(
                     "SLA breached; escalated",
                     tenant=task.tenant, task_id=str(task.id), to=_director(task, tenant),
@@ -74,7 +74,7 @@ class SlaClock:
                 tenant = tenants[task.tenant]  # the join in the query guarantees it
                 await tasks_repository.set_task(session, task, escalated_next_at=now)
                 emails.append(
-                    task_email(
+                    task_mail(
                         task,
                         tenant,
                         s,
@@ -87,7 +87,7 @@ class SlaClock:
                     "SLA breach unresolved; escalated to the next level",
                     tenant=task.tenant, task_id=str(task.id), to=tenant.escalation_next,
                 )  # fmt: skip
-            await email_repository.insert_emails(session, emails)
+            await email.queue(session, emails)
             await events.record(session, [task_event(t, "escalated", None) for t in breached])
         for task in breached:
             metrics.SLA_BREACHES.labels(task.tenant).inc()

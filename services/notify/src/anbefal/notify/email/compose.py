@@ -1,0 +1,131 @@
+"""Composing mail: a rendered message, its sender, its idempotency key, as an outbox row.
+
+Pure: the callers decide who gets which mail and write the rows in their own transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from email.utils import formataddr, parseaddr
+from typing import Any
+
+from anbefal.common.events import Action
+from anbefal.notify.email.render import render
+from anbefal.notify.models import Task, Tenant
+from anbefal.notify.settings import NotifySettings
+from anbefal.notify.unsubscribe import tokens
+
+
+def compose(
+    *,
+    key: uuid.UUID,
+    tenant_name: str,
+    tenant: Tenant | None,
+    settings: NotifySettings,
+    template: str,
+    locale: str | None,
+    recipient: str | None,
+    reply_to: str | None,
+    trace_id: str | None,
+    unsubscribe_url: str | None = None,
+    **context: Any,
+) -> dict[str, Any]:
+    """An email outbox row; `key` is its idempotency key (UNIQUE) and makes the Message-ID.
+
+    `unsubscribe_url` is for respondent-facing mail: it goes into the text and the headers."""
+    display = tenant.display_name if tenant else tenant_name
+    default_name, default_address = parseaddr(settings.email_from)
+    if tenant and tenant.sender_email:
+        sender = formataddr((tenant.sender_name or display, tenant.sender_email))
+    else:
+        sender = formataddr((display if default_name else "", default_address))
+    signature = tenant.sender_name if tenant and tenant.sender_name else display
+    rendered = render(
+        template,
+        locale or (tenant.locale if tenant else "en"),
+        tenant_name=display,
+        signature=signature,
+        unsubscribe_url=unsubscribe_url,
+        **context,
+    )
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "anbefal.localhost"
+    return {
+        "action_id": key,
+        "tenant": tenant_name,
+        "template": template,
+        "message_id": f"<{key}@{domain}>",
+        "sender": sender,
+        "reply_to": reply_to,
+        "recipient": recipient,
+        "subject": rendered.subject,
+        "body": rendered.body,
+        "unsubscribe_url": unsubscribe_url,
+        "trace_id": trace_id,
+    }
+
+
+def task_mail(
+    task: Task,
+    tenant: Tenant | None,
+    settings: NotifySettings,
+    template: str,
+    recipient: str | None,
+    **context: Any,
+) -> dict[str, Any]:
+    """A mail to staff about one task (assignment, SLA warning, escalations). Its key is derived
+    from the task and the template, so each of these mails exists once per task."""
+    return compose(
+        key=uuid.uuid5(task.id, template),
+        tenant_name=task.tenant,
+        tenant=tenant,
+        settings=settings,
+        template=template,
+        locale=tenant.locale if tenant else None,
+        recipient=recipient,
+        reply_to=None,
+        trace_id=None,
+        respondent=task.respondent.get("name") or task.respondent.get("key"),
+        score=task.score,
+        comment=task.comment,
+        due=task.due_at.strftime("%Y-%m-%d %H:%M UTC") if task.due_at else "",
+        assignee=task.assignee,
+        task_type=task.type,
+        link=f"{settings.public_url.rstrip('/')}/tasks/{task.id}",
+        **context,
+    )
+
+
+def respondent_mail(
+    action: Action, tenant: Tenant | None, settings: NotifySettings, trace_id: str | None
+) -> dict[str, Any]:
+    """The mail an email action sends its respondent (a thank-you, or its own template), with
+    an unsubscribe link; keyed by the action, so a redelivered action writes no second row."""
+    respondent = action.respondent
+    link = None
+    if respondent.email:
+        link = tokens.url(
+            settings.public_url,
+            settings.jwt_secret.get_secret_value(),
+            tenant=action.tenant,
+            email=respondent.email,
+            locale=respondent.locale or (tenant.locale if tenant else None),
+        )
+    row = compose(
+        key=action.action_id,
+        tenant_name=action.tenant,
+        tenant=tenant,
+        settings=settings,
+        template=action.template or "thank_you",
+        locale=respondent.locale,
+        recipient=respondent.email,
+        reply_to=action.assignee,
+        trace_id=trace_id,
+        unsubscribe_url=link,
+        name=respondent.name,
+        score=action.score,
+        comment=action.comment,
+    )
+    if action.cancelled:
+        # First seen cancelled: kept (the log shows it) but never sent.
+        row.update(status="cancelled", last_error="the action was cancelled")
+    return row

@@ -1,0 +1,98 @@
+"""Tasks from closed_loop's actions: a new action opens its task exactly once, a newer revision
+of it changes the task in place (a late comment, a changed score, a cancellation)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from anbefal.common.events import Action
+from anbefal.common.logging import get_logger
+from anbefal.notify.models import Task
+from anbefal.notify.tasks import events, repository
+from anbefal.notify.tasks.events import task_event
+from anbefal.notify.tasks.lifecycle import after_revision
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Applied:
+    """What a batch of task actions did: the tasks opened now, the tasks cancelled now."""
+
+    created: list[Task] = field(default_factory=list)
+    cancelled: list[uuid.UUID] = field(default_factory=list)
+
+
+def task_row(action: Action) -> dict[str, Any]:
+    return {
+        "action_id": action.action_id,
+        "tenant": action.tenant,
+        "type": action.type,
+        "rule_id": action.rule_id,
+        "assignee": action.assignee,
+        "assignee_role": action.assignee_role,
+        "due_at": action.due_at,
+        "priority": action.priority,
+        "response_event_id": action.response_event_id,
+        "kind": action.kind,
+        "score": action.score,
+        "comment": action.comment,
+        "answered_at": action.answered_at,
+        "respondent": action.respondent.model_dump(),
+        "segments": action.segments,
+        "revision": action.revision,
+        "attached": _attached(action),
+        # First seen cancelled (revisions can arrive out of order): a tombstone, so the older
+        # revision arriving later cannot open the task.
+        "status": "cancelled" if action.cancelled else "open",
+    }
+
+
+def _attached(action: Action) -> list[dict[str, Any]]:
+    return [a.model_dump(mode="json") for a in action.attached]
+
+
+async def apply(session: AsyncSession, actions: Sequence[Action]) -> Applied:
+    """Open the tasks of new actions (each once: a redelivered action opens nothing) and apply
+    newer revisions to the tasks that exist; `created` events go to the outbox."""
+    inserted = await repository.insert_tasks_returning(session, [task_row(a) for a in actions])
+    new_ids = {t.action_id for t in inserted}
+    cancelled = await apply_revisions(session, [a for a in actions if a.action_id not in new_ids])
+    created = [t for t in inserted if t.status == "open"]
+    await events.record(session, [task_event(t, "created", None) for t in created])
+    return Applied(created=created, cancelled=cancelled)
+
+
+async def apply_revisions(session: AsyncSession, actions: Sequence[Action]) -> list[uuid.UUID]:
+    """Newer revisions of actions whose task exists: the late comment, the changed score and
+    the attached answers land on the task; a cancelled action takes it out of the queue. An
+    older or repeated revision changes nothing. Returns the tasks cancelled now."""
+    tasks = await repository.tasks_by_action(session, [a.action_id for a in actions])
+    cancelled = []
+    for action in actions:
+        task = tasks.get(action.action_id)
+        if task is None or action.revision <= task.revision:
+            continue
+        status = after_revision(task.status, action.cancelled)
+        values: dict[str, Any] = {
+            "revision": action.revision,
+            "score": action.score,
+            "comment": action.comment,
+            "attached": _attached(action),
+            "status": status,
+        }
+        if task.status == "cancelled" and status == "open":
+            values.update(claimed_by=None, claimed_at=None)  # back in the queue for anyone
+        if status == "cancelled":
+            cancelled.append(task.id)
+        await repository.set_task(session, task, **values)
+        log.info(
+            "task revised", tenant=task.tenant, task_id=str(task.id),
+            revision=action.revision, status=status,
+        )  # fmt: skip
+    return cancelled

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal, get_args
+from enum import StrEnum
 
 import jwt
 
-Role = Literal["admin", "director", "agent", "viewer", "ingest", "ops"]
-ROLES: tuple[str, ...] = get_args(Role)
+
+class Role(StrEnum):
+    """What a token's holder may do; each route names the roles it admits."""
+
+    ADMIN = "admin"
+    DIRECTOR = "director"
+    AGENT = "agent"
+    VIEWER = "viewer"
+    INGEST = "ingest"  # a survey tool or import posting answers
+    OPS = "ops"
+
+
+ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 ALGORITHM = "HS256"
 ISSUER = "anbefal"
 
@@ -21,17 +32,17 @@ class InvalidToken(Exception):
 @dataclass(frozen=True)
 class Principal:
     tenant: str
-    role: str
+    role: Role
     sub: str
 
 
 def issue_token(
-    secret: str, *, tenant: str, role: str, sub: str, ttl_s: int = 30 * 24 * 3600
+    secret: str, *, tenant: str, role: Role | str, sub: str, ttl_s: int = 30 * 24 * 3600
 ) -> str:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     now = int(time.time())
-    claims = {"tenant": tenant, "role": role, "sub": sub, "iat": now, "exp": now + ttl_s}
+    claims = {"tenant": tenant, "role": str(role), "sub": sub, "iat": now, "exp": now + ttl_s}
     return jwt.encode({**claims, "iss": ISSUER}, secret, algorithm=ALGORITHM)
 
 
@@ -48,4 +59,6 @@ def verify_token(secret: str, token: str) -> Principal:
         raise InvalidToken(str(exc)) from exc
     if claims["role"] not in ROLES:
         raise InvalidToken("unknown role")
-    return Principal(tenant=str(claims["tenant"]), role=str(claims["role"]), sub=str(claims["sub"]))
+    return Principal(
+        tenant=str(claims["tenant"]), role=Role(claims["role"]), sub=str(claims["sub"])
+    )

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Collection
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.app import Runtime
-from anbefal.common.auth import InvalidToken, Principal, verify_token
-from anbefal.common.errors import ServiceError
+from anbefal.common.auth import InvalidToken, Principal, Role, verify_token
+from anbefal.common.errors import Forbidden, Unauthenticated
+from anbefal.common.events import TENANT_PATTERN
 from anbefal.common.kafka import Publisher
 
 
@@ -52,16 +53,13 @@ async def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
-        raise ServiceError(
-            401, "unauthenticated", "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise Unauthenticated("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
     try:
         return verify_token(runtime.settings.jwt_secret.get_secret_value(), credentials.credentials)
     except InvalidToken as exc:
-        raise ServiceError(
-            401,
-            "invalid_token",
+        raise Unauthenticated(
             f"bearer token rejected: {exc}",
+            code="invalid_token",
             headers={"WWW-Authenticate": "Bearer"},
         ) from exc
 
@@ -69,13 +67,26 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def authorize(principal: Principal, tenant: str, roles: set[str]) -> None:
+TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant slug")]
+
+
+def authorize(principal: Principal, tenant: str, roles: Collection[Role]) -> None:
     """A token only ever acts for its own tenant, and only in the roles given."""
     if principal.tenant != tenant:
-        raise ServiceError(403, "wrong_tenant", "token is not valid for this tenant")
+        raise Forbidden("token is not valid for this tenant", code="wrong_tenant")
     if principal.role not in roles:
-        raise ServiceError(
-            403,
-            "forbidden",
-            f"role {principal.role!r} may not do this; needs one of {sorted(roles)}",
-        )
+        needed = sorted(str(role) for role in roles)
+        raise Forbidden(f"role {str(principal.role)!r} may not do this; needs one of {needed}")
+
+
+def allow(*roles: Role) -> Any:
+    """The auth dependency of every tenant route: the caller's principal, once its bearer token
+    is valid (401 otherwise), for the `{tenant}` in the path and in one of `roles` (403
+    otherwise). Use as `Annotated[Principal, allow(Role.ADMIN, ...)]`."""
+    admitted = frozenset(roles)
+
+    async def principal_in_role(tenant: TenantPath, principal: PrincipalDep) -> Principal:
+        authorize(principal, tenant, admitted)
+        return principal
+
+    return Depends(principal_in_role)

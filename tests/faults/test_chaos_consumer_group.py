@@ -4,8 +4,8 @@ session while it holds a batch (F2), members coming and going every few seconds 
 system of four services plus second copies of scoring and closed-loop in the same groups.
 
 Where a batch must be in flight at a chosen moment, the consumers run with the test-only fault
-flags ANBEFAL_FAULT_HANDLER_DELAY_S / _MATCH (anbefal.common.settings.FaultFlags): a batch
-holding a record that contains the marker waits before its transaction opens and says so in its
+flags ANBEFAL_FAULT_HANDLER_DELAY_S / _MATCH (anbefal.devstack.faultserve): a batch
+holding a record that contains the marker waits before its handler runs and says so in its
 log, so the test acts on that line rather than on luck.
 """
 

@@ -365,7 +365,7 @@ async def test_the_watchdog_asks_the_broker_when_a_stuck_consumer_looks_idle(sta
             if not stuck and consumer is not None and loop is not None:
                 stuck += 1
                 consumer.pause(*consumer.assignment())
-                positions = loop._positions
+                positions = loop.positions
                 consumer.highwater = positions.get  # type: ignore[method-assign]
 
         loop = await rig.loop_at_the_end(handler=freezing, max_records=3, watchdog_s=2)

@@ -45,18 +45,3 @@ class BaseServiceSettings(BaseSettings):
         if value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
             raise ValueError("ANBEFAL_JWT_SECRET is a placeholder; set a random secret")
         return value
-
-
-class FaultFlags(BaseSettings):
-    """Fault injection for tests/faults only: every flag is off unless its variable is set.
-
-    ANBEFAL_FAULT_HANDLER_DELAY_S: the consumer loop sleeps this long after fetching a batch and
-    before its transaction opens (the handler "takes" that long; no locks are held meanwhile).
-    ANBEFAL_FAULT_HANDLER_DELAY_MATCH: only batches with a record whose raw value contains this
-    text are delayed (all batches when empty).
-    """
-
-    model_config = SettingsConfigDict(env_prefix="ANBEFAL_FAULT_", extra="ignore", frozen=True)
-
-    handler_delay_s: float = Field(default=0.0, ge=0)
-    handler_delay_match: str = ""

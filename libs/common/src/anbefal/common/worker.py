@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from anbefal.common.logging import get_logger
+from anbefal.common.transient import is_transient
 
 log = get_logger(__name__)
 
@@ -30,8 +31,12 @@ class PollingWorker:
             try:
                 done = await self._step()
             except Exception as exc:
-                # The step's transaction rolled back; nothing is lost, so try again later.
-                log.warning("worker step failed; retrying", worker=self.name, error=repr(exc))
+                # The step's transaction rolled back; nothing is lost, so try again later. A
+                # failure that is not the infrastructure's is a bug: logged with its traceback.
+                if is_transient(exc):
+                    log.warning("worker step failed; retrying", worker=self.name, error=repr(exc))
+                else:
+                    log.exception("worker step failed; retrying", worker=self.name, error=repr(exc))
                 done = 0
             if done:
                 continue  # drain the backlog before sleeping

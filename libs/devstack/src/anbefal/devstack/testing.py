@@ -49,12 +49,15 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ServiceProcess:
+        # With test-only fault flags, through the entry point that reads them.
+        faulty = any(name.startswith("ANBEFAL_FAULT_") for name in self.env)
+        entry = "anbefal.devstack.faultserve" if faulty else "anbefal.cli.main"
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
-                    "anbefal.cli.main",
+                    entry,
                     "serve",
                     self.service,
                     "--port",

@@ -7,26 +7,17 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from anbefal.common.errors import ServiceError
 from anbefal.common.logging import get_logger
+from anbefal.common.transient import CANDIDATE_TYPES, is_transient
 
 log = get_logger(__name__)
 
 # What a client is told to wait before retrying a request the service could not serve now.
 RETRY_AFTER_S = 5
-# Exceptions that mean "the database (or the network to it) is not answering now".
-_TRANSIENT: tuple[type[Exception], ...] = (
-    OperationalError,
-    InterfaceError,
-    SQLAlchemyTimeoutError,
-    OSError,
-    TimeoutError,
-)
 
 
 def unavailable_response(
@@ -83,11 +74,15 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=exc.headers,
         )
 
-    # PostgreSQL unreachable, slow past the engine's timeouts, or its connection lost: a
-    # transient failure, so 503 with Retry-After (clients and survey tools retry), not a 500.
-    async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable; answered 503", error=repr(exc))
-        return unavailable_response("the database is unavailable; retry later")
+    for candidate in CANDIDATE_TYPES:
+        app.add_exception_handler(candidate, transient_error_handler)
 
-    for transient in _TRANSIENT:
-        app.add_exception_handler(transient, _unavailable)
+
+async def transient_error_handler(_: Request, exc: Exception) -> Response:
+    """A transient failure (PostgreSQL unreachable, slow past the engine's timeouts, its disk
+    full, ...) is a 503 with Retry-After: clients and survey tools retry it. Anything else
+    goes on to the server's 500."""
+    if not is_transient(exc):
+        raise exc
+    log.warning("database unavailable; answered 503", error=repr(exc))
+    return unavailable_response("the database is unavailable; retry later")

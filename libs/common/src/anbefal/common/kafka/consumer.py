@@ -1,0 +1,386 @@
+"""The one consumer loop every service uses.
+
+Auto-commit is off. Each polled batch of a partition is one PostgreSQL transaction that applies
+the handler's effect, dead-letters the records that can never be processed and advances the
+stored offset with a compare-and-set (offsets.py). The path of a record:
+
+    run -> _poll (getmany) -> _process (one partition's batch)
+        -> _apply (decode; one transaction: handler, poison isolation, dead letters, offset)
+
+A transient failure (transient.py) rolls the whole batch back and retries it; any other failure
+of the handler is pinned on the record(s) at fault, found with one savepoint per record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from aiokafka.structs import TopicPartition
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from anbefal.common import metrics, tracing
+from anbefal.common.db import ConsumerTables
+from anbefal.common.errors import PoisonRecordError
+from anbefal.common.events import TOPIC_MODELS, EventModel, decode
+from anbefal.common.kafka.dead_letters import DeadLetters, Poison
+from anbefal.common.kafka.offsets import Fenced, OffsetStore
+from anbefal.common.kafka.producer import Publisher
+from anbefal.common.kafka.watchdog import ConsumerHealth, Watchdog
+from anbefal.common.logging import get_logger
+from anbefal.common.transient import is_transient
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A decoded record handed to a handler."""
+
+    event: EventModel
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+
+    @property
+    def trace_id(self) -> str | None:
+        return tracing.trace_id_of(self.headers)
+
+
+BatchHandler = Callable[[AsyncSession, Sequence[Message]], Awaitable[None]]
+HandlerWrapper = Callable[[BatchHandler], BatchHandler]
+
+_handler_wrappers: list[HandlerWrapper] = []
+
+
+def wrap_handlers(wrapper: HandlerWrapper) -> None:
+    """Every consumer loop created after this call runs its handler through `wrapper`.
+
+    For test entry points that inject faults into a service process (anbefal.devstack); a
+    service never calls it."""
+    _handler_wrappers.append(wrapper)
+
+
+class ConsumerLoop:
+    def __init__(
+        self,
+        *,
+        group_id: str,
+        topic_names: Iterable[str],
+        bootstrap: str,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        tables: ConsumerTables,
+        handler: BatchHandler,
+        publisher: Publisher,
+        max_records: int = 500,
+        max_attempts: int = 3,
+        session_timeout_ms: int = 10_000,
+        max_poll_interval_ms: int = 300_000,
+        watchdog_s: float = 20.0,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.group_id = group_id
+        self.topic_names = tuple(topic_names)
+        self._bootstrap = bootstrap
+        self._sessionmaker = sessionmaker
+        self._tables = tables
+        for wrap in _handler_wrappers:
+            handler = wrap(handler)
+        self._handler = handler
+        self._max_records = max_records
+        self._max_attempts = max_attempts
+        self._session_timeout_ms = session_timeout_ms
+        self._max_poll_interval_ms = max_poll_interval_ms
+        self._after_commit = after_commit
+        self._stopping = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._offsets = OffsetStore(sessionmaker, tables.offsets, group_id)
+        self._dead_letters = DeadLetters(publisher, tables.dead_letters, group_id)
+        self.health = ConsumerHealth()
+        self._watchdog = Watchdog(self.health, self._offsets.positions, watchdog_s)
+        self._watchdog_s = watchdog_s
+        self._log = log.bind(group=group_id)
+
+    @property
+    def tables(self) -> ConsumerTables:
+        return self._tables
+
+    @property
+    def positions(self) -> Mapping[TopicPartition, int]:
+        """The stored offset of each partition this instance owns: where its next batch starts."""
+        return self._offsets.positions
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until `stop()`; the batch in flight is finished first (graceful SIGTERM)."""
+        delay = 0.2
+        while not self._stopping.is_set():
+            consumer = self._new_consumer()
+            # Set before start(): the group join may call the rebalance listener during it.
+            self._consumer = consumer
+            try:
+                await consumer.start()
+            except (KafkaError, OSError) as exc:
+                self._log.warning("kafka consumer not connected", error=repr(exc), retry_in=delay)
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+                self._consumer = None
+                await self._sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self.health.started()
+            self._log.info("consumer started", topics=self.topic_names)
+            try:
+                stuck = await self._watchdog.guard(consumer, self._poll(consumer))
+                if stuck is not None:
+                    # Nothing is lost: the next consumer starts from the offsets in PostgreSQL.
+                    metrics.CONSUMER_RESTARTS.labels(self.group_id, stuck).inc()
+                    self._log.warning(
+                        "consumer stuck; replacing it", reason=stuck, after_s=self._watchdog_s
+                    )
+            except Exception as exc:
+                # Nothing was committed for the failed batch: start over from the stored
+                # offsets with a fresh consumer rather than leave the service deaf.
+                metrics.CONSUMER_RESTARTS.labels(self.group_id, "error").inc()
+                self._log.exception("consumer loop failed; restarting", error=repr(exc))
+                await self._sleep(delay)
+                delay = min(delay * 2, 5.0)
+            finally:
+                self.health.stopped()
+                self._offsets.positions.clear()
+                # A stuck consumer may not stop cleanly; its member then expires on the broker.
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(self._session_timeout_ms / 1000 + 5):
+                        await consumer.stop()
+                self._consumer = None
+        self._log.info("consumer stopped")
+
+    def _new_consumer(self) -> AIOKafkaConsumer:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_interval_ms=self._max_poll_interval_ms,
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=max(500, self._session_timeout_ms // 3),
+        )
+        consumer.subscribe(self.topic_names, listener=_Listener(self))
+        return consumer
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _poll(self, consumer: AIOKafkaConsumer) -> None:
+        positions = self._offsets.positions
+        while not self._stopping.is_set():
+            batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
+            fetched = False
+            self.health.in_batch = True
+            try:
+                for tp, records in batches.items():
+                    if self._stopping.is_set():
+                        break
+                    if tp in positions and records:
+                        fetched = True
+                        await self._process(consumer, tp, records)
+            finally:
+                self.health.in_batch = False
+            self.health.polled(
+                consumer, positions, self.group_id, got_any=bool(batches), fetched=fetched
+            )
+
+    async def load_positions(self, assigned: Iterable[TopicPartition]) -> None:
+        """Read (or create) the stored offsets of newly assigned partitions and seek to them."""
+        if self._consumer is None:
+            return
+        claimed = await self._offsets.claim(assigned)
+        if not claimed:
+            return
+        for tp, offset in claimed.items():
+            self._consumer.seek(tp, offset)
+        self._log.info(
+            "partitions assigned",
+            partitions={f"{tp.topic}[{tp.partition}]": o for tp, o in claimed.items()},
+        )
+
+    def forget(self, revoked: Iterable[TopicPartition]) -> None:
+        for tp in revoked:
+            self._offsets.release([tp])
+            self.health.forget(tp)
+
+    async def _process(
+        self,
+        consumer: AIOKafkaConsumer,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[Any, Any]],
+    ) -> None:
+        expected = self._offsets.positions[tp]
+        records = [r for r in records if r.offset >= expected]
+        if not records:
+            return
+        end = records[-1].offset + 1
+        # Every log line about this batch, the handler's included, carries its trace ids.
+        with tracing.bind_batch(r.headers for r in records):
+            try:
+                dead = await self._apply(tp, records, expected, end)
+            except Fenced:
+                metrics.BATCH_RETRIES.labels(self.group_id, "fenced").inc()
+                self._log.warning(
+                    "offset moved by another consumer; re-seeking", partition=tp.partition
+                )
+                stored = await self._offsets.reload(tp)
+                if stored is not None:
+                    consumer.seek(tp, stored)
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                metrics.BATCH_RETRIES.labels(self.group_id, type(exc).__name__).inc()
+                self._log.warning(
+                    "batch failed; will retry", error=repr(exc), partition=tp.partition
+                )
+                consumer.seek(tp, expected)
+                await self._sleep(1.0)
+                return
+            self._committed(tp, records, end, dead)
+
+    def _committed(
+        self, tp: TopicPartition, records: list[ConsumerRecord[Any, Any]], end: int, dead: int
+    ) -> None:
+        positions = self._offsets.positions
+        if tp in positions:
+            positions[tp] = end
+        else:
+            # Revoked while the batch ran (max_poll_interval_ms exceeded, say); the
+            # compare-and-set proved that nobody had moved the offset meanwhile.
+            self._log.warning(
+                "batch committed after its partition was revoked",
+                topic=tp.topic,
+                partition=tp.partition,
+                first_offset=records[0].offset,
+                next_offset=end,
+            )
+        self.health.last_progress = time.monotonic()
+        metrics.RECORDS_PROCESSED.labels(self.group_id, tp.topic).inc(len(records))
+        # One line per committed batch; it carries the batch's trace ids (see tracing.py).
+        self._log.info(
+            "batch committed",
+            topic=tp.topic,
+            partition=tp.partition,
+            records=len(records),
+            dead=dead,
+            first_offset=records[0].offset,
+            next_offset=end,
+        )
+        if dead:
+            metrics.DEAD_LETTERS.labels(self.group_id, tp.topic).inc(dead)
+        if self._after_commit is not None:
+            self._after_commit()
+
+    async def _apply(
+        self,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[Any, Any]],
+        expected: int,
+        end: int,
+    ) -> int:
+        """One transaction: effect + dead letters + offset compare-and-set. Returns dead count."""
+        messages, poison = _decode(tp.topic, records)
+        async with self._sessionmaker() as session, session.begin():
+            if messages:
+                try:
+                    async with session.begin_nested():
+                        await self._handler(session, messages)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    # Find the record(s) at fault: one savepoint per record, bounded tries.
+                    poison.extend(await self._isolate(session, messages, records))
+            if poison:
+                await self._dead_letters.store(session, poison)
+            await self._offsets.advance(session, tp, expected, end)
+        return len(poison)
+
+    async def _isolate(
+        self,
+        session: AsyncSession,
+        messages: list[Message],
+        records: list[ConsumerRecord[Any, Any]],
+    ) -> list[Poison]:
+        by_offset = {r.offset: r for r in records}
+        poison: list[Poison] = []
+        for message in messages:
+            error: BaseException | None = None
+            for _ in range(self._max_attempts):
+                try:
+                    async with session.begin_nested():
+                        await self._handler(session, [message])
+                    error = None
+                    break
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    error = exc
+            if error is not None:
+                reason = "poison" if isinstance(error, PoisonRecordError) else "handler error"
+                self._log.error(
+                    "record dead-lettered",
+                    reason=reason,
+                    error=repr(error),
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                )
+                poison.append((by_offset[message.offset], f"{reason}: {error!r}"))
+        return poison
+
+
+def _decode(
+    topic: str, records: Sequence[ConsumerRecord[Any, Any]]
+) -> tuple[list[Message], list[Poison]]:
+    """The records as messages; those that do not decode as the topic's model are poison."""
+    model = TOPIC_MODELS[topic]
+    messages: list[Message] = []
+    poison: list[Poison] = []
+    for record in records:
+        try:
+            event = decode(model, record.value)
+        except pydantic.ValidationError as exc:
+            poison.append((record, f"undecodable {model.__name__}: {exc}"))
+            continue
+        messages.append(
+            Message(
+                event=event,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                headers=tuple(record.headers or ()),
+            )
+        )
+    return messages, poison
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, loop: ConsumerLoop) -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self._loop.forget(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._loop.load_positions(assigned)

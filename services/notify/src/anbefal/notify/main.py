@@ -1,4 +1,8 @@
-"""notify service: actions in; tasks, emails and (later) the staff page out."""
+"""notify service: actions in; tasks, emails, chat posts and the staff page out.
+
+One folder per feature (`tasks`, `email`, `chat`, `staff`, `ui`, `unsubscribe`), each with its
+routes, service and repository; `handlers.py` decides what an action makes, this module wires.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,18 @@ from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.outbox import OutboxRelay
 from anbefal.notify import handlers
+from anbefal.notify.chat import routes as chat_routes
 from anbefal.notify.chat.worker import ChatWorker
+from anbefal.notify.email import routes as email_routes
 from anbefal.notify.email.sender import SmtpSender
 from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
-from anbefal.notify.routes import router
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.tasks import repository as tasks_repository
+from anbefal.notify.tasks import routes as tasks_routes
 from anbefal.notify.tasks.sla import SlaClock
-from anbefal.notify.ui.routes import router as ui_router
+from anbefal.notify.ui import routes as ui_routes
+from anbefal.notify.unsubscribe import routes as unsubscribe_routes
 
 
 def wire(runtime: Runtime) -> Wiring:
@@ -62,6 +69,13 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         title="Anbefal notify",
         description="Email, the call-back queue and the staff page.",
         settings=settings or NotifySettings(),
-        routers=[router, ui_router],
+        # The API's routers in the order of its OpenAPI document, then the pages.
+        routers=[
+            tasks_routes.router,
+            email_routes.router,
+            chat_routes.router,
+            ui_routes.router,
+            unsubscribe_routes.router,
+        ],
         wire=wire,
     )

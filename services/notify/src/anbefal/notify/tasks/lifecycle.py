@@ -10,6 +10,7 @@ no transition until a later revision of the action revives it (back to `open`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 Outcome = Literal["reached", "voicemail", "no_answer", "wrong_number", "resolved"]
@@ -63,3 +64,7 @@ def after_revision(status: str, cancelled: bool) -> str:
     if cancelled:
         return "cancelled" if status in ACTIVE else status
     return "open" if status == "cancelled" else status
+
+
+def is_overdue(status: str, due_at: datetime | None, now: datetime) -> bool:
+    return status in ACTIVE and due_at is not None and due_at < now

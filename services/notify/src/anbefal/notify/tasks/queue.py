@@ -13,12 +13,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.auth import Principal
 from anbefal.common.errors import ServiceError
-from anbefal.notify.models import Task
+from anbefal.notify.models import Task, TaskNote
 from anbefal.notify.tasks import events, repository
 from anbefal.notify.tasks.events import task_event
 from anbefal.notify.tasks.lifecycle import Outcome, Transition, TransitionRefused, check
 
 NOT_FOUND = "no such task"  # also for another tenant's ids: never confirm they exist
+
+
+async def tasks(session: AsyncSession, tenant: str, status: str | None, limit: int) -> list[Task]:
+    """The tenant's tasks (of one status, or all), overdue first."""
+    return await repository.list_tasks(session, tenant, status, limit)
+
+
+async def waiting(session: AsyncSession, tenant: str, *, mine: str | None) -> list[Task]:
+    """The queue on the staff page: one person's (`mine`) or the team's."""
+    return await repository.queue(session, tenant, mine=mine)
+
+
+async def notes(session: AsyncSession, task: Task) -> list[TaskNote]:
+    return await repository.notes(session, task.id)
+
+
+async def history(session: AsyncSession, task: Task) -> list[Task]:
+    """The same respondent's other tasks, newest first."""
+    return await repository.respondent_history(session, task)
 
 
 async def get(session: AsyncSession, tenant: str, task_id: uuid.UUID) -> Task:

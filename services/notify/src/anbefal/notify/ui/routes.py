@@ -1,7 +1,6 @@
-"""The staff page: server-rendered, a form per action, the token in an HttpOnly cookie.
+"""The staff page: log in, the call-back queue (live), a task and its forms, one per action.
 
-SameSite=Lax keeps the cookie off cross-site POSTs, which is what protects these forms from
-cross-site request forgery.
+Each action is POST, redirect, GET; the work itself is `tasks.queue`'s, as for the JSON API.
 """
 
 from __future__ import annotations
@@ -9,57 +8,36 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from anbefal.common.auth import InvalidToken, Principal, issue_token, verify_token
+from anbefal.common.auth import Principal, issue_token
 from anbefal.common.deps import RuntimeDep, SessionDep
 from anbefal.common.errors import ServiceError
-from anbefal.notify import repository
 from anbefal.notify.models import Task
 from anbefal.notify.schemas import CompleteIn, NoteIn, ReassignIn, ReopenIn
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.staff import service as staff
 from anbefal.notify.tasks import queue
-from anbefal.notify.tasks import repository as tasks_repository
-from anbefal.notify.tasks.lifecycle import ACTIVE, LEADS, Outcome
-from anbefal.notify.ui.i18n import texts
-from anbefal.notify.unsubscribe import repository as unsubscribe_repository
-from anbefal.notify.unsubscribe import tokens as unsubscribe
+from anbefal.notify.tasks.lifecycle import LEADS, Outcome, is_overdue
+from anbefal.notify.ui.pages import (
+    COOKIE,
+    LOCALE_COOKIE,
+    SESSION_HOURS,
+    logged_in,
+    render,
+    to_login,
+    words,
+)
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-COOKIE = "anbefal_session"
-LOCALE_COOKIE = "anbefal_locale"
-SESSION_HOURS = 12
 
 
 def _principal(request: Request, runtime: RuntimeDep) -> Principal | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    try:
-        return verify_token(runtime.settings.jwt_secret.get_secret_value(), token)
-    except InvalidToken:
-        return None
-
-
-def _render(
-    request: Request, name: str, status: int = 200, locale: str | None = None, **context: Any
-) -> HTMLResponse:
-    locale = locale or request.cookies.get(LOCALE_COOKIE, "en")
-    return templates.TemplateResponse(
-        request, name, {"t": texts(locale), "lang": locale, **context}, status_code=status
-    )
-
-
-def _to_login() -> RedirectResponse:
-    return RedirectResponse("/login", status_code=303)
+    return logged_in(request, runtime.settings.jwt_secret.get_secret_value())
 
 
 @router.get("/")
@@ -69,7 +47,7 @@ async def home() -> RedirectResponse:
 
 @router.get("/login")
 async def login_form(request: Request) -> HTMLResponse:
-    return _render(request, "login.html", principal=None)
+    return render(request, "login.html", principal=None)
 
 
 @router.post("/login")
@@ -83,8 +61,8 @@ async def login(
 ) -> Response:
     user = await staff.authenticate(session, tenant.strip(), email, password)
     if user is None:
-        error = texts(request.cookies.get(LOCALE_COOKIE)).get("bad_login")
-        return _render(
+        error = words(request).get("bad_login")
+        return render(
             request, "login.html", 401, principal=None, error=error, tenant=tenant, email=email
         )
     token = issue_token(
@@ -105,7 +83,7 @@ async def login(
 
 @router.post("/logout")
 async def logout() -> RedirectResponse:
-    response = _to_login()
+    response = to_login()
     response.delete_cookie(COOKIE)
     return response
 
@@ -123,10 +101,7 @@ def _queue_context(principal: Principal, view: Views) -> dict[str, Any] | None:
 async def _queue_rows(session: SessionDep, principal: Principal, view: Views) -> list[Any]:
     mine = principal.sub if view == "mine" else None
     now = datetime.now(UTC)
-    return [
-        _task_view(t, now)
-        for t in await tasks_repository.queue(session, principal.tenant, mine=mine)
-    ]
+    return [_task_view(t, now) for t in await queue.waiting(session, principal.tenant, mine=mine)]
 
 
 @router.get("/queue")
@@ -135,16 +110,16 @@ async def queue_page(
 ) -> Response:
     principal = _principal(request, runtime)
     if principal is None:
-        return _to_login()
+        return to_login()
     context = _queue_context(principal, view)
     if context is None:
-        error = texts(request.cookies.get(LOCALE_COOKIE))["team_forbidden"]
+        error = words(request)["team_forbidden"]
         context = {"view": "mine", "can_lead": False}
-        return _render(
+        return render(
             request, "queue.html", 403, principal=principal, tasks=[], error=error, **context
         )
     tasks = await _queue_rows(session, principal, view)
-    return _render(
+    return render(
         request,
         "queue.html",
         principal=principal,
@@ -167,7 +142,7 @@ async def queue_rows(
     if context is None:
         return Response(status_code=403)
     tasks = await _queue_rows(session, principal, view)
-    return _render(request, "_queue_rows.html", principal=principal, tasks=tasks, **context)
+    return render(request, "_queue_rows.html", principal=principal, tasks=tasks, **context)
 
 
 def _settings(runtime: RuntimeDep) -> NotifySettings:
@@ -181,7 +156,7 @@ def _task_view(task: Task, now: datetime) -> dict[str, Any]:
         "id": task.id,
         "type": task.type,
         "due_at": task.due_at,
-        "overdue": task.status in ACTIVE and task.due_at is not None and task.due_at < now,
+        "overdue": is_overdue(task.status, task.due_at, now),
         "attached": task.attached,
         "score": task.score,
         "comment": task.comment,
@@ -207,15 +182,15 @@ async def _task_page(
     try:
         task = await queue.get(session, principal.tenant, task_id)
     except ServiceError as exc:
-        return _render(
+        return render(
             request, "queue.html", exc.status, principal=principal, tasks=[], error=exc.message,
             view="mine", can_lead=principal.role in LEADS,
         )  # fmt: skip
     now = datetime.now(UTC)
     view = _task_view(task, now)
-    view["notes"] = await tasks_repository.notes(session, task.id)
-    history = [_task_view(t, now) for t in await tasks_repository.respondent_history(session, task)]
-    return _render(
+    view["notes"] = await queue.notes(session, task)
+    history = [_task_view(t, now) for t in await queue.history(session, task)]
+    return render(
         request,
         "task.html",
         status,
@@ -234,7 +209,7 @@ async def task_page(
 ) -> Response:
     principal = _principal(request, runtime)
     if principal is None:
-        return _to_login()
+        return to_login()
     return await _task_page(request, session, principal, task_id)
 
 
@@ -249,7 +224,7 @@ async def _act(
     GET). A refusal or an invalid form shows the task page again with the reason."""
     principal = _principal(request, runtime)
     if principal is None:
-        return _to_login()
+        return to_login()
     try:
         await change(principal)
     except ValidationError as exc:
@@ -332,42 +307,3 @@ async def add_note(
         return await queue.add_note(session, who.tenant, task_id, who, note.body)
 
     return await _act(request, session, runtime, task_id, change)
-
-
-async def _unsubscribe_page(
-    request: Request, token: str, session: SessionDep, runtime: RuntimeDep, *, confirm: bool
-) -> HTMLResponse:
-    """The public page behind every respondent mail's unsubscribe link (no login: the signed
-    token is the permission). Its POST is also the RFC 8058 one-click target."""
-    subscriber = unsubscribe.read(runtime.settings.jwt_secret.get_secret_value(), token)
-    if subscriber is None:
-        error = texts(request.cookies.get(LOCALE_COOKIE)).get("unsubscribe_bad")
-        return _render(request, "unsubscribe.html", 404, principal=None, error=error)
-    tenant = (await repository.tenants(session, {subscriber.tenant})).get(subscriber.tenant)
-    if confirm:
-        await unsubscribe_repository.suppress(
-            session, subscriber.tenant, subscriber.email, "unsubscribed"
-        )
-    return _render(
-        request,
-        "unsubscribe.html",
-        locale=subscriber.locale,
-        principal=None,
-        done=confirm,
-        email=subscriber.email,
-        tenant_name=tenant.display_name if tenant else subscriber.tenant,
-    )
-
-
-@router.get("/unsubscribe/{token}")
-async def unsubscribe_form(
-    request: Request, token: str, session: SessionDep, runtime: RuntimeDep
-) -> HTMLResponse:
-    return await _unsubscribe_page(request, token, session, runtime, confirm=False)
-
-
-@router.post("/unsubscribe/{token}")
-async def unsubscribe_confirm(
-    request: Request, token: str, session: SessionDep, runtime: RuntimeDep
-) -> HTMLResponse:
-    return await _unsubscribe_page(request, token, session, runtime, confirm=True)

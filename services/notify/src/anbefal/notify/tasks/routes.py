@@ -1,4 +1,4 @@
-"""notify's API: the call-back queue and the email delivery log."""
+"""The call-back queue's API: list, read and work tasks."""
 
 from __future__ import annotations
 
@@ -10,17 +10,10 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.deps import PrincipalDep, SessionDep, authorize
-from anbefal.common.errors import ServiceError
-from anbefal.common.events import TENANT_PATTERN
-from anbefal.notify.chat import repository as chat_repository
-from anbefal.notify.email import repository as email_repository
+from anbefal.notify.access import READERS, TenantPath
 from anbefal.notify.models import Task
 from anbefal.notify.schemas import (
-    ChatMessageList,
-    ChatMessageOut,
     CompleteIn,
-    EmailList,
-    EmailOut,
     NoteIn,
     NoteOut,
     ReassignIn,
@@ -30,14 +23,9 @@ from anbefal.notify.schemas import (
     TaskOut,
 )
 from anbefal.notify.tasks import queue
-from anbefal.notify.tasks import repository as tasks_repository
-from anbefal.notify.tasks.lifecycle import ACTIVE, STAFF
+from anbefal.notify.tasks.lifecycle import STAFF, is_overdue
 
 router = APIRouter(tags=["tasks"])
-READERS = {"admin", "director", "agent", "viewer", "ops"}
-# Delivery logs name respondents' addresses: not for agents and viewers.
-EMAIL_READERS = {"admin", "director", "ops"}
-TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN)]
 
 
 @router.get("/v1/tenants/{tenant}/tasks", response_model=TaskList, summary="The call-back queue")
@@ -51,10 +39,7 @@ async def list_tasks(
     authorize(principal, tenant, READERS)
     now = datetime.now(UTC)
     return TaskList(
-        tasks=[
-            task_out(t, now)
-            for t in await tasks_repository.list_tasks(session, tenant, status, limit)
-        ]
+        tasks=[task_out(t, now) for t in await queue.tasks(session, tenant, status, limit)]
     )
 
 
@@ -63,13 +48,13 @@ TaskId = Annotated[uuid.UUID, Path(description="Task id")]
 
 def task_out(task: Task, now: datetime) -> TaskOut:
     out = TaskOut.model_validate(task)
-    out.overdue = task.status in ACTIVE and task.due_at is not None and task.due_at < now
+    out.overdue = is_overdue(task.status, task.due_at, now)
     return out
 
 
 async def _detail(session: AsyncSession, task: Task) -> TaskDetail:
     out = TaskDetail.model_validate(task_out(task, datetime.now(UTC)).model_dump())
-    out.notes = [NoteOut.model_validate(n) for n in await tasks_repository.notes(session, task.id)]
+    out.notes = [NoteOut.model_validate(n) for n in await queue.notes(session, task)]
     return out
 
 
@@ -158,46 +143,3 @@ async def add_note(
     return await _detail(
         session, await queue.add_note(session, tenant, task_id, principal, body.body)
     )
-
-
-@router.get("/v1/tenants/{tenant}/emails", response_model=EmailList, summary="Email delivery log")
-async def list_emails(
-    tenant: TenantPath,
-    principal: PrincipalDep,
-    session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> EmailList:
-    authorize(principal, tenant, EMAIL_READERS)
-    rows = await email_repository.list_emails(session, tenant, limit)
-    return EmailList(emails=[EmailOut.model_validate(e) for e in rows])
-
-
-EmailId = Annotated[uuid.UUID, Path(description="Email id")]
-
-
-@router.get("/v1/tenants/{tenant}/emails/{email_id}", response_model=EmailOut, summary="One email")
-async def get_email(
-    tenant: TenantPath, email_id: EmailId, principal: PrincipalDep, session: SessionDep
-) -> EmailOut:
-    authorize(principal, tenant, EMAIL_READERS)
-    email = await email_repository.get_email(session, tenant, email_id)
-    if email is None:
-        # Also for another tenant's ids: never confirm they exist.
-        raise ServiceError(404, "not_found", "no such email")
-    return EmailOut.model_validate(email)
-
-
-@router.get(
-    "/v1/tenants/{tenant}/chat-messages",
-    response_model=ChatMessageList,
-    summary="Slack/Teams delivery log",
-)
-async def list_chat_messages(
-    tenant: TenantPath,
-    principal: PrincipalDep,
-    session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> ChatMessageList:
-    authorize(principal, tenant, EMAIL_READERS)
-    rows = await chat_repository.list_chat_messages(session, tenant, limit)
-    return ChatMessageList(chat_messages=[ChatMessageOut.model_validate(m) for m in rows])

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from anbefal.notify.tasks.lifecycle import TransitionRefused, after_revision, check
+from anbefal.common.errors import ServiceError
+from anbefal.notify.tasks.lifecycle import after_revision, check
 
 
 def refused(transition: str, **state: str | None) -> int:
-    with pytest.raises(TransitionRefused) as caught:
+    with pytest.raises(ServiceError) as caught:
         check(transition, **state)  # type: ignore[arg-type]
     return caught.value.status
 

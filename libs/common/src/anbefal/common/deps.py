@@ -70,7 +70,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant slug")]
 
 
-def authorize(principal: Principal, tenant: str, roles: Collection[str]) -> None:
+def authorize(principal: Principal, tenant: str, roles: Collection[Role]) -> None:
     """A token only ever acts for its own tenant, and only in the roles given."""
     if principal.tenant != tenant:
         raise Forbidden("token is not valid for this tenant", code="wrong_tenant")

@@ -9,20 +9,24 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_validator
 
 from anbefal.closed_loop import repository
 from anbefal.closed_loop.owners import AccountsDoc, PeopleDoc, accounts_from_csv, people_from_csv
 from anbefal.closed_loop.rules import DEFAULT_RULE_SET, Rule, RuleSet, simulate
 from anbefal.common.app import validation_details
-from anbefal.common.deps import PrincipalDep, SessionDep, authorize
-from anbefal.common.errors import ServiceError
-from anbefal.common.events import TENANT_PATTERN, ActionType, SurveyResponse
+from anbefal.common.auth import Principal, Role
+from anbefal.common.deps import SessionDep, TenantPath, allow
+from anbefal.common.errors import BadRequest, Unprocessable
+from anbefal.common.events import ActionType, SurveyResponse
 
 router = APIRouter(tags=["rules"])
-TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN)]
-READERS = {"admin", "director", "viewer", "ops"}
+READERS = (Role.ADMIN, Role.DIRECTOR, Role.VIEWER, Role.OPS)
+Reader = Annotated[Principal, allow(*READERS)]
+Admin = Annotated[Principal, allow(Role.ADMIN)]
+AdminOrDirector = Annotated[Principal, allow(Role.ADMIN, Role.DIRECTOR)]
+AdminDirectorOrOps = Annotated[Principal, allow(Role.ADMIN, Role.DIRECTOR, Role.OPS)]
 
 
 class RuleSetOut(BaseModel):
@@ -40,8 +44,7 @@ class RuleSetHistoryOut(BaseModel):
 
 
 @router.get("/v1/tenants/{tenant}/rules", response_model=RuleSetOut, summary="The rules in force")
-async def get_rules(tenant: TenantPath, principal: PrincipalDep, session: SessionDep) -> RuleSetOut:
-    authorize(principal, tenant, READERS)
+async def get_rules(tenant: TenantPath, principal: Reader, session: SessionDep) -> RuleSetOut:
     row = await repository.current_rule_set(session, tenant)
     if row is None:
         return RuleSetOut(
@@ -66,9 +69,8 @@ async def get_rules(tenant: TenantPath, principal: PrincipalDep, session: Sessio
     ),
 )
 async def put_rules(
-    tenant: TenantPath, body: RuleSet, principal: PrincipalDep, session: SessionDep
+    tenant: TenantPath, body: RuleSet, principal: Admin, session: SessionDep
 ) -> RuleSetOut:
-    authorize(principal, tenant, {"admin"})
     await repository.save_rule_set(session, tenant, body, principal.sub)
     return await get_rules(tenant, principal, session)
 
@@ -80,11 +82,10 @@ async def put_rules(
 )
 async def rules_history(
     tenant: TenantPath,
-    principal: PrincipalDep,
+    principal: AdminDirectorOrOps,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> RuleSetHistoryOut:
-    authorize(principal, tenant, {"admin", "director", "ops"})
     rows = await repository.rule_set_history(session, tenant, limit)
     return RuleSetHistoryOut(
         tenant=tenant,
@@ -163,9 +164,8 @@ class DryRunOut(BaseModel):
     ),
 )
 async def dry_run(
-    tenant: TenantPath, body: DryRunIn, principal: PrincipalDep, session: SessionDep
+    tenant: TenantPath, body: DryRunIn, principal: AdminOrDirector, session: SessionDep
 ) -> DryRunOut:
-    authorize(principal, tenant, {"admin", "director"})
     now = datetime.now(UTC)
     end = body.end or now
     answers = await repository.answers_between(
@@ -222,12 +222,14 @@ async def _document(request: Request, model: type[D], from_csv: Callable[[str], 
         else:
             data = orjson.loads(raw)
     except (UnicodeDecodeError, orjson.JSONDecodeError, ValueError) as exc:
-        raise ServiceError(400, "malformed_body", f"body is not valid JSON or CSV: {exc}") from exc
+        raise BadRequest(f"body is not valid JSON or CSV: {exc}", code="malformed_body") from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ServiceError(
-            422, "invalid_owners", "the document is invalid", validation_details(exc.errors())
+        raise Unprocessable(
+            "the document is invalid",
+            code="invalid_owners",
+            details=validation_details(exc.errors()),
         ) from exc
 
 
@@ -271,9 +273,8 @@ class Replaced(BaseModel):
     openapi_extra=_body_doc(AccountsDoc, ACCOUNT_COLUMNS),
 )
 async def put_accounts(
-    tenant: TenantPath, request: Request, principal: PrincipalDep, session: SessionDep
+    tenant: TenantPath, request: Request, principal: Admin, session: SessionDep
 ) -> Replaced:
-    authorize(principal, tenant, {"admin"})
     doc = await _document(request, AccountsDoc, accounts_from_csv)
     await repository.replace_accounts(session, tenant, doc)
     return Replaced(tenant=tenant, accounts=len(doc.accounts), segments=len(doc.segments))
@@ -283,10 +284,7 @@ async def put_accounts(
     "/v1/tenants/{tenant}/accounts", response_model=AccountsDoc, tags=["owners"],
     summary="The account owners and segment directors",
 )  # fmt: skip
-async def get_accounts(
-    tenant: TenantPath, principal: PrincipalDep, session: SessionDep
-) -> AccountsDoc:
-    authorize(principal, tenant, READERS)
+async def get_accounts(tenant: TenantPath, principal: Reader, session: SessionDep) -> AccountsDoc:
     return await repository.accounts_doc(session, tenant)
 
 
@@ -301,9 +299,8 @@ async def get_accounts(
     openapi_extra=_body_doc(PeopleDoc, PEOPLE_COLUMNS),
 )
 async def put_people(
-    tenant: TenantPath, request: Request, principal: PrincipalDep, session: SessionDep
+    tenant: TenantPath, request: Request, principal: Admin, session: SessionDep
 ) -> Replaced:
-    authorize(principal, tenant, {"admin"})
     doc = await _document(request, PeopleDoc, people_from_csv)
     await repository.replace_people(session, tenant, doc)
     return Replaced(tenant=tenant, people=len(doc.people))
@@ -313,6 +310,5 @@ async def put_people(
     "/v1/tenants/{tenant}/people", response_model=PeopleDoc, tags=["owners"],
     summary="The people and their working hours",
 )  # fmt: skip
-async def get_people(tenant: TenantPath, principal: PrincipalDep, session: SessionDep) -> PeopleDoc:
-    authorize(principal, tenant, READERS)
+async def get_people(tenant: TenantPath, principal: Reader, session: SessionDep) -> PeopleDoc:
     return await repository.people_doc(session, tenant)

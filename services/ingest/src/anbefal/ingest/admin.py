@@ -12,9 +12,9 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from anbefal.common.deps import PrincipalDep, RuntimeDep, SessionDep, authorize
-from anbefal.common.errors import ServiceError
-from anbefal.common.events import TENANT_PATTERN
+from anbefal.common.auth import Principal, Role
+from anbefal.common.deps import RuntimeDep, SessionDep, TenantPath, allow
+from anbefal.common.errors import Conflict, NotFound, ServiceError, Unprocessable
 from anbefal.ingest import repository
 from anbefal.ingest.adapters.base import Delivery
 from anbefal.ingest.intake import Intake
@@ -24,7 +24,8 @@ from anbefal.ingest.sources import SOURCE_NAME_PATTERN, FieldMap, Source, Source
 from anbefal.ingest.webhooks import Refusal, process
 
 router = APIRouter(tags=["admin"])
-TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN)]
+Admin = Annotated[Principal, allow(Role.ADMIN)]
+AdminOrOps = Annotated[Principal, allow(Role.ADMIN, Role.OPS)]
 SourcePath = Annotated[str, Path(pattern=SOURCE_NAME_PATTERN)]
 
 
@@ -71,13 +72,12 @@ async def put_source(
     tenant: TenantPath,
     name: SourcePath,
     body: SourceIn,
-    principal: PrincipalDep,
+    principal: Admin,
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> SourceOut:
-    authorize(principal, tenant, {"admin"})
     if name == GENERIC_SOURCE:
-        raise ServiceError(422, "reserved_name", f"{GENERIC_SOURCE!r} names the generic API")
+        raise Unprocessable(f"{GENERIC_SOURCE!r} names the generic API", code="reserved_name")
     source = Source.build(tenant, name, body)
     await repository.upsert_source(
         session,
@@ -97,20 +97,18 @@ async def put_source(
 
 @router.get("/v1/tenants/{tenant}/sources", summary="The tenant's sources (admin, ops)")
 async def list_sources(
-    tenant: TenantPath, principal: PrincipalDep, session: SessionDep
+    tenant: TenantPath, principal: AdminOrOps, session: SessionDep
 ) -> dict[str, list[SourceOut]]:
-    authorize(principal, tenant, {"admin", "ops"})
     return {"sources": [_out(tenant, r) for r in await repository.list_sources(session, tenant)]}
 
 
 @router.get("/v1/tenants/{tenant}/sources/{name}", response_model=SourceOut)
 async def get_source(
-    tenant: TenantPath, name: SourcePath, principal: PrincipalDep, session: SessionDep
+    tenant: TenantPath, name: SourcePath, principal: AdminOrOps, session: SessionDep
 ) -> SourceOut:
-    authorize(principal, tenant, {"admin", "ops"})
     row = await repository.get_source(session, tenant, name)
     if row is None:
-        raise ServiceError(404, "not_found", f"no source {name!r}")
+        raise NotFound(f"no source {name!r}")
     return _out(tenant, row)
 
 
@@ -118,14 +116,13 @@ async def get_source(
 async def delete_source(
     tenant: TenantPath,
     name: SourcePath,
-    principal: PrincipalDep,
+    principal: Admin,
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> None:
     """Deliveries to a deleted source get 401 (never 404) and are kept."""
-    authorize(principal, tenant, {"admin"})
     if not await repository.delete_source(session, tenant, name):
-        raise ServiceError(404, "not_found", f"no source {name!r}")
+        raise NotFound(f"no source {name!r}")
     Intake.of(runtime).forget_source(tenant, name)
 
 
@@ -162,24 +159,22 @@ def _rejected(row: Rejected, with_body: bool) -> RejectedOut:
 @router.get("/v1/tenants/{tenant}/rejected", summary="Bodies ingest refused, newest first (ops)")
 async def list_rejected(
     tenant: TenantPath,
-    principal: PrincipalDep,
+    principal: AdminOrOps,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before_id: int | None = None,
 ) -> dict[str, list[RejectedOut]]:
-    authorize(principal, tenant, {"admin", "ops"})
     rows = await repository.list_rejected(session, tenant, limit=limit, before_id=before_id)
     return {"rejected": [_rejected(r, False) for r in rows]}
 
 
 @router.get("/v1/tenants/{tenant}/rejected/{rejected_id}", response_model=RejectedOut)
 async def show_rejected(
-    tenant: TenantPath, rejected_id: int, principal: PrincipalDep, session: SessionDep
+    tenant: TenantPath, rejected_id: int, principal: AdminOrOps, session: SessionDep
 ) -> RejectedOut:
-    authorize(principal, tenant, {"admin", "ops"})
     row = await repository.get_rejected(session, tenant, rejected_id)
     if row is None:
-        raise ServiceError(404, "not_found", f"no rejected body {rejected_id}")
+        raise NotFound(f"no rejected body {rejected_id}")
     return _rejected(row, True)
 
 
@@ -195,17 +190,16 @@ async def show_rejected(
 async def replay_rejected(
     tenant: TenantPath,
     rejected_id: int,
-    principal: PrincipalDep,
+    principal: AdminOrOps,
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> Response:
-    authorize(principal, tenant, {"admin", "ops"})
     row = await repository.get_rejected(session, tenant, rejected_id)
     if row is None:
-        raise ServiceError(404, "not_found", f"no rejected body {rejected_id}")
+        raise NotFound(f"no rejected body {rejected_id}")
     if not row.verified:
-        raise ServiceError(
-            409, "not_verified", "this body's sender was never verified; it cannot be replayed"
+        raise Conflict(
+            "this body's sender was never verified; it cannot be replayed", code="not_verified"
         )
     if row.source == GENERIC_SOURCE:
         config = Source(
@@ -219,7 +213,7 @@ async def replay_rejected(
     else:
         found = await repository.get_source(session, tenant, row.source)
         if found is None:
-            raise ServiceError(409, "no_source", f"source {row.source!r} is not configured")
+            raise Conflict(f"source {row.source!r} is not configured", code="no_source")
         config = Source.from_row(tenant, row.source, found.config, found.secret, found.api_token)
     delivery = Delivery(body=row.body, headers={k.lower(): v for k, v in row.headers.items()})
     result = await process(runtime, config, delivery, uuid.uuid4().hex)

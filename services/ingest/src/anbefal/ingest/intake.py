@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from anbefal.common.app import Runtime, error_body, unavailable_response
-from anbefal.common.errors import ServiceError
+from anbefal.common.errors import TooManyRequests
 from anbefal.common.logging import get_logger
 from anbefal.ingest import repository
 from anbefal.ingest.ratelimit import RateLimiter
@@ -71,9 +71,7 @@ class Intake:
     def check_rate(self, tenant: str) -> None:
         wait = self.limiter.acquire(tenant)
         if wait:
-            raise ServiceError(
-                429,
-                "rate_limited",
+            raise TooManyRequests(
                 f"tenant {tenant} is over {self.settings.ingest_tenant_rate_per_s:g} requests/s",
                 headers={"Retry-After": RateLimiter.retry_after(wait)},
             )

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
 from anbefal.common.app import validation_details
-from anbefal.common.deps import PrincipalDep, RuntimeDep, authorize
-from anbefal.common.events import TENANT_PATTERN
+from anbefal.common.auth import Principal, Role
+from anbefal.common.deps import RuntimeDep, TenantPath, allow
 from anbefal.common.kafka import BrokerUnavailable
 from anbefal.common.logging import get_logger
 from anbefal.ingest.intake import (
@@ -30,7 +30,7 @@ from anbefal.ingest.schemas import Accepted, BatchIn, ResponseIn
 log = get_logger(__name__)
 router = APIRouter(tags=["ingest"])
 
-TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant slug")]
+Ingester = Annotated[Principal, allow(Role.INGEST, Role.ADMIN)]
 GENERIC_SOURCE = "api"
 MAX_BATCH = 500
 _ITEMS = TypeAdapter(list[ResponseIn])
@@ -112,10 +112,9 @@ def validate_items(doc: Any) -> tuple[list[ResponseIn | None], list[list[dict[st
 async def post_responses(
     tenant: TenantPath,
     request: Request,
-    principal: PrincipalDep,
+    principal: Ingester,
     runtime: RuntimeDep,
 ) -> Response:
-    authorize(principal, tenant, {"ingest", "admin"})
     intake = Intake.of(runtime)
     intake.check_rate(tenant)
     trace_id = request.headers.get("x-request-id") or uuid.uuid4().hex

@@ -25,7 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import Route
 
 from anbefal.common.app import Runtime
-from anbefal.common.errors import ServiceError
+from anbefal.common.deps import TenantPath
+from anbefal.common.errors import Unprocessable
 from anbefal.common.events import TENANT_PATTERN
 from anbefal.common.kafka import BrokerUnavailable
 from anbefal.common.logging import get_logger
@@ -149,7 +150,7 @@ _PING_DESCRIPTION = (
     WEBHOOK_PATH, operation_id="ping_webhook", summary=_PING_SUMMARY, description=_PING_DESCRIPTION
 )
 async def ping_webhook(
-    tenant: Annotated[str, Path(pattern=TENANT_PATTERN)],
+    tenant: TenantPath,
     source: Annotated[str, Path(pattern=SOURCE_NAME_PATTERN)],
 ) -> dict[str, str]:
     return {"status": "ok"}
@@ -179,7 +180,7 @@ async def ping_webhook(
     },
 )
 async def post_webhook(
-    tenant: Annotated[str, Path(pattern=TENANT_PATTERN)],
+    tenant: TenantPath,
     source: Annotated[str, Path(pattern=SOURCE_NAME_PATTERN)],
 ) -> None:
     """Never called: `receive_webhook` serves this path, reading the tool's raw body."""
@@ -189,11 +190,9 @@ async def post_webhook(
 def _path_value(request: Request, name: str, pattern: re.Pattern[str]) -> str:
     value: str = request.path_params[name]
     if pattern.match(value) is None:
-        raise ServiceError(
-            422,
-            "invalid_request",
+        raise Unprocessable(
             "request parameters are invalid",
-            [{"field": name, "message": f"must match {pattern.pattern}"}],
+            details=[{"field": name, "message": f"must match {pattern.pattern}"}],
         )
     return value
 

@@ -9,14 +9,14 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.app import Runtime
-from anbefal.common.deps import PrincipalDep, RuntimeDep, SessionDep, authorize
-from anbefal.common.errors import ServiceError
-from anbefal.common.events import TENANT_PATTERN
+from anbefal.common.auth import Principal, Role
+from anbefal.common.deps import RuntimeDep, SessionDep, TenantPath, allow
+from anbefal.common.errors import Unprocessable
 from anbefal.scoring import repository, scores
 from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
 from anbefal.scoring.nps import Figures, significant_change
@@ -32,7 +32,8 @@ from anbefal.scoring.settings import ScoringSettings
 from anbefal.scoring.windows import WINDOW_PATTERN, window_days
 
 router = APIRouter(tags=["scores"])
-READERS = {"admin", "director", "viewer", "agent", "ops"}
+READERS = (Role.ADMIN, Role.DIRECTOR, Role.VIEWER, Role.AGENT, Role.OPS)
+Reader = Annotated[Principal, allow(*READERS)]
 
 
 def segment_out(value: str, figures: Figures, *, suppress: bool) -> SegmentScore:
@@ -55,7 +56,6 @@ def segment_out(value: str, figures: Figures, *, suppress: bool) -> SegmentScore
     )
 
 
-TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN)]
 Kind = Literal["nps", "enps"]
 DAY_LIMIT = 3 * 366  # a bound on how much one request may scan
 
@@ -63,16 +63,16 @@ DAY_LIMIT = 3 * 366  # a bound on how much one request may scan
 def _range(window: str, first: date | None, last: date | None, today: date) -> tuple[date, date]:
     if first is not None or last is not None:
         if first is None or last is None:
-            raise ServiceError(422, "invalid_range", "give both `from` and `to`, or neither")
+            raise Unprocessable("give both `from` and `to`, or neither", code="invalid_range")
         if first > last:
-            raise ServiceError(422, "invalid_range", "`from` is after `to`")
+            raise Unprocessable("`from` is after `to`", code="invalid_range")
     else:
         try:
             first, last = window_days(window, today)
         except ValueError as exc:
-            raise ServiceError(422, "invalid_window", str(exc)) from exc
+            raise Unprocessable(str(exc), code="invalid_window") from exc
     if (last - first).days >= DAY_LIMIT:
-        raise ServiceError(422, "invalid_range", f"a range may span at most {DAY_LIMIT} days")
+        raise Unprocessable(f"a range may span at most {DAY_LIMIT} days", code="invalid_range")
     return first, last
 
 
@@ -133,7 +133,7 @@ def scores_csv(body: ScoresOut) -> Response:
 )
 async def get_scores(
     tenant: TenantPath,
-    principal: PrincipalDep,
+    principal: Reader,
     session: SessionDep,
     runtime: RuntimeDep,
     kind: Kind = "nps",
@@ -160,7 +160,6 @@ async def get_scores(
     any figure that would describe fewer than the tenant's k people, directly or by subtraction
     (within the dimension, against the tenant total, and against other dimensions' segments);
     eNPS figures move only after at least k new answers in a segment."""
-    authorize(principal, tenant, READERS)
     zone, k = await _tenant(runtime, session, tenant)
     window_name = window if first is None and last is None else "custom"
     first, last = _range(window, first, last, datetime.now(zone).date())
@@ -200,7 +199,7 @@ async def get_scores(
 )
 async def get_timeseries(
     tenant: TenantPath,
-    principal: PrincipalDep,
+    principal: Reader,
     session: SessionDep,
     runtime: RuntimeDep,
     first: Annotated[date, Query(alias="from")],
@@ -210,7 +209,6 @@ async def get_timeseries(
     dimension: Annotated[str, Query(max_length=40)] = ALL_DIMENSION,
     value: Annotated[str, Query(max_length=200)] = ALL_VALUE,
 ) -> TimeseriesOut:
-    authorize(principal, tenant, READERS)
     zone, k = await _tenant(runtime, session, tenant)
     first, last = _range("custom", first, last, datetime.now(zone).date())
     series = await repository.timeseries(

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from anbefal.common.deps import PrincipalDep, SessionDep, authorize
-from anbefal.notify.access import LOG_READERS, TenantPath
+from anbefal.common.deps import SessionDep, TenantPath
+from anbefal.notify.access import LogReader
 from anbefal.notify.chat import service
 from anbefal.notify.schemas import ChatMessageList, ChatMessageOut
 
@@ -21,10 +21,9 @@ router = APIRouter(tags=["tasks"])
 )
 async def list_chat_messages(
     tenant: TenantPath,
-    principal: PrincipalDep,
+    principal: LogReader,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ChatMessageList:
-    authorize(principal, tenant, LOG_READERS)
     rows = await service.log(session, tenant, limit)
     return ChatMessageList(chat_messages=[ChatMessageOut.model_validate(m) for m in rows])

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from anbefal.common.deps import PrincipalDep, SessionDep, authorize
-from anbefal.notify.access import LOG_READERS, TenantPath
+from anbefal.common.deps import SessionDep, TenantPath
+from anbefal.notify.access import LogReader
 from anbefal.notify.email import service
 from anbefal.notify.schemas import EmailList, EmailOut
 
@@ -19,18 +19,16 @@ EmailId = Annotated[uuid.UUID, Path(description="Email id")]
 @router.get("/v1/tenants/{tenant}/emails", response_model=EmailList, summary="Email delivery log")
 async def list_emails(
     tenant: TenantPath,
-    principal: PrincipalDep,
+    principal: LogReader,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> EmailList:
-    authorize(principal, tenant, LOG_READERS)
     rows = await service.log(session, tenant, limit)
     return EmailList(emails=[EmailOut.model_validate(e) for e in rows])
 
 
 @router.get("/v1/tenants/{tenant}/emails/{email_id}", response_model=EmailOut, summary="One email")
 async def get_email(
-    tenant: TenantPath, email_id: EmailId, principal: PrincipalDep, session: SessionDep
+    tenant: TenantPath, email_id: EmailId, principal: LogReader, session: SessionDep
 ) -> EmailOut:
-    authorize(principal, tenant, LOG_READERS)
     return EmailOut.model_validate(await service.get(session, tenant, email_id))

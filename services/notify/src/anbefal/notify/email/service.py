@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.common.errors import ServiceError
+from anbefal.common.errors import NotFound
 from anbefal.notify.email import repository
 from anbefal.notify.models import Email
 
@@ -32,5 +32,5 @@ async def get(session: AsyncSession, tenant: str, email_id: uuid.UUID) -> Email:
     email = await repository.get_email(session, tenant, email_id)
     if email is None:
         # Also for another tenant's ids: never confirm they exist.
-        raise ServiceError(404, "not_found", "no such email")
+        raise NotFound("no such email")
     return email

@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.notify.models import StaffUser
 from anbefal.notify.staff import repository
+from anbefal.notify.tasks.lifecycle import STAFF
 
 _hasher = PasswordHasher()
-STAFF_ROLES = ("agent", "director", "admin")
+STAFF_ROLES: tuple[str, ...] = tuple(role.value for role in STAFF)
 # Verifying against this when the user does not exist keeps the response time the same, so
 # the login form does not tell which addresses have accounts.
 _DUMMY_HASH = _hasher.hash("not a password anyone has")

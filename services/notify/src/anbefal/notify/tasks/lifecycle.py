@@ -13,49 +13,45 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from anbefal.common.auth import Role
+from anbefal.common.errors import Conflict, Forbidden
+
 Outcome = Literal["reached", "voicemail", "no_answer", "wrong_number", "resolved"]
 Transition = Literal["claim", "complete", "reassign", "reopen"]
-LEADS = {"director", "admin"}
-STAFF = {"agent", "director", "admin"}
+LEADS = frozenset({Role.DIRECTOR, Role.ADMIN})
+STAFF = (Role.AGENT, Role.DIRECTOR, Role.ADMIN)  # the roles that work tasks: staff accounts
 ACTIVE = ("open", "claimed")  # in the queue, on the SLA clock
-
-
-class TransitionRefused(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def check(
     transition: Transition, *, status: str, holder: str | None, actor: str, role: str
 ) -> None:
-    """Raise `TransitionRefused` unless `actor` (with `role`) may make `transition` now."""
+    """Raise `Forbidden` (the actor may not) or `Conflict` (not in the task's state) unless
+    `actor` (with `role`) may make `transition` now."""
     if role not in STAFF:
-        raise TransitionRefused(403, "forbidden", f"role {role!r} cannot work tasks")
+        raise Forbidden(f"role {str(role)!r} cannot work tasks")
     if status == "cancelled":
-        raise TransitionRefused(409, "cancelled", "the answer no longer calls for this task")
+        raise Conflict("the answer no longer calls for this task", code="cancelled")
     if transition == "claim":
         if status == "claimed" and holder == actor:
             return  # claiming your own task again is harmless
         if status != "open":
-            raise TransitionRefused(409, "not_open", f"task is {status}, held by {holder}")
+            raise Conflict(f"task is {status}, held by {holder}", code="not_open")
     elif transition == "complete":
         if status != "claimed":
-            raise TransitionRefused(409, "not_claimed", f"task is {status}; claim it first")
+            raise Conflict(f"task is {status}; claim it first", code="not_claimed")
         if holder != actor and role not in LEADS:
-            raise TransitionRefused(403, "not_holder", f"task is held by {holder}")
+            raise Forbidden(f"task is held by {holder}", code="not_holder")
     elif transition == "reassign":
         if role not in LEADS:
-            raise TransitionRefused(403, "forbidden", "only a director or admin reassigns")
+            raise Forbidden("only a director or admin reassigns")
         if status == "done":
-            raise TransitionRefused(409, "done", "reopen the task before reassigning it")
+            raise Conflict("reopen the task before reassigning it", code="done")
     elif transition == "reopen":
         if status != "done":
-            raise TransitionRefused(409, "not_done", f"task is {status}, not done")
+            raise Conflict(f"task is {status}, not done", code="not_done")
         if role not in LEADS and holder != actor:
-            raise TransitionRefused(403, "not_holder", "only the holder or a director reopens")
+            raise Forbidden("only the holder or a director reopens", code="not_holder")
 
 
 def after_revision(status: str, cancelled: bool) -> str:

@@ -12,11 +12,11 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.auth import Principal
-from anbefal.common.errors import ServiceError
+from anbefal.common.errors import NotFound
 from anbefal.notify.models import Task, TaskNote
 from anbefal.notify.tasks import events, repository
 from anbefal.notify.tasks.events import task_event
-from anbefal.notify.tasks.lifecycle import Outcome, Transition, TransitionRefused, check
+from anbefal.notify.tasks.lifecycle import Outcome, Transition, check
 
 NOT_FOUND = "no such task"  # also for another tenant's ids: never confirm they exist
 
@@ -43,7 +43,7 @@ async def history(session: AsyncSession, task: Task) -> list[Task]:
 async def get(session: AsyncSession, tenant: str, task_id: uuid.UUID) -> Task:
     task = await repository.get_task(session, tenant, task_id)
     if task is None:
-        raise ServiceError(404, "not_found", NOT_FOUND)
+        raise NotFound(NOT_FOUND)
     return task
 
 
@@ -58,14 +58,9 @@ async def _locked(
     # result, so of twenty agents claiming at once exactly one gets the task.
     task = await repository.get_task(session, tenant, task_id, lock=True)
     if task is None:
-        raise ServiceError(404, "not_found", NOT_FOUND)
+        raise NotFound(NOT_FOUND)
     if transition is not None:
-        try:
-            check(
-                transition, status=task.status, holder=task.claimed_by, actor=who.sub, role=who.role
-            )
-        except TransitionRefused as exc:
-            raise ServiceError(exc.status, exc.code, exc.message) from exc
+        check(transition, status=task.status, holder=task.claimed_by, actor=who.sub, role=who.role)
     return task
 
 

@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.common.deps import PrincipalDep, SessionDep, authorize
-from anbefal.notify.access import READERS, TenantPath
+from anbefal.common.deps import SessionDep, TenantPath
+from anbefal.notify.access import Reader, Staff
 from anbefal.notify.models import Task
 from anbefal.notify.schemas import (
     CompleteIn,
@@ -23,7 +23,7 @@ from anbefal.notify.schemas import (
     TaskOut,
 )
 from anbefal.notify.tasks import queue
-from anbefal.notify.tasks.lifecycle import STAFF, is_overdue
+from anbefal.notify.tasks.lifecycle import is_overdue
 
 router = APIRouter(tags=["tasks"])
 
@@ -31,12 +31,11 @@ router = APIRouter(tags=["tasks"])
 @router.get("/v1/tenants/{tenant}/tasks", response_model=TaskList, summary="The call-back queue")
 async def list_tasks(
     tenant: TenantPath,
-    principal: PrincipalDep,
+    principal: Reader,
     session: SessionDep,
     status: Literal["open", "claimed", "done", "cancelled"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> TaskList:
-    authorize(principal, tenant, READERS)
     now = datetime.now(UTC)
     return TaskList(
         tasks=[task_out(t, now) for t in await queue.tasks(session, tenant, status, limit)]
@@ -60,9 +59,8 @@ async def _detail(session: AsyncSession, task: Task) -> TaskDetail:
 
 @router.get("/v1/tenants/{tenant}/tasks/{task_id}", response_model=TaskDetail, summary="One task")
 async def get_task(
-    tenant: TenantPath, task_id: TaskId, principal: PrincipalDep, session: SessionDep
+    tenant: TenantPath, task_id: TaskId, principal: Reader, session: SessionDep
 ) -> TaskDetail:
-    authorize(principal, tenant, READERS)
     return await _detail(session, await queue.get(session, tenant, task_id))
 
 
@@ -72,9 +70,8 @@ async def get_task(
     summary="Take a task from the queue (409 if someone else holds it)",
 )
 async def claim(
-    tenant: TenantPath, task_id: TaskId, principal: PrincipalDep, session: SessionDep
+    tenant: TenantPath, task_id: TaskId, principal: Staff, session: SessionDep
 ) -> TaskDetail:
-    authorize(principal, tenant, STAFF)
     return await _detail(session, await queue.claim(session, tenant, task_id, principal))
 
 
@@ -87,10 +84,9 @@ async def complete(
     tenant: TenantPath,
     task_id: TaskId,
     body: CompleteIn,
-    principal: PrincipalDep,
+    principal: Staff,
     session: SessionDep,
 ) -> TaskDetail:
-    authorize(principal, tenant, STAFF)
     task = await queue.complete(session, tenant, task_id, principal, body.outcome, body.note)
     return await _detail(session, task)
 
@@ -104,10 +100,9 @@ async def reassign(
     tenant: TenantPath,
     task_id: TaskId,
     body: ReassignIn,
-    principal: PrincipalDep,
+    principal: Staff,
     session: SessionDep,
 ) -> TaskDetail:
-    authorize(principal, tenant, STAFF)
     task = await queue.reassign(session, tenant, task_id, principal, str(body.assignee), body.note)
     return await _detail(session, task)
 
@@ -121,10 +116,9 @@ async def reopen(
     tenant: TenantPath,
     task_id: TaskId,
     body: ReopenIn,
-    principal: PrincipalDep,
+    principal: Staff,
     session: SessionDep,
 ) -> TaskDetail:
-    authorize(principal, tenant, STAFF)
     return await _detail(
         session, await queue.reopen(session, tenant, task_id, principal, body.note)
     )
@@ -137,9 +131,8 @@ async def reopen(
     summary="Add a note to a task",
 )
 async def add_note(
-    tenant: TenantPath, task_id: TaskId, body: NoteIn, principal: PrincipalDep, session: SessionDep
+    tenant: TenantPath, task_id: TaskId, body: NoteIn, principal: Staff, session: SessionDep
 ) -> TaskDetail:
-    authorize(principal, tenant, STAFF)
     return await _detail(
         session, await queue.add_note(session, tenant, task_id, principal, body.body)
     )

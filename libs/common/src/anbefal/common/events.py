@@ -42,6 +42,11 @@ def decode(model: type[E], raw: bytes | None) -> E:
 _NAMESPACE_BYTES = ANBEFAL_NAMESPACE.bytes
 
 
+# The generic API (bearer token, our own body format) as a source: the reserved source name and
+# the tool its answers' event ids are derived from. Stored in every such id: never rename it.
+GENERIC_API = "api"
+
+
 def response_event_id(tenant: str, tool: str, response_id: str) -> uuid.UUID:
     """The stable id of one answer: every delivery of it, retries included, gets this id.
 
@@ -110,6 +115,8 @@ class AttachedAnswer(EventModel):
 
 
 ActionType = Literal["call_task", "follow_up_task", "email", "chat_message"]
+# The action types that become a task in notify's call-back queue.
+TASK_ACTIONS: frozenset[ActionType] = frozenset({"call_task", "follow_up_task"})
 
 
 class Action(EventModel):

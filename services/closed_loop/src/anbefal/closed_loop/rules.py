@@ -23,12 +23,11 @@ from anbefal.closed_loop.sla import (
     holiday_calendar,
     wall_clock_due,
 )
-from anbefal.common.events import Action, ActionType, SurveyResponse, action_id
+from anbefal.common.events import TASK_ACTIONS, Action, ActionType, SurveyResponse, action_id
 from anbefal.common.nps import DETRACTORS, PASSIVES, PROMOTERS, SCORES
 
 AssigneeRole = Literal["director", "salesperson"]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-TASK_ACTIONS = {"call_task", "follow_up_task"}
 TEMPLATES = {"thank_you", "ask_why"}
 
 

@@ -15,11 +15,11 @@ from pydantic import BaseModel
 from anbefal.common.auth import Principal, Role
 from anbefal.common.deps import RuntimeDep, SessionDep, TenantPath, allow
 from anbefal.common.errors import Conflict, NotFound, ServiceError, Unprocessable
+from anbefal.common.events import GENERIC_API
 from anbefal.ingest import repository
 from anbefal.ingest.adapters.base import Delivery
 from anbefal.ingest.intake import Intake
 from anbefal.ingest.models import Rejected
-from anbefal.ingest.routes import GENERIC_SOURCE
 from anbefal.ingest.sources import SOURCE_NAME_PATTERN, FieldMap, Source, SourceIn
 from anbefal.ingest.webhooks import Refusal, process
 
@@ -76,8 +76,8 @@ async def put_source(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> SourceOut:
-    if name == GENERIC_SOURCE:
-        raise Unprocessable(f"{GENERIC_SOURCE!r} names the generic API", code="reserved_name")
+    if name == GENERIC_API:
+        raise Unprocessable(f"{GENERIC_API!r} names the generic API", code="reserved_name")
     source = Source.build(tenant, name, body)
     await repository.upsert_source(
         session,
@@ -201,10 +201,10 @@ async def replay_rejected(
         raise Conflict(
             "this body's sender was never verified; it cannot be replayed", code="not_verified"
         )
-    if row.source == GENERIC_SOURCE:
+    if row.source == GENERIC_API:
         config = Source(
             tenant=tenant,
-            name=GENERIC_SOURCE,
+            name=GENERIC_API,
             tool="generic",
             kind="nps",
             secret="-",

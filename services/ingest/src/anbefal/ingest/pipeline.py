@@ -12,7 +12,7 @@ from typing import Literal
 
 from anbefal.common import topics
 from anbefal.common.app import Runtime
-from anbefal.common.events import SurveyResponse, response_event_id
+from anbefal.common.events import GENERIC_API, SurveyResponse, response_event_id
 from anbefal.common.kafka import TRACE_HEADER, Publisher
 from anbefal.common.logging import get_logger
 from anbefal.ingest.dedupe import DedupeStore
@@ -22,7 +22,7 @@ log = get_logger(__name__)
 
 
 def to_event(
-    tenant: str, item: ResponseIn, received_at: datetime, tool: str = "api"
+    tenant: str, item: ResponseIn, received_at: datetime, tool: str = GENERIC_API
 ) -> SurveyResponse:
     respondent = item.respondent
     respondent_key = respondent.id or f"response:{item.response_id}"
@@ -39,7 +39,7 @@ def to_event(
             "account_id": respondent.account_id,
         }
     # The generic API's ids are the caller's own; a tool's response ids are unique per survey.
-    source_key = item.response_id if tool == "api" else f"{item.survey_id}/{item.response_id}"
+    source_key = item.response_id if tool == GENERIC_API else f"{item.survey_id}/{item.response_id}"
     # One validation of plain dicts, not a constructor call per nested model: pydantic-core
     # builds the nested models itself, at under half the cost (measured on 500-answer batches).
     return SurveyResponse.model_validate(

@@ -15,6 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from anbefal.common.app import validation_details
 from anbefal.common.auth import Principal, Role
 from anbefal.common.deps import RuntimeDep, TenantPath, allow
+from anbefal.common.events import GENERIC_API
 from anbefal.common.kafka import BrokerUnavailable
 from anbefal.common.logging import get_logger
 from anbefal.ingest.intake import (
@@ -31,7 +32,6 @@ log = get_logger(__name__)
 router = APIRouter(tags=["ingest"])
 
 Ingester = Annotated[Principal, allow(Role.INGEST, Role.ADMIN)]
-GENERIC_SOURCE = "api"
 MAX_BATCH = 500
 _ITEMS = TypeAdapter(list[ResponseIn])
 
@@ -125,7 +125,7 @@ async def post_responses(
         return await keep_rejected(
             runtime,
             tenant=tenant,
-            source=GENERIC_SOURCE,
+            source=GENERIC_API,
             status=status,
             code=code,
             message=message,

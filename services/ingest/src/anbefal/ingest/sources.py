@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from anbefal.common.events import Kind
+from anbefal.common.events import GENERIC_API, Kind
 
 Tool = Literal[
     "generic",
@@ -151,8 +151,9 @@ class Source(BaseModel):
 
     @property
     def event_tool(self) -> str:
-        """The tool named in event ids: "api" for the generic API (its ids predate sources)."""
-        return "api" if self.name == "api" else self.tool
+        """The tool named in event ids: GENERIC_API for the generic API (its ids predate
+        sources), the source's tool otherwise."""
+        return GENERIC_API if self.name == GENERIC_API else self.tool
 
     def public_config(self) -> dict[str, object]:
         """The configuration without secrets: what is stored as JSON and what the API shows."""

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common import metrics
-from anbefal.common.events import Action, TenantSettings
+from anbefal.common.events import TASK_ACTIONS, Action, TenantSettings
 from anbefal.common.kafka import Message
 from anbefal.common.logging import get_logger
 from anbefal.common.nps import is_detractor
@@ -26,7 +26,6 @@ from anbefal.notify.staff import service as staff
 from anbefal.notify.tasks import service as tasks
 
 log = get_logger(__name__)
-TASK_TYPES = {"call_task", "follow_up_task"}
 
 
 def newest(actions: Sequence[tuple[Action, str | None]]) -> list[tuple[Action, str | None]]:
@@ -48,7 +47,7 @@ async def handle(
     actions = newest([(m.event, m.trace_id) for m in messages if isinstance(m.event, Action)])
     if not actions:
         return
-    applied = await tasks.apply(session, [a for a, _ in actions if a.type in TASK_TYPES])
+    applied = await tasks.apply(session, [a for a, _ in actions if a.type in TASK_ACTIONS])
     await chat.cancel(session, applied.cancelled)
     created = applied.created
     _observe_detractor_to_task(created, [a for a, _ in actions])

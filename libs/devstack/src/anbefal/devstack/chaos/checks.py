@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from anbefal.common.events import Action
+from anbefal.common.events import TASK_ACTIONS, Action
 from anbefal.common.nps import DETRACTORS, PASSIVES, PROMOTERS
 from anbefal.devstack.chaos.generator import Generator
 from anbefal.devstack.chaos.scale import FULL
@@ -105,7 +105,7 @@ async def check(
         )
     ]
     task_rows = await system.fetch("SELECT action_id FROM notify.tasks WHERE tenant = $1", tenant)
-    task_actions = {a.action_id for a in decided if a.type in ("call_task", "follow_up_task")}
+    task_actions = {a.action_id for a in decided if a.type in TASK_ACTIONS}
     if task_actions != {row["action_id"] for row in task_rows}:
         problems.append(
             f"tasks differ from decided task actions: {len(task_actions)} decided, "

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from anbefal.common.auth import issue_token
-from anbefal.common.events import response_event_id
+from anbefal.common.events import GENERIC_API, response_event_id
 from anbefal.devstack import surveytools
 from anbefal.devstack.surveytools import TYPEFORM_FORM_ID
 from anbefal.devstack.testing import TEST_JWT_SECRET
@@ -61,7 +61,7 @@ class Generator:
         }
 
     def event_id(self, response_id: str) -> uuid.UUID:
-        return response_event_id(self.tenant, "api", response_id)
+        return response_event_id(self.tenant, GENERIC_API, response_id)
 
     async def _request(self, client: httpx.AsyncClient, response_id: str, i: int) -> httpx.Response:
         return await client.post(self.url, json=self.body(response_id, i))

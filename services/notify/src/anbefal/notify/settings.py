@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
+from anbefal.common.services import NOTIFY
 from anbefal.common.settings import BaseServiceSettings
 
 
@@ -21,7 +22,7 @@ class NotifySettings(BaseServiceSettings):
     email_max_attempts: int = 8
     sla_poll_s: float = 5.0
     # Where the page is served; used for task links in staff mail and unsubscribe links.
-    public_url: str = "http://127.0.0.1:8004"
+    public_url: str = NOTIFY.dev_url
     # How often the staff page's queue asks for fresh rows (its live update).
     ui_poll_s: float = Field(default=5.0, gt=0)
     # Slack/Teams incoming webhooks (the URL is per tenant, in TenantSettings.chat_webhook_url).

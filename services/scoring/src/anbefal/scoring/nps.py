@@ -63,7 +63,7 @@ def _variance(f: Figures) -> float:
 
 
 def significant_change(current: Figures, previous: Figures, z: float = Z95) -> bool | None:
-    """Two-sample Wald z-test on NPS (reference §3): is current different from previous at 95%?
+    """Two-sample Wald z-test on NPS: is current different from previous at 95%?
 
     None when either period has no answers: there is nothing to compare.
     """

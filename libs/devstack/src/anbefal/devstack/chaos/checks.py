@@ -63,7 +63,7 @@ class Verdict:
 async def check(
     system: ChaosSystem, generator: Generator, fault: str, details: dict[str, Any] | None = None
 ) -> Verdict:
-    """The checkers of §2.3, after quiescence; appends the verdict to chaos.jsonl, with the
+    """The checkers, after quiescence; appends the verdict to chaos.jsonl, with the
     fault's own figures (`details`) beside it."""
     tenant = generator.tenant
     await system.wait_quiescent()

@@ -2,7 +2,7 @@
 
 Several notify copies share the outbox without sending a row twice. The one window left: the
 relay accepted a message but the commit that marks it sent failed; the row is sent again, with
-the same Message-ID. Email is therefore at-least-once (DESIGN.md §4).
+the same Message-ID. Email is therefore at-least-once (docs/architecture.md §4).
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.closed_loop import repository
-from anbefal.closed_loop.handlers import handle, release_due, same
+from anbefal.closed_loop.actions import same
+from anbefal.closed_loop.handlers import handle, release_due
 from anbefal.closed_loop.models import ActionRow
 from anbefal.closed_loop.owners import AccountsDoc
 from anbefal.closed_loop.rules import TenantDefaults, decide

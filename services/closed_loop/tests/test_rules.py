@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from anbefal.closed_loop.dry_run import simulate
 from anbefal.closed_loop.owners import Directory, Person
 from anbefal.closed_loop.rules import (
     DEFAULT_RULE_SET,
@@ -15,7 +16,6 @@ from anbefal.closed_loop.rules import (
     TenantDefaults,
     cooldown_window,
     decide,
-    simulate,
 )
 from anbefal.common.events import Owners, Respondent, Source, SurveyResponse, action_id
 
@@ -184,3 +184,20 @@ def test_cool_down_every_detractor_is_either_a_call_or_attached_to_one(
                     cooldown_window(t, 7)[0] < a.answered_at < cooldown_window(t, 7)[1]
                     for t in times
                 )
+
+
+def test_the_dry_run_attaches_to_an_open_task_of_another_rule_as_production_does() -> None:
+    """The cool-down looks for the respondent's open action of the same type, whichever rule
+    made it. The dry run used to look only at actions of rules with a cool-down, so it
+    counted a second call where production attaches the answer to the first."""
+    doc = DEFAULT_RULE_SET.model_dump()
+    vip = {**doc["rules"][0], "id": "vip-call", "segments": {"tier": "gold"}, "stop": True,
+           "cooldown_days": None, "due_hours": 4}  # fmt: skip
+    rule_set = RuleSet.model_validate({**doc, "rules": [vip, *doc["rules"]]})
+    start = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    gold = answer(2, answered_at=start).model_copy(update={"segments": {"tier": "gold"}})
+    later = answer(3, answered_at=start + timedelta(days=2))
+    outcomes, _ = simulate([gold, later], DEFAULTS, rule_set, Directory(), NOW, 1)
+    by_rule = {o.rule_id: o for o in outcomes}
+    assert (by_rule["vip-call"].actions, by_rule["vip-call"].attached) == (1, 0)
+    assert (by_rule["detractor-call"].actions, by_rule["detractor-call"].attached) == (0, 1)

@@ -6,7 +6,7 @@ import functools
 
 from fastapi import FastAPI
 
-from anbefal.closed_loop import handlers, repository
+from anbefal.closed_loop import action_store, handlers
 from anbefal.closed_loop.models import CONSUMER_TABLES, OUTBOX
 from anbefal.closed_loop.routes import router
 from anbefal.closed_loop.settings import ClosedLoopSettings
@@ -46,7 +46,7 @@ def wire(runtime: Runtime) -> Wiring:
     return Wiring(
         consumers=[consumer],
         workers=[relay.worker.run, releaser.run],
-        on_scrape=[repository.refresh_held_gauges],
+        on_scrape=[action_store.refresh_held_gauges],
     )
 
 

@@ -1,20 +1,17 @@
-"""All of closed_loop's SQL."""
+"""closed_loop's SQL but the actions' (`action_store`): tenants, answers, owners, rules."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
-from prometheus_client import Gauge
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.closed_loop.models import (
-    OUTBOX,
     AccountRow,
-    ActionRow,
     AnswerRow,
     Evaluated,
     PersonRow,
@@ -25,11 +22,9 @@ from anbefal.closed_loop.models import (
 )
 from anbefal.closed_loop.owners import AccountOwner, AccountsDoc, Directory, PeopleDoc, Person
 from anbefal.closed_loop.owners import SegmentOwner as SegmentOwnerDoc
-from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RuleSet, TenantDefaults
-from anbefal.common import topics
+from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RuleSet, TenantDefaults, TenantRules
 from anbefal.common.db import upsert_latest
-from anbefal.common.events import Action, SurveyResponse, TaskEvent, TenantSettings
-from anbefal.common.outbox import OutboxEvent, enqueue
+from anbefal.common.events import SurveyResponse, TenantSettings
 
 
 async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
@@ -101,95 +96,20 @@ async def store_answers(
     return set((await session.scalars(upsert)).all())
 
 
-def outbox_id(action: Action) -> uuid.UUID:
-    # Revision 1 keeps the action's own id as its outbox id; later revisions get their own.
-    if action.revision == 1:
-        return action.action_id
-    return uuid.uuid5(action.action_id, f"revision-{action.revision}")
-
-
-async def add_to_outbox(
-    session: AsyncSession, actions: Sequence[Action], trace_ids: dict[uuid.UUID, str | None]
-) -> None:
-    # Ids are UUID5(answer, rule[, revision]): enqueueing the same decision twice stores one row.
-    events = [
-        OutboxEvent(outbox_id(a), a.tenant, a.key, a.to_bytes(), trace_ids.get(a.response_event_id))
-        for a in actions
-    ]
-    await enqueue(session, OUTBOX, topics.ACTIONS, events)
-
-
-async def actions_for(
-    session: AsyncSession,
-    response_event_ids: Sequence[uuid.UUID],
-    respondents: set[tuple[str, str]],
-) -> list[ActionRow]:
-    """The actions of these answers and of these (tenant, respondent key)s, locked: the
-    releaser skips them until this transaction ends."""
-    if not response_event_ids:
-        return []
-    rows = await session.scalars(
-        select(ActionRow)
-        .where(
-            or_(
-                ActionRow.response_event_id.in_(response_event_ids),
-                tuple_(ActionRow.tenant, ActionRow.respondent_key).in_(list(respondents)),
-            )
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return list(rows)
-
-
-async def record_task_events(session: AsyncSession, events: Sequence[TaskEvent]) -> None:
-    """Completed tasks close their action for the cool-down; reopened ones open it again.
-    Events of one task share a key, hence a partition: they arrive in order."""
-    for event in events:
-        if event.type not in ("completed", "reopened"):
-            continue
-        closed_at = event.at if event.type == "completed" else None
-        await session.execute(
-            update(ActionRow)
-            .where(ActionRow.action_id == event.action_id)
-            .values(task_closed_at=closed_at)
-        )
-
-
-HELD = Gauge(
-    "anbefal_closed_loop_held_actions",
-    "Actions held for the late-comment debounce, not yet in the outbox (counted at scrape)",
-)
-RELEASE_OVERDUE = Gauge(
-    "anbefal_closed_loop_release_overdue_seconds",
-    "How long the oldest held action has been due for release (0: none); grows if the "
-    "releaser is stuck (counted at scrape)",
-)
-
-
-async def refresh_held_gauges(conn: AsyncConnection) -> None:
-    held, oldest = (
-        await conn.execute(
-            select(func.count(), func.min(ActionRow.release_at)).where(
-                ActionRow.release_at.is_not(None)
-            )
-        )
-    ).one()
-    HELD.set(held)
-    now = datetime.now(UTC)
-    RELEASE_OVERDUE.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
-
-
-async def held_until(session: AsyncSession, now: datetime, limit: int) -> list[ActionRow]:
-    """Held revisions whose wait is over; rows a consumer is deciding on are skipped."""
-    rows = await session.scalars(
-        select(ActionRow)
-        .where(ActionRow.release_at <= now)
-        .order_by(ActionRow.release_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list(rows)
+async def tenant_rules(
+    session: AsyncSession, responses: Sequence[SurveyResponse]
+) -> dict[str, TenantRules]:
+    """Each tenant's rules, defaults and the owners its answers may need."""
+    tenants = {r.tenant for r in responses}
+    accounts: dict[str, set[str]] = {t: set() for t in tenants}
+    for r in responses:
+        if r.respondent.account_id:
+            accounts[r.tenant].add(r.respondent.account_id)
+    defaults = await tenant_defaults(session, tenants)
+    sets = await rule_sets(session, tenants)
+    clocked = {t for t in tenants if sets[t].uses_business_hours}
+    found = await directories(session, accounts, clocked)
+    return {t: TenantRules(defaults[t], sets[t], found[t]) for t in tenants}
 
 
 async def directories(

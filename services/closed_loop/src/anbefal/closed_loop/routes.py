@@ -13,8 +13,9 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_validator
 
 from anbefal.closed_loop import repository
+from anbefal.closed_loop.dry_run import simulate
 from anbefal.closed_loop.owners import AccountsDoc, PeopleDoc, accounts_from_csv, people_from_csv
-from anbefal.closed_loop.rules import DEFAULT_RULE_SET, Rule, RuleSet, simulate
+from anbefal.closed_loop.rules import DEFAULT_RULE_SET, Rule, RuleSet
 from anbefal.common.app import validation_details
 from anbefal.common.auth import Principal, Role
 from anbefal.common.deps import SessionDep, TenantPath, allow

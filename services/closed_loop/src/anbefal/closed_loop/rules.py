@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo
@@ -241,53 +241,24 @@ def decide(
     return actions
 
 
+@dataclass(frozen=True)
+class TenantRules:
+    """What a tenant's answers are evaluated with."""
+
+    defaults: TenantDefaults
+    rule_set: RuleSet
+    directory: Directory = EMPTY_DIRECTORY
+
+    @property
+    def country(self) -> str | None:
+        return holiday_country(self.rule_set.holiday_country, self.defaults)
+
+    def decide(self, response: SurveyResponse, now: datetime) -> list[Action]:
+        return decide(
+            response, self.defaults, now, self.rule_set.rules, self.directory, self.country
+        )
+
+
 def cooldown_window(answered_at: datetime, days: int) -> tuple[datetime, datetime]:
     """Answers strictly inside this range of an open action's answer are attached to it."""
     return answered_at - timedelta(days=days), answered_at + timedelta(days=days)
-
-
-@dataclass
-class RuleOutcome:
-    rule_id: str
-    type: ActionType
-    actions: int = 0
-    attached: int = 0  # folded into an open action by the cool-down, no action of their own
-    unowned: int = 0  # for the fallback queue
-    examples: list[Action] = field(default_factory=list)
-
-
-def simulate(
-    responses: Sequence[SurveyResponse],
-    defaults: TenantDefaults,
-    rule_set: RuleSet,
-    directory: Directory,
-    now: datetime,
-    examples: int = 3,
-) -> tuple[list[RuleOutcome], int]:
-    """What `rule_set` would have done to `responses` (in the order given, oldest first), the
-    cool-down included. Returns the outcome per rule (in rule order) and the number of answers
-    that would have got no action at all."""
-    country = holiday_country(rule_set.holiday_country, defaults)
-    outcomes = {r.id: RuleOutcome(r.id, r.action) for r in rule_set.rules}
-    rules = {r.id: r for r in rule_set.rules}
-    # (respondent, action type) -> the answer time of the open action the cool-down keeps.
-    open_actions: dict[tuple[str, str], datetime] = {}
-    untouched = 0
-    for response in responses:
-        actions = decide(response, defaults, now, rule_set.rules, directory, country)
-        untouched += not actions
-        for action in actions:
-            rule, outcome = rules[action.rule_id], outcomes[action.rule_id]
-            key = (response.respondent.key, action.type)
-            if rule.cooldown_days is not None and key in open_actions:
-                low, high = cooldown_window(open_actions[key], rule.cooldown_days)
-                if low < response.answered_at < high:
-                    outcome.attached += 1
-                    continue
-            if rule.cooldown_days is not None:
-                open_actions[key] = response.answered_at
-            outcome.actions += 1
-            outcome.unowned += action.assignee is None
-            if len(outcome.examples) < examples:
-                outcome.examples.append(action)
-    return list(outcomes.values()), untouched

@@ -213,7 +213,8 @@ class Decider:
             and s.task_closed_at is None
             and low < s.answered_at < high
         ]
-        return max(candidates, key=lambda s: s.answered_at, default=None)
+        # Ties broken by id: the choice must not depend on the order the rows were loaded in.
+        return max(candidates, key=lambda s: (s.answered_at, s.action_id), default=None)
 
     def attached_to(self, root: ActionState) -> list[ActionState]:
         states = [
@@ -226,7 +227,12 @@ class Decider:
     def evaluate(self, response: SurveyResponse, rules: TenantRules) -> None:
         desired = {a.rule_id: a for a in rules.decide(response, self.now)}
         by_id = {rule.id: rule for rule in rules.rule_set.rules}
-        existing = {s.rule_id: s for s in self.book.of_response(response.event_id)}
+        # In rule order (rules since removed last), not the order the rows were loaded in:
+        # the first cancelled action is the one a new action supersedes.
+        order = {rule_id: i for i, rule_id in enumerate(by_id)}
+        mine = self.book.of_response(response.event_id)
+        ranked = sorted(mine, key=lambda s: (order.get(s.rule_id, len(order)), s.rule_id))
+        existing = {s.rule_id: s for s in ranked}
         roots_to_rebuild: set[uuid.UUID] = set()
         cancelled: list[uuid.UUID] = []
         for rule_id, stale in existing.items():

@@ -27,7 +27,7 @@ import orjson
 from anbefal.cli.ops import metric_sum
 from anbefal.common import topics
 from anbefal.common.auth import issue_token
-from anbefal.common.events import response_event_id
+from anbefal.common.events import GENERIC_API, response_event_id
 from anbefal.common.kafka import Publisher
 from anbefal.common.migrations import upgrade_all
 from anbefal.common.services import CONSUMERS
@@ -159,7 +159,7 @@ async def run(total: int, batch: int, concurrency: int) -> int:
             "SELECT event_id FROM scoring.answers WHERE tenant = $1", tenant
         )
         stored = {row["event_id"] for row in stored_rows}
-        lost = [i for i in acked if response_event_id(tenant, "api", f"b-{i}") not in stored]
+        lost = [i for i in acked if response_event_id(tenant, GENERIC_API, f"b-{i}") not in stored]
         raw = await raw_baseline(kafka.bootstrap, total, batch)
 
         accepted_per_s = len(acked) / burst_s

@@ -41,7 +41,13 @@ import orjson
 
 from anbefal.common import topics
 from anbefal.common.auth import issue_token
-from anbefal.common.events import Respondent, Source, SurveyResponse, response_event_id
+from anbefal.common.events import (
+    GENERIC_API,
+    Respondent,
+    Source,
+    SurveyResponse,
+    response_event_id,
+)
 from anbefal.common.kafka import Publisher
 from anbefal.common.migrations import upgrade_all
 from anbefal.devstack.kafka import create_topics, start_kafka
@@ -63,7 +69,7 @@ def make_answers(total: int, now: datetime) -> list[SurveyResponse]:
         rid = f"d-{i}"
         answers.append(
             SurveyResponse(
-                event_id=response_event_id(tenant, "api", rid),
+                event_id=response_event_id(tenant, GENERIC_API, rid),
                 version=1,
                 tenant=tenant,
                 kind="nps",
@@ -71,7 +77,7 @@ def make_answers(total: int, now: datetime) -> list[SurveyResponse]:
                 comment="bench",
                 answered_at=now - timedelta(days=i % 30, minutes=i % 997),
                 received_at=now,
-                source=Source(tool="api", response_id=rid),
+                source=Source(tool=GENERIC_API, response_id=rid),
                 respondent=Respondent(key=f"c-{i % 5000}"),
                 segments={"department": f"d{i % 8}", "country": ("DK", "SE", "NO")[i % 3]},
             )

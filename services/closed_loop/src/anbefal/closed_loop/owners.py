@@ -19,7 +19,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from anbefal.common.events import SurveyResponse
 
-Role = Literal["director", "salesperson"]
+# Who a rule routes to; not a token role (common.auth.Role).
+AssigneeRole = Literal["director", "salesperson"]
 Email = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -169,7 +170,7 @@ EMPTY_DIRECTORY = Directory()
 
 def resolve(
     response: SurveyResponse,
-    role: Role,
+    role: AssigneeRole,
     directory: Directory,
     default_director: str | None,
     default_salesperson: str | None,

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from anbefal.closed_loop.owners import EMPTY_DIRECTORY, Directory, resolve
+from anbefal.closed_loop.owners import EMPTY_DIRECTORY, AssigneeRole, Directory, resolve
 from anbefal.closed_loop.sla import (
     COUNTRY_BY_ZONE,
     WorkingHours,
@@ -26,7 +26,6 @@ from anbefal.closed_loop.sla import (
 from anbefal.common.events import TASK_ACTIONS, Action, ActionType, SurveyResponse, action_id
 from anbefal.common.nps import DETRACTORS, PASSIVES, PROMOTERS, SCORES
 
-AssigneeRole = Literal["director", "salesperson"]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 TEMPLATES = {"thank_you", "ask_why"}
 

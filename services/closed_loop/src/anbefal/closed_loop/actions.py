@@ -115,8 +115,11 @@ class Decision:
     unowned: list[Action] = field(default_factory=list)
 
 
+COMPARED = tuple(f for f in Action.model_fields if f not in UNCHANGING)
+
+
 def same(a: Action, b: Action) -> bool:
-    return a.model_dump(exclude=UNCHANGING) == b.model_dump(exclude=UNCHANGING)
+    return all(getattr(a, f) == getattr(b, f) for f in COMPARED)
 
 
 def next_revision(revision: int, released_revision: int) -> int:
@@ -226,12 +229,11 @@ class Decider:
 
     def evaluate(self, response: SurveyResponse, rules: TenantRules) -> None:
         desired = {a.rule_id: a for a in rules.decide(response, self.now)}
-        by_id = {rule.id: rule for rule in rules.rule_set.rules}
+        by_id = rules.by_id
         # In rule order (rules since removed last), not the order the rows were loaded in:
         # the first cancelled action is the one a new action supersedes.
-        order = {rule_id: i for i, rule_id in enumerate(by_id)}
         mine = self.book.of_response(response.event_id)
-        ranked = sorted(mine, key=lambda s: (order.get(s.rule_id, len(order)), s.rule_id))
+        ranked = sorted(mine, key=lambda s: (rules.position(s.rule_id), s.rule_id))
         existing = {s.rule_id: s for s in ranked}
         roots_to_rebuild: set[uuid.UUID] = set()
         cancelled: list[uuid.UUID] = []
@@ -293,7 +295,8 @@ class Decider:
             if same(state.payload, action):
                 return
         revision = next_revision(state.revision, state.released_revision)
-        action = action.model_copy(update={"revision": revision})
+        if action.revision != revision:
+            action = action.model_copy(update={"revision": revision})
         state.revision, state.cancelled, state.payload = revision, action.cancelled, action
         if state.released_revision == 0 and action.cancelled:
             state.release_at = None  # withdrawn before anyone saw it: nothing to tell

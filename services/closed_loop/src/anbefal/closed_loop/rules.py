@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import cached_property
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo
 
@@ -251,6 +252,14 @@ class TenantRules:
     @property
     def country(self) -> str | None:
         return holiday_country(self.rule_set.holiday_country, self.defaults)
+
+    @cached_property
+    def by_id(self) -> dict[str, Rule]:
+        return {rule.id: rule for rule in self.rule_set.rules}
+
+    def position(self, rule_id: str) -> int:
+        """The rule's place in the rule set; a rule no longer in it comes after all."""
+        return list(self.by_id).index(rule_id) if rule_id in self.by_id else len(self.by_id)
 
     def decide(self, response: SurveyResponse, now: datetime) -> list[Action]:
         return decide(

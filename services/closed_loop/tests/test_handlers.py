@@ -87,7 +87,8 @@ class Feed:
             await handle(session, messages, debounce_s=self.debounce_s)
 
     async def release(self, after: timedelta = timedelta(hours=1)) -> int:
-        return await release_due(self.db, now=datetime.now(UTC) + after)
+        async with self.db() as session, session.begin():
+            return await release_due(session, now=datetime.now(UTC) + after)
 
     async def published(self) -> list[Action]:
         """Every action revision in the outbox, by (answer, rule, revision)."""

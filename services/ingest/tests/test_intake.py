@@ -16,11 +16,9 @@ from anbefal.ingest.ratelimit import RateLimiter
 from anbefal.ingest.settings import IngestSettings
 
 
-class FakeRuntime:
-    @staticmethod
-    @contextlib.asynccontextmanager
-    async def sessionmaker() -> AsyncIterator[None]:
-        yield None
+@contextlib.asynccontextmanager
+async def no_session() -> AsyncIterator[None]:
+    yield None
 
 
 @pytest.fixture
@@ -38,26 +36,25 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 def new_intake() -> Intake:
     settings = IngestSettings(jwt_secret=TEST_JWT_SECRET)
-    return Intake(settings, RateLimiter(1000, 1000))
+    sessionmaker: Any = no_session
+    return Intake(settings, RateLimiter(1000, 1000), sessionmaker)
 
 
 async def test_concurrent_misses_share_one_lookup(lookups: dict[str, Any]) -> None:
     intake = new_intake()
-    runtime: Any = FakeRuntime()
-    waiting = [asyncio.create_task(intake.source(runtime, "acme", "typeform")) for _ in range(50)]
+    waiting = [asyncio.create_task(intake.source("acme", "typeform")) for _ in range(50)]
     await asyncio.sleep(0)
     lookups["gate"].set()
     assert await asyncio.gather(*waiting) == [None] * 50
     assert lookups["calls"] == 1
-    await intake.source(runtime, "acme", "typeform")  # cached now
+    await intake.source("acme", "typeform")  # cached now
     assert lookups["calls"] == 1
 
 
 async def test_a_caller_going_away_does_not_cancel_the_others(lookups: dict[str, Any]) -> None:
     intake = new_intake()
-    runtime: Any = FakeRuntime()
-    first = asyncio.create_task(intake.source(runtime, "acme", "typeform"))
-    second = asyncio.create_task(intake.source(runtime, "acme", "typeform"))
+    first = asyncio.create_task(intake.source("acme", "typeform"))
+    second = asyncio.create_task(intake.source("acme", "typeform"))
     await asyncio.sleep(0)
     first.cancel()
     lookups["gate"].set()
@@ -67,11 +64,10 @@ async def test_a_caller_going_away_does_not_cancel_the_others(lookups: dict[str,
 
 async def test_a_lookup_begun_before_an_update_is_not_cached(lookups: dict[str, Any]) -> None:
     intake = new_intake()
-    runtime: Any = FakeRuntime()
-    stale = asyncio.create_task(intake.source(runtime, "acme", "typeform"))
+    stale = asyncio.create_task(intake.source("acme", "typeform"))
     await asyncio.sleep(0)
     intake.forget_source("acme", "typeform")  # the source was changed meanwhile
     lookups["gate"].set()
     await stale
-    await intake.source(runtime, "acme", "typeform")
+    await intake.source("acme", "typeform")
     assert lookups["calls"] == 2

@@ -1,9 +1,10 @@
-"""FastAPI dependencies shared by the services: the runtime, a transactional session, auth."""
+"""FastAPI dependencies shared by the services: the runtime, a transactional session, auth, and
+the factory of each service's typed state dependency."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -14,17 +15,32 @@ from anbefal.common.auth import InvalidToken, Principal, Role, verify_token
 from anbefal.common.errors import Forbidden, Unauthenticated
 from anbefal.common.events import TENANT_PATTERN
 from anbefal.common.kafka import Publisher
+from anbefal.common.settings import BaseServiceSettings
+
+T = TypeVar("T")
 
 
 # Dependencies are `async def` even when they await nothing: FastAPI runs a plain `def`
 # dependency in a worker thread, a thread hand-off per request that cost ingest a fifth of its
 # CPU under load (py-spy).
-async def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+async def get_runtime(request: Request) -> Runtime[BaseServiceSettings]:
+    runtime: Runtime[BaseServiceSettings] = request.app.state.runtime
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime[BaseServiceSettings], Depends(get_runtime)]
+
+
+def state_dependency(kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """The dependency that hands routes the state their service's wiring built (`kind`), e.g.
+    `IngestStateDep = Annotated[IngestState, Depends(state_dependency(IngestState))]`."""
+
+    async def get_state(request: Request) -> T:
+        state: T = request.app.state.wiring.state
+        return state
+
+    get_state.__name__ = f"get_{kind.__name__}"
+    return get_state
 
 
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:

@@ -87,35 +87,33 @@ class OutboxRelay:
         poll_s: float,
         batch: int = 200,
     ) -> None:
-        self._sessionmaker = sessionmaker
         self._publisher = publisher
         self._table = table
         self._batch = batch
         self.worker = PollingWorker(
-            f"outbox-relay:{table.fullname}", self.publish_once, poll_s=poll_s
+            f"outbox-relay:{table.fullname}", sessionmaker, self.publish_once, poll_s=poll_s
         )
 
-    async def publish_once(self) -> int:
+    async def publish_once(self, session: AsyncSession) -> int:
         t = self._table
-        async with self._sessionmaker() as session, session.begin():
-            rows = (
-                await session.execute(
-                    select(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)
-                    .where(t.c.published_at.is_(None))
-                    .order_by(t.c.created_at)
-                    .limit(self._batch)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            if not rows:
-                return 0
-            by_topic: dict[str, list[OutRecord]] = {}
-            for row in rows:
-                headers = [(k, v.encode()) for k, v in row.headers]
-                by_topic.setdefault(row.topic, []).append((row.key, row.payload, headers))
-            for topic, records in by_topic.items():
-                await self._publisher.send_many(topic, records)
+        rows = (
             await session.execute(
-                update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=func.now())
+                select(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)
+                .where(t.c.published_at.is_(None))
+                .order_by(t.c.created_at)
+                .limit(self._batch)
+                .with_for_update(skip_locked=True)
             )
-            return len(rows)
+        ).all()
+        if not rows:
+            return 0
+        by_topic: dict[str, list[OutRecord]] = {}
+        for row in rows:
+            headers = [(k, v.encode()) for k, v in row.headers]
+            by_topic.setdefault(row.topic, []).append((row.key, row.payload, headers))
+        for topic, records in by_topic.items():
+            await self._publisher.send_many(topic, records)
+        await session.execute(
+            update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=func.now())
+        )
+        return len(rows)

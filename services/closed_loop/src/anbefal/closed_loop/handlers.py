@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from prometheus_client import Counter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.closed_loop import action_store, repository
 from anbefal.closed_loop.actions import decide_batch, latest_new, release, task_event
@@ -87,18 +87,14 @@ async def handle(
         await evaluate_answers(session, responses, traces, debounce_s)
 
 
-async def release_due(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    batch: int = 200,
-    now: datetime | None = None,
-) -> int:
-    """Publish held revisions whose debounce is over (one transaction; copies share the work)."""
-    async with sessionmaker() as session, session.begin():
-        held = await action_store.held_until(session, now or datetime.now(UTC), batch)
-        states = list(held.book.states.values())
-        if not states:
-            return 0
-        released = [(release(s), s.trace_id) for s in states]
-        await held.save(session)
-        await action_store.add_to_outbox(session, released)
-        return len(states)
+async def release_due(session: AsyncSession, batch: int = 200, now: datetime | None = None) -> int:
+    """Publish held revisions whose debounce is over, in the caller's transaction (rows are
+    claimed with SKIP LOCKED, so copies share the work)."""
+    held = await action_store.held_until(session, now or datetime.now(UTC), batch)
+    states = list(held.book.states.values())
+    if not states:
+        return 0
+    released = [(release(s), s.trace_id) for s in states]
+    await held.save(session)
+    await action_store.add_to_outbox(session, released)
+    return len(states)

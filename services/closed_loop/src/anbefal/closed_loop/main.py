@@ -10,15 +10,15 @@ from anbefal.closed_loop import action_store, handlers
 from anbefal.closed_loop.models import CONSUMER_TABLES, OUTBOX
 from anbefal.closed_loop.routes import router
 from anbefal.closed_loop.settings import ClosedLoopSettings
+from anbefal.closed_loop.state import ClosedLoopState
 from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.outbox import OutboxRelay
 from anbefal.common.worker import PollingWorker
 
 
-def wire(runtime: Runtime) -> Wiring:
+def wire(runtime: Runtime[ClosedLoopSettings]) -> Wiring[ClosedLoopState]:
     settings = runtime.settings
-    assert isinstance(settings, ClosedLoopSettings)
     relay = OutboxRelay(
         runtime.sessionmaker,
         runtime.publisher,
@@ -36,14 +36,15 @@ def wire(runtime: Runtime) -> Wiring:
         after_commit=relay.worker.wake,
     )
 
-    async def release() -> int:
-        released = await handlers.release_due(runtime.sessionmaker)
-        if released:
-            relay.worker.wake()
-        return released
-
-    releaser = PollingWorker("closed-loop-releaser", release, poll_s=settings.release_poll_s)
+    releaser = PollingWorker(
+        "closed-loop-releaser",
+        runtime.sessionmaker,
+        handlers.release_due,
+        poll_s=settings.release_poll_s,
+        after_commit=relay.worker.wake,
+    )
     return Wiring(
+        ClosedLoopState(settings),
         consumers=[consumer],
         workers=[relay.worker.run, releaser.run],
         on_scrape=[action_store.refresh_held_gauges],

@@ -13,12 +13,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from anbefal.common.auth import Principal, Role
-from anbefal.common.deps import RuntimeDep, SessionDep, TenantPath, allow
+from anbefal.common.deps import SessionDep, TenantPath, allow
 from anbefal.common.errors import Conflict, NotFound, ServiceError, Unprocessable
 from anbefal.common.events import GENERIC_API
 from anbefal.ingest import repository
 from anbefal.ingest.adapters.base import Delivery
-from anbefal.ingest.intake import Intake
+from anbefal.ingest.dependencies import IngestStateDep
 from anbefal.ingest.models import Rejected
 from anbefal.ingest.sources import SOURCE_NAME_PATTERN, FieldMap, Source, SourceIn
 from anbefal.ingest.webhooks import Refusal, process
@@ -74,7 +74,7 @@ async def put_source(
     body: SourceIn,
     principal: Admin,
     session: SessionDep,
-    runtime: RuntimeDep,
+    state: IngestStateDep,
 ) -> SourceOut:
     if name == GENERIC_API:
         raise Unprocessable(f"{GENERIC_API!r} names the generic API", code="reserved_name")
@@ -89,7 +89,7 @@ async def put_source(
         api_token=source.api_token,
         by=principal.sub,
     )
-    Intake.of(runtime).forget_source(tenant, name)
+    state.intake.forget_source(tenant, name)
     row = await repository.get_source(session, tenant, name)
     assert row is not None
     return _out(tenant, row)
@@ -118,12 +118,12 @@ async def delete_source(
     name: SourcePath,
     principal: Admin,
     session: SessionDep,
-    runtime: RuntimeDep,
+    state: IngestStateDep,
 ) -> None:
     """Deliveries to a deleted source get 401 (never 404) and are kept."""
     if not await repository.delete_source(session, tenant, name):
         raise NotFound(f"no source {name!r}")
-    Intake.of(runtime).forget_source(tenant, name)
+    state.intake.forget_source(tenant, name)
 
 
 class RejectedOut(BaseModel):
@@ -192,7 +192,7 @@ async def replay_rejected(
     rejected_id: int,
     principal: AdminOrOps,
     session: SessionDep,
-    runtime: RuntimeDep,
+    state: IngestStateDep,
 ) -> Response:
     row = await repository.get_rejected(session, tenant, rejected_id)
     if row is None:
@@ -216,7 +216,7 @@ async def replay_rejected(
             raise Conflict(f"source {row.source!r} is not configured", code="no_source")
         config = Source.from_row(tenant, row.source, found.config, found.secret, found.api_token)
     delivery = Delivery(body=row.body, headers={k.lower(): v for k, v in row.headers.items()})
-    result = await process(runtime, config, delivery, uuid.uuid4().hex)
+    result = await process(state, config, delivery, uuid.uuid4().hex)
     if isinstance(result, Refusal):
         raise ServiceError(
             422 if result.status < 300 else result.status,

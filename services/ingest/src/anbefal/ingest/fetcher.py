@@ -13,16 +13,17 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anbefal.common.app import Runtime
-from anbefal.common.kafka import BrokerUnavailable
+from anbefal.common.kafka import BrokerUnavailable, Publisher
 from anbefal.common.logging import get_logger
 from anbefal.common.worker import PollingWorker
 from anbefal.ingest import repository
 from anbefal.ingest.adapters import FETCHERS
 from anbefal.ingest.adapters.base import FetchRequest, Ignored, PayloadInvalid
+from anbefal.ingest.dedupe import DedupeStore
 from anbefal.ingest.models import FetchJob
-from anbefal.ingest.pipeline import dedupe_of, publish_answers, to_event
+from anbefal.ingest.pipeline import publish_answers, to_event
 from anbefal.ingest.settings import IngestSettings
 from anbefal.ingest.sources import Source
 
@@ -30,59 +31,64 @@ log = get_logger(__name__)
 
 
 class Fetcher:
-    def __init__(self, runtime: Runtime, client: httpx.AsyncClient | None = None) -> None:
-        settings = runtime.settings
-        assert isinstance(settings, IngestSettings)
-        self.runtime = runtime
+    def __init__(
+        self,
+        settings: IngestSettings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        publisher: Publisher,
+        dedupe: DedupeStore,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
         self.settings = settings
+        self.publisher = publisher
+        self.dedupe = dedupe
         self.client = client or httpx.AsyncClient(timeout=settings.ingest_fetch_timeout_s)
-        self.worker = PollingWorker("fetcher", self.step, poll_s=settings.ingest_fetch_poll_s)
+        self.worker = PollingWorker(
+            "fetcher", sessionmaker, self.step, poll_s=settings.ingest_fetch_poll_s
+        )
 
     def backoff(self, attempts: int) -> timedelta:
         return timedelta(
             seconds=min(600.0, self.settings.ingest_fetch_backoff_s * 2 ** (attempts - 1))
         )
 
-    async def step(self) -> int:
-        async with self.runtime.sessionmaker() as session, session.begin():
-            job = await repository.claim_fetch_job(session)
-            if job is None:
-                return 0
-            bound = log.bind(tenant=job.tenant, source=job.source, trace_id=job.trace_id)
-            row = await repository.get_source(session, job.tenant, job.source)
-            error: str | None
-            if row is None:
-                error = f"source {job.source!r} no longer exists"
-                permanent = True
-            else:
-                source = Source.from_row(
-                    job.tenant, job.source, row.config, row.secret, row.api_token
-                )
-                error, permanent = await self._fetch(job, source)
-            job.attempts += 1
-            if error is None:
-                job.status, job.done_at, job.last_error = "done", datetime.now(UTC), None
-                bound.info("fetched and published", response_id=job.response_id)
-                return 1
-            job.last_error = error
-            if permanent or job.attempts >= self.settings.ingest_fetch_max_attempts:
-                job.status = "failed"
-                await repository.store_rejected(
-                    session,
-                    tenant=job.tenant,
-                    source=job.source,
-                    status_code=422 if permanent else 502,
-                    reason=f"fetching response {job.response_id} failed: {error}",
-                    details=[{"field": "fetch", "message": error, "attempts": str(job.attempts)}],
-                    headers={},
-                    body=orjson.dumps({"survey_id": job.survey_id, "response_id": job.response_id}),
-                    verified=False,
-                )
-                bound.warning("fetch given up", error=error, attempts=job.attempts)
-            else:
-                job.next_attempt_at = datetime.now(UTC) + self.backoff(job.attempts)
-                bound.info("fetch failed; will retry", error=error, attempts=job.attempts)
+    async def step(self, session: AsyncSession) -> int:
+        job = await repository.claim_fetch_job(session)
+        if job is None:
+            return 0
+        bound = log.bind(tenant=job.tenant, source=job.source, trace_id=job.trace_id)
+        row = await repository.get_source(session, job.tenant, job.source)
+        error: str | None
+        if row is None:
+            error = f"source {job.source!r} no longer exists"
+            permanent = True
+        else:
+            source = Source.from_row(job.tenant, job.source, row.config, row.secret, row.api_token)
+            error, permanent = await self._fetch(job, source)
+        job.attempts += 1
+        if error is None:
+            job.status, job.done_at, job.last_error = "done", datetime.now(UTC), None
+            bound.info("fetched and published", response_id=job.response_id)
             return 1
+        job.last_error = error
+        if permanent or job.attempts >= self.settings.ingest_fetch_max_attempts:
+            job.status = "failed"
+            await repository.store_rejected(
+                session,
+                tenant=job.tenant,
+                source=job.source,
+                status_code=422 if permanent else 502,
+                reason=f"fetching response {job.response_id} failed: {error}",
+                details=[{"field": "fetch", "message": error, "attempts": str(job.attempts)}],
+                headers={},
+                body=orjson.dumps({"survey_id": job.survey_id, "response_id": job.response_id}),
+                verified=False,
+            )
+            bound.warning("fetch given up", error=error, attempts=job.attempts)
+        else:
+            job.next_attempt_at = datetime.now(UTC) + self.backoff(job.attempts)
+            bound.info("fetch failed; will retry", error=error, attempts=job.attempts)
+        return 1
 
     async def _fetch(self, job: FetchJob, source: Source) -> tuple[str | None, bool]:
         """(error, permanent): None when the answer is in Kafka (or there is none to publish)."""
@@ -104,9 +110,7 @@ class Fetcher:
             to_event(source.tenant, item, job.created_at, source.event_tool) for item in parsed
         ]
         try:
-            await publish_answers(
-                dedupe_of(self.runtime), self.runtime.publisher, events, job.trace_id
-            )
+            await publish_answers(self.dedupe, self.publisher, events, job.trace_id)
         except BrokerUnavailable as exc:
             return f"broker unavailable: {exc}", False
         return None, False

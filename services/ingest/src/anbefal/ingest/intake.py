@@ -1,5 +1,5 @@
 """What ingest's routes share: the size-limited raw body, the rate limit, the kept rejections
-and the cached source lookup. One `Intake` per process, held in the runtime's extras."""
+and the cached source lookup. One `Intake` per process, built in the service's wiring."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anbefal.common.app import Runtime, error_body, unavailable_response
+from anbefal.common.app import error_body, unavailable_response
 from anbefal.common.errors import TooManyRequests
 from anbefal.common.logging import get_logger
 from anbefal.ingest import repository
@@ -52,21 +53,16 @@ KEPT_PREFIX_BYTES = 64 * 1024
 class Intake:
     settings: IngestSettings
     limiter: RateLimiter
+    sessionmaker: async_sessionmaker[AsyncSession]
     _sources: dict[tuple[str, str], tuple[float, Source | None]] = field(default_factory=dict)
     _lookups: dict[tuple[str, str], asyncio.Future[Source | None]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, runtime: Runtime) -> Intake:
-        intake = runtime.extras.get("intake")
-        if intake is None:
-            settings = runtime.settings
-            assert isinstance(settings, IngestSettings)
-            intake = runtime.extras["intake"] = cls(
-                settings,
-                RateLimiter(settings.ingest_tenant_rate_per_s, settings.ingest_tenant_burst),
-            )
-        assert isinstance(intake, Intake)
-        return intake
+    def build(
+        cls, settings: IngestSettings, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> Intake:
+        limiter = RateLimiter(settings.ingest_tenant_rate_per_s, settings.ingest_tenant_burst)
+        return cls(settings, limiter, sessionmaker)
 
     def check_rate(self, tenant: str) -> None:
         wait = self.limiter.acquire(tenant)
@@ -76,7 +72,7 @@ class Intake:
                 headers={"Retry-After": RateLimiter.retry_after(wait)},
             )
 
-    async def source(self, runtime: Runtime, tenant: str, name: str) -> Source | None:
+    async def source(self, tenant: str, name: str) -> Source | None:
         """The source's configuration, cached briefly (one lookup per copy every few seconds).
 
         When the entry expires, the requests in flight share one lookup: under load, a lookup
@@ -90,13 +86,13 @@ class Intake:
             return cached[1]
         lookup = self._lookups.get(key)
         if lookup is None:
-            lookup = self._lookups[key] = asyncio.ensure_future(self._load(runtime, tenant, name))
+            lookup = self._lookups[key] = asyncio.ensure_future(self._load(tenant, name))
             lookup.add_done_callback(functools.partial(self._lookup_done, key))
         # shield: a caller that goes away must not cancel the others' lookup.
         return await asyncio.shield(lookup)
 
-    async def _load(self, runtime: Runtime, tenant: str, name: str) -> Source | None:
-        async with runtime.sessionmaker() as session:
+    async def _load(self, tenant: str, name: str) -> Source | None:
+        async with self.sessionmaker() as session:
             row = await repository.get_source(session, tenant, name)
         source = (
             None
@@ -116,71 +112,67 @@ class Intake:
         self._sources.pop((tenant, name), None)
         self._lookups.pop((tenant, name), None)
 
+    def unavailable(self, message: str, code: str = "unavailable") -> JSONResponse:
+        """503 with the Retry-After survey tools honour: send it again."""
+        return unavailable_response(message, code, self.settings.retry_after_s)
 
-def unavailable(runtime: Runtime, message: str, code: str = "unavailable") -> JSONResponse:
-    """503 with the Retry-After survey tools honour: send it again."""
-    settings = runtime.settings
-    assert isinstance(settings, IngestSettings)
-    return unavailable_response(message, code, settings.retry_after_s)
+    def broker_unavailable(self) -> JSONResponse:
+        # A record that timed out may still reach the broker from the producer's buffer once it
+        # is back: "not stored" would be false. A retry is safe either way: the answer's event id
+        # dedupes it.
+        return self.unavailable(
+            "the broker did not confirm the answer; it may not be stored: retry later (a retry is "
+            "never counted twice)",
+            "broker_unavailable",
+        )
 
+    async def keep_rejected(
+        self,
+        *,
+        tenant: str,
+        source: str,
+        status: int,
+        code: str,
+        message: str,
+        details: list[dict[str, Any]],
+        request: Request,
+        body: bytes,
+        verified: bool,
+        extra_headers: dict[str, str] | None = None,
+    ) -> JSONResponse:
+        """Store the refused body with its reason (committed before we answer), then answer.
 
-def broker_unavailable(runtime: Runtime) -> JSONResponse:
-    # A record that timed out may still reach the broker from the producer's buffer once it
-    # is back (the disk-full fault saw every refused answer stored later): "not stored" would
-    # be false. A retry is safe either way: the answer's event id dedupes it.
-    return unavailable(
-        runtime,
-        "the broker did not confirm the answer; it may not be stored: retry later (a retry is "
-        "never counted twice)",
-        "broker_unavailable",
-    )
-
-
-async def keep_rejected(
-    runtime: Runtime,
-    *,
-    tenant: str,
-    source: str,
-    status: int,
-    code: str,
-    message: str,
-    details: list[dict[str, Any]],
-    request: Request,
-    body: bytes,
-    verified: bool,
-    extra_headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    """Store the refused body with its reason (committed before we answer), then answer.
-
-    If it cannot be stored, the sender is asked to retry (503): a body is never dropped
-    unrecorded just because the database is down."""
-    try:
-        async with runtime.sessionmaker() as session, session.begin():
-            rejected_id = await repository.store_rejected(
-                session,
-                tenant=tenant,
-                source=source,
-                status_code=status,
-                reason=message,
-                details=details,
-                headers=dict(request.headers),
-                body=body,
-                verified=verified,
+        If it cannot be stored, the sender is asked to retry (503): a body is never dropped
+        unrecorded just because the database is down."""
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                rejected_id = await repository.store_rejected(
+                    session,
+                    tenant=tenant,
+                    source=source,
+                    status_code=status,
+                    reason=message,
+                    details=details,
+                    headers=dict(request.headers),
+                    body=body,
+                    verified=verified,
+                )
+        except (OSError, SQLAlchemyError) as exc:
+            log.warning(
+                "cannot keep a refused body; asked to retry", tenant=tenant, error=repr(exc)
             )
-    except (OSError, SQLAlchemyError) as exc:
-        log.warning("cannot keep a refused body; asked to retry", tenant=tenant, error=repr(exc))
-        return unavailable(runtime, "the body could not be recorded; retry later")
-    log.info(
-        "body kept",
-        tenant=tenant,
-        source=source,
-        status=status,
-        code=code,
-        rejected_id=rejected_id,
-        details=details[:5],
-    )
-    content = error_body(code, message, details)
-    content["rejected_id"] = rejected_id
-    if status < 300:
-        content = {"status": "ignored", "reason": message, "rejected_id": rejected_id}
-    return JSONResponse(content, status, headers=extra_headers)
+            return self.unavailable("the body could not be recorded; retry later")
+        log.info(
+            "body kept",
+            tenant=tenant,
+            source=source,
+            status=status,
+            code=code,
+            rejected_id=rejected_id,
+            details=details[:5],
+        )
+        content = error_body(code, message, details)
+        content["rejected_id"] = rejected_id
+        if status < 300:
+            content = {"status": "ignored", "reason": message, "rejected_id": rejected_id}
+        return JSONResponse(content, status, headers=extra_headers)

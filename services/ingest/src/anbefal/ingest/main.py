@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.app import Runtime, Wiring, create_service_app
 from anbefal.common.db import asyncpg_dsn
@@ -14,28 +15,35 @@ from anbefal.common.worker import PollingWorker
 from anbefal.ingest import admin, repository, routes, webhooks
 from anbefal.ingest.dedupe import DedupeStore
 from anbefal.ingest.fetcher import Fetcher
+from anbefal.ingest.intake import Intake
 from anbefal.ingest.schemas import BatchIn, ResponseIn
 from anbefal.ingest.settings import IngestSettings
+from anbefal.ingest.state import IngestState
 
 
-def wire(runtime: Runtime) -> Wiring:
+def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
     settings = runtime.settings
-    assert isinstance(settings, IngestSettings)
-    dedupe = runtime.extras["dedupe"] = DedupeStore(asyncpg_dsn(settings.database_url))
-    fetcher = Fetcher(runtime)
-    runtime.extras["wake_fetcher"] = fetcher.worker.wake
+    dedupe = DedupeStore(asyncpg_dsn(settings.database_url))
+    fetcher = Fetcher(settings, runtime.sessionmaker, runtime.publisher, dedupe)
 
-    async def prune() -> int:
-        async with runtime.sessionmaker() as session, session.begin():
-            await repository.prune(
-                session,
-                seen_days=settings.ingest_dedupe_retention_days,
-                rejected_days=settings.ingest_rejected_retention_days,
-            )
+    async def prune(session: AsyncSession) -> int:
+        await repository.prune(
+            session,
+            seen_days=settings.ingest_dedupe_retention_days,
+            rejected_days=settings.ingest_rejected_retention_days,
+        )
         return 0  # once per poll interval is plenty
 
-    pruner = PollingWorker("pruner", prune, poll_s=3600)
-    return Wiring(workers=[dedupe.run, fetcher.worker.run, pruner.run])
+    pruner = PollingWorker("pruner", runtime.sessionmaker, prune, poll_s=3600)
+    state = IngestState(
+        settings=settings,
+        sessionmaker=runtime.sessionmaker,
+        publisher=runtime.publisher,
+        dedupe=dedupe,
+        intake=Intake.build(settings, runtime.sessionmaker),
+        wake_fetcher=fetcher.worker.wake,
+    )
+    return Wiring(state, workers=[dedupe.run, fetcher.worker.run, pruner.run])
 
 
 def baseline_router() -> APIRouter:

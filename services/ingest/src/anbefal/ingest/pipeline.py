@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Literal
 
 from anbefal.common import topics
-from anbefal.common.app import Runtime
 from anbefal.common.events import GENERIC_API, SurveyResponse, response_event_id
 from anbefal.common.kafka import TRACE_HEADER, Publisher
 from anbefal.common.logging import get_logger
@@ -91,9 +90,3 @@ async def publish_answers(
         await publisher.send_many(topics.RESPONSES, [(e.key, e.to_bytes(), headers) for e in fresh])
         dedupe.remember([(e.event_id, e.version) for e in fresh])
     return outcomes
-
-
-def dedupe_of(runtime: Runtime) -> DedupeStore:
-    store = runtime.extras["dedupe"]
-    assert isinstance(store, DedupeStore)
-    return store

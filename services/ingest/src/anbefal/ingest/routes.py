@@ -14,18 +14,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from anbefal.common.app import validation_details
 from anbefal.common.auth import Principal, Role
-from anbefal.common.deps import RuntimeDep, TenantPath, allow
+from anbefal.common.deps import TenantPath, allow
 from anbefal.common.events import GENERIC_API
 from anbefal.common.kafka import BrokerUnavailable
 from anbefal.common.logging import get_logger
-from anbefal.ingest.intake import (
-    BodyTooLarge,
-    Intake,
-    broker_unavailable,
-    keep_rejected,
-    read_limited,
-)
-from anbefal.ingest.pipeline import dedupe_of, publish_answers, to_event
+from anbefal.ingest.dependencies import IngestStateDep
+from anbefal.ingest.intake import BodyTooLarge, read_limited
+from anbefal.ingest.pipeline import publish_answers, to_event
 from anbefal.ingest.schemas import Accepted, BatchIn, ResponseIn
 
 log = get_logger(__name__)
@@ -113,17 +108,16 @@ async def post_responses(
     tenant: TenantPath,
     request: Request,
     principal: Ingester,
-    runtime: RuntimeDep,
+    state: IngestStateDep,
 ) -> Response:
-    intake = Intake.of(runtime)
+    intake = state.intake
     intake.check_rate(tenant)
     trace_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     limit = intake.settings.max_body_bytes
     body = b""
 
     async def reject(status: int, code: str, message: str, details: list[Any]) -> JSONResponse:
-        return await keep_rejected(
-            runtime,
+        return await intake.keep_rejected(
             tenant=tenant,
             source=GENERIC_API,
             status=status,
@@ -161,14 +155,12 @@ async def post_responses(
     received_at = datetime.now(UTC)
     events = [to_event(tenant, item, received_at) for item in valid]
     try:
-        outcomes = iter(
-            await publish_answers(dedupe_of(runtime), runtime.publisher, events, trace_id)
-        )
+        outcomes = iter(await publish_answers(state.dedupe, state.publisher, events, trace_id))
     except BrokerUnavailable as exc:
         log.warning(
             "broker unavailable; answered 503", tenant=tenant, trace_id=trace_id, error=str(exc)
         )
-        return broker_unavailable(runtime)
+        return intake.broker_unavailable()
     # Plain dicts and orjson: the response of a 500-answer batch is on the hot path. Its shape
     # is `Accepted` (the OpenAPI model); tests check the two agree.
     results: list[dict[str, Any]] = []

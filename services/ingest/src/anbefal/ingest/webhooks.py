@@ -24,7 +24,6 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import Route
 
-from anbefal.common.app import Runtime
 from anbefal.common.deps import TenantPath
 from anbefal.common.errors import Unprocessable
 from anbefal.common.events import TENANT_PATTERN
@@ -39,16 +38,11 @@ from anbefal.ingest.adapters.base import (
     PayloadInvalid,
     SignatureInvalid,
 )
-from anbefal.ingest.intake import (
-    BodyTooLarge,
-    Intake,
-    broker_unavailable,
-    keep_rejected,
-    read_limited,
-    unavailable,
-)
-from anbefal.ingest.pipeline import dedupe_of, publish_answers, to_event
+from anbefal.ingest.dependencies import get_state
+from anbefal.ingest.intake import BodyTooLarge, read_limited
+from anbefal.ingest.pipeline import publish_answers, to_event
 from anbefal.ingest.sources import SOURCE_NAME_PATTERN, Source
+from anbefal.ingest.state import IngestState
 
 log = get_logger(__name__)
 router = APIRouter(tags=["webhooks"])
@@ -70,7 +64,7 @@ class Refusal:
 
 
 async def process(
-    runtime: Runtime, source: Source, delivery: Delivery, trace_id: str
+    state: IngestState, source: Source, delivery: Delivery, trace_id: str
 ) -> Response | Refusal:
     """A verified delivery through its adapter and out to Kafka (or the fetch queue)."""
     adapter = ADAPTERS[source.tool]
@@ -82,7 +76,7 @@ async def process(
         return Refusal(200, "ignored", parsed.reason, [])
     if isinstance(parsed, FetchRequest):
         try:
-            async with runtime.sessionmaker() as session, session.begin():
+            async with state.sessionmaker() as session, session.begin():
                 job_id = await repository.add_fetch_job(
                     session,
                     tenant=source.tenant,
@@ -93,16 +87,14 @@ async def process(
                 )
         except (OSError, SQLAlchemyError) as exc:
             log.warning("cannot queue a fetch; asked to retry", error=repr(exc))
-            return unavailable(runtime, "the webhook could not be recorded; retry later")
-        wake = runtime.extras.get("wake_fetcher")
-        if callable(wake):
-            wake()
+            return state.intake.unavailable("the webhook could not be recorded; retry later")
+        state.wake_fetcher()
         return JSONResponse({"status": "queued", "fetch_job_id": job_id, "trace_id": trace_id}, 202)
     events = [
         to_event(source.tenant, item, delivery.received_at, source.event_tool) for item in parsed
     ]
     try:
-        outcomes = await publish_answers(dedupe_of(runtime), runtime.publisher, events, trace_id)
+        outcomes = await publish_answers(state.dedupe, state.publisher, events, trace_id)
     except BrokerUnavailable as exc:
         log.warning(
             "broker unavailable; answered 503",
@@ -110,7 +102,7 @@ async def process(
             trace_id=trace_id,
             error=str(exc),
         )
-        return broker_unavailable(runtime)
+        return state.intake.broker_unavailable()
     new = any(o.status == "accepted" for o in outcomes)
     log.info(
         "webhook accepted", tenant=source.tenant, source=source.name, trace_id=trace_id, new=new
@@ -200,14 +192,13 @@ def _path_value(request: Request, name: str, pattern: re.Pattern[str]) -> str:
 async def receive_webhook(request: Request) -> Response:
     tenant = _path_value(request, "tenant", _TENANT)
     source = _path_value(request, "source", _SOURCE)
-    runtime: Runtime = request.app.state.runtime
-    intake = Intake.of(runtime)
+    state = await get_state(request)  # a bare route: no dependency injection
+    intake = state.intake
     intake.check_rate(tenant)
     trace_id = request.headers.get("x-request-id") or uuid.uuid4().hex
 
     async def refuse(refusal: Refusal, body: bytes, verified: bool) -> JSONResponse:
-        return await keep_rejected(
-            runtime,
+        return await intake.keep_rejected(
             tenant=tenant,
             source=source,
             status=refusal.status,
@@ -227,10 +218,10 @@ async def receive_webhook(request: Request) -> Response:
             Refusal(413, "body_too_large", f"body is over {limit} bytes", []), exc.prefix, False
         )
     try:
-        config = await intake.source(runtime, tenant, source)
+        config = await intake.source(tenant, source)
     except (OSError, SQLAlchemyError) as exc:
         log.warning("cannot read the source; asked to retry", error=repr(exc))
-        return unavailable(runtime, "the source's configuration is unavailable; retry later")
+        return intake.unavailable("the source's configuration is unavailable; retry later")
     if config is None:
         return await refuse(
             Refusal(401, "unknown_source", f"no source {source!r} for tenant {tenant!r}", []),
@@ -246,7 +237,7 @@ async def receive_webhook(request: Request) -> Response:
         ADAPTERS[config.tool].verify(delivery, config)
     except SignatureInvalid as exc:
         return await refuse(Refusal(401, "bad_signature", str(exc), []), body, False)
-    result = await process(runtime, config, delivery, trace_id)
+    result = await process(state, config, delivery, trace_id)
     if isinstance(result, Refusal):
         return await refuse(result, body, True)
     return result

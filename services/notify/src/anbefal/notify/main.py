@@ -21,6 +21,7 @@ from anbefal.notify.email.sender import SmtpSender
 from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
 from anbefal.notify.settings import NotifySettings
+from anbefal.notify.state import NotifyState
 from anbefal.notify.tasks import repository as tasks_repository
 from anbefal.notify.tasks import routes as tasks_routes
 from anbefal.notify.tasks.sla import SlaClock
@@ -28,9 +29,8 @@ from anbefal.notify.ui import routes as ui_routes
 from anbefal.notify.unsubscribe import routes as unsubscribe_routes
 
 
-def wire(runtime: Runtime) -> Wiring:
+def wire(runtime: Runtime[NotifySettings]) -> Wiring[NotifyState]:
     settings = runtime.settings
-    assert isinstance(settings, NotifySettings)
     sender = EmailWorker(
         runtime.sessionmaker,
         SmtpSender(settings),
@@ -57,6 +57,7 @@ def wire(runtime: Runtime) -> Wiring:
         after_commit=committed,
     )
     return Wiring(
+        NotifyState(settings),
         consumers=[consumer],
         workers=[sender.worker.run, chat.worker.run, relay.worker.run, sla.worker.run],
         on_scrape=[tasks_repository.refresh_task_gauges],

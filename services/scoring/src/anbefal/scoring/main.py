@@ -14,11 +14,11 @@ from anbefal.scoring.models import CONSUMER_TABLES, OUTBOX
 from anbefal.scoring.publisher import ScorePublisher
 from anbefal.scoring.routes import router
 from anbefal.scoring.settings import ScoringSettings
+from anbefal.scoring.state import ScoringState
 
 
-def wire(runtime: Runtime) -> Wiring:
+def wire(runtime: Runtime[ScoringSettings]) -> Wiring[ScoringState]:
     settings = runtime.settings
-    assert isinstance(settings, ScoringSettings)
     relay = OutboxRelay(
         runtime.sessionmaker, runtime.publisher, OUTBOX, poll_s=settings.relay_poll_s
     )
@@ -28,7 +28,7 @@ def wire(runtime: Runtime) -> Wiring:
         default_k=settings.default_anonymity_k,
         interval_s=settings.scores_event_interval_s,
         poll_s=settings.scores_poll_s,
-        on_enqueued=relay.worker.wake,
+        after_commit=relay.worker.wake,
     )
     handler = partial(handlers.handle, default_time_zone=settings.default_time_zone)
     # A larger fetch: a batch's cost is mostly per transaction (begin, savepoint, offset,
@@ -42,7 +42,11 @@ def wire(runtime: Runtime) -> Wiring:
         handler,
         max_records=settings.consumer_max_records,
     )
-    return Wiring(consumers=[consumer], workers=[publisher.worker.run, relay.worker.run])
+    return Wiring(
+        ScoringState(settings),
+        consumers=[consumer],
+        workers=[publisher.worker.run, relay.worker.run],
+    )
 
 
 def create_app(settings: ScoringSettings | None = None) -> FastAPI:

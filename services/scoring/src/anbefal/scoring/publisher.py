@@ -42,40 +42,39 @@ class ScorePublisher:
         default_k: int,
         interval_s: float,
         poll_s: float,
-        on_enqueued: Callable[[], None],
+        after_commit: Callable[[], None],
         batch: int = 200,
     ) -> None:
-        self._sessionmaker = sessionmaker
         self._default_time_zone = default_time_zone
         self._default_k = default_k
         self._interval_s = interval_s
         self._batch = batch
-        self._on_enqueued = on_enqueued
-        self.worker = PollingWorker("scores-publisher", self.publish_once, poll_s=poll_s)
+        self.worker = PollingWorker(
+            "scores-publisher",
+            sessionmaker,
+            self.publish_once,
+            poll_s=poll_s,
+            after_commit=after_commit,
+        )
 
-    async def publish_once(self) -> int:
+    async def publish_once(self, session: AsyncSession) -> int:
         """Handle one batch of due segments; returns how many it looked at."""
-        async with self._sessionmaker() as session, session.begin():
-            due = await repository.due_segments(
-                session, quiet_s=self._interval_s, limit=self._batch
-            )
-            if not due:
-                return 0
-            tenants = await repository.tenant_settings(
-                session, {s.tenant for s in due}, self._default_time_zone, self._default_k
-            )
-            moved = [
-                s
-                for s in due
-                if s.kind != "enps"
-                or s.changes - s.published_changes >= effective_k(tenants[s.tenant][1])
-            ]
-            await repository.publish_buckets(session, [s for s in moved if s.kind == "enps"])
-            events = await self._events(session, moved, tenants)
-            await enqueue(session, OUTBOX, topics.SCORES, events)
-            await repository.mark_reported(session, due, [s for s in moved if s.kind == "enps"])
-        if events:
-            self._on_enqueued()
+        due = await repository.due_segments(session, quiet_s=self._interval_s, limit=self._batch)
+        if not due:
+            return 0
+        tenants = await repository.tenant_settings(
+            session, {s.tenant for s in due}, self._default_time_zone, self._default_k
+        )
+        moved = [
+            s
+            for s in due
+            if s.kind != "enps"
+            or s.changes - s.published_changes >= effective_k(tenants[s.tenant][1])
+        ]
+        await repository.publish_buckets(session, [s for s in moved if s.kind == "enps"])
+        events = await self._events(session, moved, tenants)
+        await enqueue(session, OUTBOX, topics.SCORES, events)
+        await repository.mark_reported(session, due, [s for s in moved if s.kind == "enps"])
         return len(due)
 
     async def _events(

@@ -13,11 +13,11 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.common.app import Runtime
 from anbefal.common.auth import Principal, Role
-from anbefal.common.deps import RuntimeDep, SessionDep, TenantPath, allow
+from anbefal.common.deps import SessionDep, TenantPath, allow
 from anbefal.common.errors import Unprocessable
 from anbefal.scoring import repository, scores
+from anbefal.scoring.dependencies import ScoringStateDep
 from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
 from anbefal.scoring.nps import Figures, significant_change
 from anbefal.scoring.schemas import (
@@ -76,9 +76,9 @@ def _range(window: str, first: date | None, last: date | None, today: date) -> t
     return first, last
 
 
-async def _tenant(runtime: Runtime, session: AsyncSession, tenant: str) -> tuple[ZoneInfo, int]:
-    settings = runtime.settings
-    assert isinstance(settings, ScoringSettings)
+async def _tenant(
+    settings: ScoringSettings, session: AsyncSession, tenant: str
+) -> tuple[ZoneInfo, int]:
     return await repository.get_tenant_zone(
         session, tenant, settings.default_time_zone, settings.default_anonymity_k
     )
@@ -135,7 +135,7 @@ async def get_scores(
     tenant: TenantPath,
     principal: Reader,
     session: SessionDep,
-    runtime: RuntimeDep,
+    state: ScoringStateDep,
     kind: Kind = "nps",
     window: Annotated[
         str,
@@ -160,7 +160,7 @@ async def get_scores(
     any figure that would describe fewer than the tenant's k people, directly or by subtraction
     (within the dimension, against the tenant total, and against other dimensions' segments);
     eNPS figures move only after at least k new answers in a segment."""
-    zone, k = await _tenant(runtime, session, tenant)
+    zone, k = await _tenant(state.settings, session, tenant)
     window_name = window if first is None and last is None else "custom"
     first, last = _range(window, first, last, datetime.now(zone).date())
     shown = await scores.breakdown(
@@ -201,7 +201,7 @@ async def get_timeseries(
     tenant: TenantPath,
     principal: Reader,
     session: SessionDep,
-    runtime: RuntimeDep,
+    state: ScoringStateDep,
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
     kind: Kind = "nps",
@@ -209,7 +209,7 @@ async def get_timeseries(
     dimension: Annotated[str, Query(max_length=40)] = ALL_DIMENSION,
     value: Annotated[str, Query(max_length=200)] = ALL_VALUE,
 ) -> TimeseriesOut:
-    zone, k = await _tenant(runtime, session, tenant)
+    zone, k = await _tenant(state.settings, session, tenant)
     first, last = _range("custom", first, last, datetime.now(zone).date())
     series = await repository.timeseries(
         session, tenant=tenant, kind=kind, dimension=dimension, value=value,

@@ -8,11 +8,12 @@ from anbefal.common.app.errors import (
 )
 from anbefal.common.app.factory import create_service_app
 from anbefal.common.app.health import health_router
-from anbefal.common.app.runtime import Runtime, Wiring, WorkerFn, service_consumer
+from anbefal.common.app.runtime import Runtime, ScrapeFn, Wiring, WorkerFn, service_consumer
 
 __all__ = [
     "RETRY_AFTER_S",
     "Runtime",
+    "ScrapeFn",
     "Wiring",
     "WorkerFn",
     "create_service_app",

@@ -8,8 +8,9 @@ letting each consumer finish the batch in flight.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 
@@ -25,17 +26,22 @@ from anbefal.common.settings import BaseServiceSettings
 
 log = get_logger(__name__)
 
+S = TypeVar("S", bound=BaseServiceSettings)
+
 
 def create_service_app(
     *,
     name: str,
     title: str,
     description: str,
-    settings: BaseServiceSettings,
+    settings: S,
     routers: Sequence[APIRouter],
-    wire: Callable[[Runtime], Wiring] | None = None,
-    on_startup: Callable[[Runtime], Awaitable[None]] | None = None,
+    wire: Callable[[Runtime[S]], Wiring[Any]],
 ) -> FastAPI:
+    """The service's app; `wire` builds its state, consumers and workers once the engine and
+    the producer are up. Routes reach the runtime as `app.state.runtime` and the state as
+    `app.state.wiring.state`, each through a typed dependency."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(name, settings.log_level, settings.log_json)
@@ -51,23 +57,20 @@ def create_service_app(
             sessionmaker=create_sessionmaker(engine),
             publisher=publisher,
         )
+        wiring = wire(runtime)
         app.state.runtime = runtime
-        if on_startup is not None:
-            await on_startup(runtime)
-        wiring = wire(runtime) if wire else Wiring()
-        runtime.consumers = wiring.consumers
-        runtime.on_scrape = wiring.on_scrape
+        app.state.wiring = wiring
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(c.run(), name=c.group_id) for c in runtime.consumers]
+        tasks = [asyncio.create_task(c.run(), name=c.group_id) for c in wiring.consumers]
         tasks += [asyncio.create_task(worker(stop)) for worker in wiring.workers]
         # Last, so the whole start-up heap is frozen out of the collector's sight.
         tune_for_service(settings.gc_young_threshold)
-        log.info("service started", consumers=[c.group_id for c in runtime.consumers])
+        log.info("service started", consumers=[c.group_id for c in wiring.consumers])
         try:
             yield
         finally:
             stop.set()
-            for consumer in runtime.consumers:
+            for consumer in wiring.consumers:
                 consumer.stop()
             done, pending = await asyncio.wait(tasks, timeout=20) if tasks else (set(), set())
             for task in pending:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from anbefal.common import metrics
-from anbefal.common.app.runtime import Runtime
+from anbefal.common.app.runtime import Runtime, ScrapeFn, Wiring
+from anbefal.common.kafka import ConsumerLoop
 from anbefal.common.logging import get_logger
+from anbefal.common.settings import BaseServiceSettings
 
 log = get_logger(__name__)
 
@@ -26,7 +30,8 @@ def health_router() -> APIRouter:
 
     @router.get("/readyz", summary="Kafka and PostgreSQL reachable, consumers not stuck")
     async def readyz(request: Request) -> JSONResponse:
-        runtime: Runtime = request.app.state.runtime
+        runtime: Runtime[BaseServiceSettings] = request.app.state.runtime
+        wiring: Wiring[object] = request.app.state.wiring
         checks: dict[str, Any] = {"kafka": runtime.publisher.ready}
         try:
             async with asyncio.timeout(2.0), runtime.engine.connect() as conn:
@@ -34,7 +39,7 @@ def health_router() -> APIRouter:
             checks["postgres"] = True
         except Exception:
             checks["postgres"] = False
-        for consumer in runtime.consumers:
+        for consumer in wiring.consumers:
             health = consumer.health
             checks[f"consumer:{consumer.group_id}"] = {
                 "ok": health.running and not health.stalled(runtime.settings.consumer_stall_s),
@@ -47,22 +52,26 @@ def health_router() -> APIRouter:
 
     @router.get("/metrics", summary="Prometheus metrics")
     async def metrics_endpoint(request: Request) -> Response:
-        runtime: Runtime | None = getattr(request.app.state, "runtime", None)
-        if runtime is not None:
-            await _refresh_dead_letter_gauges(runtime)
-            await _refresh_service_gauges(runtime)
+        # Before start-up has finished there is nothing to count yet.
+        runtime: Runtime[BaseServiceSettings] | None = getattr(request.app.state, "runtime", None)
+        wiring: Wiring[object] | None = getattr(request.app.state, "wiring", None)
+        if runtime is not None and wiring is not None:
+            await _refresh_dead_letter_gauges(runtime.engine, wiring.consumers)
+            await _refresh_service_gauges(runtime.engine, wiring.on_scrape)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
 
 
-async def _refresh_dead_letter_gauges(runtime: Runtime) -> None:
+async def _refresh_dead_letter_gauges(
+    engine: AsyncEngine, consumers: Sequence[ConsumerLoop]
+) -> None:
     """Count each consumer group's unreplayed dead letters; a scrape must not hang on the DB."""
-    if not runtime.consumers:
+    if not consumers:
         return
     try:
-        async with asyncio.timeout(1.0), runtime.engine.connect() as conn:
-            for consumer in runtime.consumers:
+        async with asyncio.timeout(1.0), engine.connect() as conn:
+            for consumer in consumers:
                 table = consumer.tables.dead_letters
                 pending = await conn.scalar(
                     select(func.count())
@@ -75,12 +84,12 @@ async def _refresh_dead_letter_gauges(runtime: Runtime) -> None:
         log.warning("cannot count dead letters", error=repr(exc))
 
 
-async def _refresh_service_gauges(runtime: Runtime) -> None:
-    if not runtime.on_scrape:
+async def _refresh_service_gauges(engine: AsyncEngine, on_scrape: Sequence[ScrapeFn]) -> None:
+    if not on_scrape:
         return
     try:
-        async with asyncio.timeout(1.0), runtime.engine.connect() as conn:
-            for refresh in runtime.on_scrape:
+        async with asyncio.timeout(1.0), engine.connect() as conn:
+            for refresh in on_scrape:
                 await refresh(conn)
     except Exception as exc:
         log.warning("cannot refresh service gauges", error=repr(exc))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -13,36 +13,38 @@ from anbefal.common.db import ConsumerTables
 from anbefal.common.kafka import BatchHandler, ConsumerLoop, Publisher
 from anbefal.common.settings import BaseServiceSettings
 
+SettingsT = TypeVar("SettingsT", bound=BaseServiceSettings, covariant=True)
+StateT = TypeVar("StateT", covariant=True)
 
-@dataclass
-class Runtime:
-    """What a running service holds; routes reach it through `request.app.state.runtime`."""
+WorkerFn = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+ScrapeFn = Callable[[AsyncConnection], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Runtime(Generic[SettingsT]):
+    """The infrastructure every service starts with, typed by the service's own settings."""
 
     name: str
-    settings: BaseServiceSettings
+    settings: SettingsT
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     publisher: Publisher
-    consumers: list[ConsumerLoop] = field(default_factory=list)
-    on_scrape: list[Callable[[AsyncConnection], Awaitable[None]]] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
-WorkerFn = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+@dataclass(frozen=True)
+class Wiring(Generic[StateT]):
+    """What a service builds from its runtime: the state its routes reach (through its own
+    `dependencies.py`), and what it runs beside them: consumer loops and background workers."""
 
-
-@dataclass
-class Wiring:
-    """What a service runs beside its HTTP routes: consumer loops and background workers."""
-
-    consumers: list[ConsumerLoop] = field(default_factory=list)
-    workers: list[WorkerFn] = field(default_factory=list)
+    state: StateT
+    consumers: Sequence[ConsumerLoop] = ()
+    workers: Sequence[WorkerFn] = ()
     # Refresh gauges that are counted in the database, on each /metrics scrape.
-    on_scrape: list[Callable[[AsyncConnection], Awaitable[None]]] = field(default_factory=list)
+    on_scrape: Sequence[ScrapeFn] = ()
 
 
 def service_consumer(
-    runtime: Runtime,
+    runtime: Runtime[BaseServiceSettings],
     service: str,
     topic_names: Sequence[str],
     tables: ConsumerTables,

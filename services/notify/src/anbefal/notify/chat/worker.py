@@ -36,18 +36,15 @@ class ChatWorker:
         *,
         batch: int = 20,
     ) -> None:
-        self._sessionmaker = sessionmaker
         self._settings = settings
         self._batch = batch
-        self.worker = PollingWorker("chat-sender", self.send_due, poll_s=settings.email_poll_s)
+        self.worker = PollingWorker(
+            "chat-sender", sessionmaker, self.send_due, poll_s=settings.email_poll_s
+        )
 
-    async def send_due(self) -> int:
+    async def send_due(self, session: AsyncSession) -> int:
         s = self._settings
-        async with (
-            self._sessionmaker() as session,
-            session.begin(),
-            httpx.AsyncClient(timeout=s.chat_timeout_s, follow_redirects=False) as client,
-        ):
+        async with httpx.AsyncClient(timeout=s.chat_timeout_s, follow_redirects=False) as client:
             messages = await chat_repository.claim_due_chat_messages(session, self._batch)
             for message in messages:
                 await self._post(session, client, message)

@@ -32,63 +32,57 @@ class EmailWorker:
         max_attempts: int,
         batch: int = 20,
     ) -> None:
-        self._sessionmaker = sessionmaker
         self._sender = sender
         self._max_attempts = max_attempts
         self._batch = batch
-        self.worker = PollingWorker("email-sender", self.send_due, poll_s=poll_s)
+        self.worker = PollingWorker("email-sender", sessionmaker, self.send_due, poll_s=poll_s)
 
-    async def send_due(self) -> int:
-        async with self._sessionmaker() as session, session.begin():
-            emails = await email_repository.claim_due_emails(session, self._batch)
-            # Checked at send time, not when the row was written: an address unsubscribed while
-            # its mail waited for a retry is not sent either.
-            suppressed = await unsubscribe.suppressed(session, emails)
-            for email in emails:
-                bound = log.bind(
-                    tenant=email.tenant, email_id=str(email.id), trace_id=email.trace_id
-                )
-                now = datetime.now(UTC)
-                if email.recipient and (email.tenant, email.recipient.lower()) in suppressed:
-                    await email_repository.mark_suppressed(session, email.id)
-                    bound.info("email not sent: the recipient unsubscribed")
-                    continue
-                if not email.recipient:
-                    await repository.mark_failed_attempt(
-                        session, email, "the respondent has no email address",
-                        permanent=True, max_attempts=self._max_attempts, now=now,
-                    )  # fmt: skip
-                    bound.warning("email not sendable: no recipient")
-                    continue
-                message = build_message(
-                    sender=email.sender,
-                    recipient=email.recipient,
-                    reply_to=email.reply_to,
-                    subject=email.subject,
-                    body=email.body,
-                    message_id=email.message_id,
-                    unsubscribe_url=email.unsubscribe_url,
-                )
-                try:
-                    await self._sender.send(message)
-                except PermanentFailure as exc:
-                    await repository.mark_failed_attempt(
-                        session, email, str(exc), permanent=True,
-                        max_attempts=self._max_attempts, now=now,
-                    )  # fmt: skip
-                    bound.error("email refused permanently", error=str(exc))
-                    metrics.EMAILS_FAILED.labels(email.template).inc()
-                except Exception as exc:
-                    await repository.mark_failed_attempt(
-                        session, email, repr(exc), permanent=False,
-                        max_attempts=self._max_attempts, now=now,
-                    )  # fmt: skip
-                    bound.warning(
-                        "email attempt failed", error=repr(exc), attempt=email.attempts + 1
-                    )
-                    metrics.EMAILS_FAILED.labels(email.template).inc()
-                else:
-                    await email_repository.mark_sent(session, email.id)
-                    metrics.EMAILS_SENT.labels(email.template).inc()
-                    bound.info("email sent", template=email.template, message_id=email.message_id)
-            return len(emails)
+    async def send_due(self, session: AsyncSession) -> int:
+        emails = await email_repository.claim_due_emails(session, self._batch)
+        # Checked at send time, not when the row was written: an address unsubscribed while
+        # its mail waited for a retry is not sent either.
+        suppressed = await unsubscribe.suppressed(session, emails)
+        for email in emails:
+            bound = log.bind(tenant=email.tenant, email_id=str(email.id), trace_id=email.trace_id)
+            now = datetime.now(UTC)
+            if email.recipient and (email.tenant, email.recipient.lower()) in suppressed:
+                await email_repository.mark_suppressed(session, email.id)
+                bound.info("email not sent: the recipient unsubscribed")
+                continue
+            if not email.recipient:
+                await repository.mark_failed_attempt(
+                    session, email, "the respondent has no email address",
+                    permanent=True, max_attempts=self._max_attempts, now=now,
+                )  # fmt: skip
+                bound.warning("email not sendable: no recipient")
+                continue
+            message = build_message(
+                sender=email.sender,
+                recipient=email.recipient,
+                reply_to=email.reply_to,
+                subject=email.subject,
+                body=email.body,
+                message_id=email.message_id,
+                unsubscribe_url=email.unsubscribe_url,
+            )
+            try:
+                await self._sender.send(message)
+            except PermanentFailure as exc:
+                await repository.mark_failed_attempt(
+                    session, email, str(exc), permanent=True,
+                    max_attempts=self._max_attempts, now=now,
+                )  # fmt: skip
+                bound.error("email refused permanently", error=str(exc))
+                metrics.EMAILS_FAILED.labels(email.template).inc()
+            except Exception as exc:
+                await repository.mark_failed_attempt(
+                    session, email, repr(exc), permanent=False,
+                    max_attempts=self._max_attempts, now=now,
+                )  # fmt: skip
+                bound.warning("email attempt failed", error=repr(exc), attempt=email.attempts + 1)
+                metrics.EMAILS_FAILED.labels(email.template).inc()
+            else:
+                await email_repository.mark_sent(session, email.id)
+                metrics.EMAILS_SENT.labels(email.template).inc()
+                bound.info("email sent", template=email.template, message_id=email.message_id)
+        return len(emails)

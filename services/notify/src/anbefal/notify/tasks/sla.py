@@ -36,62 +36,62 @@ class SlaClock:
         on_email: Callable[[], None],
         batch: int = 50,
     ) -> None:
-        self._sessionmaker = sessionmaker
         self._settings = settings
-        self._on_email = on_email
         self._batch = batch
-        self.worker = PollingWorker("sla-clock", self.step, poll_s=settings.sla_poll_s)
+        self.worker = PollingWorker(
+            "sla-clock", sessionmaker, self.step, poll_s=settings.sla_poll_s, after_commit=on_email
+        )
 
-    async def step(self) -> int:
+    async def step(self, session: AsyncSession) -> int:
         now = datetime.now(UTC)
-        async with self._sessionmaker() as session, session.begin():
-            warn = await tasks_repository.tasks_past_warning(session, now, self._batch)
-            breached = await tasks_repository.tasks_past_due(session, now, self._batch)
-            # After the breach escalations are marked, so a task breached long ago (notify was
-            # down) is escalated to both levels in this one step.
-            for task in breached:
-                await tasks_repository.set_task(session, task, escalated_at=now)
-            again = await tasks_repository.tasks_past_next_level(session, now, self._batch)
-            tasks = warn + breached + again
-            if not tasks:
-                return 0
-            tenants = await repository.tenants(session, {t.tenant for t in tasks})
-            s = self._settings
-            emails = []
-            for task in warn:
-                await tasks_repository.set_task(session, task, warned_at=now)
-                emails.append(
-                    task_mail(task, tenants.get(task.tenant), s, "sla_warning", task.assignee)
-                )
-            for task in breached:
-                tenant = tenants.get(task.tenant)
-                emails.append(task_mail(task, tenant, s, "escalation", _director(task, tenant)))
-                log.warning(
-                    "SLA breached; escalated",
-                    tenant=task.tenant, task_id=str(task.id), to=_director(task, tenant),
+        warn = await tasks_repository.tasks_past_warning(session, now, self._batch)
+        breached = await tasks_repository.tasks_past_due(session, now, self._batch)
+        # After the breach escalations are marked, so a task breached long ago (notify was
+        # down) is escalated to both levels in this one step.
+        for task in breached:
+            await tasks_repository.set_task(session, task, escalated_at=now)
+        again = await tasks_repository.tasks_past_next_level(session, now, self._batch)
+        tasks = warn + breached + again
+        if not tasks:
+            return 0
+        tenants = await repository.tenants(session, {t.tenant for t in tasks})
+        s = self._settings
+        emails = []
+        for task in warn:
+            await tasks_repository.set_task(session, task, warned_at=now)
+            emails.append(
+                task_mail(task, tenants.get(task.tenant), s, "sla_warning", task.assignee)
+            )
+        for task in breached:
+            tenant = tenants.get(task.tenant)
+            emails.append(task_mail(task, tenant, s, "escalation", _director(task, tenant)))
+            log.warning(
+                "SLA breached; escalated",
+                tenant=task.tenant, task_id=str(task.id), to=_director(task, tenant),
+            )  # fmt: skip
+        for task in again:
+            tenant = tenants[task.tenant]  # the join in the query guarantees it
+            await tasks_repository.set_task(session, task, escalated_next_at=now)
+            emails.append(
+                task_mail(
+                    task,
+                    tenant,
+                    s,
+                    "escalation_next",
+                    tenant.escalation_next,
+                    director=_director(task, tenant),
                 )  # fmt: skip
-            for task in again:
-                tenant = tenants[task.tenant]  # the join in the query guarantees it
-                await tasks_repository.set_task(session, task, escalated_next_at=now)
-                emails.append(
-                    task_mail(
-                        task,
-                        tenant,
-                        s,
-                        "escalation_next",
-                        tenant.escalation_next,
-                        director=_director(task, tenant),
-                    )  # fmt: skip
-                )
-                log.warning(
-                    "SLA breach unresolved; escalated to the next level",
-                    tenant=task.tenant, task_id=str(task.id), to=tenant.escalation_next,
-                )  # fmt: skip
-            await email.queue(session, emails)
-            await events.record(session, [task_event(t, "escalated", None) for t in breached])
+            )
+            log.warning(
+                "SLA breach unresolved; escalated to the next level",
+                tenant=task.tenant, task_id=str(task.id), to=tenant.escalation_next,
+            )  # fmt: skip
+        await email.queue(session, emails)
+        await events.record(session, [task_event(t, "escalated", None) for t in breached])
+        # Counted before the commit, as the email worker counts its sends: a step whose commit
+        # fails is retried and counts its breaches again.
         for task in breached:
             metrics.SLA_BREACHES.labels(task.tenant).inc()
-        self._on_email()
         return len(tasks)
 
 

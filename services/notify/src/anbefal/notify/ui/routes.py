@@ -15,12 +15,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from anbefal.common.auth import Principal, issue_token
-from anbefal.common.deps import RuntimeDep, SessionDep
+from anbefal.common.deps import SessionDep
 from anbefal.common.errors import ServiceError
+from anbefal.notify.dependencies import NotifyStateDep
 from anbefal.notify.models import Task
 from anbefal.notify.schemas import CompleteIn, NoteIn, ReassignIn, ReopenIn
-from anbefal.notify.settings import NotifySettings
 from anbefal.notify.staff import service as staff
+from anbefal.notify.state import NotifyState
 from anbefal.notify.tasks import queue
 from anbefal.notify.tasks.lifecycle import LEADS, Outcome, is_overdue
 from anbefal.notify.ui.pages import (
@@ -36,8 +37,8 @@ from anbefal.notify.ui.pages import (
 router = APIRouter(include_in_schema=False)
 
 
-def _principal(request: Request, runtime: RuntimeDep) -> Principal | None:
-    return logged_in(request, runtime.settings.jwt_secret.get_secret_value())
+def _principal(request: Request, state: NotifyState) -> Principal | None:
+    return logged_in(request, state.settings.jwt_secret.get_secret_value())
 
 
 @router.get("/")
@@ -54,7 +55,7 @@ async def login_form(request: Request) -> HTMLResponse:
 async def login(
     request: Request,
     session: SessionDep,
-    runtime: RuntimeDep,
+    state: NotifyStateDep,
     tenant: Annotated[str, Form()],
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
@@ -66,7 +67,7 @@ async def login(
             request, "login.html", 401, principal=None, error=error, tenant=tenant, email=email
         )
     token = issue_token(
-        runtime.settings.jwt_secret.get_secret_value(),
+        state.settings.jwt_secret.get_secret_value(),
         tenant=user.tenant,
         role=user.role,
         sub=user.email,
@@ -106,9 +107,9 @@ async def _queue_rows(session: SessionDep, principal: Principal, view: Views) ->
 
 @router.get("/queue")
 async def queue_page(
-    request: Request, session: SessionDep, runtime: RuntimeDep, view: Views = "mine"
+    request: Request, session: SessionDep, state: NotifyStateDep, view: Views = "mine"
 ) -> Response:
-    principal = _principal(request, runtime)
+    principal = _principal(request, state)
     if principal is None:
         return to_login()
     context = _queue_context(principal, view)
@@ -124,18 +125,18 @@ async def queue_page(
         "queue.html",
         principal=principal,
         tasks=tasks,
-        poll_ms=int(_settings(runtime).ui_poll_s * 1000),
+        poll_ms=int(state.settings.ui_poll_s * 1000),
         **context,
     )
 
 
 @router.get("/queue/rows")
 async def queue_rows(
-    request: Request, session: SessionDep, runtime: RuntimeDep, view: Views = "mine"
+    request: Request, session: SessionDep, state: NotifyStateDep, view: Views = "mine"
 ) -> Response:
     """The queue's rows alone, for the page's live update: it polls this and swaps them in, so
     a task claimed by someone else leaves every other agent's queue without a reload."""
-    principal = _principal(request, runtime)
+    principal = _principal(request, state)
     if principal is None:
         return Response(status_code=401)
     context = _queue_context(principal, view)
@@ -143,12 +144,6 @@ async def queue_rows(
         return Response(status_code=403)
     tasks = await _queue_rows(session, principal, view)
     return render(request, "_queue_rows.html", principal=principal, tasks=tasks, **context)
-
-
-def _settings(runtime: RuntimeDep) -> NotifySettings:
-    settings = runtime.settings
-    assert isinstance(settings, NotifySettings)
-    return settings
 
 
 def _task_view(task: Task, now: datetime) -> dict[str, Any]:
@@ -205,9 +200,9 @@ async def _task_page(
 
 @router.get("/tasks/{task_id}")
 async def task_page(
-    request: Request, task_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep
+    request: Request, task_id: uuid.UUID, session: SessionDep, state: NotifyStateDep
 ) -> Response:
-    principal = _principal(request, runtime)
+    principal = _principal(request, state)
     if principal is None:
         return to_login()
     return await _task_page(request, session, principal, task_id)
@@ -216,13 +211,13 @@ async def task_page(
 async def _act(
     request: Request,
     session: SessionDep,
-    runtime: RuntimeDep,
+    state: NotifyStateDep,
     task_id: uuid.UUID,
     change: Callable[[Principal], Awaitable[object]],
 ) -> Response:
     """Run one queue operation for the logged-in person and go back to the task (POST, redirect,
     GET). A refusal or an invalid form shows the task page again with the reason."""
-    principal = _principal(request, runtime)
+    principal = _principal(request, state)
     if principal is None:
         return to_login()
     try:
@@ -237,12 +232,12 @@ async def _act(
 
 @router.post("/tasks/{task_id}/claim")
 async def claim(
-    request: Request, task_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep
+    request: Request, task_id: uuid.UUID, session: SessionDep, state: NotifyStateDep
 ) -> Response:
     async def change(who: Principal) -> object:
         return await queue.claim(session, who.tenant, task_id, who)
 
-    return await _act(request, session, runtime, task_id, change)
+    return await _act(request, session, state, task_id, change)
 
 
 @router.post("/tasks/{task_id}/complete")
@@ -250,7 +245,7 @@ async def complete(
     request: Request,
     task_id: uuid.UUID,
     session: SessionDep,
-    runtime: RuntimeDep,
+    state: NotifyStateDep,
     outcome: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
@@ -258,7 +253,7 @@ async def complete(
         body = CompleteIn.model_validate({"outcome": outcome, "note": note})
         return await queue.complete(session, who.tenant, task_id, who, body.outcome, body.note)
 
-    return await _act(request, session, runtime, task_id, change)
+    return await _act(request, session, state, task_id, change)
 
 
 @router.post("/tasks/{task_id}/reassign")
@@ -266,7 +261,7 @@ async def reassign(
     request: Request,
     task_id: uuid.UUID,
     session: SessionDep,
-    runtime: RuntimeDep,
+    state: NotifyStateDep,
     assignee: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
@@ -276,7 +271,7 @@ async def reassign(
             session, who.tenant, task_id, who, str(body.assignee), body.note
         )
 
-    return await _act(request, session, runtime, task_id, change)
+    return await _act(request, session, state, task_id, change)
 
 
 @router.post("/tasks/{task_id}/reopen")
@@ -284,14 +279,14 @@ async def reopen(
     request: Request,
     task_id: uuid.UUID,
     session: SessionDep,
-    runtime: RuntimeDep,
+    state: NotifyStateDep,
     note: Annotated[str, Form()] = "",
 ) -> Response:
     async def change(who: Principal) -> object:
         body = ReopenIn.model_validate({"note": note})
         return await queue.reopen(session, who.tenant, task_id, who, body.note)
 
-    return await _act(request, session, runtime, task_id, change)
+    return await _act(request, session, state, task_id, change)
 
 
 @router.post("/tasks/{task_id}/notes")
@@ -299,11 +294,11 @@ async def add_note(
     request: Request,
     task_id: uuid.UUID,
     session: SessionDep,
-    runtime: RuntimeDep,
+    state: NotifyStateDep,
     body: Annotated[str, Form()] = "",
 ) -> Response:
     async def change(who: Principal) -> object:
         note = NoteIn.model_validate({"body": body})
         return await queue.add_note(session, who.tenant, task_id, who, note.body)
 
-    return await _act(request, session, runtime, task_id, change)
+    return await _act(request, session, state, task_id, change)

@@ -36,11 +36,12 @@ def create_service_app(
     description: str,
     settings: S,
     routers: Sequence[APIRouter],
-    wire: Callable[[Runtime[S]], Wiring[Any]],
+    wire: Callable[[Runtime[S]], Wiring[Any]] | None = None,
 ) -> FastAPI:
     """The service's app; `wire` builds its state, consumers and workers once the engine and
-    the producer are up. Routes reach the runtime as `app.state.runtime` and the state as
-    `app.state.wiring.state`, each through a typed dependency."""
+    the producer are up (without it: routes only, and no state). Routes reach the runtime as
+    `app.state.runtime` and the state as `app.state.wiring.state`, each through a typed
+    dependency."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,7 +58,7 @@ def create_service_app(
             sessionmaker=create_sessionmaker(engine),
             publisher=publisher,
         )
-        wiring = wire(runtime)
+        wiring = wire(runtime) if wire is not None else Wiring(None)
         app.state.runtime = runtime
         app.state.wiring = wiring
         stop = asyncio.Event()

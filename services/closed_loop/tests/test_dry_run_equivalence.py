@@ -224,7 +224,8 @@ async def production(url: str, tenant: str, stream: Stream) -> Outcome:
         offset = 0
         for batch in batches(tenant, stream):
             if batch is None:
-                await release_due(db, now=datetime.now(UTC) + timedelta(hours=1))
+                async with db() as session, session.begin():
+                    await release_due(session, now=datetime.now(UTC) + timedelta(hours=1))
                 continue
             messages = []
             for record in batch:

@@ -1,0 +1,111 @@
+"""PollingWorker owns the transaction: a step's writes are committed when it returns, rolled back
+when it raises, and `after_commit` runs only after a committed step that did some work."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from anbefal.common.db import create_engine, create_sessionmaker
+from anbefal.common.worker import PollingWorker
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def db(stack: Any) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(stack.new_database(), pool_size=2)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE worker_test (id text PRIMARY KEY)"))
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+async def stored(db: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with db() as session:
+        return list(await session.scalars(text("SELECT id FROM worker_test ORDER BY id")))
+
+
+async def insert(session: AsyncSession, value: str) -> None:
+    await session.execute(text("INSERT INTO worker_test (id) VALUES (:id)"), {"id": value})
+
+
+async def test_a_step_is_committed_and_then_after_commit_runs(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    woken: list[bool] = []
+
+    async def step(session: AsyncSession) -> int:
+        await insert(session, "a")
+        return 1
+
+    worker = PollingWorker("test", db, step, poll_s=60, after_commit=lambda: woken.append(True))
+    assert await worker.run_once() == 1
+    assert await stored(db) == ["a"]
+    assert woken == [True]
+
+
+async def test_a_failing_step_is_rolled_back_and_wakes_nobody(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    woken: list[bool] = []
+
+    async def step(session: AsyncSession) -> int:
+        await insert(session, "b")
+        raise RuntimeError("the step failed after writing")
+
+    worker = PollingWorker("test", db, step, poll_s=60, after_commit=lambda: woken.append(True))
+    with pytest.raises(RuntimeError):
+        await worker.run_once()
+    assert await stored(db) == []
+    assert woken == []
+
+
+async def test_a_step_with_nothing_to_do_wakes_nobody(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    woken: list[bool] = []
+
+    async def step(session: AsyncSession) -> int:
+        return 0
+
+    worker = PollingWorker("test", db, step, poll_s=60, after_commit=lambda: woken.append(True))
+    assert await worker.run_once() == 0
+    assert woken == []
+
+
+async def test_the_loop_survives_a_failed_step_and_drains_the_backlog(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    backlog = [f"row-{n}" for n in range(3)]
+    failed = False
+
+    async def step(session: AsyncSession) -> int:
+        nonlocal failed
+        if not backlog:
+            return 0
+        await insert(session, backlog[0])
+        if not failed:
+            failed = True
+            raise RuntimeError("once")
+        backlog.pop(0)
+        return 1
+
+    stop = asyncio.Event()
+    worker = PollingWorker("test", db, step, poll_s=0.05)
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        async with asyncio.timeout(10):
+            while backlog:
+                await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+    assert await stored(db) == ["row-0", "row-1", "row-2"]

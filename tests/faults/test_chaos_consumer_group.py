@@ -271,7 +271,7 @@ async def test_a_member_paused_past_its_session_is_fenced_and_nothing_counts_twi
         stack.new_database(),
         ANBEFAL_FAULT_HANDLER_DELAY_S="5",
         ANBEFAL_FAULT_HANDLER_DELAY_MATCH=marker,
-        # No score events during the test: the score publisher's transaction locks segment
+        # No score events during the test: the score event scheduler's transaction locks segment
         # rows that the survivor's handler updates, and a process frozen inside it would stall
         # the survivor too (a different fault from the zombie batch this test is about).
         ANBEFAL_SCORES_EVENT_INTERVAL_S="3600",

@@ -14,6 +14,7 @@ from anbefal.closed_loop.state import ClosedLoopState
 from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.outbox import OutboxRelay
+from anbefal.common.services import CLOSED_LOOP
 from anbefal.common.worker import PollingWorker
 
 
@@ -28,7 +29,7 @@ def wire(runtime: Runtime[ClosedLoopSettings]) -> Wiring[ClosedLoopState]:
     )
     consumer = service_consumer(
         runtime,
-        "closed-loop",
+        CLOSED_LOOP,
         [topics.RESPONSES, topics.TENANTS, topics.TASK_EVENTS],
         CONSUMER_TABLES,
         functools.partial(handlers.handle, debounce_s=settings.closed_loop_debounce_s),

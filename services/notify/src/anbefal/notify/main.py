@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.outbox import OutboxRelay
+from anbefal.common.services import NOTIFY
 from anbefal.notify import handlers
 from anbefal.notify.chat import routes as chat_routes
 from anbefal.notify.chat.worker import ChatWorker
@@ -50,7 +51,7 @@ def wire(runtime: Runtime[NotifySettings]) -> Wiring[NotifyState]:
 
     consumer = service_consumer(
         runtime,
-        "notify",
+        NOTIFY,
         [topics.ACTIONS, topics.TENANTS],
         CONSUMER_TABLES,
         partial(handlers.handle, settings=settings),

@@ -9,10 +9,11 @@ from fastapi import FastAPI
 from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.outbox import OutboxRelay
+from anbefal.common.services import SCORING
 from anbefal.scoring import handlers
 from anbefal.scoring.models import CONSUMER_TABLES, OUTBOX
-from anbefal.scoring.publisher import ScorePublisher
 from anbefal.scoring.routes import router
+from anbefal.scoring.score_events import ScoreEventScheduler
 from anbefal.scoring.settings import ScoringSettings
 from anbefal.scoring.state import ScoringState
 
@@ -22,7 +23,7 @@ def wire(runtime: Runtime[ScoringSettings]) -> Wiring[ScoringState]:
     relay = OutboxRelay(
         runtime.sessionmaker, runtime.publisher, OUTBOX, poll_s=settings.relay_poll_s
     )
-    publisher = ScorePublisher(
+    score_events = ScoreEventScheduler(
         runtime.sessionmaker,
         default_time_zone=settings.default_time_zone,
         default_k=settings.default_anonymity_k,
@@ -36,7 +37,7 @@ def wire(runtime: Runtime[ScoringSettings]) -> Wiring[ScoringState]:
     # backlog several times slower than 500 per partition.
     consumer = service_consumer(
         runtime,
-        "scoring",
+        SCORING,
         [topics.RESPONSES, topics.TENANTS],
         CONSUMER_TABLES,
         handler,
@@ -45,7 +46,7 @@ def wire(runtime: Runtime[ScoringSettings]) -> Wiring[ScoringState]:
     return Wiring(
         ScoringState(settings),
         consumers=[consumer],
-        workers=[publisher.worker.run, relay.worker.run],
+        workers=[score_events.worker.run, relay.worker.run],
     )
 
 

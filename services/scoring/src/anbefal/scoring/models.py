@@ -29,7 +29,7 @@ class Base(DeclarativeBase):
 
 CONSUMER_TABLES = consumer_tables(Base.metadata)
 # `anbefal.scores.v1` events leave through here (the transactional outbox, common/outbox.py),
-# written by the score publisher.
+# written by the score event scheduler.
 OUTBOX = outbox_table(Base.metadata)
 
 ALL_DIMENSION = "all"
@@ -96,7 +96,7 @@ class PublishedBucket(_Buckets, Base):
 
 class SegmentState(Base):
     """Per segment: how many answers changed it so far, how many of those the published eNPS
-    figures include, and since when it has changes the publisher has not looked at."""
+    figures include, and since when it has changes the score event scheduler has not looked at."""
 
     __tablename__ = "segment_state"
 
@@ -106,7 +106,7 @@ class SegmentState(Base):
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
     changes: Mapped[int] = mapped_column(BigInteger, default=0)
     published_changes: Mapped[int] = mapped_column(BigInteger, default=0)
-    # The first unreported change; NULL when there is none. The publisher looks at a segment
+    # The first unreported change; NULL when there is none. The scheduler looks at a segment
     # N seconds after this, so changes coalesce and events leave at most once per N seconds.
     dirty_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -88,8 +88,8 @@ _ADD_TO_BUCKETS = text(
     "promoters = b.promoters + excluded.promoters, passives = b.passives + excluded.passives, "
     "detractors = b.detractors + excluded.detractors"
 )
-# dirty_since is evaluated once the row lock is ours: a change that waited for the publisher
-# to finish counts from then, so a segment's events stay `interval_s` apart.
+# dirty_since is evaluated once the row lock is ours: a change that waited for the score event
+# scheduler to finish counts from then, so a segment's events stay `interval_s` apart.
 _COUNT_CHANGES = text(
     "INSERT INTO scoring.segment_state AS s "
     "(tenant, kind, dimension, value, changes, published_changes, dirty_since) "
@@ -213,7 +213,7 @@ async def due_segments(session: AsyncSession, *, quiet_s: float, limit: int) -> 
 async def mark_reported(
     session: AsyncSession, seen: Sequence[SegmentState], published: Sequence[SegmentState]
 ) -> None:
-    """The publisher looked at `seen`; the eNPS figures of `published` now include every
+    """The score event scheduler looked at `seen`; the eNPS figures of `published` now include every
     change counted when they were locked (nobody can have counted more: the rows are locked)."""
     if seen:
         await session.execute(

@@ -9,7 +9,7 @@ class ScoringSettings(BaseServiceSettings):
     # A segment's `anbefal.scores.v1` events are at least this far apart; the changes of those
     # seconds coalesce into one event.
     scores_event_interval_s: float = 30.0
-    # How often the score publisher and the outbox relay look for work another copy committed.
+    # How often the score event scheduler and the outbox relay look for work another copy committed.
     scores_poll_s: float = 1.0
     relay_poll_s: float = 1.0
     # Records per poll, over all partitions (see main.py).

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from anbefal.common.db import ConsumerTables
 from anbefal.common.kafka import BatchHandler, ConsumerLoop, Publisher
+from anbefal.common.services import Service
 from anbefal.common.settings import BaseServiceSettings
 
 SettingsT = TypeVar("SettingsT", bound=BaseServiceSettings, covariant=True)
@@ -45,19 +46,20 @@ class Wiring(Generic[StateT]):
 
 def service_consumer(
     runtime: Runtime[BaseServiceSettings],
-    service: str,
+    service: Service,
     topic_names: Sequence[str],
     tables: ConsumerTables,
     handler: BatchHandler,
     after_commit: Callable[[], None] | None = None,
     max_records: int = 500,
 ) -> ConsumerLoop:
-    """The service's consumer loop, configured from its settings (group `<prefix>-<service>`).
+    """The service's consumer loop, configured from its settings (group `<prefix>-<group>`, the
+    registry's stored group suffix).
 
     `max_records`: records per poll (scoring takes more: its cost is per transaction)."""
     settings = runtime.settings
     return ConsumerLoop(
-        group_id=f"{settings.group_prefix}-{service}",
+        group_id=service.group_id(settings.group_prefix),
         topic_names=topic_names,
         bootstrap=settings.kafka_bootstrap,
         sessionmaker=runtime.sessionmaker,

@@ -1,5 +1,6 @@
-"""The score publisher: turns changed segments into `anbefal.scores.v1` events, throttled, and
-moves the published eNPS figures on.
+"""The score event scheduler: turns changed segments into `anbefal.scores.v1` events in the
+outbox, throttled, and moves the published eNPS figures on. (The outbox relay publishes them;
+this worker never talks to Kafka.)
 
 The consumer only counts, per segment, the answers that changed it and stamps the first
 unreported change (`segment_state.dirty_since`). This worker looks at a segment `interval_s`
@@ -33,7 +34,7 @@ from anbefal.scoring.windows import window_days
 EVENT_WINDOW = "30d"
 
 
-class ScorePublisher:
+class ScoreEventScheduler:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
@@ -50,14 +51,14 @@ class ScorePublisher:
         self._interval_s = interval_s
         self._batch = batch
         self.worker = PollingWorker(
-            "scores-publisher",
+            "score-events",
             sessionmaker,
-            self.publish_once,
+            self.schedule_once,
             poll_s=poll_s,
             after_commit=after_commit,
         )
 
-    async def publish_once(self, session: AsyncSession) -> int:
+    async def schedule_once(self, session: AsyncSession) -> int:
         """Handle one batch of due segments; returns how many it looked at."""
         due = await repository.due_segments(session, quiet_s=self._interval_s, limit=self._batch)
         if not due:

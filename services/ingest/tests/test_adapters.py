@@ -10,8 +10,10 @@ from urllib.parse import parse_qsl
 import pytest
 
 from anbefal.devstack import surveytools as tools
-from anbefal.ingest.adapters import ADAPTERS
-from anbefal.ingest.adapters.base import (
+from anbefal.ingest.schemas import ResponseIn
+from anbefal.ingest.sources.config import FieldMap, Source, SourceIn
+from anbefal.ingest.webhooks.adapters import ADAPTERS
+from anbefal.ingest.webhooks.adapters.base import (
     Delivery,
     FetchRequest,
     Ignored,
@@ -19,8 +21,6 @@ from anbefal.ingest.adapters.base import (
     ScoreMissing,
     SignatureInvalid,
 )
-from anbefal.ingest.schemas import ResponseIn
-from anbefal.ingest.sources import FieldMap, Source, SourceIn
 
 SECRET = "s3cret-signing-key"
 

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anbefal.devstack import surveytools as tools
-from anbefal.ingest.adapters import ADAPTERS
-from anbefal.ingest.adapters.base import Delivery, PayloadInvalid, SignatureInvalid
-from anbefal.ingest.sources import Source, SourceIn
+from anbefal.ingest.sources.config import Source, SourceIn
+from anbefal.ingest.webhooks.adapters import ADAPTERS
+from anbefal.ingest.webhooks.adapters.base import Delivery, PayloadInvalid, SignatureInvalid
 
 SECRET = "fuzz-signing-secret"
 HEADER_NAMES = st.sampled_from(

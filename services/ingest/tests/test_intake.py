@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from anbefal.devstack.testing import TEST_JWT_SECRET
-from anbefal.ingest import intake as intake_module
-from anbefal.ingest.intake import Intake
-from anbefal.ingest.ratelimit import RateLimiter
+from anbefal.ingest.intake import gate as intake_module
+from anbefal.ingest.intake.gate import Intake
+from anbefal.ingest.intake.ratelimit import RateLimiter
 from anbefal.ingest.settings import IngestSettings
 
 
@@ -30,7 +30,7 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         await state["gate"].wait()
         return None  # unknown source: cached as such
 
-    monkeypatch.setattr(intake_module.repository, "get_source", get_source)
+    monkeypatch.setattr(intake_module.sources, "load", get_source)
     return state
 
 

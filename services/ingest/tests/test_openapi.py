@@ -7,7 +7,7 @@ import pytest
 from anbefal.devstack.testing import TEST_JWT_SECRET
 from anbefal.ingest.main import create_app
 from anbefal.ingest.settings import IngestSettings
-from anbefal.ingest.webhooks import WEBHOOK_PATH, webhook_route
+from anbefal.ingest.webhooks.routes import WEBHOOK_PATH, webhook_route
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from anbefal.common.events import Owners, Respondent, Source, SurveyResponse, response_event_id
-from anbefal.ingest.pipeline import to_event
+from anbefal.ingest.intake.pipeline import to_event
 from anbefal.ingest.schemas import ResponseIn
 
 RECEIVED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)

@@ -1,4 +1,9 @@
-"""Ingest service: survey answers in over HTTP, out to `anbefal.responses.v1`."""
+"""Ingest service: survey answers in over HTTP, out to `anbefal.responses.v1`.
+
+One folder per way in or job (`answers`: the generic API; `webhooks`: survey tools, their
+adapters and the fetch worker; `sources` and `rejected`: the admin and ops APIs), each with its
+routes, service and repository; what they share on the way to Kafka is in `intake`.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from anbefal.common.app import Runtime, Wiring, create_service_app
 from anbefal.common.db import asyncpg_dsn
 from anbefal.common.worker import PollingWorker
-from anbefal.ingest import admin, repository, routes, webhooks
-from anbefal.ingest.dedupe import DedupeStore
-from anbefal.ingest.fetcher import Fetcher
-from anbefal.ingest.intake import Intake
+from anbefal.ingest import retention
+from anbefal.ingest.answers import routes as answers
+from anbefal.ingest.intake.dedupe import DedupeStore
+from anbefal.ingest.intake.gate import Intake
+from anbefal.ingest.rejected import routes as rejected
 from anbefal.ingest.schemas import BatchIn, ResponseIn
 from anbefal.ingest.settings import IngestSettings
+from anbefal.ingest.sources import routes as sources
 from anbefal.ingest.state import IngestState
+from anbefal.ingest.webhooks import routes as webhooks
+from anbefal.ingest.webhooks.fetcher import Fetcher
 
 
 def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
@@ -27,7 +36,7 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
     fetcher = Fetcher(settings, runtime.sessionmaker, runtime.publisher, dedupe)
 
     async def prune(session: AsyncSession) -> int:
-        await repository.prune(
+        await retention.prune(
             session,
             seen_days=settings.ingest_dedupe_retention_days,
             rejected_days=settings.ingest_rejected_retention_days,
@@ -61,7 +70,7 @@ def baseline_router() -> APIRouter:
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
-    routers = [routes.router, webhooks.router, admin.router]
+    routers = [answers.router, webhooks.router, sources.router, rejected.router]
     if settings.ingest_bench_baseline:
         routers.append(baseline_router())
     app = create_service_app(
@@ -75,7 +84,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         routers=routers,
         wire=wire,
     )
-    # First, so it is matched before FastAPI's routes (see webhooks.py for why it is bare).
+    # First, so it is matched before FastAPI's routes (see webhooks/routes.py for why it is bare).
     app.router.routes.insert(0, webhooks.webhook_route)
     _document_raw_routes(app)
     return app

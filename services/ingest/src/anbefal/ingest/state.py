@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common.kafka import Publisher
-from anbefal.ingest.dedupe import DedupeStore
-from anbefal.ingest.intake import Intake
+from anbefal.ingest.intake.dedupe import DedupeStore
+from anbefal.ingest.intake.gate import Intake
 from anbefal.ingest.settings import IngestSettings
 
 

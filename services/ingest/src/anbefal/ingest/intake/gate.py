@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from anbefal.common.app import error_body, unavailable_response
 from anbefal.common.errors import TooManyRequests
 from anbefal.common.logging import get_logger
-from anbefal.ingest import repository
-from anbefal.ingest.ratelimit import RateLimiter
+from anbefal.ingest.intake.ratelimit import RateLimiter
+from anbefal.ingest.rejected import repository as rejected
 from anbefal.ingest.settings import IngestSettings
-from anbefal.ingest.sources import Source
+from anbefal.ingest.sources import repository as sources
+from anbefal.ingest.sources.config import Source
 
 log = get_logger(__name__)
 
@@ -93,12 +94,7 @@ class Intake:
 
     async def _load(self, tenant: str, name: str) -> Source | None:
         async with self.sessionmaker() as session:
-            row = await repository.get_source(session, tenant, name)
-        source = (
-            None
-            if row is None
-            else Source.from_row(tenant, name, row.config, row.secret, row.api_token)
-        )
+            source = await sources.load(session, tenant, name)
         if self._lookups.get((tenant, name)) is asyncio.current_task():
             # Not forgotten meanwhile (a lookup begun before an update must not cache the old).
             self._sources[(tenant, name)] = (time.monotonic(), source)
@@ -146,7 +142,7 @@ class Intake:
         unrecorded just because the database is down."""
         try:
             async with self.sessionmaker() as session, session.begin():
-                rejected_id = await repository.store_rejected(
+                rejected_id = await rejected.store_rejected(
                     session,
                     tenant=tenant,
                     source=source,

@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 
-from anbefal.ingest.adapters.base import (
+from anbefal.ingest.schemas import ResponseIn
+from anbefal.ingest.sources.config import Source
+from anbefal.ingest.webhooks.adapters.base import (
     Delivery,
     FetchRequest,
     Ignored,
@@ -24,8 +26,6 @@ from anbefal.ingest.adapters.base import (
     require_str,
     to_response,
 )
-from anbefal.ingest.schemas import ResponseIn
-from anbefal.ingest.sources import Source
 
 
 def _choices(survey: Any) -> dict[str, Any]:

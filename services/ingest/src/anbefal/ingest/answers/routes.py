@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from anbefal.common.app import validation_details
 from anbefal.common.auth import Principal, Role
@@ -18,52 +17,16 @@ from anbefal.common.deps import TenantPath, allow
 from anbefal.common.events import GENERIC_API
 from anbefal.common.kafka import BrokerUnavailable
 from anbefal.common.logging import get_logger
+from anbefal.ingest.answers import service
 from anbefal.ingest.dependencies import IngestStateDep
-from anbefal.ingest.intake import BodyTooLarge, read_limited
-from anbefal.ingest.pipeline import publish_answers, to_event
-from anbefal.ingest.schemas import Accepted, BatchIn, ResponseIn
+from anbefal.ingest.intake.gate import BodyTooLarge, read_limited
+from anbefal.ingest.intake.pipeline import publish_answers, to_event
+from anbefal.ingest.schemas import Accepted
 
 log = get_logger(__name__)
 router = APIRouter(tags=["ingest"])
 
 Ingester = Annotated[Principal, allow(Role.INGEST, Role.ADMIN)]
-MAX_BATCH = 500
-_ITEMS = TypeAdapter(list[ResponseIn])
-
-
-def validate_items(doc: Any) -> tuple[list[ResponseIn | None], list[list[dict[str, Any]]]]:
-    """Each item of a batch on its own: a bad item does not sink the good ones.
-
-    Returns the valid items (None where invalid) and each item's error details. A body that is
-    neither an answer nor a batch raises ValidationError."""
-    if not (isinstance(doc, dict) and "responses" in doc):
-        return [ResponseIn.model_validate(doc)], [[]]
-    raw = doc["responses"]
-    if set(doc) != {"responses"} or not isinstance(raw, list) or not 1 <= len(raw) <= MAX_BATCH:
-        # The envelope's own rules (no other keys, 1..500 items) refuse the whole body.
-        BatchIn.model_validate(doc)
-        raise AssertionError("BatchIn accepted an envelope the check refused")
-    try:
-        # The common case, all valid, in one call (a Python loop of 500 validations is slower).
-        valid: list[ResponseIn | None] = list(_ITEMS.validate_python(raw))
-        return valid, [[] for _ in valid]
-    except ValidationError:
-        pass
-    items: list[ResponseIn | None] = []
-    errors: list[list[dict[str, Any]]] = []
-    for index, entry in enumerate(raw):
-        try:
-            items.append(ResponseIn.model_validate(entry))
-            errors.append([])
-        except ValidationError as exc:
-            items.append(None)
-            errors.append(
-                [
-                    {**d, "field": f"responses.{index}.{d['field']}"}
-                    for d in validation_details(exc.errors())
-                ]
-            )
-    return items, errors
 
 
 @router.post(
@@ -139,7 +102,7 @@ async def post_responses(
     except orjson.JSONDecodeError as exc:
         return await reject(400, "malformed_json", f"body is not valid JSON: {exc}", [])
     try:
-        items, errors = validate_items(doc)
+        items, errors = service.validate_items(doc)
     except ValidationError as exc:
         return await reject(
             422,
@@ -155,48 +118,23 @@ async def post_responses(
     received_at = datetime.now(UTC)
     events = [to_event(tenant, item, received_at) for item in valid]
     try:
-        outcomes = iter(await publish_answers(state.dedupe, state.publisher, events, trace_id))
+        outcomes = await publish_answers(state.dedupe, state.publisher, events, trace_id)
     except BrokerUnavailable as exc:
         log.warning(
             "broker unavailable; answered 503", tenant=tenant, trace_id=trace_id, error=str(exc)
         )
         return intake.broker_unavailable()
-    # Plain dicts and orjson: the response of a 500-answer batch is on the hot path. Its shape
-    # is `Accepted` (the OpenAPI model); tests check the two agree.
-    results: list[dict[str, Any]] = []
-    for index, item in enumerate(items):
-        if item is None:
-            results.append({"index": index, "status": "rejected", "errors": errors[index]})
-            continue
-        outcome = next(outcomes)
-        results.append(
-            {
-                "index": index,
-                "status": outcome.status,
-                "response_id": item.response_id,
-                "event_id": str(outcome.event.event_id),
-                "version": item.version,
-            }
-        )
+    results = service.item_results(items, errors, outcomes)
     rejected_id = None
     if bad:
         kept = await reject(422, "invalid_response", "some answers have invalid fields", bad)
         rejected_id = orjson.loads(kept.body).get("rejected_id")
-    counts = Counter(r["status"] for r in results)
-    result = {
-        "accepted": counts["accepted"] + counts["duplicate"],
-        "new": counts["accepted"],
-        "duplicates": counts["duplicate"],
-        "rejected": counts["rejected"],
-        "rejected_id": rejected_id,
-        "results": results,
-        "trace_id": trace_id,
-    }
+    result = service.summary(results, rejected_id, trace_id)
     log.info(
         "responses accepted",
         tenant=tenant,
         trace_id=trace_id,
-        new=counts["accepted"],
-        duplicates=counts["duplicate"],
+        new=result["new"],
+        duplicates=result["duplicates"],
     )
     return Response(orjson.dumps(result), 207 if bad else 202, media_type="application/json")

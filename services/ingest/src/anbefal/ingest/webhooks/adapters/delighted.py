@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from anbefal.ingest.adapters.base import (
+from anbefal.ingest.sources.config import FieldMap, Source
+from anbefal.ingest.webhooks.adapters.base import (
     Delivery,
     Ignored,
     Parsed,
@@ -23,7 +24,6 @@ from anbefal.ingest.adapters.base import (
     stage_version,
     to_response,
 )
-from anbefal.ingest.sources import FieldMap, Source
 
 _STAGES = {"survey_response.created": 0, "survey_response.updated": 1}
 # Delighted's 0-10 survey types; CSAT, CES and the rest are on other scales.

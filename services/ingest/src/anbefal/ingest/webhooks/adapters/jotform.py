@@ -10,7 +10,8 @@ from typing import Any
 
 from python_multipart.multipart import parse_options_header
 
-from anbefal.ingest.adapters.base import (
+from anbefal.ingest.sources.config import Source
+from anbefal.ingest.webhooks.adapters.base import (
     Delivery,
     MalformedBody,
     Parsed,
@@ -20,8 +21,7 @@ from anbefal.ingest.adapters.base import (
     load_json,
     to_response,
 )
-from anbefal.ingest.adapters.forms import parse_multipart
-from anbefal.ingest.sources import Source
+from anbefal.ingest.webhooks.adapters.forms import parse_multipart
 
 _QUESTION_KEY = re.compile(r"^q\d+_(.+)$")
 

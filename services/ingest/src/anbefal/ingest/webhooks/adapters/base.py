@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from anbefal.common.app import validation_details
 from anbefal.ingest.schemas import ResponseIn
-from anbefal.ingest.sources import Source
+from anbefal.ingest.sources.config import Source
 
 # Versions derived from a tool's timestamps: seconds since this epoch, times 4, plus the event's
 # stage (created 0, updated 1, finished 2). A later state always has a higher version, and the

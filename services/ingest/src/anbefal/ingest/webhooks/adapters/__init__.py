@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anbefal.ingest.adapters import (
+from anbefal.ingest.webhooks.adapters import (
     delighted,
     formbricks,
     generic,
@@ -12,7 +12,7 @@ from anbefal.ingest.adapters import (
     tally,
     typeform,
 )
-from anbefal.ingest.adapters.base import Adapter, FetchingAdapter
+from anbefal.ingest.webhooks.adapters.base import Adapter, FetchingAdapter
 
 ADAPTERS: dict[str, Adapter] = {
     "generic": generic.ADAPTER,

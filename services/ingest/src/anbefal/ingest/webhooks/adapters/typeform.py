@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from anbefal.ingest.adapters.base import (
+from anbefal.ingest.sources.config import Source
+from anbefal.ingest.webhooks.adapters.base import (
     Delivery,
     Ignored,
     Parsed,
@@ -20,7 +21,6 @@ from anbefal.ingest.adapters.base import (
     require_str,
     to_response,
 )
-from anbefal.ingest.sources import Source
 
 # The value of each answer type sits under a key of the same name, except these.
 _VALUE_KEYS = {"choice": "choice", "choices": "choices", "phone_number": "phone_number"}

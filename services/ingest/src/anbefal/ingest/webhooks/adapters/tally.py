@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from anbefal.ingest.adapters.base import (
+from anbefal.ingest.sources.config import Source
+from anbefal.ingest.webhooks.adapters.base import (
     Delivery,
     Ignored,
     Parsed,
@@ -19,7 +20,6 @@ from anbefal.ingest.adapters.base import (
     require_str,
     to_response,
 )
-from anbefal.ingest.sources import Source
 
 
 class TallyAdapter:

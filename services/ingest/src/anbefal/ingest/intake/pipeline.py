@@ -14,7 +14,7 @@ from anbefal.common import topics
 from anbefal.common.events import GENERIC_API, SurveyResponse, response_event_id
 from anbefal.common.kafka import TRACE_HEADER, Publisher
 from anbefal.common.logging import get_logger
-from anbefal.ingest.dedupe import DedupeStore
+from anbefal.ingest.intake.dedupe import DedupeStore
 from anbefal.ingest.schemas import ResponseIn
 
 log = get_logger(__name__)

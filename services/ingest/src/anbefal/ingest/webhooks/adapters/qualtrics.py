@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 
-from anbefal.ingest.adapters.base import (
+from anbefal.ingest.schemas import ResponseIn
+from anbefal.ingest.sources.config import Source
+from anbefal.ingest.webhooks.adapters.base import (
     Delivery,
     FetchRequest,
     Ignored,
@@ -26,9 +28,7 @@ from anbefal.ingest.adapters.base import (
     require_str,
     to_response,
 )
-from anbefal.ingest.adapters.forms import parse_urlencoded
-from anbefal.ingest.schemas import ResponseIn
-from anbefal.ingest.sources import Source
+from anbefal.ingest.webhooks.adapters.forms import parse_urlencoded
 
 
 class QualtricsAdapter:

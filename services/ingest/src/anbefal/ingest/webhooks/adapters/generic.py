@@ -8,7 +8,9 @@ from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook
 
 from anbefal.common.app import validation_details
-from anbefal.ingest.adapters.base import (
+from anbefal.ingest.schemas import parse_items
+from anbefal.ingest.sources.config import Source
+from anbefal.ingest.webhooks.adapters.base import (
     Delivery,
     Parsed,
     PayloadInvalid,
@@ -16,8 +18,6 @@ from anbefal.ingest.adapters.base import (
     check_survey,
     load_json,
 )
-from anbefal.ingest.schemas import parse_items
-from anbefal.ingest.sources import Source
 
 
 def verify_standard(delivery: Delivery, secret: str) -> None:

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,22 +25,13 @@ from starlette.routing import Route
 from anbefal.common.deps import TenantPath
 from anbefal.common.errors import Unprocessable
 from anbefal.common.events import TENANT_PATTERN
-from anbefal.common.kafka import BrokerUnavailable
 from anbefal.common.logging import get_logger
-from anbefal.ingest import repository
-from anbefal.ingest.adapters import ADAPTERS
-from anbefal.ingest.adapters.base import (
-    Delivery,
-    FetchRequest,
-    Ignored,
-    PayloadInvalid,
-    SignatureInvalid,
-)
 from anbefal.ingest.dependencies import get_state
-from anbefal.ingest.intake import BodyTooLarge, read_limited
-from anbefal.ingest.pipeline import publish_answers, to_event
-from anbefal.ingest.sources import SOURCE_NAME_PATTERN, Source
-from anbefal.ingest.state import IngestState
+from anbefal.ingest.intake.gate import BodyTooLarge, read_limited
+from anbefal.ingest.sources.config import SOURCE_NAME_PATTERN
+from anbefal.ingest.webhooks.adapters import ADAPTERS
+from anbefal.ingest.webhooks.adapters.base import Delivery, SignatureInvalid
+from anbefal.ingest.webhooks.service import Refusal, process
 
 log = get_logger(__name__)
 router = APIRouter(tags=["webhooks"])
@@ -51,76 +40,6 @@ documentation = APIRouter(tags=["webhooks"])
 WEBHOOK_PATH = "/v1/webhooks/{tenant}/{source}"
 _TENANT = re.compile(TENANT_PATTERN)
 _SOURCE = re.compile(SOURCE_NAME_PATTERN)
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A verified body that does not become an answer: kept by the caller, with this reason."""
-
-    status: int
-    code: str
-    message: str
-    details: list[dict[str, Any]]
-
-
-async def process(
-    state: IngestState, source: Source, delivery: Delivery, trace_id: str
-) -> Response | Refusal:
-    """A verified delivery through its adapter and out to Kafka (or the fetch queue)."""
-    adapter = ADAPTERS[source.tool]
-    try:
-        parsed = adapter.parse(delivery, source)
-    except PayloadInvalid as exc:
-        return Refusal(exc.status, exc.code, exc.message, exc.details)
-    if isinstance(parsed, Ignored):
-        return Refusal(200, "ignored", parsed.reason, [])
-    if isinstance(parsed, FetchRequest):
-        try:
-            async with state.sessionmaker() as session, session.begin():
-                job_id = await repository.add_fetch_job(
-                    session,
-                    tenant=source.tenant,
-                    source=source.name,
-                    survey_id=parsed.survey_id,
-                    response_id=parsed.response_id,
-                    trace_id=trace_id,
-                )
-        except (OSError, SQLAlchemyError) as exc:
-            log.warning("cannot queue a fetch; asked to retry", error=repr(exc))
-            return state.intake.unavailable("the webhook could not be recorded; retry later")
-        state.wake_fetcher()
-        return JSONResponse({"status": "queued", "fetch_job_id": job_id, "trace_id": trace_id}, 202)
-    events = [
-        to_event(source.tenant, item, delivery.received_at, source.event_tool) for item in parsed
-    ]
-    try:
-        outcomes = await publish_answers(state.dedupe, state.publisher, events, trace_id)
-    except BrokerUnavailable as exc:
-        log.warning(
-            "broker unavailable; answered 503",
-            tenant=source.tenant,
-            trace_id=trace_id,
-            error=str(exc),
-        )
-        return state.intake.broker_unavailable()
-    new = any(o.status == "accepted" for o in outcomes)
-    log.info(
-        "webhook accepted", tenant=source.tenant, source=source.name, trace_id=trace_id, new=new
-    )
-    body = {
-        "status": "accepted" if new else "duplicate",
-        "results": [
-            {
-                "response_id": o.event.source.response_id,
-                "event_id": str(o.event.event_id),
-                "version": o.event.version,
-                "status": o.status,
-            }
-            for o in outcomes
-        ],
-        "trace_id": trace_id,
-    }
-    return Response(orjson.dumps(body), 202 if new else 200, media_type="application/json")
 
 
 _PING_SUMMARY = "Reachability check some tools make when a hook is registered"

@@ -18,14 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from anbefal.common.kafka import BrokerUnavailable, Publisher
 from anbefal.common.logging import get_logger
 from anbefal.common.worker import PollingWorker
-from anbefal.ingest import repository
-from anbefal.ingest.adapters import FETCHERS
-from anbefal.ingest.adapters.base import FetchRequest, Ignored, PayloadInvalid
-from anbefal.ingest.dedupe import DedupeStore
+from anbefal.ingest.intake.dedupe import DedupeStore
+from anbefal.ingest.intake.pipeline import publish_answers, to_event
 from anbefal.ingest.models import FetchJob
-from anbefal.ingest.pipeline import publish_answers, to_event
+from anbefal.ingest.rejected import repository as rejected
 from anbefal.ingest.settings import IngestSettings
-from anbefal.ingest.sources import Source
+from anbefal.ingest.sources import service as sources
+from anbefal.ingest.sources.config import Source
+from anbefal.ingest.webhooks import repository
+from anbefal.ingest.webhooks.adapters import FETCHERS
+from anbefal.ingest.webhooks.adapters.base import FetchRequest, Ignored, PayloadInvalid
 
 log = get_logger(__name__)
 
@@ -57,13 +59,12 @@ class Fetcher:
         if job is None:
             return 0
         bound = log.bind(tenant=job.tenant, source=job.source, trace_id=job.trace_id)
-        row = await repository.get_source(session, job.tenant, job.source)
+        source = await sources.load(session, job.tenant, job.source)
         error: str | None
-        if row is None:
+        if source is None:
             error = f"source {job.source!r} no longer exists"
             permanent = True
         else:
-            source = Source.from_row(job.tenant, job.source, row.config, row.secret, row.api_token)
             error, permanent = await self._fetch(job, source)
         job.attempts += 1
         if error is None:
@@ -73,7 +74,7 @@ class Fetcher:
         job.last_error = error
         if permanent or job.attempts >= self.settings.ingest_fetch_max_attempts:
             job.status = "failed"
-            await repository.store_rejected(
+            await rejected.store_rejected(
                 session,
                 tenant=job.tenant,
                 source=job.source,

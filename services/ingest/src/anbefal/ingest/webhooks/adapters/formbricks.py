@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from anbefal.ingest.adapters.base import (
+from anbefal.ingest.sources.config import Source
+from anbefal.ingest.webhooks.adapters.base import (
     Delivery,
     Ignored,
     Parsed,
@@ -20,8 +21,7 @@ from anbefal.ingest.adapters.base import (
     stage_version,
     to_response,
 )
-from anbefal.ingest.adapters.generic import verify_standard
-from anbefal.ingest.sources import Source
+from anbefal.ingest.webhooks.adapters.generic import verify_standard
 
 _STAGES = {"responseCreated": 0, "responseUpdated": 1, "responseFinished": 2}
 

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from anbefal.ingest.adapters.base import MalformedBody
+from anbefal.ingest.webhooks.adapters.base import MalformedBody
 
 MAX_PARTS = 1000
 

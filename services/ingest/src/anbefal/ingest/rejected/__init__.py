@@ -1,0 +1,1 @@
+"""Bodies ingest refused, kept with their reason for ops: listed, shown, replayed."""

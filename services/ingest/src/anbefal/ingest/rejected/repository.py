@@ -1,0 +1,78 @@
+"""The kept refusals' SQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from anbefal.ingest.models import Rejected
+
+# Headers worth keeping with a rejected body; never Authorization, cookies or tokens.
+_KEPT_HEADERS = frozenset(
+    {
+        "content-type",
+        "user-agent",
+        "content-length",
+        "x-request-id",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "typeform-signature",
+        "tally-signature",
+        "x-delighted-webhook-signature",
+        "sm-signature",
+        "sm-apikey",
+    }
+)
+
+
+async def store_rejected(
+    session: AsyncSession,
+    *,
+    tenant: str,
+    source: str,
+    status_code: int,
+    reason: str,
+    details: list[dict[str, Any]],
+    headers: dict[str, str],
+    body: bytes,
+    verified: bool,
+) -> int:
+    row = Rejected(
+        tenant=tenant,
+        source=source,
+        status_code=status_code,
+        reason=reason,
+        details=details,
+        headers={k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS},
+        body=body,
+        verified=verified,
+    )
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def list_rejected(
+    session: AsyncSession, tenant: str, *, limit: int, before_id: int | None
+) -> list[Rejected]:
+    query = select(Rejected).where(Rejected.tenant == tenant)
+    if before_id is not None:
+        query = query.where(Rejected.id < before_id)
+    rows = await session.scalars(query.order_by(Rejected.id.desc()).limit(limit))
+    return list(rows)
+
+
+async def get_rejected(session: AsyncSession, tenant: str, rejected_id: int) -> Rejected | None:
+    return await session.scalar(
+        select(Rejected).where(Rejected.tenant == tenant, Rejected.id == rejected_id)
+    )
+
+
+async def mark_replayed(session: AsyncSession, rejected_id: int) -> None:
+    await session.execute(
+        update(Rejected).where(Rejected.id == rejected_id).values(replayed_at=datetime.now(UTC))
+    )

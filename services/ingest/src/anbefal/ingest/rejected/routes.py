@@ -1,0 +1,88 @@
+"""The ops API over the bodies ingest refused: list them, show one, replay it."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from anbefal.common.auth import Principal, Role
+from anbefal.common.deps import SessionDep, TenantPath, allow
+from anbefal.ingest.dependencies import IngestStateDep
+from anbefal.ingest.models import Rejected
+from anbefal.ingest.rejected import service
+
+router = APIRouter(tags=["admin"])
+AdminOrOps = Annotated[Principal, allow(Role.ADMIN, Role.OPS)]
+
+
+class RejectedOut(BaseModel):
+    id: int
+    source: str
+    status_code: int
+    reason: str
+    details: list[dict[str, Any]]
+    headers: dict[str, str]
+    received_at: datetime
+    verified: bool
+    replayed_at: datetime | None
+    size: int
+    body_base64: str | None = None
+
+
+def _rejected(row: Rejected, with_body: bool) -> RejectedOut:
+    return RejectedOut(
+        id=row.id,
+        source=row.source,
+        status_code=row.status_code,
+        reason=row.reason,
+        details=row.details,
+        headers=row.headers,
+        received_at=row.received_at,
+        verified=row.verified,
+        replayed_at=row.replayed_at,
+        size=len(row.body),
+        body_base64=base64.b64encode(row.body).decode() if with_body else None,
+    )
+
+
+@router.get("/v1/tenants/{tenant}/rejected", summary="Bodies ingest refused, newest first (ops)")
+async def list_rejected(
+    tenant: TenantPath,
+    principal: AdminOrOps,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before_id: int | None = None,
+) -> dict[str, list[RejectedOut]]:
+    rows = await service.kept(session, tenant, limit=limit, before_id=before_id)
+    return {"rejected": [_rejected(r, False) for r in rows]}
+
+
+@router.get("/v1/tenants/{tenant}/rejected/{rejected_id}", response_model=RejectedOut)
+async def show_rejected(
+    tenant: TenantPath, rejected_id: int, principal: AdminOrOps, session: SessionDep
+) -> RejectedOut:
+    return _rejected(await service.get(session, tenant, rejected_id), True)
+
+
+@router.post(
+    "/v1/tenants/{tenant}/rejected/{rejected_id}/replay",
+    summary="Run a kept body through its source again, after its configuration was fixed (ops)",
+    description=(
+        "Only bodies whose signature (or token) was verified when they arrived can be replayed; "
+        "the signature is not checked again, since a timestamped one would now be stale. "
+        "Replaying an answer that is already in Kafka is harmless (`duplicate`)."
+    ),
+)
+async def replay_rejected(
+    tenant: TenantPath,
+    rejected_id: int,
+    principal: AdminOrOps,
+    session: SessionDep,
+    state: IngestStateDep,
+) -> Response:
+    return await service.replay(session, state, tenant, rejected_id)

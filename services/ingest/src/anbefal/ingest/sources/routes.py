@@ -1,0 +1,98 @@
+"""The admin API over a tenant's survey-tool sources. Secrets go in, never out."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel
+
+from anbefal.common.auth import Principal, Role
+from anbefal.common.deps import SessionDep, TenantPath, allow
+from anbefal.ingest.dependencies import IngestStateDep
+from anbefal.ingest.sources import service
+from anbefal.ingest.sources.config import SOURCE_NAME_PATTERN, SourceIn
+
+router = APIRouter(tags=["admin"])
+Admin = Annotated[Principal, allow(Role.ADMIN)]
+AdminOrOps = Annotated[Principal, allow(Role.ADMIN, Role.OPS)]
+SourcePath = Annotated[str, Path(pattern=SOURCE_NAME_PATTERN)]
+
+
+class SourceOut(BaseModel):
+    name: str
+    tool: str
+    config: dict[str, Any]
+    webhook_path: str
+    # Enough to tell which secret is set, never enough to use it.
+    secret_fingerprint: str
+    api_token_set: bool
+    updated_at: datetime
+    updated_by: str
+
+
+def _fingerprint(secret: str) -> str:
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:8]
+
+
+def _out(tenant: str, row: Any) -> SourceOut:
+    return SourceOut(
+        name=row.name,
+        tool=row.tool,
+        config=row.config,
+        webhook_path=f"/v1/webhooks/{tenant}/{row.name}",
+        secret_fingerprint=_fingerprint(row.secret),
+        api_token_set=row.api_token is not None,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+    )
+
+
+@router.put(
+    "/v1/tenants/{tenant}/sources/{name}",
+    response_model=SourceOut,
+    summary="Create or replace a survey-tool source (admin)",
+    description=(
+        "Records the tool, its signing secret, which question holds the score and its declared "
+        "scale (only 0-10 is accepted), and which fields map to respondent, segments and "
+        "owners. Secrets are never returned; `secret_fingerprint` tells which one is set."
+    ),
+)
+async def put_source(
+    tenant: TenantPath,
+    name: SourcePath,
+    body: SourceIn,
+    principal: Admin,
+    session: SessionDep,
+    state: IngestStateDep,
+) -> SourceOut:
+    row = await service.put(session, state.intake, tenant, name, body, by=principal.sub)
+    return _out(tenant, row)
+
+
+@router.get("/v1/tenants/{tenant}/sources", summary="The tenant's sources (admin, ops)")
+async def list_sources(
+    tenant: TenantPath, principal: AdminOrOps, session: SessionDep
+) -> dict[str, list[SourceOut]]:
+    return {"sources": [_out(tenant, r) for r in await service.sources(session, tenant)]}
+
+
+@router.get("/v1/tenants/{tenant}/sources/{name}", response_model=SourceOut)
+async def get_source(
+    tenant: TenantPath, name: SourcePath, principal: AdminOrOps, session: SessionDep
+) -> SourceOut:
+    return _out(tenant, await service.get(session, tenant, name))
+
+
+@router.delete("/v1/tenants/{tenant}/sources/{name}", status_code=204)
+async def delete_source(
+    tenant: TenantPath,
+    name: SourcePath,
+    principal: Admin,
+    session: SessionDep,
+    state: IngestStateDep,
+) -> None:
+    """Deliveries to a deleted source get 401 (never 404) and are kept."""
+    await service.delete(session, state.intake, tenant, name)

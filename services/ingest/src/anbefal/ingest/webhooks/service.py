@@ -1,0 +1,92 @@
+"""A verified delivery's way on: through its tool's adapter, then out to Kafka, or into the
+fetch queue for the thin webhooks. Shared by the webhook route and the replay of a kept body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
+
+from anbefal.common.kafka import BrokerUnavailable
+from anbefal.common.logging import get_logger
+from anbefal.ingest.intake.pipeline import publish_answers, to_event
+from anbefal.ingest.sources.config import Source
+from anbefal.ingest.state import IngestState
+from anbefal.ingest.webhooks import repository
+from anbefal.ingest.webhooks.adapters import ADAPTERS
+from anbefal.ingest.webhooks.adapters.base import Delivery, FetchRequest, Ignored, PayloadInvalid
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A verified body that does not become an answer: kept by the caller, with this reason."""
+
+    status: int
+    code: str
+    message: str
+    details: list[dict[str, Any]]
+
+
+async def process(
+    state: IngestState, source: Source, delivery: Delivery, trace_id: str
+) -> Response | Refusal:
+    """A verified delivery through its adapter and out to Kafka (or the fetch queue)."""
+    adapter = ADAPTERS[source.tool]
+    try:
+        parsed = adapter.parse(delivery, source)
+    except PayloadInvalid as exc:
+        return Refusal(exc.status, exc.code, exc.message, exc.details)
+    if isinstance(parsed, Ignored):
+        return Refusal(200, "ignored", parsed.reason, [])
+    if isinstance(parsed, FetchRequest):
+        try:
+            async with state.sessionmaker() as session, session.begin():
+                job_id = await repository.add_fetch_job(
+                    session,
+                    tenant=source.tenant,
+                    source=source.name,
+                    survey_id=parsed.survey_id,
+                    response_id=parsed.response_id,
+                    trace_id=trace_id,
+                )
+        except (OSError, SQLAlchemyError) as exc:
+            log.warning("cannot queue a fetch; asked to retry", error=repr(exc))
+            return state.intake.unavailable("the webhook could not be recorded; retry later")
+        state.wake_fetcher()
+        return JSONResponse({"status": "queued", "fetch_job_id": job_id, "trace_id": trace_id}, 202)
+    events = [
+        to_event(source.tenant, item, delivery.received_at, source.event_tool) for item in parsed
+    ]
+    try:
+        outcomes = await publish_answers(state.dedupe, state.publisher, events, trace_id)
+    except BrokerUnavailable as exc:
+        log.warning(
+            "broker unavailable; answered 503",
+            tenant=source.tenant,
+            trace_id=trace_id,
+            error=str(exc),
+        )
+        return state.intake.broker_unavailable()
+    new = any(o.status == "accepted" for o in outcomes)
+    log.info(
+        "webhook accepted", tenant=source.tenant, source=source.name, trace_id=trace_id, new=new
+    )
+    body = {
+        "status": "accepted" if new else "duplicate",
+        "results": [
+            {
+                "response_id": o.event.source.response_id,
+                "event_id": str(o.event.event_id),
+                "version": o.event.version,
+                "status": o.status,
+            }
+            for o in outcomes
+        ],
+        "trace_id": trace_id,
+    }
+    return Response(orjson.dumps(body), 202 if new else 200, media_type="application/json")

@@ -15,7 +15,7 @@ from anbefal.ingest.sources import service as sources
 from anbefal.ingest.sources.config import FieldMap, Source
 from anbefal.ingest.state import IngestState
 from anbefal.ingest.webhooks.adapters.base import Delivery
-from anbefal.ingest.webhooks.service import Refusal, process
+from anbefal.ingest.webhooks.service import process
 
 
 async def kept(
@@ -57,7 +57,7 @@ async def replay(
             raise Conflict(f"source {row.source!r} is not configured", code="no_source")
     delivery = Delivery(body=row.body, headers={k.lower(): v for k, v in row.headers.items()})
     result = await process(state, config, delivery, uuid.uuid4().hex)
-    if isinstance(result, Refusal):
+    if isinstance(result, ServiceError):
         raise ServiceError(
             422 if result.status < 300 else result.status,
             result.code,

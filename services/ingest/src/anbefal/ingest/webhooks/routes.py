@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import Route
 
 from anbefal.common.deps import TenantPath
-from anbefal.common.errors import Unprocessable
+from anbefal.common.errors import ServiceError, Unauthenticated, Unprocessable
 from anbefal.common.events import TENANT_PATTERN
 from anbefal.common.logging import get_logger
 from anbefal.ingest.dependencies import get_state
@@ -31,7 +31,7 @@ from anbefal.ingest.intake.gate import BodyTooLarge, read_limited
 from anbefal.ingest.sources.config import SOURCE_NAME_PATTERN
 from anbefal.ingest.webhooks.adapters import ADAPTERS
 from anbefal.ingest.webhooks.adapters.base import Delivery, SignatureInvalid
-from anbefal.ingest.webhooks.service import Refusal, process
+from anbefal.ingest.webhooks.service import process
 
 log = get_logger(__name__)
 router = APIRouter(tags=["webhooks"])
@@ -116,7 +116,7 @@ async def receive_webhook(request: Request) -> Response:
     intake.check_rate(tenant)
     trace_id = request.headers.get("x-request-id") or uuid.uuid4().hex
 
-    async def refuse(refusal: Refusal, body: bytes, verified: bool) -> JSONResponse:
+    async def refuse(refusal: ServiceError, body: bytes, verified: bool) -> JSONResponse:
         return await intake.keep_rejected(
             tenant=tenant,
             source=source,
@@ -134,7 +134,7 @@ async def receive_webhook(request: Request) -> Response:
         body = await read_limited(request, limit)
     except BodyTooLarge as exc:
         return await refuse(
-            Refusal(413, "body_too_large", f"body is over {limit} bytes", []), exc.prefix, False
+            ServiceError(413, "body_too_large", f"body is over {limit} bytes"), exc.prefix, False
         )
     try:
         config = await intake.source(tenant, source)
@@ -143,7 +143,7 @@ async def receive_webhook(request: Request) -> Response:
         return intake.unavailable("the source's configuration is unavailable; retry later")
     if config is None:
         return await refuse(
-            Refusal(401, "unknown_source", f"no source {source!r} for tenant {tenant!r}", []),
+            Unauthenticated(f"no source {source!r} for tenant {tenant!r}", code="unknown_source"),
             body,
             False,
         )
@@ -155,9 +155,9 @@ async def receive_webhook(request: Request) -> Response:
     try:
         ADAPTERS[config.tool].verify(delivery, config)
     except SignatureInvalid as exc:
-        return await refuse(Refusal(401, "bad_signature", str(exc), []), body, False)
+        return await refuse(exc, body, False)
     result = await process(state, config, delivery, trace_id)
-    if isinstance(result, Refusal):
+    if isinstance(result, ServiceError):
         return await refuse(result, body, True)
     return result
 

@@ -3,13 +3,11 @@ fetch queue for the thin webhooks. Shared by the webhook route and the replay of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import orjson
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
+from anbefal.common.errors import ServiceError
 from anbefal.common.kafka import BrokerUnavailable
 from anbefal.common.logging import get_logger
 from anbefal.ingest.intake.pipeline import publish_answers, to_event
@@ -22,27 +20,18 @@ from anbefal.ingest.webhooks.adapters.base import Delivery, FetchRequest, Ignore
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """A verified body that does not become an answer: kept by the caller, with this reason."""
-
-    status: int
-    code: str
-    message: str
-    details: list[dict[str, Any]]
-
-
 async def process(
     state: IngestState, source: Source, delivery: Delivery, trace_id: str
-) -> Response | Refusal:
-    """A verified delivery through its adapter and out to Kafka (or the fetch queue)."""
+) -> Response | ServiceError:
+    """A verified delivery through its adapter and out to Kafka (or the fetch queue); or why
+    it does not become an answer (the caller keeps the body with that reason)."""
     adapter = ADAPTERS[source.tool]
     try:
         parsed = adapter.parse(delivery, source)
     except PayloadInvalid as exc:
-        return Refusal(exc.status, exc.code, exc.message, exc.details)
+        return exc
     if isinstance(parsed, Ignored):
-        return Refusal(200, "ignored", parsed.reason, [])
+        return ServiceError(200, "ignored", parsed.reason)
     if isinstance(parsed, FetchRequest):
         try:
             async with state.sessionmaker() as session, session.begin():

@@ -22,6 +22,7 @@ import orjson
 from pydantic import ValidationError
 
 from anbefal.common.app import validation_details
+from anbefal.common.errors import Unauthenticated, Unprocessable
 from anbefal.ingest.schemas import ResponseIn
 from anbefal.ingest.sources.config import Source
 
@@ -52,27 +53,26 @@ class Delivery:
         return self.header("content-type").split(";")[0].strip().lower()
 
 
-class SignatureInvalid(Exception):
+class SignatureInvalid(Unauthenticated):
     """401: the body is not provably from the tool (bad, missing or stale signature)."""
 
+    CODE = "bad_signature"
 
-class PayloadInvalid(Exception):
-    """422: signed, but not an answer we can score; `details` name the fields and why."""
 
-    status = 422
-    code = "invalid_response"
+class PayloadInvalid(Unprocessable):
+    """422: signed, but not an answer we can score; `details` name the fields and why. The
+    webhook route keeps the body with this reason and answers with its status."""
+
+    CODE = "invalid_response"
 
     def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or []
+        super().__init__(message, details=details)
 
 
 class MalformedBody(PayloadInvalid):
     """400: the bytes are not the format the tool sends (JSON, form fields)."""
 
-    status = 400
-    code = "malformed_body"
+    STATUS, CODE = 400, "malformed_body"
 
 
 class ScoreMissing(PayloadInvalid):
@@ -81,8 +81,7 @@ class ScoreMissing(PayloadInvalid):
     Not an error to the tool (a 4xx would make it retry or disable the hook): answered 200 and
     kept with the reason, so a misnamed question shows up for ops and can be replayed."""
 
-    status = 200
-    code = "not_scored"
+    STATUS, CODE = 200, "not_scored"
 
 
 def load_json(raw: bytes | str, what: str = "body") -> Any:

@@ -17,18 +17,59 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 from prometheus_client import REGISTRY
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import Column, Integer, String, Table, text
+from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from anbefal.common import topics
-from anbefal.common.db import create_engine, create_sessionmaker
+from anbefal.common.db import consumer_tables, create_engine, create_sessionmaker, service_metadata
 from anbefal.common.errors import PoisonRecordError
 from anbefal.common.events import Respondent, Source, SurveyResponse, response_event_id
-from anbefal.common.kafka import ConsumerLoop, Message, Publisher
+from anbefal.common.kafka import ConsumerLoop, Handler, HandlerContext, Publisher, Subscriptions
+from anbefal.common.partitioner import KeyPartitioner
 from anbefal.devstack.testing import asyncpg_dsn, caught_up, end_offsets, wait_until
-from anbefal.scoring import handlers
-from anbefal.scoring.models import CONSUMER_TABLES
 
 pytestmark = pytest.mark.integration
+
+# The loop's own tables for these tests: its offsets, its dead letters and the answers stored.
+SCHEMA = "loop_test"
+METADATA = service_metadata(SCHEMA)
+TABLES = consumer_tables(METADATA)
+ANSWERS = Table(
+    "answers",
+    METADATA,
+    Column("event_id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant", String(63), nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+        await conn.run_sync(METADATA.create_all)
+
+
+async def store(ctx: HandlerContext[Any], answers: Sequence[SurveyResponse]) -> None:
+    """The newest version of each answer, once."""
+    newest = {a.event_id: a for a in sorted(answers, key=lambda a: a.version)}
+    stmt = insert(ANSWERS).values(
+        [
+            {"event_id": a.event_id, "tenant": a.tenant, "version": a.version}
+            for a in newest.values()
+        ]
+    )
+    await ctx.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["event_id"],
+            set_={"version": stmt.excluded.version},
+            where=ANSWERS.c.version < stmt.excluded.version,
+        )
+    )
+
+
+def answers_to(handler: Handler) -> Subscriptions[Any]:
+    return Subscriptions({SurveyResponse: handler})
 
 
 def response(tenant: str, response_id: str, score: int) -> SurveyResponse:
@@ -46,11 +87,11 @@ def response(tenant: str, response_id: str, score: int) -> SurveyResponse:
     )
 
 
-async def refusing_poison(session: AsyncSession, messages: Sequence[Message], *, tz: str) -> None:
-    for m in messages:
-        if isinstance(m.event, SurveyResponse) and m.event.source.response_id == "poison":
+async def refusing_poison(ctx: HandlerContext[Any], answers: Sequence[SurveyResponse]) -> None:
+    for answer in answers:
+        if answer.source.response_id == "poison":
             raise PoisonRecordError("this answer can never be processed")
-    await handlers.handle(session, messages, default_time_zone=tz)
+    await store(ctx, answers)
 
 
 async def test_poison_records_are_dead_lettered_and_the_rest_is_applied(stack: Any) -> None:
@@ -61,13 +102,13 @@ async def test_poison_records_are_dead_lettered_and_the_rest_is_applied(stack: A
     await publisher.start()
     await publisher.wait_ready(30)
     engine = create_engine(url)
+    await create_tables(engine)
     loop = ConsumerLoop(
         group_id=group,
-        topic_names=[topics.RESPONSES],
+        subscriptions=answers_to(refusing_poison),
         bootstrap=stack.kafka.bootstrap,
         sessionmaker=create_sessionmaker(engine),
-        tables=CONSUMER_TABLES,
-        handler=partial(refusing_poison, tz="Europe/Copenhagen"),
+        tables=TABLES,
         publisher=publisher,
     )
     # All on one partition (one key), so the poison sits in the same batch as good records.
@@ -80,7 +121,7 @@ async def test_poison_records_are_dead_lettered_and_the_rest_is_applied(stack: A
     task = asyncio.create_task(loop.run())
     try:
         await wait_until(
-            partial(caught_up, stack.kafka.bootstrap, url, "scoring", group, [topics.RESPONSES]),
+            partial(caught_up, stack.kafka.bootstrap, url, SCHEMA, group, [topics.RESPONSES]),
             60,
             "the loop consumed everything",
         )
@@ -93,10 +134,10 @@ async def test_poison_records_are_dead_lettered_and_the_rest_is_applied(stack: A
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         stored = await conn.fetchval(
-            "SELECT count(*) FROM scoring.answers WHERE tenant = $1", tenant
+            f"SELECT count(*) FROM {SCHEMA}.answers WHERE tenant = $1", tenant
         )
         dead = await conn.fetch(
-            'SELECT value, error FROM scoring.dead_letters WHERE group_id = $1 ORDER BY "offset"',
+            'SELECT value, error FROM loop_test.dead_letters WHERE group_id = $1 ORDER BY "offset"',
             group,
         )
     finally:
@@ -146,41 +187,44 @@ async def test_a_zombie_whose_offset_moved_on_commits_nothing(stack: Any) -> Non
     ends = await end_offsets(stack.kafka.bootstrap, [topics.RESPONSES])
     overtaken_batches = 0
 
-    async def overtaken(session: AsyncSession, messages: Sequence[Message]) -> None:
+    # The one partition of the answers' key.
+    partitions = sorted(p for t, p in ends if t == topics.RESPONSES)
+    partition = KeyPartitioner()(key, partitions, partitions)
+
+    async def overtaken(ctx: HandlerContext[Any], answers: Sequence[SurveyResponse]) -> None:
         nonlocal overtaken_batches
-        await handlers.handle(session, messages, default_time_zone="UTC")
-        ours = [m for m in messages if getattr(m.event, "tenant", None) == tenant]
+        await store(ctx, answers)
+        ours = [a for a in answers if a.tenant == tenant]
         if ours and overtaken_batches == 0:
             overtaken_batches += 1
             # "Another member" finished this partition and stored its end offset meanwhile.
-            m = ours[0]
             conn = await asyncpg.connect(asyncpg_dsn(url))
             try:
                 await conn.execute(
-                    "UPDATE scoring.consumer_offsets SET next_offset = $1 "
+                    f"UPDATE {SCHEMA}.consumer_offsets SET next_offset = $1 "
                     'WHERE group_id = $2 AND topic = $3 AND "partition" = $4',
-                    ends[(m.topic, m.partition)],
+                    ends[(topics.RESPONSES, partition)],
                     group,
-                    m.topic,
-                    m.partition,
+                    topics.RESPONSES,
+                    partition,
                 )
             finally:
                 await conn.close()
 
     engine = create_engine(url)
+    await create_tables(engine)
     loop = ConsumerLoop(
         group_id=group,
-        topic_names=[topics.RESPONSES],
+        subscriptions=answers_to(overtaken),
         bootstrap=stack.kafka.bootstrap,
         sessionmaker=create_sessionmaker(engine),
-        tables=CONSUMER_TABLES,
-        handler=overtaken,
+        tables=TABLES,
         publisher=publisher,
     )
     task = asyncio.create_task(loop.run())
     try:
         await wait_until(
-            partial(caught_up, stack.kafka.bootstrap, url, "scoring", group, [topics.RESPONSES]),
+            partial(caught_up, stack.kafka.bootstrap, url, SCHEMA, group, [topics.RESPONSES]),
             60,
             "offsets at the end",
         )
@@ -192,7 +236,7 @@ async def test_a_zombie_whose_offset_moved_on_commits_nothing(stack: Any) -> Non
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         stored = await conn.fetchval(
-            "SELECT count(*) FROM scoring.answers WHERE tenant = $1", tenant
+            f"SELECT count(*) FROM {SCHEMA}.answers WHERE tenant = $1", tenant
         )
     finally:
         await conn.close()
@@ -225,7 +269,7 @@ class _Rig:
         try:
             return int(
                 await conn.fetchval(
-                    "SELECT count(*) FROM scoring.answers WHERE tenant = $1", self.tenant
+                    f"SELECT count(*) FROM {SCHEMA}.answers WHERE tenant = $1", self.tenant
                 )
             )
         finally:
@@ -237,14 +281,14 @@ class _Rig:
 
         await wait_until(done, 60, f"{n} answers stored")
 
-    async def loop_at_the_end(self, **kwargs: Any) -> ConsumerLoop:
+    async def loop_at_the_end(self, handler: Handler, **kwargs: Any) -> ConsumerLoop:
         """A loop whose group's stored offsets start at the end of the topic: it sees only the
         records the test produces after this, not the whole session's history."""
         ends = await end_offsets(self.stack.kafka.bootstrap, [topics.RESPONSES])
         conn = await asyncpg.connect(asyncpg_dsn(self.url))
         try:
             await conn.executemany(
-                'INSERT INTO scoring.consumer_offsets (group_id, topic, "partition", next_offset)'
+                'INSERT INTO loop_test.consumer_offsets (group_id, topic, "partition", next_offset)'
                 " VALUES ($1, $2, $3, $4)",
                 [(self.group, topic, partition, end) for (topic, partition), end in ends.items()],
             )
@@ -252,10 +296,10 @@ class _Rig:
             await conn.close()
         return ConsumerLoop(
             group_id=self.group,
-            topic_names=[topics.RESPONSES],
+            subscriptions=answers_to(handler),
             bootstrap=self.stack.kafka.bootstrap,
             sessionmaker=create_sessionmaker(self.engine),
-            tables=CONSUMER_TABLES,
+            tables=TABLES,
             publisher=self.publisher,
             **kwargs,
         )
@@ -274,6 +318,7 @@ async def _rig(stack: Any, name: str) -> AsyncIterator[_Rig]:
     await publisher.start()
     await publisher.wait_ready(30)
     engine = create_engine(url)
+    await create_tables(engine)
     suffix = uuid.uuid4().hex[:8]
     try:
         yield _Rig(stack, url, f"{name}-{suffix}", f"{name}-{suffix}", publisher, engine)
@@ -300,9 +345,9 @@ async def test_the_watchdog_replaces_a_consumer_that_stopped_fetching(stack: Any
     async with _rig(stack, "stall") as rig:
         loop: ConsumerLoop | None = None
 
-        async def pausing(session: AsyncSession, messages: Sequence[Message]) -> None:
+        async def pausing(ctx: HandlerContext[Any], answers: Sequence[SurveyResponse]) -> None:
             nonlocal paused
-            await handlers.handle(session, messages, default_time_zone="UTC")
+            await store(ctx, answers)
             consumer = loop._consumer if loop is not None else None
             if not paused and consumer is not None:
                 paused += 1
@@ -327,9 +372,7 @@ async def test_the_watchdog_replaces_a_consumer_that_never_fetched(stack: Any) -
     the watchdog must replace it all the same, and the answers waiting are stored once."""
     paused = 0
     async with _rig(stack, "unfetched") as rig:
-        loop = await rig.loop_at_the_end(
-            handler=partial(handlers.handle, default_time_zone="UTC"), watchdog_s=2
-        )
+        loop = await rig.loop_at_the_end(handler=store, watchdog_s=2)
         load_positions = loop.load_positions
 
         async def pausing(assigned: Iterable[TopicPartition]) -> None:
@@ -358,9 +401,9 @@ async def test_the_watchdog_asks_the_broker_when_a_stuck_consumer_looks_idle(sta
     async with _rig(stack, "stale") as rig:
         loop: ConsumerLoop | None = None
 
-        async def freezing(session: AsyncSession, messages: Sequence[Message]) -> None:
+        async def freezing(ctx: HandlerContext[Any], answers: Sequence[SurveyResponse]) -> None:
             nonlocal stuck
-            await handlers.handle(session, messages, default_time_zone="UTC")
+            await store(ctx, answers)
             consumer = loop._consumer if loop is not None else None
             if not stuck and consumer is not None and loop is not None:
                 stuck += 1
@@ -390,9 +433,9 @@ async def test_the_watchdog_replaces_a_consumer_that_cannot_rejoin_its_group(sta
     async with _rig(stack, "rejoin") as rig:
         loop: ConsumerLoop | None = None
 
-        async def breaking(session: AsyncSession, messages: Sequence[Message]) -> None:
+        async def breaking(ctx: HandlerContext[Any], answers: Sequence[SurveyResponse]) -> None:
             nonlocal broken
-            await handlers.handle(session, messages, default_time_zone="UTC")
+            await store(ctx, answers)
             consumer = loop._consumer if loop is not None else None
             if not broken and consumer is not None:
                 broken += 1
@@ -416,9 +459,9 @@ async def test_a_slow_batch_is_not_mistaken_for_a_stuck_consumer(stack: Any) -> 
     """Time inside a batch is max_poll_interval's business: batches three times longer than
     the watchdog's limit restart nothing."""
 
-    async def slow(session: AsyncSession, messages: Sequence[Message]) -> None:
+    async def slow(ctx: HandlerContext[Any], answers: Sequence[SurveyResponse]) -> None:
         await asyncio.sleep(3)
-        await handlers.handle(session, messages, default_time_zone="UTC")
+        await store(ctx, answers)
 
     async with _rig(stack, "slowbatch") as rig:
         loop = await rig.loop_at_the_end(handler=slow, max_records=1, watchdog_s=1)

@@ -23,7 +23,7 @@ from anbefal.closed_loop import repository
 from anbefal.closed_loop.action_store import state_of
 from anbefal.closed_loop.actions import UNCHANGING, ActionState
 from anbefal.closed_loop.dry_run import DryRun
-from anbefal.closed_loop.handlers import handle, release_due
+from anbefal.closed_loop.handlers import release_due, subscriptions
 from anbefal.closed_loop.models import ActionRow
 from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RuleSet, TenantDefaults, TenantRules
 from anbefal.common import topics
@@ -232,7 +232,7 @@ async def production(url: str, tenant: str, stream: Stream) -> Outcome:
                 offset += 1
                 messages.append(Message(record, topics.RESPONSES, 0, offset, record.key, ()))
             async with db() as session, session.begin():
-                await handle(session, messages, debounce_s=stream.debounce_s)
+                await subscriptions(stream.debounce_s).dispatch(session, messages)
         async with db() as session:
             rows = await session.scalars(select(ActionRow).where(ActionRow.tenant == tenant))
             return outcome(state_of(r) for r in rows)

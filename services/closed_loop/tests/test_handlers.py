@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.closed_loop import repository
 from anbefal.closed_loop.actions import same
-from anbefal.closed_loop.handlers import handle, release_due
+from anbefal.closed_loop.handlers import release_due, subscriptions
 from anbefal.closed_loop.models import ActionRow
 from anbefal.closed_loop.owners import AccountsDoc
 from anbefal.closed_loop.rules import TenantDefaults, decide
@@ -84,7 +84,7 @@ class Feed:
             topic = topics.RESPONSES if isinstance(a, SurveyResponse) else topics.TASK_EVENTS
             messages.append(Message(a, topic, 0, self.offset, a.key, ()))
         async with self.db() as session, session.begin():
-            await handle(session, messages, debounce_s=self.debounce_s)
+            await subscriptions(self.debounce_s).dispatch(session, messages)
 
     async def release(self, after: timedelta = timedelta(hours=1)) -> int:
         async with self.db() as session, session.begin():

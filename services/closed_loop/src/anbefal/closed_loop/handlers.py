@@ -12,14 +12,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.closed_loop import action_store, repository
 from anbefal.closed_loop.actions import decide_batch, latest_new, release, task_event
-from anbefal.common.events import SurveyResponse, TaskEvent, TenantSettings
-from anbefal.common.kafka import Message
+from anbefal.closed_loop.models import TENANTS, Tenant
+from anbefal.common.events import SurveyResponse, TaskEvent
+from anbefal.common.kafka import HandlerContext, Subscriptions
 
 UNOWNED = Counter(
     "anbefal_closed_loop_unowned_actions_total",
@@ -72,19 +74,25 @@ async def evaluate_answers(
     await action_store.add_to_outbox(session, decision.released)
 
 
-async def handle(
-    session: AsyncSession, messages: Sequence[Message], *, debounce_s: float = 0.0
+def subscriptions(debounce_s: float) -> Subscriptions[Tenant]:
+    return Subscriptions(
+        {
+            TaskEvent: handle_task_events,
+            SurveyResponse: partial(handle_answers, debounce_s=debounce_s),
+        },
+        tenants=TENANTS,
+    )
+
+
+async def handle_task_events(ctx: HandlerContext[Tenant], events: Sequence[TaskEvent]) -> None:
+    await record_task_events(ctx.session, events)
+
+
+async def handle_answers(
+    ctx: HandlerContext[Tenant], answers: Sequence[SurveyResponse], *, debounce_s: float = 0.0
 ) -> None:
-    settings = [m.event for m in messages if isinstance(m.event, TenantSettings)]
-    if settings:
-        await repository.upsert_tenants(session, settings)
-    task_events = [m.event for m in messages if isinstance(m.event, TaskEvent)]
-    if task_events:
-        await record_task_events(session, task_events)
-    responses = [m.event for m in messages if isinstance(m.event, SurveyResponse)]
-    traces = {m.event.event_id: m.trace_id for m in messages if isinstance(m.event, SurveyResponse)}
-    if responses:
-        await evaluate_answers(session, responses, traces, debounce_s)
+    traces = {a.event_id: ctx.trace_id(a) for a in answers}
+    await evaluate_answers(ctx.session, answers, traces, debounce_s)
 
 
 async def release_due(session: AsyncSession, batch: int = 200, now: datetime | None = None) -> int:

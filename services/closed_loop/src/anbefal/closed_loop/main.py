@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from fastapi import FastAPI
 
 from anbefal.closed_loop import action_store, handlers
@@ -11,7 +9,6 @@ from anbefal.closed_loop.models import CONSUMER_TABLES, OUTBOX
 from anbefal.closed_loop.routes import router
 from anbefal.closed_loop.settings import ClosedLoopSettings
 from anbefal.closed_loop.state import ClosedLoopState
-from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.outbox import OutboxRelay
 from anbefal.common.services import CLOSED_LOOP
@@ -30,9 +27,8 @@ def wire(runtime: Runtime[ClosedLoopSettings]) -> Wiring[ClosedLoopState]:
     consumer = service_consumer(
         runtime,
         CLOSED_LOOP,
-        [topics.RESPONSES, topics.TENANTS, topics.TASK_EVENTS],
+        handlers.subscriptions(settings.closed_loop_debounce_s),
         CONSUMER_TABLES,
-        functools.partial(handlers.handle, debounce_s=settings.closed_loop_debounce_s),
         # Publish the actions just committed now, not at the next poll.
         after_commit=relay.worker.wake,
     )

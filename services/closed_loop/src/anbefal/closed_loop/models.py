@@ -12,6 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from anbefal.common.db import consumer_tables, service_metadata
 from anbefal.common.outbox import outbox_table
+from anbefal.common.tenants import TenantProjection
 
 
 class Base(DeclarativeBase):
@@ -31,6 +32,9 @@ class Tenant(Base):
     default_salesperson: Mapped[str | None] = mapped_column(String(320))
     follow_up_days: Mapped[int] = mapped_column(Integer)
     time_zone: Mapped[str] = mapped_column(String(64))
+
+
+TENANTS = TenantProjection(Tenant)
 
 
 class Evaluated(Base):

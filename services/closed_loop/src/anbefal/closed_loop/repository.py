@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.closed_loop.models import (
+    TENANTS,
     AccountRow,
     AnswerRow,
     Evaluated,
@@ -18,36 +19,20 @@ from anbefal.closed_loop.models import (
     RuleSetHistory,
     RuleSetRow,
     SegmentOwnerRow,
-    Tenant,
 )
 from anbefal.closed_loop.owners import AccountOwner, AccountsDoc, Directory, PeopleDoc, Person
 from anbefal.closed_loop.owners import SegmentOwner as SegmentOwnerDoc
 from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RuleSet, TenantDefaults, TenantRules
-from anbefal.common.db import upsert_latest
-from anbefal.common.events import SurveyResponse, TenantSettings
-
-
-async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
-    rows = [
-        {
-            "tenant": s.tenant,
-            "default_director": s.default_director,
-            "default_salesperson": s.default_salesperson,
-            "follow_up_days": s.follow_up_days,
-            "time_zone": s.time_zone,
-        }
-        for s in settings
-    ]
-    await upsert_latest(session, Tenant, rows, "tenant")
+from anbefal.common.events import SurveyResponse
 
 
 async def tenant_defaults(session: AsyncSession, tenants: set[str]) -> dict[str, TenantDefaults]:
-    rows = await session.execute(select(Tenant).where(Tenant.tenant.in_(tenants)))
+    stored = await TENANTS.load(session, tenants)
     found = {
-        t.tenant: TenantDefaults(
+        name: TenantDefaults(
             t.default_director, t.default_salesperson, t.follow_up_days, t.time_zone
         )
-        for t in rows.scalars()
+        for name, t in stored.items()
     }
     return {t: found.get(t, TenantDefaults()) for t in tenants}
 

@@ -7,20 +7,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common import metrics
-from anbefal.common.events import TASK_ACTIONS, Action, TenantSettings
-from anbefal.common.kafka import Message
+from anbefal.common.events import TASK_ACTIONS, Action
+from anbefal.common.kafka import HandlerContext, Subscriptions
 from anbefal.common.logging import get_logger
 from anbefal.common.nps import is_detractor
-from anbefal.notify import repository
 from anbefal.notify.chat import service as chat
 from anbefal.notify.email import compose
 from anbefal.notify.email import service as email
-from anbefal.notify.models import Task, Tenant
+from anbefal.notify.models import TENANTS, Task, Tenant
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.staff import service as staff
 from anbefal.notify.tasks import service as tasks
@@ -38,15 +38,15 @@ def newest(actions: Sequence[tuple[Action, str | None]]) -> list[tuple[Action, s
     return list(kept.values())
 
 
-async def handle(
-    session: AsyncSession, messages: Sequence[Message], *, settings: NotifySettings
+def subscriptions(settings: NotifySettings) -> Subscriptions[Tenant]:
+    return Subscriptions({Action: partial(handle_actions, settings=settings)}, tenants=TENANTS)
+
+
+async def handle_actions(
+    ctx: HandlerContext[Tenant], events: Sequence[Action], *, settings: NotifySettings
 ) -> None:
-    tenant_settings = [m.event for m in messages if isinstance(m.event, TenantSettings)]
-    if tenant_settings:
-        await repository.upsert_tenants(session, tenant_settings)
-    actions = newest([(m.event, m.trace_id) for m in messages if isinstance(m.event, Action)])
-    if not actions:
-        return
+    session = ctx.session
+    actions = newest([(a, ctx.trace_id(a)) for a in events])
     applied = await tasks.apply(session, [a for a, _ in actions if a.type in TASK_ACTIONS])
     await chat.cancel(session, applied.cancelled)
     created = applied.created
@@ -54,9 +54,7 @@ async def handle(
     emails = [(a, t) for a, t in actions if a.type == "email"]
     await email.cancel(session, [a.action_id for a, _ in emails if a.cancelled])
     if emails or created:
-        tenants = await repository.tenants(
-            session, {a.tenant for a, _ in emails} | {t.tenant for t in created}
-        )
+        tenants = await ctx.tenants()
         await chat.announce(session, created, tenants, settings)
         await email.queue(
             session,

@@ -6,11 +6,8 @@ routes, service and repository; `handlers.py` decides what an action makes, this
 
 from __future__ import annotations
 
-from functools import partial
-
 from fastapi import FastAPI
 
-from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.outbox import OutboxRelay
 from anbefal.common.services import NOTIFY
@@ -52,9 +49,8 @@ def wire(runtime: Runtime[NotifySettings]) -> Wiring[NotifyState]:
     consumer = service_consumer(
         runtime,
         NOTIFY,
-        [topics.ACTIONS, topics.TENANTS],
+        handlers.subscriptions(settings),
         CONSUMER_TABLES,
-        partial(handlers.handle, settings=settings),
         after_commit=committed,
     )
     return Wiring(

@@ -24,6 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from anbefal.common.db import consumer_tables, service_metadata
 from anbefal.common.outbox import outbox_table
+from anbefal.common.tenants import TenantProjection
 
 
 class Base(DeclarativeBase):
@@ -49,6 +50,9 @@ class Tenant(Base):
     escalation_next_after_hours: Mapped[float] = mapped_column(Float, server_default="24")
     # A Slack or Teams incoming webhook for new detractor tasks; it is a credential: never logged.
     chat_webhook_url: Mapped[str | None] = mapped_column(Text)
+
+
+TENANTS = TenantProjection(Tenant)
 
 
 class Task(Base):

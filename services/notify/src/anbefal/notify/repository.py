@@ -15,35 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import func
 
-from anbefal.common.db import upsert_latest
-from anbefal.common.events import TenantSettings
-from anbefal.notify.models import ChatMessage, Email, StaffUser, Suppression, Tenant
+from anbefal.notify.models import TENANTS, ChatMessage, Email, StaffUser, Suppression, Tenant
 
 Delivery = Email | ChatMessage
 D = TypeVar("D", Email, ChatMessage)
 
 
-async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
-    rows = [
-        {
-            "tenant": s.tenant,
-            "display_name": s.display_name,
-            "locale": s.locale,
-            "sender_name": s.sender_name,
-            "sender_email": s.sender_email,
-            "default_director": s.default_director,
-            "escalation_next": s.escalation_next,
-            "escalation_next_after_hours": s.escalation_next_after_hours,
-            "chat_webhook_url": s.chat_webhook_url,
-        }
-        for s in settings
-    ]
-    await upsert_latest(session, Tenant, rows, "tenant")
-
-
 async def tenants(session: AsyncSession, names: set[str]) -> dict[str, Tenant]:
-    rows = await session.scalars(select(Tenant).where(Tenant.tenant.in_(names)))
-    return {t.tenant: t for t in rows}
+    return await TENANTS.load(session, names)
 
 
 async def claim_due(session: AsyncSession, model: type[D], limit: int) -> list[D]:

@@ -1,29 +1,31 @@
-"""Scoring's consumer handler: answers into daily buckets, tenant settings into `tenants`."""
+"""Scoring's consumer handlers: answers into daily buckets (tenant settings are saved into
+`tenants` by the loop, through `TENANTS`)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from anbefal.common.events import SurveyResponse, TenantSettings
-from anbefal.common.kafka import Message
+from anbefal.common.events import SurveyResponse
+from anbefal.common.kafka import HandlerContext, Subscriptions
 from anbefal.scoring import repository
+from anbefal.scoring.models import TENANTS, Tenant
 
 
-async def handle(
-    session: AsyncSession, messages: Sequence[Message], *, default_time_zone: str
+async def handle_answers(
+    ctx: HandlerContext[Tenant], answers: Sequence[SurveyResponse], *, default_time_zone: str
 ) -> None:
-    settings = [m.event for m in messages if isinstance(m.event, TenantSettings)]
-    if settings:
-        await repository.upsert_tenants(session, settings)
     newest: dict[uuid.UUID, SurveyResponse] = {}
-    for m in messages:
-        event = m.event
-        if isinstance(event, SurveyResponse):
-            seen = newest.get(event.event_id)
-            if seen is None or event.version > seen.version:
-                newest[event.event_id] = event
-    if newest:
-        await repository.apply_answers(session, list(newest.values()), default_time_zone)
+    for answer in answers:
+        seen = newest.get(answer.event_id)
+        if seen is None or answer.version > seen.version:
+            newest[answer.event_id] = answer
+    await repository.apply_answers(ctx.session, list(newest.values()), default_time_zone)
+
+
+def subscriptions(default_time_zone: str) -> Subscriptions[Tenant]:
+    return Subscriptions(
+        {SurveyResponse: partial(handle_answers, default_time_zone=default_time_zone)},
+        tenants=TENANTS,
+    )

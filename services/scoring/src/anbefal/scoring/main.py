@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from fastapi import FastAPI
 
-from anbefal.common import topics
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.outbox import OutboxRelay
 from anbefal.common.services import SCORING
@@ -31,16 +28,14 @@ def wire(runtime: Runtime[ScoringSettings]) -> Wiring[ScoringState]:
         poll_s=settings.scores_poll_s,
         after_commit=relay.worker.wake,
     )
-    handler = partial(handlers.handle, default_time_zone=settings.default_time_zone)
     # A larger fetch: a batch's cost is mostly per transaction (begin, savepoint, offset,
     # commit), so 500 records spread over six partitions (about 80 per transaction) drain a
     # backlog several times slower than 500 per partition.
     consumer = service_consumer(
         runtime,
         SCORING,
-        [topics.RESPONSES, topics.TENANTS],
+        handlers.subscriptions(settings.default_time_zone),
         CONSUMER_TABLES,
-        handler,
         max_records=settings.consumer_max_records,
     )
     return Wiring(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from anbefal.common.db import consumer_tables, service_metadata
 from anbefal.common.outbox import outbox_table
+from anbefal.common.tenants import TenantProjection
 
 
 class Base(DeclarativeBase):
@@ -127,3 +128,6 @@ class Tenant(Base):
     tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
     time_zone: Mapped[str] = mapped_column(String(64))
     anonymity_k: Mapped[int] = mapped_column(Integer)
+
+
+TENANTS = TenantProjection(Tenant)

@@ -12,8 +12,7 @@ from sqlalchemy import ColumnElement, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.common.db import upsert_latest
-from anbefal.common.events import SurveyResponse, TenantSettings
+from anbefal.common.events import SurveyResponse
 from anbefal.common.nps import category
 from anbefal.scoring.models import (
     ALL_DIMENSION,
@@ -21,7 +20,6 @@ from anbefal.scoring.models import (
     DailyBucket,
     PublishedBucket,
     SegmentState,
-    Tenant,
 )
 from anbefal.scoring.nps import Figures
 
@@ -33,14 +31,6 @@ Buckets = type[DailyBucket] | type[PublishedBucket]
 def shown_buckets(kind: str) -> Buckets:
     """The buckets a reader may see: eNPS only through its published copy (see PublishedBucket)."""
     return PublishedBucket if kind == "enps" else DailyBucket
-
-
-async def upsert_tenants(session: AsyncSession, settings: Sequence[TenantSettings]) -> None:
-    rows = [
-        {"tenant": s.tenant, "time_zone": s.time_zone, "anonymity_k": s.anonymity_k}
-        for s in settings
-    ]
-    await upsert_latest(session, Tenant, rows, "tenant")
 
 
 # Constant SQL (see the consumer's statements below): it runs for every batch.

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from anbefal.common.db import ConsumerTables
-from anbefal.common.kafka import BatchHandler, ConsumerLoop, Publisher
+from anbefal.common.kafka import ConsumerLoop, Publisher, Subscriptions
 from anbefal.common.services import Service
 from anbefal.common.settings import BaseServiceSettings
 
@@ -47,9 +47,8 @@ class Wiring(Generic[StateT]):
 def service_consumer(
     runtime: Runtime[BaseServiceSettings],
     service: Service,
-    topic_names: Sequence[str],
+    subscriptions: Subscriptions[Any],
     tables: ConsumerTables,
-    handler: BatchHandler,
     after_commit: Callable[[], None] | None = None,
     max_records: int = 500,
 ) -> ConsumerLoop:
@@ -60,11 +59,10 @@ def service_consumer(
     settings = runtime.settings
     return ConsumerLoop(
         group_id=service.group_id(settings.group_prefix),
-        topic_names=topic_names,
+        subscriptions=subscriptions,
         bootstrap=settings.kafka_bootstrap,
         sessionmaker=runtime.sessionmaker,
         tables=tables,
-        handler=handler,
         publisher=runtime.publisher,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         max_poll_interval_ms=settings.consumer_max_poll_interval_ms,

@@ -1,14 +1,10 @@
 """Kafka for every service: the producer (producer.py) and the one consumer loop (consumer.py),
-with its stored offsets (offsets.py), dead letters (dead_letters.py) and watchdog (watchdog.py).
+with its typed subscriptions (subscriptions.py), stored offsets (offsets.py), dead letters
+(dead_letters.py) and watchdog (watchdog.py).
 """
 
-from anbefal.common.kafka.consumer import (
-    BatchHandler,
-    ConsumerLoop,
-    HandlerWrapper,
-    Message,
-    wrap_handlers,
-)
+from anbefal.common.kafka.consumer import BatchHandler, ConsumerLoop, HandlerWrapper, wrap_handlers
+from anbefal.common.kafka.messages import Message
 from anbefal.common.kafka.producer import (
     TRACE_HEADER,
     BrokerUnavailable,
@@ -16,6 +12,7 @@ from anbefal.common.kafka.producer import (
     OutRecord,
     Publisher,
 )
+from anbefal.common.kafka.subscriptions import Handler, HandlerContext, Subscriptions
 from anbefal.common.kafka.watchdog import ConsumerHealth
 
 __all__ = [
@@ -24,10 +21,13 @@ __all__ = [
     "BrokerUnavailable",
     "ConsumerHealth",
     "ConsumerLoop",
+    "Handler",
+    "HandlerContext",
     "HandlerWrapper",
     "Headers",
     "Message",
     "OutRecord",
     "Publisher",
+    "Subscriptions",
     "wrap_handlers",
 ]

@@ -5,7 +5,8 @@ the handler's effect, dead-letters the records that can never be processed and a
 stored offset with a compare-and-set (offsets.py). The path of a record:
 
     run -> _poll (getmany) -> _process (one partition's batch)
-        -> _apply (decode; one transaction: handler, poison isolation, dead letters, offset)
+        -> _apply (decode; one transaction: handlers, poison isolation, dead letters, offset)
+        -> Subscriptions.dispatch (each handler gets the batch's events of its type)
 
 A transient failure (transient.py) rolls the whole batch back and retries it; any other failure
 of the handler is pinned on the record(s) at fault, found with one savepoint per record.
@@ -17,10 +18,8 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import pydantic
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
@@ -30,10 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from anbefal.common import metrics, tracing
 from anbefal.common.db import ConsumerTables
 from anbefal.common.errors import PoisonRecordError
-from anbefal.common.events import TOPIC_MODELS, EventModel, decode
-from anbefal.common.kafka.dead_letters import DeadLetters, Poison
+from anbefal.common.kafka.dead_letters import DeadLetters
+from anbefal.common.kafka.messages import Message, Poison, decode_records
 from anbefal.common.kafka.offsets import Fenced, OffsetStore
 from anbefal.common.kafka.producer import Publisher
+from anbefal.common.kafka.subscriptions import Subscriptions
 from anbefal.common.kafka.watchdog import ConsumerHealth, Watchdog
 from anbefal.common.logging import get_logger
 from anbefal.common.transient import is_transient
@@ -41,22 +41,7 @@ from anbefal.common.transient import is_transient
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class Message:
-    """A decoded record handed to a handler."""
-
-    event: EventModel
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    headers: tuple[tuple[str, bytes], ...]
-
-    @property
-    def trace_id(self) -> str | None:
-        return tracing.trace_id_of(self.headers)
-
-
+# What the loop runs in a batch's transaction: the subscriptions' dispatch, possibly wrapped.
 BatchHandler = Callable[[AsyncSession, Sequence[Message]], Awaitable[None]]
 HandlerWrapper = Callable[[BatchHandler], BatchHandler]
 
@@ -76,11 +61,10 @@ class ConsumerLoop:
         self,
         *,
         group_id: str,
-        topic_names: Iterable[str],
+        subscriptions: Subscriptions[Any],
         bootstrap: str,
         sessionmaker: async_sessionmaker[AsyncSession],
         tables: ConsumerTables,
-        handler: BatchHandler,
         publisher: Publisher,
         max_records: int = 500,
         max_attempts: int = 3,
@@ -90,10 +74,12 @@ class ConsumerLoop:
         after_commit: Callable[[], None] | None = None,
     ) -> None:
         self.group_id = group_id
-        self.topic_names = tuple(topic_names)
+        self.topic_names = subscriptions.topics
+        self._subscriptions = subscriptions
         self._bootstrap = bootstrap
         self._sessionmaker = sessionmaker
         self._tables = tables
+        handler: BatchHandler = subscriptions.dispatch
         for wrap in _handler_wrappers:
             handler = wrap(handler)
         self._handler = handler
@@ -191,7 +177,10 @@ class ConsumerLoop:
             fetched = False
             self.health.in_batch = True
             try:
-                for tp, records in batches.items():
+                # Tenant settings first: a poll's answers then see the settings it brought.
+                for tp, records in sorted(
+                    batches.items(), key=lambda b: self._subscriptions.rank(b[0].topic)
+                ):
                     if self._stopping.is_set():
                         break
                     if tp in positions and records:
@@ -299,7 +288,7 @@ class ConsumerLoop:
         end: int,
     ) -> int:
         """One transaction: effect + dead letters + offset compare-and-set. Returns dead count."""
-        messages, poison = _decode(tp.topic, records)
+        messages, poison = decode_records(tp.topic, records)
         async with self._sessionmaker() as session, session.begin():
             if messages:
                 try:
@@ -347,32 +336,6 @@ class ConsumerLoop:
                 )
                 poison.append((by_offset[message.offset], f"{reason}: {error!r}"))
         return poison
-
-
-def _decode(
-    topic: str, records: Sequence[ConsumerRecord[Any, Any]]
-) -> tuple[list[Message], list[Poison]]:
-    """The records as messages; those that do not decode as the topic's model are poison."""
-    model = TOPIC_MODELS[topic]
-    messages: list[Message] = []
-    poison: list[Poison] = []
-    for record in records:
-        try:
-            event = decode(model, record.value)
-        except pydantic.ValidationError as exc:
-            poison.append((record, f"undecodable {model.__name__}: {exc}"))
-            continue
-        messages.append(
-            Message(
-                event=event,
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                key=record.key,
-                headers=tuple(record.headers or ()),
-            )
-        )
-    return messages, poison
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

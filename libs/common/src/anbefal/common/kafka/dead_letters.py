@@ -5,19 +5,15 @@ topic's dead-letter topic (`<topic>.dlq`) with the reason, for a person to look 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from aiokafka import ConsumerRecord
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common import topics
 from anbefal.common.errors import RetryableError
+from anbefal.common.kafka.messages import Poison
 from anbefal.common.kafka.producer import Publisher
-
-# A record the loop gives up on, with the reason.
-Poison = tuple[ConsumerRecord[Any, Any], str]
 
 
 class DeadLetters:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from anbefal.common.app import create_service_app
-from anbefal.common.errors import PoisonRecordError
+from anbefal.common.errors import PoisonRecordError, RetryableError
 from anbefal.common.settings import BaseServiceSettings
 from anbefal.common.transient import is_transient
 
@@ -56,6 +56,9 @@ def test_the_records_failures_are_not(orig: Exception) -> None:
 def test_other_failures() -> None:
     assert is_transient(OSError("connection reset"))
     assert is_transient(TimeoutError())
+    # The pool had no free connection in time: retried, never pinned on a record.
+    assert is_transient(PoolTimeoutError("QueuePool limit reached"))
+    assert is_transient(RetryableError("dead-letter topic unavailable"))
     assert not is_transient(PoisonRecordError("score 11"))
     assert not is_transient(ValueError("bad"))
 
@@ -90,6 +93,7 @@ async def get_fail(app: FastAPI) -> httpx.Response:
         db_error(asyncpg.exceptions.SerializationError("could not serialize access")),
         OSError("connection refused"),
         PoolTimeoutError("QueuePool limit reached"),
+        RetryableError("the broker is unavailable"),
     ],
 )
 async def test_every_service_answers_a_transient_failure_503(exc: Exception) -> None:

@@ -72,6 +72,7 @@ class Version:
     director: str | None
     gold: bool
     skip: bool  # the version number jumps by two; the skipped one may arrive late
+    moved: bool = False  # this version names the other respondent (a corrected id)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def streams(draw: st.DrawFn) -> Stream:
         )
     )
 
-    def version(slot: st.SearchStrategy[int]) -> st.SearchStrategy[Version]:
+    def version(slot: st.SearchStrategy[int], moves: bool = True) -> st.SearchStrategy[Version]:
         return st.builds(
             Version,
             slot,
@@ -122,13 +123,14 @@ def streams(draw: st.DrawFn) -> Stream:
             st.none() | st.sampled_from(["d1@x.dk", "d2@x.dk"]),
             st.booleans(),
             st.booleans(),
+            st.booleans() if moves else st.just(False),
         )
 
     # Every answer comes (in any order, batches cut anywhere), then edits, redeliveries and
     # stale versions.
     firsts: list[Step] = []
     for i in draw(st.permutations(range(len(slots)))):
-        firsts.append(draw(version(st.just(i))))
+        firsts.append(draw(version(st.just(i), moves=False)))
         if draw(st.booleans()):
             firsts.append(Cut(release=draw(st.booleans())))
     step = st.one_of(
@@ -149,13 +151,14 @@ def streams(draw: st.DrawFn) -> Stream:
 
 def answer(tenant: str, stream: Stream, step: Version, version: int) -> SurveyResponse:
     slot = stream.slots[step.slot]
+    who = {"c-1": "c-2", "c-2": "c-1"}[slot.respondent] if step.moved else slot.respondent
     rid = f"r{step.slot}"
     at = START + timedelta(days=slot.day)
     return SurveyResponse(
         event_id=response_event_id(tenant, "api", rid), version=version, tenant=tenant,
         kind="nps", score=step.score, comment=step.comment, answered_at=at, received_at=at,
         source=Source(tool="api", response_id=rid),
-        respondent=Respondent(key=slot.respondent, email=f"{slot.respondent}@example.com"),
+        respondent=Respondent(key=who, email=f"{who}@example.com"),
         segments={"tier": "gold"} if step.gold else {},
         owners=Owners(director=step.director),
     )  # fmt: skip

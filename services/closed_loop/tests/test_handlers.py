@@ -430,3 +430,24 @@ def test_cool_down_every_detractor_is_in_exactly_one_open_call(
         (ids[n], score, comment) for n, (_, score, comment) in latest.items() if score <= 6
     )
     assert sorted(seen) == expected
+
+
+async def test_a_corrected_respondent_keeps_the_answers_attached_to_its_call(
+    db: Any, tenant: str
+) -> None:
+    """A version naming another respondent (a corrected id) re-evaluates the answer's call:
+    the answers attached to it belong to the respondent the call was made for, and must be
+    loaded with it. They were not: the call lost its attached answers, and a cancelled call
+    left them attached to nothing."""
+    feed = Feed(db, tenant, debounce_s=0)
+    await feed.send(feed.answer("r1", 2, "bad"))
+    await feed.send(feed.answer("r2", 4, "still bad", at=START + DAY))
+    await feed.send(feed.answer("r1", 3, "bad", version=2, respondent="c-9"))
+    call = (await feed.published())[-1]
+    assert (call.comment, call.revision) == ("bad", 3)
+    assert [a.comment for a in call.attached] == ["still bad"]
+    # Now a promoter: the call is cancelled and hands r2 on, as its own open call.
+    await feed.send(feed.answer("r1", 9, "sorted", version=3, respondent="c-9"))
+    latest = {a.action_id: a for a in await feed.published() if a.rule_id == "detractor-call"}
+    (open_call,) = [a for a in latest.values() if not a.cancelled]
+    assert (open_call.comment, open_call.attached) == ("still bad", [])

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from prometheus_client import Gauge
-from sqlalchemy import false, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, false, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from anbefal.closed_loop.actions import ActionState, Book
@@ -79,8 +79,10 @@ async def load_book(
     action_ids: Collection[uuid.UUID] = (),
 ) -> StoredBook:
     """The actions of these answers, of these (tenant, respondent key)s and with these ids,
-    locked: the releaser skips them until this transaction ends."""
-    conditions = []
+    locked: the releaser skips them until this transaction ends. With an answer's actions
+    come those of the respondent they were decided for, which a version naming another
+    respondent does not: the answers attached to them are theirs."""
+    conditions: list[ColumnElement[bool]] = []
     if response_event_ids:
         conditions.append(ActionRow.response_event_id.in_(response_event_ids))
     if respondents:
@@ -89,15 +91,30 @@ async def load_book(
         conditions.append(ActionRow.action_id.in_(action_ids))
     if not conditions:
         return StoredBook(Book(), {})
-    rows = list(
-        await session.scalars(
-            select(ActionRow)
-            .where(or_(false(), *conditions))
-            .with_for_update()
-            .execution_options(populate_existing=True)
+    rows = await _locked(session, conditions)
+    wanted = set(response_event_ids)
+    others = {
+        (r.tenant, r.respondent_key)
+        for r in rows
+        if r.response_event_id in wanted and (r.tenant, r.respondent_key) not in respondents
+    }
+    if others:
+        known = {r.action_id for r in rows}
+        more = await _locked(
+            session, [tuple_(ActionRow.tenant, ActionRow.respondent_key).in_(list(others))]
         )
-    )
+        rows += [r for r in more if r.action_id not in known]
     return StoredBook(Book(state_of(r) for r in rows), {r.action_id: r for r in rows})
+
+
+async def _locked(session: AsyncSession, conditions: list[ColumnElement[bool]]) -> list[ActionRow]:
+    rows = await session.scalars(
+        select(ActionRow)
+        .where(or_(false(), *conditions))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
 
 
 async def held_until(session: AsyncSession, now: datetime, limit: int) -> StoredBook:

@@ -19,7 +19,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from anbefal.closed_loop.rules import TenantDefaults, decide
+from anbefal.closed_loop.rules import RoutingSettings, decide
 from anbefal.common import topics
 from anbefal.common.events import (
     Action,
@@ -170,7 +170,7 @@ async def test_closed_loop_killed_mid_stream_decides_each_answer_and_rule_once(
     for a in stream:
         if a.event_id not in latest or a.version > latest[a.event_id].version:
             latest[a.event_id] = a
-    defaults = TenantDefaults()
+    defaults = RoutingSettings()
     expected = {
         (a.event_id, act.rule_id): act for a in latest.values() for act in decide(a, defaults, now)
     }

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from anbefal.closed_loop.actions import Book, decide_batch
-from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RuleSet, TenantDefaults, TenantRules
+from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RoutingSettings, RuleSet, TenantRules
 from anbefal.common.events import Owners, Respondent, Source, SurveyResponse, response_event_id
 
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -25,7 +25,7 @@ def vip_rules() -> TenantRules:
     rule_set = RuleSet.model_validate(
         {**doc, "rules": [vip, call, follow_up, thanks, {**ask_why, "enabled": True}]}
     )
-    return TenantRules(TenantDefaults(director="d@x.dk"), rule_set)
+    return TenantRules(RoutingSettings(director="d@x.dk"), rule_set)
 
 
 def answer(

@@ -25,7 +25,7 @@ from anbefal.closed_loop.actions import UNCHANGING, ActionState
 from anbefal.closed_loop.dry_run import DryRun
 from anbefal.closed_loop.handlers import release_due, subscriptions
 from anbefal.closed_loop.models import ActionRow
-from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RuleSet, TenantDefaults, TenantRules
+from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RoutingSettings, RuleSet, TenantRules
 from anbefal.common import topics
 from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.events import Owners, Respondent, Source, SurveyResponse, response_event_id
@@ -245,7 +245,7 @@ async def production(url: str, tenant: str, stream: Stream) -> Outcome:
 
 def dry_run(tenant: str, stream: Stream) -> Outcome:
     rule_set = RULE_SETS[stream.rule_set] or DEFAULT_RULE_SET
-    run = DryRun(TenantRules(TenantDefaults(), rule_set), NOW)
+    run = DryRun(TenantRules(RoutingSettings(), rule_set), NOW)
     for batch in batches(tenant, stream):
         if batch is not None:
             run.feed(batch)

@@ -23,7 +23,7 @@ from anbefal.closed_loop.actions import same
 from anbefal.closed_loop.handlers import release_due, subscriptions
 from anbefal.closed_loop.models import ActionRow
 from anbefal.closed_loop.owners import AccountsDoc
-from anbefal.closed_loop.rules import TenantDefaults, decide
+from anbefal.closed_loop.rules import RoutingSettings, decide
 from anbefal.common import topics
 from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.events import (
@@ -313,7 +313,7 @@ def test_any_version_history_ends_as_its_latest_version_calls_for(
             await engine.dispose()
         score, comment, _ = history[-1]
         expected = {a.rule_id: a for a in decide(feed.answer("r1", score, comment),
-                                                   TenantDefaults(), START)}  # fmt: skip
+                                                   RoutingSettings(), START)}  # fmt: skip
         final: dict[str, Action] = {}
         for action in published:
             previous = final.get(action.rule_id)

@@ -7,11 +7,11 @@ from typing import Any
 import pydantic
 import pytest
 
-from anbefal.closed_loop.rules import DEFAULT_RULE_SET, Rule, RuleSet, TenantDefaults, decide
+from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RoutingSettings, Rule, RuleSet, decide
 from anbefal.common.events import Respondent, Source, SurveyResponse
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
-DEFAULTS = TenantDefaults(director="d@acme.example", salesperson="s@acme.example")
+DEFAULTS = RoutingSettings(director="d@acme.example", salesperson="s@acme.example")
 
 
 def answer(score: int, comment: str | None = None, **segments: str) -> SurveyResponse:

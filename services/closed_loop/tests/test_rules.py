@@ -12,8 +12,8 @@ from anbefal.closed_loop.dry_run import simulate
 from anbefal.closed_loop.owners import Directory, Person
 from anbefal.closed_loop.rules import (
     DEFAULT_RULE_SET,
+    RoutingSettings,
     RuleSet,
-    TenantDefaults,
     cooldown_window,
     decide,
 )
@@ -45,7 +45,7 @@ def answer(
     )
 
 
-DEFAULTS = TenantDefaults(
+DEFAULTS = RoutingSettings(
     director="dir@acme.example", salesperson="sales@acme.example", follow_up_days=5
 )
 
@@ -89,10 +89,10 @@ def test_48_hours_across_the_october_dst_change_are_48_real_hours() -> None:
 
 
 def test_no_owner_anywhere_sends_the_task_to_the_fallback_queue() -> None:
-    (action,) = decide(answer(3), TenantDefaults(), NOW)
+    (action,) = decide(answer(3), RoutingSettings(), NOW)
     assert (action.assignee, action.assignee_role) == (None, "team")
     # An email still goes to the respondent; it just has nobody to reply to.
-    (email,) = decide(answer(10), TenantDefaults(), NOW)
+    (email,) = decide(answer(10), RoutingSettings(), NOW)
     assert (email.assignee, email.assignee_role) == (None, "director")
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from anbefal.closed_loop.actions import ActionState, Book, decide_batch, latest_new
 from anbefal.closed_loop.owners import Directory
-from anbefal.closed_loop.rules import RuleSet, TenantDefaults, TenantRules
+from anbefal.closed_loop.rules import RoutingSettings, RuleSet, TenantRules
 from anbefal.common.events import Action, ActionType, SurveyResponse
 
 
@@ -61,7 +61,7 @@ class RuleOutcome:
 
 def simulate(
     responses: Sequence[SurveyResponse],
-    defaults: TenantDefaults,
+    defaults: RoutingSettings,
     rule_set: RuleSet,
     directory: Directory,
     now: datetime,

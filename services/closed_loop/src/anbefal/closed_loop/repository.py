@@ -22,19 +22,19 @@ from anbefal.closed_loop.models import (
 )
 from anbefal.closed_loop.owners import AccountOwner, AccountsDoc, Directory, PeopleDoc, Person
 from anbefal.closed_loop.owners import SegmentOwner as SegmentOwnerDoc
-from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RuleSet, TenantDefaults, TenantRules
+from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RoutingSettings, RuleSet, TenantRules
 from anbefal.common.events import SurveyResponse
 
 
-async def tenant_defaults(session: AsyncSession, tenants: set[str]) -> dict[str, TenantDefaults]:
+async def routing_settings(session: AsyncSession, tenants: set[str]) -> dict[str, RoutingSettings]:
     stored = await TENANTS.load(session, tenants)
     found = {
-        name: TenantDefaults(
+        name: RoutingSettings(
             t.default_director, t.default_salesperson, t.follow_up_days, t.time_zone
         )
         for name, t in stored.items()
     }
-    return {t: found.get(t, TenantDefaults()) for t in tenants}
+    return {t: found.get(t, RoutingSettings()) for t in tenants}
 
 
 async def claim_new(
@@ -90,7 +90,7 @@ async def tenant_rules(
     for r in responses:
         if r.respondent.account_id:
             accounts[r.tenant].add(r.respondent.account_id)
-    defaults = await tenant_defaults(session, tenants)
+    defaults = await routing_settings(session, tenants)
     sets = await rule_sets(session, tenants)
     clocked = {t for t in tenants if sets[t].uses_business_hours}
     found = await directories(session, accounts, clocked)

@@ -176,7 +176,7 @@ async def dry_run(
     answers = answers[:DRY_RUN_MAX_ANSWERS]
     accounts = {a.respondent.account_id for a in answers if a.respondent.account_id}
     directory = (await repository.directories(session, {tenant: accounts}, {tenant}))[tenant]
-    defaults = (await repository.tenant_defaults(session, {tenant}))[tenant]
+    defaults = (await repository.routing_settings(session, {tenant}))[tenant]
     candidate = RuleSet.model_validate(body.model_dump(include=set(RuleSet.model_fields)))
     outcomes, untouched = simulate(answers, defaults, candidate, directory, now, body.examples)
     in_force = (await repository.rule_sets(session, {tenant}))[tenant]

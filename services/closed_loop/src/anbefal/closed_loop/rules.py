@@ -142,7 +142,10 @@ DEFAULT_RULES: tuple[Rule, ...] = tuple(DEFAULT_RULE_SET.rules)
 
 
 @dataclass(frozen=True)
-class TenantDefaults:
+class RoutingSettings:
+    """The part of a tenant's settings (`TenantSettings`, projected into closed_loop.tenants)
+    that routing reads; these defaults stand for a tenant whose settings never came."""
+
     director: str | None = None
     salesperson: str | None = None
     follow_up_days: int = 5
@@ -155,7 +158,7 @@ HOURS_PER_WORKING_DAY = 8
 
 
 def working_hours(
-    assignee: str | None, defaults: TenantDefaults, directory: Directory, country: str | None
+    assignee: str | None, defaults: RoutingSettings, directory: Directory, country: str | None
 ) -> WorkingHours:
     person = directory.person(assignee)
     if person is None:
@@ -169,7 +172,7 @@ def working_hours(
     )  # fmt: skip
 
 
-def holiday_country(rule_set_country: str | None, defaults: TenantDefaults) -> str | None:
+def holiday_country(rule_set_country: str | None, defaults: RoutingSettings) -> str | None:
     return rule_set_country or COUNTRY_BY_ZONE.get(defaults.time_zone)
 
 
@@ -177,7 +180,7 @@ def due_at(
     rule: Rule,
     response: SurveyResponse,
     assignee: str | None,
-    defaults: TenantDefaults,
+    defaults: RoutingSettings,
     directory: Directory,
     country: str | None,
 ) -> datetime | None:
@@ -197,7 +200,7 @@ def due_at(
 
 def decide(
     response: SurveyResponse,
-    defaults: TenantDefaults,
+    defaults: RoutingSettings,
     now: datetime,
     rules: Sequence[Rule] = DEFAULT_RULES,
     directory: Directory = EMPTY_DIRECTORY,
@@ -245,7 +248,7 @@ def decide(
 class TenantRules:
     """What a tenant's answers are evaluated with."""
 
-    defaults: TenantDefaults
+    defaults: RoutingSettings
     rule_set: RuleSet
     directory: Directory = EMPTY_DIRECTORY
 

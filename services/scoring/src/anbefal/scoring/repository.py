@@ -34,17 +34,19 @@ def shown_buckets(kind: str) -> Buckets:
 
 
 # Constant SQL (see the consumer's statements below): it runs for every batch.
-_TENANT_SETTINGS = text(
+_SCORING_SETTINGS = text(
     "SELECT tenant, time_zone, anonymity_k FROM scoring.tenants "
     "WHERE tenant = ANY(CAST(:names AS text[]))"
 )
 
 
-async def tenant_settings(
+async def scoring_settings(
     session: AsyncSession, tenants: Iterable[str], default_time_zone: str, default_k: int
 ) -> dict[str, tuple[ZoneInfo, int]]:
+    """The part of each tenant's settings scoring reads (its time zone and anonymity k), from
+    the projection in scoring.tenants; the defaults stand for a tenant whose settings never came."""
     names = set(tenants)
-    rows = await session.execute(_TENANT_SETTINGS, {"names": list(names)})
+    rows = await session.execute(_SCORING_SETTINGS, {"names": list(names)})
     found = {t: (ZoneInfo(tz), k) for t, tz, k in rows}
     default = (ZoneInfo(default_time_zone), default_k)
     return {t: found.get(t, default) for t in names}
@@ -110,7 +112,7 @@ async def apply_answers(
 
     Returns how many answers changed. Older or equal versions (redeliveries) change nothing.
     """
-    zones = await tenant_settings(session, (r.tenant for r in responses), default_time_zone, 5)
+    zones = await scoring_settings(session, (r.tenant for r in responses), default_time_zone, 5)
     # Lock the stored versions: their old bucket must be known to move an edited answer.
     existing = {
         row.event_id: row
@@ -331,7 +333,7 @@ async def people_and_overlaps(
 async def get_tenant_zone(
     session: AsyncSession, tenant: str, default_time_zone: str, default_k: int
 ) -> tuple[ZoneInfo, int]:
-    return (await tenant_settings(session, [tenant], default_time_zone, default_k))[tenant]
+    return (await scoring_settings(session, [tenant], default_time_zone, default_k))[tenant]
 
 
 async def timeseries(

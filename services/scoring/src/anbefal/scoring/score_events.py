@@ -63,7 +63,7 @@ class ScoreEventScheduler:
         due = await repository.due_segments(session, quiet_s=self._interval_s, limit=self._batch)
         if not due:
             return 0
-        tenants = await repository.tenant_settings(
+        tenants = await repository.scoring_settings(
             session, {s.tenant for s in due}, self._default_time_zone, self._default_k
         )
         moved = [

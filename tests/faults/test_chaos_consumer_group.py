@@ -1,4 +1,4 @@
-"""Faults of the consumer group (reliability-performance.md §2.3): a member paused past its
+"""Faults of the consumer group: a member paused past its
 session while it holds a batch (F2), members coming and going every few seconds under load
 (F8), and a batch that takes longer than max_poll_interval_ms (F10). Each test runs its own
 system of four services plus second copies of scoring and closed-loop in the same groups.

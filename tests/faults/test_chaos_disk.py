@@ -1,4 +1,4 @@
-"""F12, disk full (reliability-performance.md §2.3): the data folder of PostgreSQL, then the log
+"""F12, disk full: the data folder of PostgreSQL, then the log
 dir of the Kafka broker, on a small tmpfs of its own (`anbefal.devstack.diskfault`) that is
 filled to the last page under load, held full for a few seconds, and freed.
 

@@ -1,4 +1,4 @@
-"""Faults between the parts rather than in them (reliability-performance.md §2.3):
+"""Faults between the parts rather than in them:
 
 - F4: the broker restarted cleanly (SIGTERM, wait for its exit, start) under ingest load: 5xx
   only inside each restart window, nothing acknowledged lost, nothing counted twice;

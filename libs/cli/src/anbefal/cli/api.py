@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import typer
@@ -25,7 +25,28 @@ def tenant_client(tenant: str, url: str, role: str = "admin", timeout: float = 1
     )
 
 
-def fail(response: httpx.Response) -> None:
+def call(
+    tenant: str,
+    url: str,
+    method: str,
+    path: str,
+    *,
+    role: str = "admin",
+    expect: int | None = 200,
+    timeout: float = 10,
+    **kwargs: Any,
+) -> httpx.Response:
+    """One request to the tenant API; exit 1 with the API's error unless the status is `expect`
+    (any 2xx when `expect` is None)."""
+    with tenant_client(tenant, url, role=role, timeout=timeout) as client:
+        response = client.request(method, path, **kwargs)
+    ok = response.is_success if expect is None else response.status_code == expect
+    if not ok:
+        fail(response)
+    return response
+
+
+def fail(response: httpx.Response) -> NoReturn:
     """Print the API's error (and each detail) and exit 1."""
     try:
         error: dict[str, Any] = response.json().get("error", {})

@@ -15,7 +15,7 @@ import httpx
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from anbefal.cli.api import fail, tenant_client
+from anbefal.cli.api import call, fail, tenant_client
 from anbefal.common.services import INGEST
 
 DEFAULT_URL = INGEST.dev_url
@@ -103,10 +103,7 @@ def source_add(
         "api_token": api_token,
         "client_id": client_id,
     }
-    with tenant_client(tenant, url) as client:
-        response = client.put(f"/sources/{name}", json=body)
-    if response.status_code != 200:
-        fail(response)
+    response = call(tenant, url, "PUT", f"/sources/{name}", json=body)
     shown = response.json()
     print(f"saved source {name} ({tool}); secret {shown['secret_fingerprint']}", file=sys.stderr)
     print(f"webhook URL: {url.rstrip('/')}{shown['webhook_path']}")
@@ -115,10 +112,7 @@ def source_add(
 @source_app.command("list")
 def source_list(tenant: Annotated[str, TENANT], url: Annotated[str, URL] = DEFAULT_URL) -> None:
     """One line per source: name, tool, score question, webhook path."""
-    with tenant_client(tenant, url) as client:
-        response = client.get("/sources")
-    if response.status_code != 200:
-        fail(response)
+    response = call(tenant, url, "GET", "/sources")
     for source in response.json()["sources"]:
         score = source["config"]["fields"].get("score") or "-"
         print(f"{source['name']}\t{source['tool']}\tscore={score}\t{source['webhook_path']}")
@@ -129,10 +123,7 @@ def source_show(
     name: str, tenant: Annotated[str, TENANT], url: Annotated[str, URL] = DEFAULT_URL
 ) -> None:
     """The source's configuration as JSON (without its secrets)."""
-    with tenant_client(tenant, url) as client:
-        response = client.get(f"/sources/{name}")
-    if response.status_code != 200:
-        fail(response)
+    response = call(tenant, url, "GET", f"/sources/{name}")
     print(json.dumps(response.json(), indent=2))
 
 
@@ -141,10 +132,7 @@ def source_remove(
     name: str, tenant: Annotated[str, TENANT], url: Annotated[str, URL] = DEFAULT_URL
 ) -> None:
     """Delete a source; its deliveries then get 401 and are kept."""
-    with tenant_client(tenant, url) as client:
-        response = client.delete(f"/sources/{name}")
-    if response.status_code != 204:
-        fail(response)
+    call(tenant, url, "DELETE", f"/sources/{name}", expect=204)
     print(f"removed source {name}", file=sys.stderr)
 
 
@@ -155,10 +143,7 @@ def rejected_list(
     url: Annotated[str, URL] = DEFAULT_URL,
 ) -> None:
     """ID, when, source, status, replayable, reason."""
-    with tenant_client(tenant, url, role="ops") as client:
-        response = client.get("/rejected", params={"limit": limit})
-    if response.status_code != 200:
-        fail(response)
+    response = call(tenant, url, "GET", "/rejected", params={"limit": limit}, role="ops")
     rows = response.json()["rejected"]
     if not rows:
         print("nothing was refused", file=sys.stderr)
@@ -175,10 +160,7 @@ def rejected_show(
     rejected_id: int, tenant: Annotated[str, TENANT], url: Annotated[str, URL] = DEFAULT_URL
 ) -> None:
     """Everything kept about one refused body, the body itself included (base64)."""
-    with tenant_client(tenant, url, role="ops") as client:
-        response = client.get(f"/rejected/{rejected_id}")
-    if response.status_code != 200:
-        fail(response)
+    response = call(tenant, url, "GET", f"/rejected/{rejected_id}", role="ops")
     print(json.dumps(response.json(), indent=2))
 
 
@@ -187,10 +169,7 @@ def rejected_replay(
     rejected_id: int, tenant: Annotated[str, TENANT], url: Annotated[str, URL] = DEFAULT_URL
 ) -> None:
     """Run a kept body through its source again (after fixing the source's configuration)."""
-    with tenant_client(tenant, url, role="ops") as client:
-        response = client.post(f"/rejected/{rejected_id}/replay")
-    if response.status_code >= 300:
-        fail(response)
+    response = call(tenant, url, "POST", f"/rejected/{rejected_id}/replay", role="ops", expect=None)
     print(json.dumps(response.json(), indent=2))
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from anbefal.cli.api import fail, tenant_client
+from anbefal.cli.api import call
 from anbefal.common.services import CLOSED_LOOP
 
 app = typer.Typer(help="A tenant's routing rules (closed-loop API).", no_args_is_help=True)
@@ -24,10 +24,7 @@ def rules_get(
     url: Annotated[str, URL] = DEFAULT_URL,
 ) -> None:
     """Print the rules in force as JSON (edit it and give it back to `rules set`)."""
-    with tenant_client(tenant, url) as client:
-        response = client.get("/rules")
-    if response.status_code != 200:
-        fail(response)
+    response = call(tenant, url, "GET", "/rules")
     body = response.json()
     print(
         json.dumps(
@@ -54,10 +51,7 @@ def rules_set(
         body = json.loads(file.read_text())
     except json.JSONDecodeError as exc:
         raise typer.BadParameter(f"{file} is not JSON: {exc}") from exc
-    with tenant_client(tenant, url) as client:
-        response = client.put("/rules", json=body)
-    if response.status_code != 200:
-        fail(response)
+    response = call(tenant, url, "PUT", "/rules", json=body)
     print(f"saved version {response.json()['version']}", file=sys.stderr)
 
 
@@ -65,12 +59,9 @@ def _put_document(file: Path, tenant: str, url: str, path: str) -> None:
     # The extension says what it is: CSV goes as text/csv, anything else as JSON.
     is_csv = file.suffix.lower() == ".csv"
     content_type = "text/csv" if is_csv else "application/json"
-    with tenant_client(tenant, url) as client:
-        response = client.put(
-            path, content=file.read_bytes(), headers={"Content-Type": content_type}
-        )
-    if response.status_code != 200:
-        fail(response)
+    response = call(
+        tenant, url, "PUT", path, content=file.read_bytes(), headers={"Content-Type": content_type}
+    )
     counts = {k: v for k, v in response.json().items() if k != "tenant"}
     print("saved " + ", ".join(f"{n} {what}" for what, n in counts.items()), file=sys.stderr)
 

@@ -20,6 +20,7 @@ from anbefal.ingest.webhooks.adapters.base import (
     PayloadInvalid,
     SignatureInvalid,
     Submission,
+    check_survey,
     hmac_digest,
     load_json,
     parse_time,
@@ -49,8 +50,7 @@ class QualtricsAdapter:
         if ".surveyengine.completedResponse." not in f".{topic}":
             return Ignored(f"topic {topic!r} is not a completed response")
         survey_id = require_str(msg, "SurveyID")
-        if source.survey_ids and survey_id not in source.survey_ids:
-            raise PayloadInvalid(f"survey {survey_id!r} is not one of this source's surveys")
+        check_survey(source, survey_id)
         return FetchRequest(survey_id=survey_id, response_id=require_str(msg, "ResponseID"))
 
     async def fetch(

@@ -16,8 +16,8 @@ from anbefal.ingest.webhooks.adapters.base import (
     FetchRequest,
     Ignored,
     Parsed,
-    PayloadInvalid,
     Submission,
+    check_survey,
     hmac_digest,
     load_json,
     parse_time,
@@ -60,8 +60,7 @@ class SurveyMonkeyAdapter:
         if event_type != "response_completed":
             return Ignored(f"event_type {event_type} is not a completed response")
         survey_id = require_str(doc, "resources", "survey_id")
-        if source.survey_ids and survey_id not in source.survey_ids:
-            raise PayloadInvalid(f"survey {survey_id!r} is not one of this source's surveys")
+        check_survey(source, survey_id)
         return FetchRequest(survey_id=survey_id, response_id=require_str(doc, "object_id"))
 
     async def fetch(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,10 +17,11 @@ import pytest
 
 from anbefal.common import topics
 from anbefal.common.migrations import upgrade_all
-from anbefal.devstack.kafka import KafkaBroker, create_topics, start_kafka
+from anbefal.devstack.kafka import KafkaBroker, create_topics
 from anbefal.devstack.paths import state_dir
-from anbefal.devstack.postgres import PostgresServer, start_postgres
-from anbefal.devstack.testing import TEST_JWT_SECRET, free_port
+from anbefal.devstack.postgres import PostgresServer
+from anbefal.devstack.scratch import scratch_servers
+from anbefal.devstack.testing import TEST_JWT_SECRET
 
 
 @dataclass
@@ -56,21 +56,9 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     root = state_dir() / "test" / f"run-{os.getpid()}"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    postgres = start_postgres(root / "postgres", free_port())
-    try:
-        kafka = start_kafka(root / "kafka", free_port(), free_port())
-    except BaseException:
-        postgres.stop()
-        raise
-    try:
+    with scratch_servers(root) as (postgres, kafka):
         asyncio.run(create_topics(kafka.bootstrap, topics.ALL_TOPICS))
         yield Stack(root=root, kafka=kafka, postgres=postgres)
-    finally:
-        kafka.stop()
-        postgres.stop()
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

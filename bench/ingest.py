@@ -50,11 +50,11 @@ import httpx
 from anbefal.common import topics
 from anbefal.common.auth import issue_token
 from anbefal.devstack.chaos import ChaosSystem
-from anbefal.devstack.kafka import create_topics, start_kafka
+from anbefal.devstack.kafka import create_topics
 from anbefal.devstack.paths import state_dir
-from anbefal.devstack.postgres import start_postgres
+from anbefal.devstack.scratch import scratch_servers
 from anbefal.devstack.surveytools import typeform
-from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, end_offsets, free_port
+from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, end_offsets
 
 SECRET = "bench-typeform-secret"
 TENANT = "bench"
@@ -280,128 +280,123 @@ async def run(
     wrk = ensure_wrk()
     check_signature_scheme()
     root = state_dir() / "bench" / f"ingest-{uuid.uuid4().hex[:6]}"
-    root.mkdir(parents=True)
-    postgres = start_postgres(root / "postgres", free_port())
-    kafka = start_kafka(root / "kafka", free_port(), free_port())
-    system: ChaosSystem | None = None
-    lone: ServiceProcess | None = None
-    try:
-        await create_topics(kafka.bootstrap, topics.ALL_TOPICS)
-        postgres.create_database("bench")
-        env = {
-            "ANBEFAL_ENV_FILE": str(root / "no-env-file"),
-            "ANBEFAL_KAFKA_BOOTSTRAP": kafka.bootstrap,
-            "ANBEFAL_DATABASE_URL": postgres.url("bench"),
-            "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET,
-            "ANBEFAL_GROUP_PREFIX": "bench",
-            "ANBEFAL_LOG_LEVEL": "WARNING",
-            "ANBEFAL_INGEST_BENCH_BASELINE": "true",
-            # The benchmark measures the path, not the limiter.
-            "ANBEFAL_INGEST_TENANT_RATE_PER_S": "1000000",
-            "ANBEFAL_INGEST_TENANT_BURST": "1000000",
-            "ANBEFAL_INGEST_WORKERS": str(workers),
-            "PATH": os.environ["PATH"],
-        }
-        if ingest_only:
-            # Ingest alone: what the endpoint costs without the consumers competing for CPU.
-            ingest = ServiceProcess("ingest", env, root / "logs").start()
-            await ingest.wait_ready()
-            lone = ingest
-        else:
-            system = ChaosSystem(root, env)
-            await system.start()
-            ingest = system.processes["ingest"]
-        services = {"ingest": ingest} if system is None else system.processes
-        roots = {name: p.process.pid for name, p in services.items() if p.process is not None}
-        assert kafka.process is not None
-        roots["kafka"] = kafka.process.pid
-        roots["postgres"] = int((postgres.data_dir / "postmaster.pid").read_text().split()[0])
-        meter = CpuMeter(roots)
-        admin = issue_token(TEST_JWT_SECRET, tenant=TENANT, role="admin", sub="bench")
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {admin}"}) as client:
-            r = await client.put(
-                f"{ingest.url}/v1/tenants/{TENANT}/sources/typeform",
-                json={"tool": "typeform", "secret": SECRET, "fields": {"score": "nps"}},
-            )
-            r.raise_for_status()
-        run_id = uuid.uuid4().hex[:6]
-        count = max(20_000, seconds * 6_000)
-        singles = [root / f"singles-{k}.tsv" for k in range(pairs)]
-        print(f"preparing {pairs} x {count:,} signed Typeform deliveries ...", file=sys.stderr)
-        for k, path in enumerate(singles):
-            prepare_singles(path, count, f"{run_id}-{k}")  # each pair sends answers of its own
-        singles_lua, batch_lua = root / "singles.lua", root / "batch.lua"
-        singles_lua.write_text(SINGLES_LUA)
-        batch_lua.write_text(BATCH_LUA)
-        token = issue_token(TEST_JWT_SECRET, tenant=TENANT, role="ingest", sub="bench")
-        baseline_url = f"{ingest.url}/v1/bench/baseline"
-        webhook_url = f"{ingest.url}/v1/webhooks/{TENANT}/typeform"
-        batch_url = f"{ingest.url}/v1/tenants/{TENANT}/responses"
-        wrk_args = {"seconds": seconds, "connections": connections, "threads": threads}
+    with scratch_servers(root) as (postgres, kafka):
+        system: ChaosSystem | None = None
+        lone: ServiceProcess | None = None
+        try:
+            await create_topics(kafka.bootstrap, topics.ALL_TOPICS)
+            postgres.create_database("bench")
+            env = {
+                "ANBEFAL_ENV_FILE": str(root / "no-env-file"),
+                "ANBEFAL_KAFKA_BOOTSTRAP": kafka.bootstrap,
+                "ANBEFAL_DATABASE_URL": postgres.url("bench"),
+                "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET,
+                "ANBEFAL_GROUP_PREFIX": "bench",
+                "ANBEFAL_LOG_LEVEL": "WARNING",
+                "ANBEFAL_INGEST_BENCH_BASELINE": "true",
+                # The benchmark measures the path, not the limiter.
+                "ANBEFAL_INGEST_TENANT_RATE_PER_S": "1000000",
+                "ANBEFAL_INGEST_TENANT_BURST": "1000000",
+                "ANBEFAL_INGEST_WORKERS": str(workers),
+                "PATH": os.environ["PATH"],
+            }
+            if ingest_only:
+                # Ingest alone: what the endpoint costs without the consumers competing for CPU.
+                ingest = ServiceProcess("ingest", env, root / "logs").start()
+                await ingest.wait_ready()
+                lone = ingest
+            else:
+                system = ChaosSystem(root, env)
+                await system.start()
+                ingest = system.processes["ingest"]
+            services = {"ingest": ingest} if system is None else system.processes
+            roots = {name: p.process.pid for name, p in services.items() if p.process is not None}
+            assert kafka.process is not None
+            roots["kafka"] = kafka.process.pid
+            roots["postgres"] = int((postgres.data_dir / "postmaster.pid").read_text().split()[0])
+            meter = CpuMeter(roots)
+            admin = issue_token(TEST_JWT_SECRET, tenant=TENANT, role="admin", sub="bench")
+            async with httpx.AsyncClient(headers={"Authorization": f"Bearer {admin}"}) as client:
+                r = await client.put(
+                    f"{ingest.url}/v1/tenants/{TENANT}/sources/typeform",
+                    json={"tool": "typeform", "secret": SECRET, "fields": {"score": "nps"}},
+                )
+                r.raise_for_status()
+            run_id = uuid.uuid4().hex[:6]
+            count = max(20_000, seconds * 6_000)
+            singles = [root / f"singles-{k}.tsv" for k in range(pairs)]
+            print(f"preparing {pairs} x {count:,} signed Typeform deliveries ...", file=sys.stderr)
+            for k, path in enumerate(singles):
+                prepare_singles(path, count, f"{run_id}-{k}")  # each pair sends answers of its own
+            singles_lua, batch_lua = root / "singles.lua", root / "batch.lua"
+            singles_lua.write_text(SINGLES_LUA)
+            batch_lua.write_text(BATCH_LUA)
+            token = issue_token(TEST_JWT_SECRET, tenant=TENANT, role="ingest", sub="bench")
+            baseline_url = f"{ingest.url}/v1/bench/baseline"
+            webhook_url = f"{ingest.url}/v1/webhooks/{TENANT}/typeform"
+            batch_url = f"{ingest.url}/v1/tenants/{TENANT}/responses"
+            wrk_args = {"seconds": seconds, "connections": connections, "threads": threads}
 
-        mode = "ingest alone" if ingest_only else "the whole pipeline running"
-        print(
-            f"== signed single webhooks ({connections} connections, {seconds} s each, {mode}; "
-            f"{pairs} baseline/real pairs, interleaved)"
-        )
-        single_pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        for k in range(pairs):
-            args = [str(singles[k]), str(threads)]
-            base = run_wrk(wrk, baseline_url, singles_lua, args, **wrk_args)
-            cpu_before = meter.snapshot()
-            real = run_wrk(wrk, webhook_url, singles_lua, args, **wrk_args)
-            cpu = cpu_line(cpu_before, meter.snapshot(), real["statuses"].get("202", 0))
-            print(line(f"[{k + 1}] raw baseline (read body, 202)", base))
-            print(line(f"[{k + 1}] signed Typeform webhook", real))
-            print(cpu)
-            single_pairs.append((base, real))
-        signed_single = report_pairs(single_pairs, 1)
-
-        batch_conns = max(threads, connections // 8)
-        batch_wrk = {**wrk_args, "connections": batch_conns}
-        print(f"== batches of {batch} answers ({batch_conns} connections)")
-        batch_pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        for k in range(pairs):
-            base = run_wrk(
-                wrk, baseline_url, batch_lua, [token, str(batch), f"{run_id}b{k}"], **batch_wrk
+            mode = "ingest alone" if ingest_only else "the whole pipeline running"
+            print(
+                f"== signed single webhooks ({connections} connections, {seconds} s each, {mode}; "
+                f"{pairs} baseline/real pairs, interleaved)"
             )
-            cpu_before = meter.snapshot()
-            real = run_wrk(
-                wrk, batch_url, batch_lua, [token, str(batch), f"{run_id}r{k}"], **batch_wrk
-            )
-            answers = real["statuses"].get("202", 0) * batch
-            cpu = cpu_line(cpu_before, meter.snapshot(), answers)
-            print(line(f"[{k + 1}] raw baseline (read body, 202)", base, batch))
-            print(line(f"[{k + 1}] generic API batch (answers/s)", real, batch))
-            print(cpu)
-            batch_pairs.append((base, real))
-        real_batch = report_pairs(batch_pairs, batch)
+            single_pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+            for k in range(pairs):
+                args = [str(singles[k]), str(threads)]
+                base = run_wrk(wrk, baseline_url, singles_lua, args, **wrk_args)
+                cpu_before = meter.snapshot()
+                real = run_wrk(wrk, webhook_url, singles_lua, args, **wrk_args)
+                cpu = cpu_line(cpu_before, meter.snapshot(), real["statuses"].get("202", 0))
+                print(line(f"[{k + 1}] raw baseline (read body, 202)", base))
+                print(line(f"[{k + 1}] signed Typeform webhook", real))
+                print(cpu)
+                single_pairs.append((base, real))
+            signed_single = report_pairs(single_pairs, 1)
 
-        # Every 202 must be in Kafka: count what the broker holds (only this run writes there).
-        ends = await end_offsets(kafka.bootstrap, [topics.RESPONSES])
-        in_kafka = sum(ends.values())
-        acked = sum(real["statuses"].get("202", 0) for _, real in single_pairs) + sum(
-            real["statuses"].get("202", 0) * batch for _, real in batch_pairs
-        )
-        print(f"== answers acknowledged {acked:,}, records in Kafka {in_kafka:,}")
-        # The targets are judged on the median run.
-        targets = {
-            "signed webhooks >= 4,000/s": signed_single["rate"] >= 4000,
-            "signed webhooks p99 <= 50 ms": signed_single["p"].get("99", 1e9) <= 50,
-            "batch >= 40,000 answers/s": real_batch["rate"] * batch >= 40_000,
-        }
-        for name, met in targets.items():
-            print(f"target {name:<30} {'met' if met else 'NOT met'}")
-        print(json.dumps({"singles": single_pairs, "batch": batch_pairs}), file=sys.stderr)
-        return 0 if in_kafka >= acked else 1
-    finally:
-        if system is not None:
-            system.stop()
-        if lone is not None:
-            lone.stop()
-        kafka.stop()
-        postgres.stop()
-        shutil.rmtree(root, ignore_errors=True)
+            batch_conns = max(threads, connections // 8)
+            batch_wrk = {**wrk_args, "connections": batch_conns}
+            print(f"== batches of {batch} answers ({batch_conns} connections)")
+            batch_pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+            for k in range(pairs):
+                base = run_wrk(
+                    wrk, baseline_url, batch_lua, [token, str(batch), f"{run_id}b{k}"], **batch_wrk
+                )
+                cpu_before = meter.snapshot()
+                real = run_wrk(
+                    wrk, batch_url, batch_lua, [token, str(batch), f"{run_id}r{k}"], **batch_wrk
+                )
+                answers = real["statuses"].get("202", 0) * batch
+                cpu = cpu_line(cpu_before, meter.snapshot(), answers)
+                print(line(f"[{k + 1}] raw baseline (read body, 202)", base, batch))
+                print(line(f"[{k + 1}] generic API batch (answers/s)", real, batch))
+                print(cpu)
+                batch_pairs.append((base, real))
+            real_batch = report_pairs(batch_pairs, batch)
+
+            # Every 202 must be in Kafka: count what the broker holds (only this run writes there).
+            ends = await end_offsets(kafka.bootstrap, [topics.RESPONSES])
+            in_kafka = sum(ends.values())
+            acked = sum(real["statuses"].get("202", 0) for _, real in single_pairs) + sum(
+                real["statuses"].get("202", 0) * batch for _, real in batch_pairs
+            )
+            print(f"== answers acknowledged {acked:,}, records in Kafka {in_kafka:,}")
+            # The targets are judged on the median run.
+            targets = {
+                "signed webhooks >= 4,000/s": signed_single["rate"] >= 4000,
+                "signed webhooks p99 <= 50 ms": signed_single["p"].get("99", 1e9) <= 50,
+                "batch >= 40,000 answers/s": real_batch["rate"] * batch >= 40_000,
+            }
+            for name, met in targets.items():
+                print(f"target {name:<30} {'met' if met else 'NOT met'}")
+            print(json.dumps({"singles": single_pairs, "batch": batch_pairs}), file=sys.stderr)
+            return 0 if in_kafka >= acked else 1
+        finally:
+            if system is not None:
+                system.stop()
+            if lone is not None:
+                lone.stop()
 
 
 def main() -> None:

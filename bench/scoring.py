@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
 import statistics
 import time
 import uuid
@@ -50,11 +49,11 @@ from anbefal.common.events import (
 )
 from anbefal.common.kafka import Publisher
 from anbefal.common.migrations import upgrade_all
-from anbefal.devstack.kafka import create_topics, start_kafka
+from anbefal.common.nps import category
+from anbefal.devstack.kafka import create_topics
 from anbefal.devstack.paths import state_dir
-from anbefal.devstack.postgres import start_postgres
-from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, asyncpg_dsn, free_port
-from anbefal.scoring.nps import category
+from anbefal.devstack.scratch import scratch_servers
+from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, asyncpg_dsn
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 BATCH = 500
@@ -312,74 +311,74 @@ async def api_latency(
 
 async def run(total: int, requests: int) -> int:
     root = state_dir() / "bench" / f"scoring-{uuid.uuid4().hex[:6]}"
-    root.mkdir(parents=True)
-    postgres = start_postgres(root / "postgres", free_port())
-    kafka = start_kafka(root / "kafka", free_port(), free_port())
-    process: ServiceProcess | None = None
-    try:
-        await create_topics(kafka.bootstrap, topics.ALL_TOPICS)
-        for name in ("scoring", "raw"):
-            postgres.create_database(name)
-            await asyncio.to_thread(upgrade_all, postgres.url(name))
-        url = postgres.url("scoring")
-        env = {
-            "ANBEFAL_ENV_FILE": str(root / "no-env-file"),
-            "ANBEFAL_KAFKA_BOOTSTRAP": kafka.bootstrap,
-            "ANBEFAL_DATABASE_URL": url,
-            "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET,
-            "ANBEFAL_GROUP_PREFIX": "bench",
-            "ANBEFAL_LOG_LEVEL": "WARNING",
-            "PATH": os.environ["PATH"],
-        }
-        now = datetime.now(UTC)
-        answers = make_answers(total, now)
-        started = time.perf_counter()
-        await produce(kafka.bootstrap, answers)
-        produced_s = time.perf_counter() - started
-
-        rate, cpu_per_k, process = await drain(env, url, total, root / "logs")
-        raw = await raw_baseline(postgres.url("raw"), answers)
-        print(f"answers drained      {total:,} (produced first, in {produced_s:.1f} s)")
-        print(f"scoring drain        {rate:,.0f} events/s  ({cpu_per_k:.2f} CPU-s per 1k events)")
-        print(f"raw asyncpg loop     {raw:,.0f} events/s  (batch {BATCH}, same server, same data)")
-        print(f"ratio                {rate / raw:.2f}  (targets: >= 25,000 events/s, >= 0.40)")
-        print(f"load average         {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
-
-        await process.wait_ready()
-        conn = await asyncpg.connect(asyncpg_dsn(url))
+    with scratch_servers(root) as (postgres, kafka):
+        process: ServiceProcess | None = None
         try:
+            await create_topics(kafka.bootstrap, topics.ALL_TOPICS)
+            for name in ("scoring", "raw"):
+                postgres.create_database(name)
+                await asyncio.to_thread(upgrade_all, postgres.url(name))
+            url = postgres.url("scoring")
+            env = {
+                "ANBEFAL_ENV_FILE": str(root / "no-env-file"),
+                "ANBEFAL_KAFKA_BOOTSTRAP": kafka.bootstrap,
+                "ANBEFAL_DATABASE_URL": url,
+                "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET,
+                "ANBEFAL_GROUP_PREFIX": "bench",
+                "ANBEFAL_LOG_LEVEL": "WARNING",
+                "PATH": os.environ["PATH"],
+            }
+            now = datetime.now(UTC)
+            answers = make_answers(total, now)
             started = time.perf_counter()
-            await conn.execute(SEED_10M, datetime.now(ZONE).date())
-            # As autovacuum would after a load: the visibility map lets reads skip the heap.
-            await conn.execute("VACUUM ANALYZE scoring.daily_buckets")
-            seed_s = time.perf_counter() - started
+            await produce(kafka.bootstrap, answers)
+            produced_s = time.perf_counter() - started
+
+            rate, cpu_per_k, process = await drain(env, url, total, root / "logs")
+            raw = await raw_baseline(postgres.url("raw"), answers)
+            print(f"answers drained      {total:,} (produced first, in {produced_s:.1f} s)")
+            print(
+                f"scoring drain        {rate:,.0f} events/s  ({cpu_per_k:.2f} CPU-s per 1k events)"
+            )
+            print(
+                f"raw asyncpg loop     {raw:,.0f} events/s  (batch {BATCH}, same server, same data)"
+            )
+            print(f"ratio                {rate / raw:.2f}  (targets: >= 25,000 events/s, >= 0.40)")
+            print(f"load average         {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
+
+            await process.wait_ready()
+            conn = await asyncpg.connect(asyncpg_dsn(url))
+            try:
+                started = time.perf_counter()
+                await conn.execute(SEED_10M, datetime.now(ZONE).date())
+                # As autovacuum would after a load: the visibility map lets reads skip the heap.
+                await conn.execute("VACUUM ANALYZE scoring.daily_buckets")
+                seed_s = time.perf_counter() - started
+            finally:
+                await conn.close()
+            api, bare, http, seeded = await api_latency(process, url, requests, seed=11)
+            ms = 1000
+            print(f"seeded               {seeded:,} answers as daily buckets in {seed_s:.0f} s")
+            print(
+                f"scores API           p50 {percentile(api, 0.5) * ms:.2f} ms  "
+                f"p99 {percentile(api, 0.99) * ms:.2f} ms  over {len(api):,} requests "
+                f"(target p99 <= 15 ms)"
+            )
+            print(
+                f"same SQL, bare       p50 {percentile(bare, 0.5) * ms:.2f} ms  "
+                f"p99 {percentile(bare, 0.99) * ms:.2f} ms  "
+                f"(mean API {statistics.mean(api) * ms:.2f})"
+            )
+            print(
+                f"GET /healthz         p50 {percentile(http, 0.5) * ms:.2f} ms  "
+                f"p99 {percentile(http, 0.99) * ms:.2f} ms  (the HTTP floor on this machine now)"
+            )
+            print(f"load average         {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
+            ok = rate >= 25_000 and rate / raw >= 0.4 and percentile(api, 0.99) <= 0.015
+            return 0 if ok else 1
         finally:
-            await conn.close()
-        api, bare, http, seeded = await api_latency(process, url, requests, seed=11)
-        ms = 1000
-        print(f"seeded               {seeded:,} answers as daily buckets in {seed_s:.0f} s")
-        print(
-            f"scores API           p50 {percentile(api, 0.5) * ms:.2f} ms  "
-            f"p99 {percentile(api, 0.99) * ms:.2f} ms  over {len(api):,} requests "
-            f"(target p99 <= 15 ms)"
-        )
-        print(
-            f"same SQL, bare       p50 {percentile(bare, 0.5) * ms:.2f} ms  "
-            f"p99 {percentile(bare, 0.99) * ms:.2f} ms  (mean API {statistics.mean(api) * ms:.2f})"
-        )
-        print(
-            f"GET /healthz         p50 {percentile(http, 0.5) * ms:.2f} ms  "
-            f"p99 {percentile(http, 0.99) * ms:.2f} ms  (the HTTP floor on this machine now)"
-        )
-        print(f"load average         {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
-        ok = rate >= 25_000 and rate / raw >= 0.4 and percentile(api, 0.99) <= 0.015
-        return 0 if ok else 1
-    finally:
-        if process is not None:
-            process.stop()
-        kafka.stop()
-        postgres.stop()
-        shutil.rmtree(root, ignore_errors=True)
+            if process is not None:
+                process.stop()
 
 
 def main() -> None:

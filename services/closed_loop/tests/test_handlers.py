@@ -451,3 +451,15 @@ async def test_a_corrected_respondent_keeps_the_answers_attached_to_its_call(
     latest = {a.action_id: a for a in await feed.published() if a.rule_id == "detractor-call"}
     (open_call,) = [a for a in latest.values() if not a.cancelled]
     assert (open_call.comment, open_call.attached) == ("still bad", [])
+
+
+async def test_decisions_take_the_batch_clock(db: Any, tenant: str) -> None:
+    """The handler decides at the consumer's `now` for the batch (one clock per transaction),
+    not at a time it reads itself."""
+    at = START + timedelta(hours=2)
+    feed = Feed(db, tenant, debounce_s=0)
+    message = Message(feed.answer("r1", 3, "Slow"), topics.RESPONSES, 0, 1, b"k", ())
+    async with db() as session, session.begin():
+        await subscriptions(0, clock=lambda: at).dispatch(session, [message])
+    (call,) = await feed.published()
+    assert call.decided_at == at

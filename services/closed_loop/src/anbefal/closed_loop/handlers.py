@@ -10,7 +10,7 @@ instant decides each (answer, rule) once; outbox ids are derived from (action, r
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 
@@ -45,6 +45,7 @@ async def evaluate_answers(
     responses: Sequence[SurveyResponse],
     traces: Mapping[uuid.UUID, str | None],
     debounce_s: float,
+    now: datetime,
 ) -> None:
     """Decide what the batch's new answer versions call for (`responses` in offset order:
     versions of one answer share a key, hence a partition, hence this order)."""
@@ -67,20 +68,27 @@ async def evaluate_answers(
         [r.event_id for r in fresh],
         {(r.tenant, r.respondent.key) for r in fresh},
     )
-    decision = decide_batch(loaded.book, fresh, rules, datetime.now(UTC), debounce_s, traces)
+    decision = decide_batch(loaded.book, fresh, rules, now, debounce_s, traces)
     await loaded.save(session)
     for action in decision.unowned:
         UNOWNED.labels(action.tenant, action.type).inc()
     await action_store.add_to_outbox(session, decision.released)
 
 
-def subscriptions(debounce_s: float) -> Subscriptions[Tenant]:
+_UTC_NOW = partial(datetime.now, UTC)
+
+
+def subscriptions(
+    debounce_s: float, clock: Callable[[], datetime] = _UTC_NOW
+) -> Subscriptions[Tenant]:
+    """`clock`: the batch's `now` (decision times and debounce deadlines are read from it)."""
     return Subscriptions(
         {
             TaskEvent: handle_task_events,
             SurveyResponse: partial(handle_answers, debounce_s=debounce_s),
         },
         tenants=TENANTS,
+        clock=clock,
     )
 
 
@@ -92,7 +100,7 @@ async def handle_answers(
     ctx: HandlerContext[Tenant], answers: Sequence[SurveyResponse], *, debounce_s: float = 0.0
 ) -> None:
     traces = {a.event_id: ctx.trace_id(a) for a in answers}
-    await evaluate_answers(ctx.session, answers, traces, debounce_s)
+    await evaluate_answers(ctx.session, answers, traces, debounce_s, ctx.now)
 
 
 async def release_due(session: AsyncSession, batch: int = 200, now: datetime | None = None) -> int:

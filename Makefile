@@ -35,7 +35,7 @@ fmt: setup ## format the code
 	$(UV) run ruff check --fix .
 
 typecheck: setup ## mypy --strict
-	$(UV) run mypy libs/common/src libs/devstack/src libs/cli/src services/*/src
+	$(UV) run mypy libs/common/src libs/devstack/src libs/cli/src services/*/src bench
 
 test: setup check ## the whole suite against a real Kafka and PostgreSQL it starts itself
 	$(UV) run python -m anbefal.devstack prepare --test-tools

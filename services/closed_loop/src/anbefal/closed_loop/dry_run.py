@@ -4,7 +4,9 @@
 decides nothing again, of several new versions of one answer only the latest counts, one older
 than the answer's stored version is too late), so it ends where production ends: the same
 actions, attached answers, cancellations and owners. `simulate` feeds it a period's stored
-answers, oldest first, and counts the outcome per rule.
+answers, oldest first, and counts the outcome per rule. `report` is what a reader may see of
+it: eNPS answers only when the tenant's stored rules route them to people, eNPS counts only
+when they describe at least k people, never an eNPS example.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime
 from anbefal.closed_loop.actions import ActionState, Book, decide_batch, latest_new
 from anbefal.closed_loop.owners import Directory
 from anbefal.closed_loop.rules import RoutingSettings, RuleSet, TenantRules
-from anbefal.common.events import Action, ActionType, SurveyResponse
+from anbefal.common.events import Action, ActionType, Kind, SurveyResponse
 
 
 class DryRun:
@@ -87,3 +89,90 @@ def simulate(
         if len(outcome.examples) < examples:
             outcome.examples.append(state.payload)
     return list(outcomes.values()), len(set(run.answers) - acted)
+
+
+@dataclass
+class ShownOutcome:
+    """A rule's outcome as a reader may see it: a count is None when withheld."""
+
+    rule_id: str
+    type: ActionType
+    actions: int | None
+    attached: int | None
+    unowned: int | None
+    examples: list[Action]
+
+
+@dataclass
+class Report:
+    """A dry run as a reader may see it. `answers` and `without_action` count NPS answers only."""
+
+    answers: int
+    without_action: int
+    enps_included: bool
+    rules: list[ShownOutcome]
+    in_force: dict[str, int | None]
+
+
+def _withheld(count: int, kind: Kind, k: int) -> int | None:
+    # The scores API's rule: an eNPS figure of fewer than k people (none too) is not shown.
+    return None if kind == "enps" and count < k else count
+
+
+def _by_kind(
+    responses: Sequence[SurveyResponse],
+    defaults: RoutingSettings,
+    rule_set: RuleSet,
+    directory: Directory,
+    now: datetime,
+    examples: int,
+) -> tuple[list[RuleOutcome], int]:
+    """`simulate` with each rule's outcome from its own kind's answers (a rule matches only its
+    kind), and the NPS answers without an action."""
+    nps = [r for r in responses if r.kind == "nps"]
+    enps = [r for r in responses if r.kind == "enps"]
+    from_nps, untouched = simulate(nps, defaults, rule_set, directory, now, examples)
+    from_enps, _ = simulate(enps, defaults, rule_set, directory, now, 0)
+    kinds = [r.kind for r in rule_set.rules]
+    return [
+        a if kind == "nps" else b for kind, a, b in zip(kinds, from_nps, from_enps, strict=True)
+    ], untouched
+
+
+def report(
+    responses: Sequence[SurveyResponse],
+    defaults: RoutingSettings,
+    candidate: RuleSet,
+    in_force: RuleSet,
+    directory: Directory,
+    now: datetime,
+    examples: int,
+    k: int,
+) -> Report:
+    """`candidate` and the rules `in_force` over `responses`, with eNPS anonymity kept.
+
+    Whether eNPS answers reach the run is the stored rule set's decision: a candidate's own
+    `enps_individual_follow_up` is whatever its author typed, and believing it would let anyone
+    who may dry-run read single employees' answers. No eNPS example is ever shown, and `answers`
+    and `without_action` leave eNPS out: with them in, two runs would difference a rule."""
+    enps = in_force.enps_individual_follow_up
+    fed = [r for r in responses if enps or r.kind != "enps"]
+    outcomes, untouched = _by_kind(fed, defaults, candidate, directory, now, examples)
+    current, _ = _by_kind(fed, defaults, in_force, directory, now, 0)
+    rules = [
+        ShownOutcome(
+            o.rule_id, o.type, actions=_withheld(o.actions, rule.kind, k),
+            attached=_withheld(o.attached, rule.kind, k),
+            unowned=_withheld(o.unowned, rule.kind, k),
+            examples=[a for a in o.examples if a.kind != "enps"],
+        )
+        for rule, o in zip(candidate.rules, outcomes, strict=True)
+    ]  # fmt: skip
+    return Report(
+        answers=sum(r.kind == "nps" for r in fed), without_action=untouched,
+        enps_included=enps, rules=rules,
+        in_force={
+            o.rule_id: _withheld(o.actions, rule.kind, k)
+            for rule, o in zip(in_force.rules, current, strict=True)
+        },
+    )  # fmt: skip

@@ -32,6 +32,7 @@ class Tenant(Base):
     default_salesperson: Mapped[str | None] = mapped_column(String(320))
     follow_up_days: Mapped[int] = mapped_column(Integer)
     time_zone: Mapped[str] = mapped_column(String(64))
+    anonymity_k: Mapped[int] = mapped_column(Integer, server_default=text("5"))
 
 
 TENANTS = TenantProjection(Tenant)

@@ -23,7 +23,7 @@ from anbefal.closed_loop.models import (
 from anbefal.closed_loop.owners import AccountOwner, AccountsDoc, Directory, PeopleDoc, Person
 from anbefal.closed_loop.owners import SegmentOwner as SegmentOwnerDoc
 from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RoutingSettings, RuleSet, TenantRules
-from anbefal.common.events import SurveyResponse
+from anbefal.common.events import SurveyResponse, TenantSettings
 
 
 async def routing_settings(session: AsyncSession, tenants: set[str]) -> dict[str, RoutingSettings]:
@@ -35,6 +35,14 @@ async def routing_settings(session: AsyncSession, tenants: set[str]) -> dict[str
         for name, t in stored.items()
     }
     return {t: found.get(t, RoutingSettings()) for t in tenants}
+
+
+async def anonymity_k(session: AsyncSession, tenant: str) -> int:
+    """The tenant's k from its settings; the settings' default before any arrived."""
+    stored = (await TENANTS.load(session, {tenant})).get(tenant)
+    if stored is None:
+        return int(TenantSettings.model_fields["anonymity_k"].default)
+    return stored.anonymity_k
 
 
 async def claim_new(

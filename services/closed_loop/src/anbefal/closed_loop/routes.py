@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_validator
 
 from anbefal.closed_loop import repository
-from anbefal.closed_loop.dry_run import simulate
+from anbefal.closed_loop.dry_run import report
 from anbefal.closed_loop.owners import AccountsDoc, PeopleDoc, accounts_from_csv, people_from_csv
 from anbefal.closed_loop.rules import DEFAULT_RULE_SET, Rule, RuleSet
 from anbefal.common.app import validation_details
@@ -133,24 +133,37 @@ class DryRunExample(BaseModel):
     due_at: datetime | None
 
 
+WITHHELD = "null: an eNPS count of fewer than the tenant's anonymity k employees"
+
+
 class DryRunRule(BaseModel):
     rule_id: str
     type: ActionType
-    actions: int
-    attached: int = Field(description="answers the cool-down would attach to an open action")
-    unowned: int = Field(description="actions for the fallback queue (no owner)")
-    examples: list[DryRunExample]
+    actions: int | None = Field(description=WITHHELD)
+    attached: int | None = Field(
+        description="answers the cool-down would attach to an open action; " + WITHHELD
+    )
+    unowned: int | None = Field(
+        description="actions for the fallback queue (no owner); " + WITHHELD
+    )
+    examples: list[DryRunExample] = Field(description="never of eNPS answers")
 
 
 class DryRunOut(BaseModel):
     tenant: str
     start: datetime = Field(serialization_alias="from")
     end: datetime = Field(serialization_alias="to")
-    answers: int
+    answers: int = Field(description="NPS answers in the period")
     truncated: bool = Field(description=f"more than {DRY_RUN_MAX_ANSWERS} answers: first ones only")
-    without_action: int
+    without_action: int = Field(description="NPS answers no rule would act on")
+    enps_included: bool = Field(
+        description="eNPS answers were tried: only when the rules in force set "
+        "enps_individual_follow_up (the candidate's own flag does not count)"
+    )
     rules: list[DryRunRule]
-    in_force: dict[str, int] = Field(description="actions per rule under the rules in force")
+    in_force: dict[str, int | None] = Field(
+        description="actions per rule under the rules in force; " + WITHHELD
+    )
 
 
 @router.post(
@@ -161,7 +174,9 @@ class DryRunOut(BaseModel):
     description=(
         "Evaluates the candidate rules, owners and cool-downs included, on the latest version "
         "of every answer closed_loop saw with `answered_at` in [from, to). Nothing is stored "
-        "or sent. `in_force` counts the same for the rules in force, for comparison."
+        "or sent. `in_force` counts the same for the rules in force, for comparison. eNPS "
+        "answers are tried only when the rules in force route them to people, no eNPS example "
+        "is shown, and an eNPS count of fewer than the tenant's anonymity k is null."
     ),
 )
 async def dry_run(
@@ -178,12 +193,13 @@ async def dry_run(
     directory = (await repository.directories(session, {tenant: accounts}, {tenant}))[tenant]
     defaults = (await repository.routing_settings(session, {tenant}))[tenant]
     candidate = RuleSet.model_validate(body.model_dump(include=set(RuleSet.model_fields)))
-    outcomes, untouched = simulate(answers, defaults, candidate, directory, now, body.examples)
     in_force = (await repository.rule_sets(session, {tenant}))[tenant]
-    current, _ = simulate(answers, defaults, in_force, directory, now, 0)
+    k = await repository.anonymity_k(session, tenant)
+    seen = report(answers, defaults, candidate, in_force, directory, now, body.examples, k)
     return DryRunOut(
-        tenant=tenant, start=body.start, end=end, answers=len(answers), truncated=truncated,
-        without_action=untouched, in_force={o.rule_id: o.actions for o in current},
+        tenant=tenant, start=body.start, end=end, answers=seen.answers, truncated=truncated,
+        without_action=seen.without_action, enps_included=seen.enps_included,
+        in_force=seen.in_force,
         rules=[
             DryRunRule(
                 rule_id=o.rule_id, type=o.type, actions=o.actions, attached=o.attached,
@@ -198,7 +214,7 @@ async def dry_run(
                     for a in o.examples
                 ],
             )
-            for o in outcomes
+            for o in seen.rules
         ],
     )  # fmt: skip
 

@@ -262,3 +262,13 @@ def test_source_configuration_is_validated(change: dict[str, Any], message: str)
 def test_field_map_forbids_unknown_parts() -> None:
     with pytest.raises(ValueError, match="Extra inputs"):
         FieldMap.model_validate({"score": "q", "scroe": "typo"})
+
+
+def test_a_mapped_segment_named_all_is_refused() -> None:
+    # Scoring's tenant total is the dimension "all": an answer's own would count twice.
+    mapped = source("tally", score="question_aa11", segments={"all": "department"})
+    signed = tools.tally(SECRET, response_id="rAll1", score=8)
+    with pytest.raises(PayloadInvalid) as exc:
+        ADAPTERS["tally"].parse(delivery(signed), mapped)
+    assert exc.value.details[0]["field"] == "segments"
+    assert "'all'" in exc.value.details[0]["message"]

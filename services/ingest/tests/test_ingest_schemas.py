@@ -68,3 +68,14 @@ def test_batch_over_500_is_refused() -> None:
     with pytest.raises(pydantic.ValidationError) as caught:
         parse_items({"responses": [GOOD] * 501})
     assert validation_details(caught.value.errors())[0]["field"] == "responses"
+
+
+def test_a_segment_named_all_is_reserved_for_the_total() -> None:
+    with pytest.raises(pydantic.ValidationError) as exc:
+        parse_items({**GOOD, "segments": {"all": "Support"}})
+    (detail,) = validation_details(exc.value.errors())
+    assert detail["field"] == "segments"
+    assert "'all' is reserved" in detail["message"]
+    # A value "all" under another name is an ordinary segment.
+    (item,) = parse_items({**GOOD, "segments": {"team": "all"}})
+    assert item.segments == {"team": "all"}

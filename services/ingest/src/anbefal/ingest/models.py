@@ -47,6 +47,8 @@ class Rejected(Base):
     # The sender proved who it was (signature or token): only such bodies may be replayed.
     verified: Mapped[bool] = mapped_column(Boolean, server_default="false")
     replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # It holds eNPS answers: pruned after the shorter eNPS retention.
+    enps: Mapped[bool] = mapped_column(Boolean, server_default="false")
 
 
 class SourceRow(Base):

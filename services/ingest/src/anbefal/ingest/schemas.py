@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from anbefal.ingest.emails import Email
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 SegmentName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+# Scoring keeps the tenant's total as the segment dimension "all": an answer's own "all"
+# would be counted in the total twice.
+RESERVED_SEGMENTS = frozenset({"all"})
 
 
 class RespondentIn(BaseModel):
@@ -48,6 +58,14 @@ class ResponseIn(BaseModel):
     respondent: RespondentIn = Field(default_factory=RespondentIn)
     segments: dict[SegmentName, Text] = Field(default_factory=dict, max_length=20)
     owners: OwnersIn = Field(default_factory=OwnersIn)
+
+    @field_validator("segments")
+    @classmethod
+    def _not_reserved(cls, segments: dict[str, str]) -> dict[str, str]:
+        reserved = sorted(RESERVED_SEGMENTS & set(segments))
+        if reserved:
+            raise ValueError(f"segment name {reserved[0]!r} is reserved for the tenant's total")
+        return segments
 
 
 class BatchIn(BaseModel):

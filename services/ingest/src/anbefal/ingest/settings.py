@@ -15,6 +15,8 @@ class IngestSettings(BaseServiceSettings):
     # Dedupe keys outlive every tool's retry horizon (Stripe-like senders: about 3 days).
     ingest_dedupe_retention_days: int = 7
     ingest_rejected_retention_days: int = 30
+    # Refused eNPS bodies (generic-API items keep no name or contact; a tool's raw body may).
+    ingest_enps_rejected_retention_days: int = 7
     # Thin webhooks: how often and how long the answer is fetched before it is given up on.
     ingest_fetch_poll_s: float = 1.0
     ingest_fetch_max_attempts: int = 8

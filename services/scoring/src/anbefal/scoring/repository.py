@@ -182,9 +182,12 @@ def _add(
     answer_segments: dict[str, str],
     sign: int,
 ) -> None:
-    """Add (sign 1) or take away (sign -1) one answer's count in each of its buckets."""
+    """Add (sign 1) or take away (sign -1) one answer's count in each of its buckets. A segment
+    of the answer's own named like the total's dimension (ingest refuses it; older events on
+    the topic may carry one) is ignored, or the answer would count in the total twice."""
     slot = _CATEGORY_SLOT[category(score)]
-    for dimension, value in ((ALL_DIMENSION, ALL_VALUE), *answer_segments.items()):
+    own = ((d, v) for d, v in answer_segments.items() if d != ALL_DIMENSION)
+    for dimension, value in ((ALL_DIMENSION, ALL_VALUE), *own):
         deltas[(tenant, kind, dimension, value, day)][slot] += sign
         segments.add((tenant, kind, dimension, value))
 

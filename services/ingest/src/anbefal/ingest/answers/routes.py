@@ -78,6 +78,7 @@ async def post_responses(
     trace_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     limit = intake.settings.max_body_bytes
     body = b""
+    doc: Any = None
 
     async def reject(status: int, code: str, message: str, details: list[Any]) -> JSONResponse:
         return await intake.keep_rejected(
@@ -90,6 +91,7 @@ async def post_responses(
             request=request,
             body=body,
             verified=True,
+            enps=service.holds_enps(doc),
         )
 
     try:
@@ -104,6 +106,7 @@ async def post_responses(
     try:
         items, errors = service.validate_items(doc)
     except ValidationError as exc:
+        body = orjson.dumps(service.kept_body(doc, []))
         return await reject(
             422,
             "invalid_response",
@@ -112,6 +115,7 @@ async def post_responses(
         )
     valid = [item for item in items if item is not None]
     bad = [d for item_errors in errors for d in item_errors]
+    body = orjson.dumps(service.kept_body(doc, items))
     if not valid:
         return await reject(422, "invalid_response", "the answer has invalid fields", bad)
 

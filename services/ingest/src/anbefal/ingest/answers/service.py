@@ -52,6 +52,39 @@ def validate_items(doc: Any) -> tuple[list[ResponseIn | None], list[list[dict[st
     return items, errors
 
 
+# Ingest keeps no name or contact of an employee who answered an eNPS survey.
+ENPS_DROPPED = ("name", "email", "phone")
+
+
+def _kept_item(item: Any) -> Any:
+    if not (isinstance(item, dict) and item.get("kind") == "enps"):
+        return item
+    respondent = item.get("respondent")
+    if not isinstance(respondent, dict):
+        return item
+    kept = {k: v for k, v in respondent.items() if k not in ENPS_DROPPED}
+    return {**item, "respondent": kept}
+
+
+def holds_enps(doc: Any) -> bool:
+    """Whether a (parsed) body holds an eNPS answer, valid or not."""
+    raw = doc.get("responses") if isinstance(doc, dict) else None
+    docs = raw if isinstance(raw, list) else [doc]
+    return any(isinstance(d, dict) and d.get("kind") == "enps" for d in docs)
+
+
+def kept_body(doc: Any, items: list[ResponseIn | None]) -> Any:
+    """What of a refused body is kept for ops: of a batch only the refused items (the accepted
+        ones are on their way already; `details` still name the items by their place in the body
+    sent), and eNPS items without the respondent's name and contact."""
+    if isinstance(doc, dict) and isinstance(doc.get("responses"), list):
+        raw = doc["responses"]
+        # No items: the envelope itself was refused, every item with it.
+        refused = [i for i, item in enumerate(items) if item is None] if items else range(len(raw))
+        return {**doc, "responses": [_kept_item(raw[i]) for i in refused]}
+    return _kept_item(doc)
+
+
 def item_results(
     items: list[ResponseIn | None], errors: list[list[dict[str, Any]]], outcomes: Iterable[Outcome]
 ) -> list[dict[str, Any]]:

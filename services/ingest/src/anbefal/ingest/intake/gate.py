@@ -135,6 +135,7 @@ class Intake:
         body: bytes,
         verified: bool,
         extra_headers: dict[str, str] | None = None,
+        enps: bool = False,
     ) -> JSONResponse:
         """Store the refused body with its reason (committed before we answer), then answer.
 
@@ -152,6 +153,7 @@ class Intake:
                     headers=dict(request.headers),
                     body=body,
                     verified=verified,
+                    enps=enps,
                 )
         except (OSError, SQLAlchemyError) as exc:
             log.warning(

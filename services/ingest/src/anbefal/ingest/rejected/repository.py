@@ -40,6 +40,7 @@ async def store_rejected(
     headers: dict[str, str],
     body: bytes,
     verified: bool,
+    enps: bool = False,
 ) -> int:
     row = Rejected(
         tenant=tenant,
@@ -50,6 +51,7 @@ async def store_rejected(
         headers={k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS},
         body=body,
         verified=verified,
+        enps=enps,
     )
     session.add(row)
     await session.flush()

@@ -116,7 +116,9 @@ async def receive_webhook(request: Request) -> Response:
     intake.check_rate(tenant)
     trace_id = request.headers.get("x-request-id") or uuid.uuid4().hex
 
-    async def refuse(refusal: ServiceError, body: bytes, verified: bool) -> JSONResponse:
+    async def refuse(
+        refusal: ServiceError, body: bytes, verified: bool, enps: bool = False
+    ) -> JSONResponse:
         return await intake.keep_rejected(
             tenant=tenant,
             source=source,
@@ -127,6 +129,7 @@ async def receive_webhook(request: Request) -> Response:
             request=request,
             body=body,
             verified=verified,
+            enps=enps,
         )
 
     limit = intake.settings.max_body_bytes
@@ -155,10 +158,10 @@ async def receive_webhook(request: Request) -> Response:
     try:
         ADAPTERS[config.tool].verify(delivery, config)
     except SignatureInvalid as exc:
-        return await refuse(exc, body, False)
+        return await refuse(exc, body, False, config.kind == "enps")
     result = await process(state, config, delivery, trace_id)
     if isinstance(result, ServiceError):
-        return await refuse(result, body, True)
+        return await refuse(result, body, True, config.kind == "enps")
     return result
 
 

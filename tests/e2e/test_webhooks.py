@@ -8,6 +8,7 @@ Apps Script, run under Node.js with stand-ins for the Apps Script services, post
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import shutil
@@ -715,3 +716,40 @@ async def test_batch_gives_a_result_per_item(ingest: Ingest) -> None:
         assert none_valid.status_code == 422, none_valid.text
     (event,) = await events_for(ingest, tenant, 1)
     assert event["source"]["response_id"] == "b-1"
+
+
+async def test_a_207_keeps_only_the_refused_items_and_no_enps_identity(ingest: Ingest) -> None:
+    tenant = new_tenant()
+    token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="ingest", sub="e2e")
+    ops = issue_token(TEST_JWT_SECRET, tenant=tenant, role="admin", sub="ops@e2e")
+    person = {"id": "e-7", "name": "Ida Holm", "email": "ida@acme.example"}
+    valid = {
+        "response_id": "e-1", "kind": "enps", "score": 2, "comment": "my manager",
+        "answered_at": "2026-11-30T10:00:00+01:00", "respondent": person,
+    }  # fmt: skip
+    batch = {
+        "responses": [
+            valid,
+            {**valid, "response_id": "e-2", "score": 12},
+            {**valid, "response_id": "e-3", "kind": "nps", "segments": {"all": "x"}},
+        ]
+    }
+    async with httpx.AsyncClient() as client:
+        r = await client.post(
+            f"{ingest.url}/v1/tenants/{tenant}/responses",
+            json=batch,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert r.status_code == 207, r.text
+        results = r.json()["results"]
+        assert [i["status"] for i in results] == ["accepted", "rejected", "rejected"]
+        assert results[2]["errors"][0]["field"] == "responses.2.segments"
+        kept = await client.get(
+            f"{ingest.url}/v1/tenants/{tenant}/rejected/{r.json()['rejected_id']}",
+            headers={"Authorization": f"Bearer {ops}"},
+        )
+        assert kept.status_code == 200, kept.text
+    body = json.loads(base64.b64decode(kept.json()["body_base64"]))
+    assert [i["response_id"] for i in body["responses"]] == ["e-2", "e-3"]
+    assert body["responses"][0]["respondent"] == {"id": "e-7"}  # the eNPS item
+    assert body["responses"][1]["respondent"] == person  # a customer's, for the replay

@@ -227,3 +227,32 @@ async def test_bad_bodies_get_clear_errors_and_are_kept(system: System) -> None:
     assert [r["status_code"] for r in rows] == [422, 400, 413]
     assert rows[1]["body"] == b"{not json"
     assert len(rows[2]["body"]) <= 64 * 1024
+
+
+async def test_an_overlong_request_id_does_not_cost_the_call(system: System) -> None:
+    """A client's `X-Request-Id` becomes the answer's trace id, which every service stores in a
+    64-character column: a longer one used to fail closed_loop's write and dead-letter the
+    answer, so the detractor got no call. Such an id is replaced by a fresh one."""
+    tenant = f"e2e-{uuid.uuid4().hex[:8]}"
+    token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="admin", sub="test")
+    headers = {"Authorization": f"Bearer {token}", "X-Request-Id": "x" * 100}
+    answered_at = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    async with httpx.AsyncClient(headers=headers, timeout=10) as client:
+        r = await client.post(
+            f"{system.url('ingest')}/v1/tenants/{tenant}/responses",
+            json=answer("r-long", 2, answered_at, tenant),
+        )
+        assert r.status_code == 202, r.text
+        assert r.json()["trace_id"] != "x" * 100
+
+        async def call_task() -> bool:
+            r = await client.get(f"{system.url('notify')}/v1/tenants/{tenant}/tasks")
+            return [t["type"] for t in r.json()["tasks"]] == ["call_task"]
+
+        await wait_until(call_task, 60, "the detractor's call task")
+    conn = await asyncpg.connect(asyncpg_dsn(system.env["ANBEFAL_DATABASE_URL"]))
+    try:
+        dead = await conn.fetchval("SELECT count(*) FROM closed_loop.dead_letters")
+    finally:
+        await conn.close()
+    assert dead == 0

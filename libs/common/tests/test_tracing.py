@@ -32,3 +32,12 @@ def test_records_without_trace_header_bind_nothing() -> None:
             structlog.get_logger().info("inside")
     assert "trace_id" not in logs[0]
     assert "trace_ids" not in logs[0]
+
+
+def test_a_request_id_is_kept_only_when_it_fits() -> None:
+    assert tracing.request_trace_id("req-42.a:b_c") == "req-42.a:b_c"
+    assert tracing.request_trace_id("a" * 64) == "a" * 64
+    for unfit in ("a" * 65, "x" * 100, "has space", "new\nline", "", None):
+        fresh = tracing.request_trace_id(unfit)
+        assert fresh != unfit
+        assert len(fresh) == 32

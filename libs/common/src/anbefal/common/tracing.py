@@ -2,8 +2,9 @@
 
 The path (every hop copies the Kafka header `trace-id`, `kafka.TRACE_HEADER`):
 
-1. ingest takes `X-Request-Id` or makes a fresh id, logs with it, answers it in the 202 body and
-   sets it as the header of every record it produces on `anbefal.responses.v1`;
+1. ingest takes `X-Request-Id` when it fits (`request_trace_id`) or makes a fresh id, logs
+   with it, answers it in the 202 body and sets it as the header of every record it produces
+   on `anbefal.responses.v1`;
 2. scoring and closed-loop consume those records; the shared consumer loop binds the batch's
    trace ids into the structlog context (`bind_batch`), so every log line the handler writes
    carries them;
@@ -18,6 +19,8 @@ The path (every hop copies the Kafka header `trace-id`, `kafka.TRACE_HEADER`):
 from __future__ import annotations
 
 import contextlib
+import re
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 
 import structlog
@@ -25,6 +28,20 @@ import structlog
 TRACE_HEADER = "trace-id"
 # A batch of 500 records could carry 500 ids; a log line with all of them helps nobody.
 MAX_IDS_PER_LINE = 20
+
+
+# Every store of a trace id (closed_loop's actions, notify's emails, outbox rows) holds 64
+# characters; a longer or odd id from a client would fail those writes far from the request.
+MAX_TRACE_ID = 64
+_CLEAN_ID = re.compile(rf"[A-Za-z0-9._:-]{{1,{MAX_TRACE_ID}}}")
+
+
+def request_trace_id(x_request_id: str | None) -> str:
+    """The trace id of a request: the client's `X-Request-Id` when it is a plain id of at most
+    64 characters, otherwise a fresh one (the client's value is not trusted to fit)."""
+    if x_request_id and _CLEAN_ID.fullmatch(x_request_id):
+        return x_request_id
+    return uuid.uuid4().hex
 
 
 def trace_id_of(headers: Iterable[tuple[str, bytes]] | None) -> str | None:

@@ -103,9 +103,22 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
+# A cell starting with one of these is a formula to a spreadsheet; segment values come from
+# respondents' answers, so such a value is written with a leading apostrophe (shown as text).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """`value` as a CSV cell no spreadsheet runs as a formula (numbers stay numbers)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def scores_csv(body: ScoresOut) -> Response:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # CRLF (RFC 4180): a cell holding a CR or LF is then quoted, not split into two rows.
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for s in body.segments:
         row = s.model_dump()
@@ -113,7 +126,11 @@ def scores_csv(body: ScoresOut) -> Response:
         row["interval_low"] = None if interval is None else interval.low
         row["interval_high"] = None if interval is None else interval.high
         writer.writerow(
-            "" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else row[c]
+            ""
+            if row[c] is None
+            else str(row[c]).lower()
+            if isinstance(row[c], bool)
+            else spreadsheet_safe(row[c])
             for c in CSV_COLUMNS
         )
     window = body.window

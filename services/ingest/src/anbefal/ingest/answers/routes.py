@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from anbefal.common.deps import TenantPath, allow
 from anbefal.common.events import GENERIC_API
 from anbefal.common.kafka import BrokerUnavailable
 from anbefal.common.logging import get_logger
+from anbefal.common.tracing import request_trace_id
 from anbefal.ingest.answers import service
 from anbefal.ingest.dependencies import IngestStateDep
 from anbefal.ingest.intake.gate import BodyTooLarge, read_limited
@@ -75,7 +75,7 @@ async def post_responses(
 ) -> Response:
     intake = state.intake
     intake.check_rate(tenant)
-    trace_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    trace_id = request_trace_id(request.headers.get("x-request-id"))
     limit = intake.settings.max_body_bytes
     body = b""
     doc: Any = None

@@ -14,7 +14,6 @@ OpenAPI schema (main.py).
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -26,6 +25,7 @@ from anbefal.common.deps import TenantPath
 from anbefal.common.errors import ServiceError, Unauthenticated, Unprocessable
 from anbefal.common.events import TENANT_PATTERN
 from anbefal.common.logging import get_logger
+from anbefal.common.tracing import request_trace_id
 from anbefal.ingest.dependencies import get_state
 from anbefal.ingest.intake.gate import BodyTooLarge, read_limited
 from anbefal.ingest.sources.config import SOURCE_NAME_PATTERN
@@ -114,7 +114,7 @@ async def receive_webhook(request: Request) -> Response:
     state = await get_state(request)  # a bare route: no dependency injection
     intake = state.intake
     intake.check_rate(tenant)
-    trace_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    trace_id = request_trace_id(request.headers.get("x-request-id"))
 
     async def refuse(
         refusal: ServiceError, body: bytes, verified: bool, enps: bool = False

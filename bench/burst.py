@@ -34,7 +34,7 @@ from anbefal.devstack.chaos import ChaosSystem
 from anbefal.devstack.kafka import create_topics
 from anbefal.devstack.paths import state_dir
 from anbefal.devstack.scratch import scratch_servers
-from anbefal.devstack.testing import TEST_JWT_SECRET
+from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET
 
 
 def answer(i: int, now: datetime) -> dict[str, Any]:
@@ -124,6 +124,7 @@ async def run(total: int, batch: int, concurrency: int) -> int:
                 "ANBEFAL_KAFKA_BOOTSTRAP": kafka.bootstrap,
                 "ANBEFAL_DATABASE_URL": url,
                 "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET,
+                "ANBEFAL_DATA_KEYS": TEST_DATA_KEYS,
                 "ANBEFAL_GROUP_PREFIX": "burst",
                 "ANBEFAL_LOG_LEVEL": "WARNING",
                 "PATH": os.environ["PATH"],

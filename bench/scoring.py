@@ -53,7 +53,7 @@ from anbefal.common.nps import category
 from anbefal.devstack.kafka import create_topics
 from anbefal.devstack.paths import state_dir
 from anbefal.devstack.scratch import scratch_servers
-from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, asyncpg_dsn
+from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET, ServiceProcess, asyncpg_dsn
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 BATCH = 500
@@ -324,6 +324,7 @@ async def run(total: int, requests: int) -> int:
                 "ANBEFAL_KAFKA_BOOTSTRAP": kafka.bootstrap,
                 "ANBEFAL_DATABASE_URL": url,
                 "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET,
+                "ANBEFAL_DATA_KEYS": TEST_DATA_KEYS,
                 "ANBEFAL_GROUP_PREFIX": "bench",
                 "ANBEFAL_LOG_LEVEL": "WARNING",
                 "PATH": os.environ["PATH"],

@@ -1,8 +1,8 @@
 """The local environment file `make run` writes once (`.local/anbefal.env`).
 
-It holds the development JWT secret and the local addresses, so every process `make run`
-starts, and every `anbefal` command a developer types, agree on them. Values already in the
-environment win over the file.
+It holds the development secrets (JWT, data keys) and the local addresses, so every process
+`make run` starts, and every `anbefal` command a developer types, agree on them. Values already
+in the environment win over the file.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+
+from anbefal.common.crypto import key_spec
 
 DEV_DEFAULTS = {
     "ANBEFAL_KAFKA_BOOTSTRAP": "127.0.0.1:19092",
@@ -49,13 +51,27 @@ def load_env_file() -> Path | None:
     return path
 
 
+def _generated() -> dict[str, str]:
+    """Secrets made fresh for each development machine, never shared or committed."""
+    return {"ANBEFAL_JWT_SECRET": secrets.token_urlsafe(48), "ANBEFAL_DATA_KEYS": key_spec("dev1")}
+
+
 def write_dev_env(path: Path) -> bool:
-    """Create the file with a fresh secret if it does not exist. Returns True if written."""
+    """Create the file with fresh secrets, or add a secret a newer version needs.
+
+    Returns True if the file was written or extended. Existing values are never changed: the
+    data sealed with a development key must stay readable.
+    """
     if path.exists():
-        return False
+        missing = {k: v for k, v in _generated().items() if k not in parse(path.read_text())}
+        if not missing:
+            return False
+        with path.open("a") as file:
+            file.write("".join(f"{k}={v}\n" for k, v in missing.items()))
+        return True
     path.parent.mkdir(parents=True, exist_ok=True)
-    values = {"ANBEFAL_JWT_SECRET": secrets.token_urlsafe(48), **DEV_DEFAULTS}
-    body = "# Written once by `make run`; delete it to get a new development secret.\n"
+    values = {**_generated(), **DEV_DEFAULTS}
+    body = "# Written once by `make run`; delete it to get new development secrets.\n"
     body += "".join(f"{k}={v}\n" for k, v in values.items())
     path.write_text(body)
     path.chmod(0o600)

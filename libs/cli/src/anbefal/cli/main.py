@@ -19,6 +19,7 @@ from anbefal.cli import envfile, ingest, ops, rules, users
 from anbefal.cli.waiting import ensure_database, progress
 from anbefal.common import topics
 from anbefal.common.auth import ROLES, issue_token
+from anbefal.common.crypto import key_spec
 from anbefal.common.events import TenantSettings
 from anbefal.common.kafka import Publisher
 from anbefal.common.migrations import upgrade
@@ -42,10 +43,12 @@ token_app = typer.Typer(help="Bearer tokens for the APIs.", no_args_is_help=True
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants and their settings.", no_args_is_help=True)
 dev_app = typer.Typer(help="The local development stack (`make run`).", no_args_is_help=True)
+keys_app = typer.Typer(help="Deployment keys for sealed data (ANBEFAL_DATA_KEYS).")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(dev_app, name="dev")
+app.add_typer(keys_app, name="keys")
 app.add_typer(ops.app)  # `anbefal status`, `anbefal dlq ...`
 app.add_typer(users.app, name="user")
 app.add_typer(rules.app, name="rules")
@@ -90,6 +93,21 @@ def token_issue(
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}", param_hint="--role")
     secret = _env("ANBEFAL_JWT_SECRET")
     print(issue_token(secret, tenant=tenant, role=role, sub=sub, ttl_s=ttl_days * 86400))
+
+
+@keys_app.command("new")
+def keys_new(
+    kid: Annotated[str, typer.Option(help="Key id (letters and digits), e.g. the date")] = "",
+) -> None:
+    """Print a fresh `kid:key` entry for ANBEFAL_DATA_KEYS.
+
+    To rotate, put the new entry first and keep the old ones after it: new data is sealed with
+    the first key, and every listed key still opens what it sealed.
+    """
+    kid = kid or time.strftime("k%Y%m%d")
+    if not kid.isalnum():
+        raise typer.BadParameter("letters and digits only", param_hint="--kid")
+    print(key_spec(kid))
 
 
 @db_app.command("upgrade")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from anbefal.common.crypto import Keyring
+
 # Values people paste from examples; a deployment that still uses one is not secured.
 _PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "example", "xxx"})
 
@@ -19,6 +21,9 @@ class BaseServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:19092"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:15432/anbefal"
     jwt_secret: SecretStr = Field(min_length=32)
+    # Deployment keys for data sealed at rest and in events: `kid:base64url-32-bytes[,kid:...]`,
+    # the first seals, all open (rotation). `anbefal keys new` prints one entry.
+    data_keys: SecretStr | None = None
     log_level: str = "INFO"
     log_json: bool = True
     # How long a produce may wait for the broker's acknowledgement before the caller gives up.
@@ -38,6 +43,22 @@ class BaseServiceSettings(BaseSettings):
     # The watchdog replaces a Kafka consumer whose poll has fetched nothing for this long while
     # it has lag, or has not returned for this long (out of its group: aiokafka#1154). 0: off.
     consumer_watchdog_s: float = Field(default=20.0, ge=0)
+
+    @field_validator("data_keys")
+    @classmethod
+    def _parse_data_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            Keyring.parse(
+                value.get_secret_value()
+            )  # a malformed spec stops start-up, not a request
+        return value
+
+    def keyring(self) -> Keyring:
+        if self.data_keys is None:
+            raise RuntimeError(
+                "ANBEFAL_DATA_KEYS is not set; generate a key with `anbefal keys new` and set it"
+            )
+        return Keyring.parse(self.data_keys.get_secret_value())
 
     @field_validator("jwt_secret")
     @classmethod

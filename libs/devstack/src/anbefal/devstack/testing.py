@@ -20,10 +20,12 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
+from anbefal.common.crypto import key_spec
 from anbefal.common.db import asyncpg_dsn as asyncpg_dsn
 from anbefal.common.events import Action, Respondent, action_id
 
 TEST_JWT_SECRET = "test-secret-" + "k" * 40
+TEST_DATA_KEYS = key_spec("test1", b"d" * 32)
 
 
 def free_port() -> int:

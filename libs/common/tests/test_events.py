@@ -15,6 +15,8 @@ from anbefal.common.events import (
     ANBEFAL_NAMESPACE,
     TOPIC_MODELS,
     Action,
+    Actor,
+    AuditEntry,
     EventModel,
     Respondent,
     ScoresChanged,
@@ -69,6 +71,21 @@ SAMPLES: list[EventModel] = [
         at=NOW,
     ),  # fmt: skip
     TenantSettings(tenant="acme", display_name="Acme A/S", updated_at=NOW),
+    TenantSettings(
+        tenant="acme",
+        display_name="Acme A/S",
+        updated_at=NOW,
+        changed_by=Actor(sub="ops@acme.example", role="cli"),
+    ),  # fmt: skip
+    AuditEntry(
+        event_id=uuid.uuid4(),
+        tenant="acme",
+        at=NOW,
+        actor=Actor(sub="ada@acme.example", role="admin"),
+        action="rules.changed",
+        target="rules",
+        detail={"version": {"from": 1, "to": 2}},
+    ),  # fmt: skip
     ScoresChanged(
         event_id=uuid.uuid4(),
         tenant="acme",

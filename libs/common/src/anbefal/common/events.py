@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -177,6 +177,14 @@ class TaskEvent(EventModel):
         return f"{self.tenant}:{self.task_id}".encode()
 
 
+class Actor(EventModel):
+    """Who made a change: a token's subject and role, or `cli` for the command line, which
+    holds the deployment's secrets and needs no token."""
+
+    sub: str
+    role: str
+
+
 class TenantSettings(EventModel):
     """A tenant's settings (state, compacted topic). Key: `tenant`."""
 
@@ -198,6 +206,33 @@ class TenantSettings(EventModel):
     escalation_next_after_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     # A Slack or Teams incoming-webhook URL that hears of every new detractor task.
     chat_webhook_url: str | None = None
+    # Who published these settings (the audit trail records it); None from older producers.
+    changed_by: Actor | None = None
+
+    @property
+    def key(self) -> bytes:
+        return self.tenant.encode()
+
+
+class AuditEntry(EventModel):
+    """One change to a tenant's configuration or to a person's data (fact), written by the
+    service that made the change in the change's own transaction (`common/audit.py`).
+    Key: `tenant`.
+
+    `detail` says what changed and never holds a secret or a respondent's contact data."""
+
+    schema_version: Literal[1] = 1
+    event_id: uuid.UUID
+    tenant: Tenant
+    at: AwareDatetime
+    actor: Actor
+    action: str  # `<kind>.<verb>`, e.g. `rules.changed`, `user.added`, `erasure.requested`
+    target: str  # what changed, e.g. `rules`, `source:typeform-nps`, `respondent:c-42`
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.action.split(".", 1)[0]
 
     @property
     def key(self) -> bytes:
@@ -252,4 +287,5 @@ TOPIC_MODELS: dict[str, type[EventModel]] = {
     topics.TASK_EVENTS: TaskEvent,
     topics.TENANTS: TenantSettings,
     topics.SCORES: ScoresChanged,
+    topics.AUDIT: AuditEntry,
 }

@@ -13,6 +13,7 @@ ACTIONS = "anbefal.actions.v1"
 TASK_EVENTS = "anbefal.task-events.v1"
 SCORES = "anbefal.scores.v1"
 TENANTS = "anbefal.tenants.v1"
+AUDIT = "anbefal.audit.v1"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -36,6 +37,7 @@ _MAIN: tuple[TopicSpec, ...] = (
     TopicSpec(SCORES, 3),
     # Tenant settings are state, not history: compaction keeps the latest per tenant forever.
     TopicSpec(TENANTS, 1, {"cleanup.policy": "compact"}),
+    TopicSpec(AUDIT, 3),
 )
 
 ALL_TOPICS: tuple[TopicSpec, ...] = _MAIN + tuple(TopicSpec(dlq(t.name), 1) for t in _MAIN)

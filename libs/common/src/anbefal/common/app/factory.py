@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from anbefal.common.app.errors import install_error_handlers
 from anbefal.common.app.health import health_router
@@ -85,7 +86,9 @@ def create_service_app(
             await engine.dispose()
             log.info("service stopped")
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    # /docs and /redoc load Swagger UI and ReDoc from the package, not a CDN: they work offline
+    # and on networks that block third-party scripts.
+    app = FastAPIOffline(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.add_middleware(MetricsMiddleware, service=name)
     install_error_handlers(app)
     app.include_router(health_router())

@@ -271,10 +271,10 @@ async def test_a_changed_score_cancels_the_call_and_thanks_instead(loop: Loop) -
 
 async def test_cool_down_keeps_one_call_per_respondent(loop: Loop) -> None:
     tenant = new_tenant()
-    first = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    first = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
     await loop.send(
         answer(tenant, "r1", 2, "bad", respondent="c-9", at=first, director="d@x.dk"),
-        answer(tenant, "r2", 5, "still bad", respondent="c-9", at=first + timedelta(days=2),
+        answer(tenant, "r2", 5, "still bad", respondent="c-9", at=first + timedelta(days=1),
                director="d@x.dk"),
     )  # fmt: skip
 
@@ -339,3 +339,46 @@ async def test_ask_why_switched_on_and_a_dry_run_without_side_effects(loop: Loop
     after = await loop.fetch("SELECT count(*) AS n FROM closed_loop.outbox WHERE tenant = $1",
                              tenant)  # fmt: skip
     assert after[0]["n"] == before[0]["n"] == 3
+
+
+async def test_history_and_stale_answers_are_scored_elsewhere_but_never_routed(
+    loop: Loop,
+) -> None:
+    """An import of last month's answers makes no task and sends no mail; an answer that reached
+    us days late gets only what is still useful; a fresh one is routed as always."""
+    tenant = new_tenant()
+    now = datetime.now(UTC).replace(microsecond=0)
+    month_ago = now - timedelta(days=30)
+
+    def late(a: SurveyResponse, **update: Any) -> SurveyResponse:
+        return a.model_copy(update={"received_at": now, **update})
+
+    await loop.send(
+        late(answer(tenant, "h1", 2, "old news", at=month_ago, director="d@x.dk"), history=True),
+        late(answer(tenant, "h2", 10, "old praise", at=month_ago), history=True),
+        late(answer(tenant, "s1", 3, "late call", at=now - timedelta(hours=80),
+                    director="d@x.dk")),
+        late(answer(tenant, "s2", 9, "late thanks", at=now - timedelta(hours=80))),
+        answer(tenant, "f1", 1, "fresh", director="d@x.dk"),
+    )  # fmt: skip
+
+    async def fresh_routed() -> bool:
+        return any(a.rule_id == "detractor-call" for a in await loop.actions(tenant))
+
+    await wait_until(fresh_routed, 60, "the fresh detractor's call")
+    await wait_until(loop.caught_up, 60, "consumers caught up")
+    routed = {(a.response_event_id, a.rule_id) for a in await loop.actions(tenant)}
+    assert routed == {
+        (response_event_id(tenant, "api", "f1"), "detractor-call"),
+        # 80 hours is past the call's 72 but within the thank-you's 168.
+        (response_event_id(tenant, "api", "s2"), "promoter-thank-you"),
+    }
+
+    async def thank_you_sent() -> bool:
+        return any("c-s2@" in str(m["To"]) for m in loop.mails(tenant))
+
+    await wait_until(thank_you_sent, 60, "the late promoter's thank-you")
+    assert {t["response_event_id"] for t in await loop.tasks(tenant)} == {
+        str(response_event_id(tenant, "api", "f1"))
+    }
+    assert not [m for m in loop.mails(tenant) if "c-h2@" in str(m["To"])]

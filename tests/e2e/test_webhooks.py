@@ -594,6 +594,7 @@ async def test_cli_sources_rejected_and_csv_import(ingest: Ingest, tmp_path: Pat
     first = await asyncio.to_thread(cli, ingest, "import", str(csv_path), "--tenant", tenant)
     assert first.returncode == 1, first.stderr  # three rows refused
     assert "imported 1197 new answers, 0 already there, 3 refused" in first.stderr
+    assert "1197 answers scored, 0 routed: imported as history" in first.stderr
     assert "line 5: score:" in first.stderr  # line 1 is the header
     again = await asyncio.to_thread(cli, ingest, "import", str(csv_path), "--tenant", tenant)
     assert "imported 0 new answers, 1197 already there, 3 refused" in again.stderr
@@ -601,6 +602,8 @@ async def test_cli_sources_rejected_and_csv_import(ingest: Ingest, tmp_path: Pat
     history = [e for e in found if e["source"]["response_id"].startswith("h-")]
     assert len(history) == 1197
     assert {e["answered_at"][:7] for e in history} == {"2025-03"}  # the past stays the past
+    assert all(e["history"] for e in history)  # scored, never routed
+    assert not any(e["history"] for e in found if e not in history)  # the replayed live answer
 
 
 # The Google Forms Apps Script (deploy/google-forms/anbefal.gs)

@@ -8,12 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anbefal.closed_loop.dry_run import simulate
+from anbefal.closed_loop.dry_run import DryRun, simulate
 from anbefal.closed_loop.owners import Directory, Person
 from anbefal.closed_loop.rules import (
     DEFAULT_RULE_SET,
     RoutingSettings,
     RuleSet,
+    TenantRules,
     cooldown_window,
     decide,
 )
@@ -31,14 +32,15 @@ def answer(
     owners: Owners | None = None,
     respondent: str = "c-42",
 ) -> SurveyResponse:
+    answered_at = answered_at or datetime(2026, 11, 20, 9, 15, tzinfo=CPH)
     return SurveyResponse(
         event_id=uuid.uuid4(),
         version=1,
         tenant="acme",
         kind=kind,  # type: ignore[arg-type]
         score=score,
-        answered_at=answered_at or datetime(2026, 11, 20, 9, 15, tzinfo=CPH),
-        received_at=NOW,
+        answered_at=answered_at,
+        received_at=answered_at + timedelta(minutes=1),  # a survey tool posts at once
         source=Source(tool="api", response_id="r-1"),
         respondent=Respondent(key=respondent, email="ida@example.com"),
         owners=owners or Owners(),
@@ -201,3 +203,79 @@ def test_the_dry_run_attaches_to_an_open_task_of_another_rule_as_production_does
     by_rule = {o.rule_id: o for o in outcomes}
     assert (by_rule["vip-call"].actions, by_rule["vip-call"].attached) == (1, 0)
     assert (by_rule["detractor-call"].actions, by_rule["detractor-call"].attached) == (0, 1)
+
+
+# ------------------------------------------------------------------- history and maximum age
+
+
+def received(response: SurveyResponse, after: timedelta, **update: object) -> SurveyResponse:
+    return response.model_copy(update={"received_at": response.answered_at + after, **update})
+
+
+def test_each_rule_has_a_maximum_age_by_its_action_and_it_can_be_set() -> None:
+    by_id = {r.id: r for r in DEFAULT_RULE_SET.rules}
+    assert by_id["detractor-call"].max_age_hours == 72
+    assert by_id["passive-follow-up"].max_age_hours == 168
+    assert by_id["promoter-thank-you"].max_age_hours == 168
+    stored = DEFAULT_RULE_SET.model_dump(mode="json")
+    for rule in stored["rules"]:
+        del rule["max_age_hours"]  # a rule set saved before the field existed
+    assert RuleSet.model_validate(stored) == DEFAULT_RULE_SET
+    stored["rules"][0]["max_age_hours"] = 24
+    assert RuleSet.model_validate(stored).rules[0].max_age_hours == 24
+    stored["rules"][0]["max_age_hours"] = 0
+    with pytest.raises(ValueError, match="max_age_hours"):
+        RuleSet.model_validate(stored)
+
+
+def test_history_is_scored_elsewhere_but_never_routed_here() -> None:
+    start = datetime(2026, 9, 1, 9, tzinfo=UTC)
+    answers = [
+        received(answer(s, answered_at=start + timedelta(days=d), respondent=f"h{d}"),
+                 timedelta(days=60), history=True)
+        for s, d in [(2, 0), (8, 1), (10, 2)]
+    ]  # fmt: skip
+    outcomes, untouched = simulate(answers, DEFAULTS, DEFAULT_RULE_SET, Directory(), NOW, 3)
+    by_rule = {o.rule_id: o for o in outcomes}
+    assert sum(o.actions for o in outcomes) == 0
+    assert untouched == 3
+    assert by_rule["detractor-call"].history == 1
+    assert by_rule["passive-follow-up"].history == 1
+    assert by_rule["promoter-thank-you"].history == 1
+    assert by_rule["detractor-call"].too_old == 0
+
+
+def test_an_answer_that_reached_us_late_gets_only_what_is_still_useful() -> None:
+    late_call = received(answer(2, respondent="a"), timedelta(hours=73))
+    in_time_call = received(answer(2, respondent="b"), timedelta(hours=71))
+    late_thanks = received(answer(10, respondent="c"), timedelta(hours=100))
+    too_late_thanks = received(answer(10, respondent="d"), timedelta(hours=169))
+    answers = [late_call, in_time_call, late_thanks, too_late_thanks]
+    outcomes, _ = simulate(answers, DEFAULTS, DEFAULT_RULE_SET, Directory(), NOW, 3)
+    by_rule = {o.rule_id: o for o in outcomes}
+    call, thanks = by_rule["detractor-call"], by_rule["promoter-thank-you"]
+    assert (call.actions, call.too_old) == (1, 1)
+    assert [e.response_event_id for e in call.examples] == [in_time_call.event_id]
+    assert (thanks.actions, thanks.too_old) == (1, 1)
+    assert [e.response_event_id for e in thanks.examples] == [late_thanks.event_id]
+
+
+def test_a_consumer_backlog_does_not_age_an_answer_out() -> None:
+    # closed_loop reads it a week after ingest received it: its age is taken at receipt.
+    fresh = answer(2)
+    (action,) = TenantRules(DEFAULTS, DEFAULT_RULE_SET).decide(fresh, NOW + timedelta(days=7))
+    run = DryRun(TenantRules(DEFAULTS, DEFAULT_RULE_SET), fresh.received_at + timedelta(days=7))
+    run.feed([fresh])
+    assert [s.action_id for s in run.final()] == [action.action_id]
+
+
+def test_a_correction_of_a_routed_answer_keeps_its_task_however_late() -> None:
+    run = DryRun(TenantRules(DEFAULTS, DEFAULT_RULE_SET), NOW)
+    first = answer(2, respondent="a")
+    run.feed([first])
+    corrected = received(first, timedelta(days=10), version=2, score=3, comment="still bad")
+    run.feed([corrected])
+    (state,) = run.final()
+    assert not state.cancelled
+    assert (state.payload.score, state.payload.comment) == (3, "still bad")
+    assert run.not_routed == []

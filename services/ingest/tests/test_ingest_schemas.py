@@ -6,6 +6,7 @@ import pydantic
 import pytest
 
 from anbefal.common.app import validation_details
+from anbefal.ingest.answers.service import validate_items
 from anbefal.ingest.schemas import parse_items
 
 GOOD: dict[str, Any] = {
@@ -79,3 +80,22 @@ def test_a_segment_named_all_is_reserved_for_the_total() -> None:
     # A value "all" under another name is an ordinary segment.
     (item,) = parse_items({**GOOD, "segments": {"team": "all"}})
     assert item.segments == {"team": "all"}
+
+
+def test_history_is_marked_per_answer_or_for_a_whole_batch() -> None:
+    (single,) = parse_items({**GOOD, "history": True})
+    assert single.history
+    assert not parse_items(GOOD)[0].history
+    batch = {"responses": [GOOD, {**GOOD, "response_id": "r-2"}], "history": True}
+    assert all(i.history for i in parse_items(batch))
+    items, errors = validate_items(batch)
+    assert [i.history for i in items if i is not None] == [True, True]
+    assert errors == [[], []]
+
+
+@pytest.mark.parametrize("flag", ["true", 1, None])
+def test_a_history_flag_that_is_not_a_boolean_is_refused(flag: Any) -> None:
+    with pytest.raises(pydantic.ValidationError, match="history"):
+        validate_items({"responses": [GOOD], "history": flag})
+    with pytest.raises(pydantic.ValidationError, match="history"):
+        parse_items({**GOOD, "history": flag})

@@ -232,10 +232,12 @@ def _batches(path: Path, size: int) -> Iterator[list[tuple[int, dict[str, Any]]]
             yield batch
 
 
-def _post(client: httpx.Client, docs: list[dict[str, Any]], attempts: int = 10) -> httpx.Response:
+def _post(
+    client: httpx.Client, docs: list[dict[str, Any]], *, history: bool, attempts: int = 10
+) -> httpx.Response:
     """POST a batch; on 429/503 wait as the server says and try again (the batch is idempotent)."""
     for _ in range(attempts):
-        response = client.post("/responses", json={"responses": docs})
+        response = client.post("/responses", json={"responses": docs, "history": history})
         if response.status_code not in (429, 503):
             return response
         time.sleep(float(response.headers.get("retry-after", "1")))
@@ -250,10 +252,20 @@ def import_csv(
     tenant: Annotated[str, TENANT],
     batch_size: Annotated[int, typer.Option(min=1, max=500, help="Answers per request")] = 500,
     url: Annotated[str, URL] = DEFAULT_URL,
+    route: Annotated[
+        bool,
+        typer.Option(
+            "--route",
+            help="Route the answers as if they came in now (tasks, mails) instead of importing "
+            "them as history; answers older than a rule's max_age_hours are still not acted on",
+        ),
+    ] = False,
 ) -> None:
     """Backfill history from a CSV file, keeping each answer's `answered_at`.
 
-    Every row becomes an answer dated when it was given, so trends include the past.
+    Every row becomes an answer dated when it was given, so trends include the past. The
+    answers are history: scored, never routed (no call task, no thank-you mail) unless
+    `--route` is given.
     Columns: response_id, score, answered_at (required); kind, comment, survey_id, version,
     respondent_id, name, email, phone, locale, account_id, salesperson, director, and
     segment.<name> (e.g. segment.department). Importing the same file again changes nothing.
@@ -275,7 +287,7 @@ def import_csv(
     ):
         task = progress.add_task("import", total=total, summary="")
         for batch in _batches(file, batch_size):
-            response = _post(client, [doc for _, doc in batch])
+            response = _post(client, [doc for _, doc in batch], history=not route)
             if response.status_code == 422:
                 details = response.json()["error"].get("details", [])
                 results: list[dict[str, Any]] = [
@@ -316,5 +328,10 @@ def import_csv(
         f"{counts['rejected']} refused",
         file=sys.stderr,
     )
+    if route:
+        routed = "routed by the rules, except those older than a rule's max_age_hours"
+    else:
+        routed = "0 routed: imported as history (no task, no mail; --route to change)"
+    print(f"{counts['accepted']} answers scored, {routed}", file=sys.stderr)
     if counts["rejected"]:
         raise typer.Exit(1)

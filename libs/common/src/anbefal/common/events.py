@@ -98,6 +98,8 @@ class SurveyResponse(EventModel):
     respondent: Respondent
     segments: dict[str, str] = Field(default_factory=dict)
     owners: Owners = Field(default_factory=Owners)
+    # An answer from the past (an import): scored with its own date, never routed to anyone.
+    history: bool = False
 
     @property
     def key(self) -> bytes:

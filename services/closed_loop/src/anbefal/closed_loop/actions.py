@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from anbefal.closed_loop.rules import TenantRules, cooldown_window
+from anbefal.closed_loop.rules import NotRouted, TenantRules, cooldown_window, first_sight
 from anbefal.common.events import Action, AttachedAnswer, SurveyResponse, TaskEvent
 
 # Fields that do not make a revision by themselves: a version that brings nothing new but its
@@ -108,11 +108,13 @@ class Book:
 
 @dataclass
 class Decision:
-    """What a batch decided: the revisions to publish (with their trace), and the new actions
-    nobody owns (for the fallback queue)."""
+    """What a batch decided: the revisions to publish (with their trace), the new actions
+    nobody owns (for the fallback queue), and the (answer, rule) pairs not acted on because the
+    answer is history or was too old when it reached us."""
 
     released: list[tuple[Action, str | None]] = field(default_factory=list)
     unowned: list[Action] = field(default_factory=list)
+    not_routed: list[tuple[SurveyResponse, str, NotRouted]] = field(default_factory=list)
 
 
 COMPARED = tuple(f for f in Action.model_fields if f not in UNCHANGING)
@@ -228,11 +230,15 @@ class Decider:
         return sorted(states, key=lambda s: (s.answered_at, s.action_id))
 
     def evaluate(self, response: SurveyResponse, rules: TenantRules) -> None:
-        desired = {a.rule_id: a for a in rules.decide(response, self.now)}
         by_id = rules.by_id
         # In rule order (rules since removed last), not the order the rows were loaded in:
         # the first cancelled action is the one a new action supersedes.
         mine = self.book.of_response(response.event_id)
+        wanted = rules.decide(response, self.now)
+        if not mine:
+            wanted, skipped = first_sight(response, wanted, by_id)
+            self.decision.not_routed.extend((response, rule, why) for rule, why in skipped)
+        desired = {a.rule_id: a for a in wanted}
         ranked = sorted(mine, key=lambda s: (rules.position(s.rule_id), s.rule_id))
         existing = {s.rule_id: s for s in ranked}
         roots_to_rebuild: set[uuid.UUID] = set()

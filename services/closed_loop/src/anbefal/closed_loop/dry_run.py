@@ -18,7 +18,7 @@ from datetime import datetime
 
 from anbefal.closed_loop.actions import ActionState, Book, decide_batch, latest_new
 from anbefal.closed_loop.owners import Directory
-from anbefal.closed_loop.rules import RoutingSettings, RuleSet, TenantRules
+from anbefal.closed_loop.rules import NotRouted, RoutingSettings, RuleSet, TenantRules
 from anbefal.common.events import Action, ActionType, Kind, SurveyResponse
 
 
@@ -31,6 +31,7 @@ class DryRun:
         self.seen: set[tuple[uuid.UUID, int]] = set()  # production's inbox of versions
         self.stored: dict[uuid.UUID, int] = {}  # each answer's latest version
         self.answers: list[uuid.UUID] = []  # in the order they first came
+        self.not_routed: list[tuple[str, NotRouted]] = []  # (rule, why) per answer left alone
 
     def feed(self, batch: Sequence[SurveyResponse]) -> None:
         new = {(r.event_id, r.version) for r in batch} - self.seen
@@ -44,7 +45,8 @@ class DryRun:
                 fresh.append(response)
         # Nothing waits in a dry run: every decision is published at once.
         rules = {r.tenant: self.rules for r in fresh}
-        decide_batch(self.book, fresh, rules, self.now, 0.0)
+        decision = decide_batch(self.book, fresh, rules, self.now, 0.0)
+        self.not_routed += [(rule_id, why) for _, rule_id, why in decision.not_routed]
 
     def final(self) -> list[ActionState]:
         """Every action decided, in the order it was first decided."""
@@ -58,6 +60,8 @@ class RuleOutcome:
     actions: int = 0
     attached: int = 0  # folded into an open action by the cool-down, no action of their own
     unowned: int = 0  # for the fallback queue
+    too_old: int = 0  # matched, but older than the rule's max_age_hours when received
+    history: int = 0  # matched, but history (imported): never routed
     examples: list[Action] = field(default_factory=list)
 
 
@@ -88,6 +92,11 @@ def simulate(
         outcome.unowned += state.payload.assignee is None
         if len(outcome.examples) < examples:
             outcome.examples.append(state.payload)
+    for rule_id, why in run.not_routed:
+        if why == "history":
+            outcomes[rule_id].history += 1
+        else:
+            outcomes[rule_id].too_old += 1
     return list(outcomes.values()), len(set(run.answers) - acted)
 
 
@@ -100,6 +109,8 @@ class ShownOutcome:
     actions: int | None
     attached: int | None
     unowned: int | None
+    too_old: int | None
+    history: int | None
     examples: list[Action]
 
 
@@ -164,6 +175,8 @@ def report(
             o.rule_id, o.type, actions=_withheld(o.actions, rule.kind, k),
             attached=_withheld(o.attached, rule.kind, k),
             unowned=_withheld(o.unowned, rule.kind, k),
+            too_old=_withheld(o.too_old, rule.kind, k),
+            history=_withheld(o.history, rule.kind, k),
             examples=[a for a in o.examples if a.kind != "enps"],
         )
         for rule, o in zip(candidate.rules, outcomes, strict=True)

@@ -29,6 +29,12 @@ UNOWNED = Counter(
     "A batch retried after a failure may count its actions again.",
     ["tenant", "type"],
 )
+NOT_ROUTED = Counter(
+    "anbefal_closed_loop_not_routed_total",
+    "Rule matches not acted on: the answer is history (an import) or was older than the rule's "
+    "max_age_hours when it reached ingest. A batch retried after a failure may count again.",
+    ["reason"],
+)
 
 
 async def record_task_events(session: AsyncSession, events: Sequence[TaskEvent]) -> None:
@@ -72,6 +78,8 @@ async def evaluate_answers(
     await loaded.save(session)
     for action in decision.unowned:
         UNOWNED.labels(action.tenant, action.type).inc()
+    for _, _, reason in decision.not_routed:
+        NOT_ROUTED.labels(reason).inc()
     await action_store.add_to_outbox(session, decision.released)
 
 

@@ -146,6 +146,14 @@ class DryRunRule(BaseModel):
     unowned: int | None = Field(
         description="actions for the fallback queue (no owner); " + WITHHELD
     )
+    too_old: int | None = Field(
+        description="answers the rule matches but would not act on: older than its "
+        "max_age_hours when they reached Anbefal; " + WITHHELD
+    )
+    history: int | None = Field(
+        description="answers the rule matches but would not act on: imported as history; "
+        + WITHHELD
+    )
     examples: list[DryRunExample] = Field(description="never of eNPS answers")
 
 
@@ -203,7 +211,7 @@ async def dry_run(
         rules=[
             DryRunRule(
                 rule_id=o.rule_id, type=o.type, actions=o.actions, attached=o.attached,
-                unowned=o.unowned,
+                unowned=o.unowned, too_old=o.too_old, history=o.history,
                 examples=[
                     DryRunExample(
                         response_event_id=a.response_event_id,

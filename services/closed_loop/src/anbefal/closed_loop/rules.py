@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import cached_property
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -29,6 +29,11 @@ from anbefal.common.nps import DETRACTORS, PASSIVES, PROMOTERS, SCORES
 
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 TEMPLATES = {"thank_you", "ask_why"}
+# How old an answer may be when it reaches us and still be acted on: a call about an answer
+# of last month helps nobody, and a thank-you for it reads as a mistake.
+DEFAULT_MAX_AGE_HOURS: dict[str, int] = {"call_task": 72}
+DEFAULT_MAX_AGE_HOURS_OTHERS = 168
+NotRouted = Literal["history", "older_than_max_age"]
 
 
 class Rule(BaseModel):
@@ -63,6 +68,23 @@ class Rule(BaseModel):
         description="a respondent's later answer within this many days of an open action of the "
         "same type is attached to it instead of making a second one",
     )
+    max_age_hours: int = Field(
+        default=DEFAULT_MAX_AGE_HOURS_OTHERS,
+        ge=1,
+        le=24 * 365,
+        description="an answer older than this when it reached Anbefal is scored but not acted on "
+        "(default 72 for call tasks, 168 for the others)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_max_age(cls, data: Any) -> Any:
+        # The default depends on the action: the field's own default is the others' one.
+        if isinstance(data, dict) and data.get("max_age_hours") is None:
+            action = data.get("action")
+            age = DEFAULT_MAX_AGE_HOURS.get(str(action), DEFAULT_MAX_AGE_HOURS_OTHERS)
+            return {**data, "max_age_hours": age}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -77,6 +99,11 @@ class Rule(BaseModel):
         if self.cooldown_days is not None and self.action not in TASK_ACTIONS:
             raise ValueError("cooldown_days applies to task rules only")
         return self
+
+    def too_old(self, response: SurveyResponse) -> bool:
+        """Older than `max_age_hours` when ingest received it. Measured at receipt, not when
+        closed_loop reads it, so a consumer's backlog never ages a fresh answer out."""
+        return response.received_at - response.answered_at > timedelta(hours=self.max_age_hours)
 
     def matches(self, response: SurveyResponse) -> bool:
         return (
@@ -268,6 +295,20 @@ class TenantRules:
         return decide(
             response, self.defaults, now, self.rule_set.rules, self.directory, self.country
         )
+
+
+def first_sight(
+    response: SurveyResponse, actions: Sequence[Action], by_id: dict[str, Rule]
+) -> tuple[list[Action], list[tuple[str, NotRouted]]]:
+    """Of the actions an answer seen for the first time calls for, those to take, and the rules
+    left out with why: nothing for history, nothing from a rule whose maximum age it exceeds.
+
+    Only at first sight: an answer that already has actions is being corrected (a new version),
+    and its actions follow it as before, however old it is."""
+    if response.history:
+        return [], [(a.rule_id, "history") for a in actions]
+    kept = [a for a in actions if not by_id[a.rule_id].too_old(response)]
+    return kept, [(a.rule_id, "older_than_max_age") for a in actions if a not in kept]
 
 
 def cooldown_window(answered_at: datetime, days: int) -> tuple[datetime, datetime]:

@@ -58,6 +58,12 @@ class ResponseIn(BaseModel):
     respondent: RespondentIn = Field(default_factory=RespondentIn)
     segments: dict[SegmentName, Text] = Field(default_factory=dict, max_length=20)
     owners: OwnersIn = Field(default_factory=OwnersIn)
+    history: bool = Field(
+        default=False,
+        strict=True,
+        description="An answer from the past (a backfill): scored with its own date, never routed "
+        "(no task, no mail)",
+    )
 
     @field_validator("segments")
     @classmethod
@@ -72,6 +78,9 @@ class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     responses: list[ResponseIn] = Field(min_length=1, max_length=500)
+    history: bool = Field(
+        default=False, strict=True, description="Every item is history (see the item's field)"
+    )
 
 
 class ItemResult(BaseModel):
@@ -98,5 +107,8 @@ class Accepted(BaseModel):
 def parse_items(doc: Any) -> list[ResponseIn]:
     """One response, or `{"responses": [...]}`; raises ValidationError naming the bad fields."""
     if isinstance(doc, dict) and "responses" in doc:
-        return BatchIn.model_validate(doc).responses
+        batch = BatchIn.model_validate(doc)
+        if batch.history:
+            return [item.model_copy(update={"history": True}) for item in batch.responses]
+        return batch.responses
     return [ResponseIn.model_validate(doc)]

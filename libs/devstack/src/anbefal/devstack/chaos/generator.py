@@ -49,7 +49,8 @@ class Generator:
 
     @staticmethod
     def body(response_id: str, i: int) -> dict[str, Any]:
-        answered = datetime.now(UTC) - timedelta(days=i % 10, minutes=i % 997)
+        # Spread over the last three days (scoring's buckets), all young enough to be routed.
+        answered = datetime.now(UTC) - timedelta(minutes=i % 3989)
         return {
             "response_id": response_id,
             "score": i % 11,

@@ -25,10 +25,15 @@ def validate_items(doc: Any) -> tuple[list[ResponseIn | None], list[list[dict[st
     if not (isinstance(doc, dict) and "responses" in doc):
         return [ResponseIn.model_validate(doc)], [[]]
     raw = doc["responses"]
-    if set(doc) != {"responses"} or not isinstance(raw, list) or not 1 <= len(raw) <= MAX_BATCH:
-        # The envelope's own rules (no other keys, 1..500 items) refuse the whole body.
+    history = doc.get("history", False)
+    envelope_ok = set(doc) <= {"responses", "history"} and isinstance(history, bool)
+    if not envelope_ok or not isinstance(raw, list) or not 1 <= len(raw) <= MAX_BATCH:
+        # The envelope's own rules (known keys, 1..500 items) refuse the whole body.
         BatchIn.model_validate(doc)
         raise AssertionError("BatchIn accepted an envelope the check refused")
+    if history:
+        # The envelope's flag marks every item, as if each said so itself.
+        raw = [{**entry, "history": True} if isinstance(entry, dict) else entry for entry in raw]
     try:
         # The common case, all valid, in one call (a Python loop of 500 validations is slower).
         valid: list[ResponseIn | None] = list(_ITEMS.validate_python(raw))

@@ -55,6 +55,7 @@ def to_event(
             "respondent": contact,
             "segments": item.segments,
             "owners": {"salesperson": item.owners.salesperson, "director": item.owners.director},
+            "history": item.history,
         }
     )
 

@@ -42,6 +42,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,7 @@ function init(args)
   token = args[1]
   size = tonumber(args[2])
   run = args[3]
+  answered_at = args[4]
   n = 0
   statuses = {}
 end
@@ -128,7 +130,7 @@ function request()
   for j = 1, size do
     local rid = run .. "-" .. id .. "-" .. n .. "-" .. j
     items[j] = '{"response_id":"' .. rid .. '","score":' .. (j % 11) ..
-      ',"comment":"batch","answered_at":"2026-11-30T10:00:00+01:00",' ..
+      ',"comment":"batch","answered_at":"' .. answered_at .. '",' ..
       '"respondent":{"id":"c-' .. (j % 997) .. '"},"segments":{"department":"d' .. (j % 8) .. '"}}'
   end
   local headers = {}
@@ -356,17 +358,27 @@ async def run(
                 single_pairs.append((base, real))
             signed_single = report_pairs(single_pairs, 1)
 
+            # Answered a minute ago: routed downstream as live answers are (not too old).
+            fresh = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
             batch_conns = max(threads, connections // 8)
             batch_wrk = {**wrk_args, "connections": batch_conns}
             print(f"== batches of {batch} answers ({batch_conns} connections)")
             batch_pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
             for k in range(pairs):
                 base = run_wrk(
-                    wrk, baseline_url, batch_lua, [token, str(batch), f"{run_id}b{k}"], **batch_wrk
+                    wrk,
+                    baseline_url,
+                    batch_lua,
+                    [token, str(batch), f"{run_id}b{k}", fresh],
+                    **batch_wrk,
                 )
                 cpu_before = meter.snapshot()
                 real = run_wrk(
-                    wrk, batch_url, batch_lua, [token, str(batch), f"{run_id}r{k}"], **batch_wrk
+                    wrk,
+                    batch_url,
+                    batch_lua,
+                    [token, str(batch), f"{run_id}r{k}", fresh],
+                    **batch_wrk,
                 )
                 answers = real["statuses"].get("202", 0) * batch
                 cpu = cpu_line(cpu_before, meter.snapshot(), answers)

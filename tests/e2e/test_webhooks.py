@@ -46,11 +46,18 @@ SECRET = "e2e-signing-secret"
 
 
 class Ingest:
-    def __init__(self, stack: Any, processes: dict[str, ServiceProcess], env: dict[str, str]):
+    def __init__(
+        self,
+        stack: Any,
+        processes: dict[str, ServiceProcess],
+        env: dict[str, str],
+        api: tools.FakeToolApi | None = None,
+    ):
         self.stack = stack
         self.processes = processes
         self.env = env
         self.url = processes["ingest"].url
+        self.api = api
 
     def admin(self, tenant: str) -> dict[str, str]:
         token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="admin", sub="e2e-admin")
@@ -114,10 +121,13 @@ async def records(bootstrap: str, topic: str, tenant: str) -> list[dict[str, Any
 
 @pytest.fixture(scope="module")
 async def ingest(stack: Any) -> AsyncIterator[Ingest]:
+    # The tools' API fake stands in for every vendor host: an operator-only setting.
+    api = tools.FakeToolApi(token="api-token").start()
     env = stack.service_env(
         stack.new_database(),
         ANBEFAL_INGEST_FETCH_POLL_S="0.2",
         ANBEFAL_INGEST_FETCH_BACKOFF_S="0.2",
+        ANBEFAL_INGEST_VENDOR_API_OVERRIDE=api.url,
     )
     processes = {
         s: ServiceProcess(s, env, stack.root / "logs").start()
@@ -126,10 +136,11 @@ async def ingest(stack: Any) -> AsyncIterator[Ingest]:
     try:
         for process in processes.values():
             await process.wait_ready()
-        yield Ingest(stack, processes, env)
+        yield Ingest(stack, processes, env, api)
     finally:
         for process in processes.values():
             process.stop()
+        api.stop()
 
 
 def new_tenant() -> str:
@@ -336,7 +347,9 @@ async def test_kept_body_is_replayed_after_the_source_is_fixed(ingest: Ingest) -
 
 
 async def test_thin_webhooks_are_fetched_with_retries(ingest: Ingest) -> None:
-    api = tools.FakeToolApi(token="api-token", fail_first=2).start()
+    api = ingest.api
+    assert api is not None
+    api.fail_first = 2
     try:
         tenant = new_tenant()
         await ingest.add_source(
@@ -346,7 +359,8 @@ async def test_thin_webhooks_are_fetched_with_retries(ingest: Ingest) -> None:
                 "tool": "surveymonkey",
                 "secret": SECRET,
                 "client_id": "cid-1",
-                "api_base_url": api.url,
+                # As SurveyMonkey documents its base URL: the path is not doubled.
+                "api_base_url": "https://api.surveymonkey.com/v3",
                 "api_token": "api-token",
                 "fields": {
                     "score": "q-nps",
@@ -361,7 +375,7 @@ async def test_thin_webhooks_are_fetched_with_retries(ingest: Ingest) -> None:
             {
                 "tool": "qualtrics",
                 "secret": SECRET,
-                "api_base_url": api.url,
+                "api_base_url": "https://fra1.qualtrics.com/API/v3",
                 "api_token": "api-token",
                 "fields": {
                     "score": "QID1",
@@ -392,8 +406,28 @@ async def test_thin_webhooks_are_fetched_with_retries(ingest: Ingest) -> None:
         assert api.fail_first == 0  # the first two fetches failed and were retried
         forged = tools.surveymonkey("cid-1", "wrong-secret", survey_id="300222", response_id="1")
         assert (await ingest.post(tenant, "surveymonkey", forged)).status_code == 401
+        assert not any("/v3/v3/" in path or "/API/v3/API/" in path for path in api.requests)
     finally:
-        api.stop()
+        api.fail_first = 0
+
+
+async def test_a_source_cannot_point_the_fetcher_at_an_internal_host(ingest: Ingest) -> None:
+    tenant = new_tenant()
+    body = {
+        "tool": "qualtrics", "secret": SECRET, "api_token": "t", "fields": {"score": "QID1"},
+    }  # fmt: skip
+    async with httpx.AsyncClient(base_url=ingest.url, headers=ingest.admin(tenant)) as client:
+        for url in (
+            "http://127.0.0.1:8001",
+            "https://169.254.169.254/latest",
+            "https://fra1.qualtrics.com.attacker.example/API/v3",
+            "https://postgres.internal/API/v3",
+        ):
+            r = await client.put(
+                f"/v1/tenants/{tenant}/sources/qx", json={**body, "api_base_url": url}
+            )
+            assert r.status_code == 422, (url, r.text)
+            assert "qualtrics.com/API/v3" in r.text  # says what is accepted
 
 
 async def test_the_same_answer_three_times_is_counted_once_and_routed_once(

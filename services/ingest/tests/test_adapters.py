@@ -32,7 +32,11 @@ def source(tool: str, **fields: Any) -> Source:
         "fields": fields,
     }
     if tool in ("surveymonkey", "qualtrics"):
-        body |= {"api_base_url": "http://127.0.0.1:1", "api_token": "tok", "client_id": "cid"}
+        body |= {
+            "api_base_url": "https://fra1.qualtrics.com/API/v3" if tool == "qualtrics" else None,
+            "api_token": "tok",
+            "client_id": "cid",
+        }
     return Source.build("acme", f"{tool}-src", SourceIn.model_validate(body))
 
 

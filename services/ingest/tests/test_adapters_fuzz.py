@@ -116,7 +116,11 @@ def source(tool: str) -> Source:
         "fields": {} if tool in ("generic", "delighted") else {"score": "nps", "comment": "why"},
     }
     if tool in ("surveymonkey", "qualtrics"):
-        body |= {"api_base_url": "http://127.0.0.1:1", "api_token": "t", "client_id": "cid"}
+        body |= {
+            "api_base_url": "https://fra1.qualtrics.com/API/v3" if tool == "qualtrics" else None,
+            "api_token": "t",
+            "client_id": "cid",
+        }
     return Source.build("acme", "fuzz", SourceIn.model_validate(body))
 
 

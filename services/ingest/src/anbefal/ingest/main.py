@@ -53,7 +53,7 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
         intake=Intake.build(settings, runtime.sessionmaker),
         wake_fetcher=fetcher.worker.wake,
     )
-    return Wiring(state, workers=[dedupe.run, fetcher.worker.run, pruner.run])
+    return Wiring(state, workers=[dedupe.run, fetcher.run, pruner.run])
 
 
 def baseline_router() -> APIRouter:

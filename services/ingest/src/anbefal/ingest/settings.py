@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pydantic import Field
+
 from anbefal.common.settings import BaseServiceSettings
 
 
@@ -21,7 +23,20 @@ class IngestSettings(BaseServiceSettings):
     ingest_fetch_poll_s: float = 1.0
     ingest_fetch_max_attempts: int = 8
     ingest_fetch_backoff_s: float = 2.0
+    # Each request's connect/read/write timeout, and the whole fetch's (every request it makes,
+    # however slowly the tool trickles its answer).
     ingest_fetch_timeout_s: float = 10.0
+    ingest_fetch_total_s: float = Field(default=30.0, gt=0)
+    # A tool's answer larger than this is refused rather than buffered.
+    ingest_fetch_max_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    # Fetches in flight in this copy, and of those at most this many for one tenant, so one
+    # tenant's slow tool never holds up the others.
+    ingest_fetch_concurrency: int = Field(default=8, ge=1)
+    ingest_fetch_per_tenant: int = Field(default=2, ge=1)
+    # Operator only (never settable through the API): send every vendor API call to this origin
+    # instead, e.g. `http://127.0.0.1:9100` for the local fake of the tools' APIs in tests. It
+    # is exempt from the https and public-address rules, and only it.
+    ingest_vendor_api_override: str | None = None
     # A source's configuration is cached this long (an update in this copy applies at once).
     ingest_source_cache_s: float = 5.0
     # `bench/ingest.py` only: a route that reads the body and answers 202, the raw baseline.

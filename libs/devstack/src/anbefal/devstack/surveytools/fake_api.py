@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,11 +15,16 @@ from typing import Any
 class FakeToolApi:
     """The parts of the SurveyMonkey v3 and Qualtrics v3 APIs ingest reads, served locally.
 
-    `fail_first` makes the first N requests answer 503, to exercise the fetcher's retries."""
+    Ingest reaches it only through the operator's `ANBEFAL_INGEST_VENDOR_API_OVERRIDE` (`url`):
+    sources name the real vendor hosts. `fail_first` makes the first N requests answer 503, to
+    exercise the fetcher's retries; `misbehave` makes a response id's answer `stall` (until
+    `release`), `trickle` a byte at a time, be `huge`, or `redirect` elsewhere."""
 
     token: str
     fail_first: int = 0
     requests: list[str] = field(default_factory=list)
+    misbehave: dict[str, str] = field(default_factory=dict)
+    released: threading.Event = field(default_factory=threading.Event)
     _sm: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _qx: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     port: int = 0
@@ -68,8 +75,31 @@ class FakeToolApi:
     def _app(self) -> Any:
         from starlette.applications import Starlette
         from starlette.requests import Request
-        from starlette.responses import JSONResponse
+        from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
         from starlette.routing import Route
+
+        async def trickle() -> AsyncIterator[bytes]:
+            yield b'{"result": '
+            for _ in range(600):
+                await asyncio.sleep(0.1)
+                yield b" "
+
+        async def misbehaving(request: Request) -> Response | None:
+            how = self.misbehave.get(request.path_params.get("response", ""))
+            if how == "stall":
+                while not self.released.is_set():
+                    await asyncio.sleep(0.02)
+            elif how == "trickle":
+                return StreamingResponse(trickle(), media_type="application/json")
+            elif how == "huge":
+                return Response(b'{"pad": "' + b"x" * (8 * 1024 * 1024) + b'"}')
+            elif how == "redirect":
+                return RedirectResponse("/elsewhere", 302)
+            return None
+
+        async def elsewhere(request: Request) -> JSONResponse:
+            self.requests.append(request.url.path)
+            return JSONResponse({})
 
         def gate(request: Request, authorized: bool) -> JSONResponse | None:
             self.requests.append(request.url.path)
@@ -104,19 +134,25 @@ class FakeToolApi:
                 }
             )
 
-        async def sm_response(request: Request) -> JSONResponse:
+        async def sm_response(request: Request) -> Response:
             refusal = gate(request, request.headers.get("authorization") == f"Bearer {self.token}")
             if refusal:
                 return refusal
+            odd = await misbehaving(request)
+            if odd is not None:
+                return odd
             key = (request.path_params["survey"], request.path_params["response"])
             if key not in self._sm:
                 return JSONResponse({"error": "not found"}, 404)
             return JSONResponse(self._sm[key])
 
-        async def qx_response(request: Request) -> JSONResponse:
+        async def qx_response(request: Request) -> Response:
             refusal = gate(request, request.headers.get("x-api-token") == self.token)
             if refusal:
                 return refusal
+            odd = await misbehaving(request)
+            if odd is not None:
+                return odd
             key = (request.path_params["survey"], request.path_params["response"])
             if key not in self._qx:
                 return JSONResponse({"error": "not found"}, 404)
@@ -127,6 +163,7 @@ class FakeToolApi:
                 Route("/v3/surveys/{survey}/details", sm_survey),
                 Route("/v3/surveys/{survey}/responses/{response}/details", sm_response),
                 Route("/API/v3/surveys/{survey}/responses/{response}", qx_response),
+                Route("/elsewhere", elsewhere),
             ]
         )
 
@@ -154,6 +191,7 @@ class FakeToolApi:
         return self
 
     def stop(self) -> None:
+        self.released.set()
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from anbefal.common.events import GENERIC_API, Kind
+from anbefal.ingest.sources.vendors import default_base_url, vendor_origin
 
 Tool = Literal[
     "generic",
@@ -85,7 +86,15 @@ class SourceIn(BaseModel):
         default_factory=list, description="Only these forms/surveys; empty: any"
     )
     # Thin-webhook tools: where and how to fetch the answer.
-    api_base_url: str | None = Field(default=None, description="SurveyMonkey/Qualtrics API base")
+    api_base_url: str | None = Field(
+        default=None,
+        description=(
+            "SurveyMonkey/Qualtrics API, as the vendor documents it or the bare host: "
+            "`https://api.surveymonkey.com/v3` (the default; or api.eu.surveymonkey.com, "
+            "api.surveymonkey.ca), `https://<datacenter>.qualtrics.com/API/v3`. Only the "
+            "vendor's own hosts, over https"
+        ),
+    )
     api_token: str | None = Field(
         default=None, description="API token for the fetch. Never returned"
     )
@@ -102,8 +111,15 @@ class SourceIn(BaseModel):
             raise ValueError(
                 f"fields.score must name the {self.tool} question that holds the score"
             )
-        if self.tool in FETCHING_TOOLS and not (self.api_base_url and self.api_token):
-            raise ValueError(f"{self.tool} sends only ids: api_base_url and api_token are required")
+        if self.tool in FETCHING_TOOLS:
+            base = self.api_base_url or default_base_url(self.tool)
+            if not (base and self.api_token):
+                raise ValueError(
+                    f"{self.tool} sends only ids: api_base_url and api_token are required"
+                )
+            self.api_base_url = vendor_origin(self.tool, base)
+        elif self.api_base_url is not None:
+            raise ValueError("api_base_url is only for the tools whose answer is fetched")
         if self.tool == "surveymonkey" and not self.client_id:
             raise ValueError(
                 "surveymonkey signs with client_id&client_secret: client_id is required"

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import httpx
 import orjson
 from pydantic import ValidationError
 
@@ -119,11 +118,18 @@ class Adapter(Protocol):
         """The verified body as answers; raise PayloadInvalid naming what is wrong."""
 
 
+class VendorApi(Protocol):
+    async def get_json(
+        self, source: Source, segments: tuple[str, ...], headers: dict[str, str]
+    ) -> Any:
+        """GET the path of `segments` (each one encoded segment) from the source's tool API."""
+
+
 class FetchingAdapter(Adapter, Protocol):
     async def fetch(
-        self, client: httpx.AsyncClient, source: Source, request: FetchRequest
+        self, api: VendorApi, source: Source, request: FetchRequest
     ) -> list[ResponseIn] | Ignored:
-        """Read the response from the tool's API (raise httpx errors to retry later)."""
+        """Read the response from the tool's API (its errors propagate: retried later)."""
 
 
 def hmac_digest(key: bytes, message: bytes, algorithm: str = "sha256") -> bytes:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from anbefal.ingest.schemas import ResponseIn
 from anbefal.ingest.sources.config import Source
 from anbefal.ingest.webhooks.adapters.base import (
@@ -20,6 +18,7 @@ from anbefal.ingest.webhooks.adapters.base import (
     PayloadInvalid,
     SignatureInvalid,
     Submission,
+    VendorApi,
     check_survey,
     hmac_digest,
     load_json,
@@ -54,15 +53,14 @@ class QualtricsAdapter:
         return FetchRequest(survey_id=survey_id, response_id=require_str(msg, "ResponseID"))
 
     async def fetch(
-        self, client: httpx.AsyncClient, source: Source, request: FetchRequest
+        self, api: VendorApi, source: Source, request: FetchRequest
     ) -> list[ResponseIn] | Ignored:
-        url = (
-            f"{(source.api_base_url or '').rstrip('/')}/API/v3/surveys/{request.survey_id}"
-            f"/responses/{request.response_id}"
+        answer = await api.get_json(
+            source,
+            ("API", "v3", "surveys", request.survey_id, "responses", request.response_id),
+            {"X-API-TOKEN": source.api_token or ""},
         )
-        answer = await client.get(url, headers={"X-API-TOKEN": source.api_token or ""})
-        answer.raise_for_status()
-        values = require(answer.json(), "result", "values")
+        values = require(answer, "result", "values")
         if not isinstance(values, dict):
             raise PayloadInvalid("result.values must be an object")
         fields: dict[str, Any] = dict(values)

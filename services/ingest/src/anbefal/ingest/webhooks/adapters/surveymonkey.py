@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from anbefal.ingest.schemas import ResponseIn
 from anbefal.ingest.sources.config import Source
 from anbefal.ingest.webhooks.adapters.base import (
@@ -17,6 +15,7 @@ from anbefal.ingest.webhooks.adapters.base import (
     Ignored,
     Parsed,
     Submission,
+    VendorApi,
     check_survey,
     hmac_digest,
     load_json,
@@ -64,16 +63,15 @@ class SurveyMonkeyAdapter:
         return FetchRequest(survey_id=survey_id, response_id=require_str(doc, "object_id"))
 
     async def fetch(
-        self, client: httpx.AsyncClient, source: Source, request: FetchRequest
+        self, api: VendorApi, source: Source, request: FetchRequest
     ) -> list[ResponseIn] | Ignored:
-        base = f"{(source.api_base_url or '').rstrip('/')}/v3/surveys/{request.survey_id}"
+        survey_path = ("v3", "surveys", request.survey_id)
         auth = {"Authorization": f"Bearer {source.api_token}"}
-        survey = await client.get(f"{base}/details", headers=auth)
-        survey.raise_for_status()
-        answer = await client.get(f"{base}/responses/{request.response_id}/details", headers=auth)
-        answer.raise_for_status()
-        doc = answer.json()
-        choices = _choices(survey.json())
+        survey = await api.get_json(source, (*survey_path, "details"), auth)
+        doc = await api.get_json(
+            source, (*survey_path, "responses", request.response_id, "details"), auth
+        )
+        choices = _choices(survey)
         fields: dict[str, Any] = {}
         custom = doc.get("custom_variables") if isinstance(doc, dict) else None
         if isinstance(custom, dict):

@@ -112,7 +112,8 @@ async def running(stack: Any, *, override: bool = True, **settings: Any) -> Asyn
 
 
 def leaks_wire_detail(text: str) -> bool:
-    return re.search(r"answered|\b(404|401|302)\b|127\.0\.0\.1|Error|bytes|within", text) is not None
+    found = re.search(r"answered|\b(404|401|302)\b|127\.0\.0\.1|Error|bytes|within", text)
+    return found is not None
 
 
 async def test_an_internal_base_url_is_never_contacted(stack: Any) -> None:

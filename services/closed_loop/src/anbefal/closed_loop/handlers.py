@@ -21,7 +21,7 @@ from anbefal.closed_loop import action_store, repository
 from anbefal.closed_loop.actions import decide_batch, latest_new, release, task_event
 from anbefal.closed_loop.models import TENANTS, Tenant
 from anbefal.common.events import SurveyResponse, TaskEvent
-from anbefal.common.kafka import HandlerContext, Subscriptions
+from anbefal.common.kafka import HandlerContext, Subscriptions, utcnow
 
 UNOWNED = Counter(
     "anbefal_closed_loop_unowned_actions_total",
@@ -83,11 +83,8 @@ async def evaluate_answers(
     await action_store.add_to_outbox(session, decision.released)
 
 
-_UTC_NOW = partial(datetime.now, UTC)
-
-
 def subscriptions(
-    debounce_s: float, clock: Callable[[], datetime] = _UTC_NOW
+    debounce_s: float, clock: Callable[[], datetime] = utcnow
 ) -> Subscriptions[Tenant]:
     """`clock`: the batch's `now` (decision times and debounce deadlines are read from it)."""
     return Subscriptions(

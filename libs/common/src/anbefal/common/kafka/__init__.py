@@ -12,7 +12,7 @@ from anbefal.common.kafka.producer import (
     OutRecord,
     Publisher,
 )
-from anbefal.common.kafka.subscriptions import Handler, HandlerContext, Subscriptions
+from anbefal.common.kafka.subscriptions import Handler, HandlerContext, Subscriptions, utcnow
 from anbefal.common.kafka.watchdog import ConsumerHealth
 
 __all__ = [
@@ -29,5 +29,6 @@ __all__ = [
     "OutRecord",
     "Publisher",
     "Subscriptions",
+    "utcnow",
     "wrap_handlers",
 ]

@@ -62,7 +62,8 @@ class HandlerContext(Generic[Row]):
 Handler = Callable[[HandlerContext[Any], Sequence[Any]], Awaitable[None]]
 
 
-def _utcnow() -> datetime:
+def utcnow() -> datetime:
+    """The production clock; tests hand handlers and workers another."""
     return datetime.now(UTC)
 
 
@@ -72,7 +73,7 @@ class Subscriptions(Generic[Row]):
         handlers: Mapping[type[EventModel], Handler],
         *,
         tenants: TenantProjection[Any] | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         carried = set(TOPIC_MODELS.values())
         unknown = [t.__name__ for t in handlers if t not in carried]

@@ -72,7 +72,11 @@ class Loop:
         """Every action revision closed_loop released for the tenant: its outbox rows. (Not
         only those marked published: notify may act on a record before the relay's mark
         commits.)"""
-        rows = await self.fetch("SELECT payload FROM closed_loop.outbox WHERE tenant = $1", tenant)
+        rows = await self.fetch(
+            "SELECT payload FROM closed_loop.outbox"
+            " WHERE tenant = $1 AND topic = 'anbefal.actions.v1'",
+            tenant,
+        )
         decoded = [Action.model_validate_json(r["payload"]) for r in rows]
         return sorted(decoded, key=lambda a: (a.answered_at, a.rule_id, a.revision))
 
@@ -316,7 +320,8 @@ async def test_ask_why_switched_on_and_a_dry_run_without_side_effects(loop: Loop
     assert recipients == sorted([f"c-quiet@{tenant}.dk"] * 2 + [f"c-talky@{tenant}.dk"])
     await wait_until(loop.caught_up, 60, "consumers caught up")
 
-    before = await loop.fetch("SELECT count(*) AS n FROM closed_loop.outbox WHERE tenant = $1",
+    before = await loop.fetch("SELECT count(*) AS n FROM closed_loop.outbox"
+                              " WHERE tenant = $1 AND topic = 'anbefal.actions.v1'",
                               tenant)  # fmt: skip
     candidate = [{**r, "enabled": r["id"] != "ask-why"} for r in rules]
     period = {"from": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
@@ -336,7 +341,8 @@ async def test_ask_why_switched_on_and_a_dry_run_without_side_effects(loop: Loop
     assert body["in_force"] == {
         "detractor-call": 0, "passive-follow-up": 0, "promoter-thank-you": 2, "ask-why": 1,
     }  # fmt: skip
-    after = await loop.fetch("SELECT count(*) AS n FROM closed_loop.outbox WHERE tenant = $1",
+    after = await loop.fetch("SELECT count(*) AS n FROM closed_loop.outbox"
+                             " WHERE tenant = $1 AND topic = 'anbefal.actions.v1'",
                              tenant)  # fmt: skip
     assert after[0]["n"] == before[0]["n"] == 3
 

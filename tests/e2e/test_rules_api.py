@@ -92,7 +92,9 @@ async def test_rules_are_validated_versioned_and_applied(stack: Any) -> None:
             conn = await asyncpg.connect(asyncpg_dsn(url))
             try:
                 rows = await conn.fetch(
-                    "SELECT payload FROM closed_loop.outbox WHERE tenant = $1", tenant
+                    "SELECT payload FROM closed_loop.outbox"
+                    " WHERE tenant = $1 AND topic = 'anbefal.actions.v1'",
+                    tenant,
                 )
             finally:
                 await conn.close()

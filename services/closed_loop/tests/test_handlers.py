@@ -94,7 +94,10 @@ class Feed:
         """Every action revision in the outbox, by (answer, rule, revision)."""
         async with self.db() as session:
             rows = await session.execute(
-                text("SELECT payload FROM closed_loop.outbox WHERE tenant = :t"),
+                text(
+                    "SELECT payload FROM closed_loop.outbox"
+                    " WHERE tenant = :t AND topic = 'anbefal.actions.v1'"
+                ),
                 {"t": self.tenant},
             )
             actions = [Action.model_validate_json(p) for (p,) in rows]

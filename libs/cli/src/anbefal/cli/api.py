@@ -10,14 +10,26 @@ from typing import Any, NoReturn
 import httpx
 import typer
 
+from anbefal.common.audit import CLI_ROLE
 from anbefal.common.auth import issue_token
+from anbefal.common.events import Actor
+
+
+def subject() -> str:
+    """Who is at the command line: the subject of its tokens and its audit entries."""
+    return os.environ.get("USER", "cli")
+
+
+def cli_actor() -> Actor:
+    """The actor of a change the command line makes without an API (the audit trail)."""
+    return Actor(sub=subject(), role=CLI_ROLE)
 
 
 def tenant_client(tenant: str, url: str, role: str = "admin", timeout: float = 10) -> httpx.Client:
     secret = os.environ.get("ANBEFAL_JWT_SECRET")
     if not secret:
         raise typer.BadParameter("ANBEFAL_JWT_SECRET is not set (run `make run` once)")
-    token = issue_token(secret, tenant=tenant, role=role, sub=os.environ.get("USER", "cli"))
+    token = issue_token(secret, tenant=tenant, role=role, sub=subject())
     return httpx.Client(
         base_url=f"{url.rstrip('/')}/v1/tenants/{tenant}",
         headers={"Authorization": f"Bearer {token}"},

@@ -15,7 +15,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from anbefal.cli import envfile, ingest, ops, rules, users
+from anbefal.cli import api, audit, envfile, ingest, ops, rules, users
 from anbefal.cli.waiting import ensure_database, progress
 from anbefal.common import topics
 from anbefal.common.auth import ROLES, issue_token
@@ -55,6 +55,7 @@ app.add_typer(rules.app, name="rules")
 app.add_typer(ingest.source_app, name="source")
 app.add_typer(ingest.rejected_app, name="rejected")
 app.add_typer(ingest.app)  # `anbefal import FILE.csv`
+app.add_typer(audit.app)  # `anbefal audit --tenant T`
 
 SERVICE_NAMES = ", ".join(s.name for s in SERVICES)
 DEMO_PASSWORD = "demo-password"
@@ -213,6 +214,7 @@ def tenant_set(
         escalation_next_after_hours=escalation_next_after_hours,
         chat_webhook_url=chat_webhook_url,
         updated_at=datetime.now(UTC),
+        changed_by=api.cli_actor(),
     )
     asyncio.run(_publish_tenant(settings))
     progress(f"tenant {tenant} saved")

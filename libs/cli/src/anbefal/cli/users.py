@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from anbefal.cli.api import cli_actor
 from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.notify.staff.service import STAFF_ROLES, add_user
 
@@ -19,7 +20,7 @@ async def add(url: str, **fields: str) -> None:
     engine = create_engine(url, pool_size=1)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
-            await add_user(session, **fields)
+            await add_user(session, actor=cli_actor(), **fields)
     finally:
         await engine.dispose()
 

@@ -17,6 +17,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Final
 
 from sqlalchemy import Table
@@ -27,8 +28,20 @@ from anbefal.common.auth import Principal
 from anbefal.common.events import Actor, AuditEntry
 from anbefal.common.outbox import OutboxEvent, enqueue
 
-# The first part of an entry's action (`rules.changed`): what the API filters by.
-KINDS: Final = ("rules", "owners", "source", "user", "tenant", "erasure", "export")
+
+class Kind(StrEnum):
+    """The first part of an entry's action (`rules.changed`): what the API filters by."""
+
+    RULES = "rules"  # the rule set
+    OWNERS = "owners"  # accounts, segment directors, people (closed_loop's uploads)
+    SOURCE = "source"  # a survey-tool source (ingest)
+    USER = "user"  # a staff login (notify)
+    TENANT = "tenant"  # the tenant's settings
+    ERASURE = "erasure"  # a person's data erased
+    EXPORT = "export"  # a person's data exported
+
+
+KINDS: Final = tuple(k.value for k in Kind)
 # The role of a change made with the command line, which needs no token.
 CLI_ROLE: Final = "cli"
 
@@ -94,6 +107,14 @@ async def record(
         [OutboxEvent(made.event_id, tenant, made.key, made.to_bytes())],
     )
     return made
+
+
+def redacted(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with each value under a key that names a secret replaced by whether it is set."""
+    return {
+        key: value is not None if _SECRET_KEY.search(key) else value
+        for key, value in values.items()
+    }
 
 
 def _refuse_secrets(detail: Mapping[str, Any], *, secret: bool = False) -> None:

@@ -226,9 +226,13 @@ async def current_rule_set(session: AsyncSession, tenant: str) -> RuleSetRow | N
     return row
 
 
-async def save_rule_set(session: AsyncSession, tenant: str, rule_set: RuleSet, who: str) -> int:
-    """Store a new version (row lock: two admins saving at once get versions n+1 and n+2)."""
+async def save_rule_set(
+    session: AsyncSession, tenant: str, rule_set: RuleSet, who: str
+) -> tuple[RuleSet, int]:
+    """Store a new version (row lock: two admins saving at once get versions n+1 and n+2);
+    returns the rule set it replaced (the defaults for the first) and the new version."""
     current = await session.get(RuleSetRow, tenant, with_for_update=True)
+    replaced = RuleSet.model_validate(current.rule_set) if current else DEFAULT_RULE_SET
     version = (current.version if current else 0) + 1
     doc = rule_set.model_dump(mode="json")
     if current is None:
@@ -238,7 +242,7 @@ async def save_rule_set(session: AsyncSession, tenant: str, rule_set: RuleSet, w
         current.updated_at = func.now()
     session.add(RuleSetHistory(tenant=tenant, version=version, rule_set=doc, updated_by=who))
     await session.flush()
-    return version
+    return replaced, version
 
 
 async def rule_set_history(session: AsyncSession, tenant: str, limit: int) -> list[RuleSetHistory]:

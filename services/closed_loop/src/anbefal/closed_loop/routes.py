@@ -14,8 +14,10 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_val
 
 from anbefal.closed_loop import repository
 from anbefal.closed_loop.dry_run import report
+from anbefal.closed_loop.models import OUTBOX
 from anbefal.closed_loop.owners import AccountsDoc, PeopleDoc, accounts_from_csv, people_from_csv
-from anbefal.closed_loop.rules import DEFAULT_RULE_SET, Rule, RuleSet
+from anbefal.closed_loop.rules import DEFAULT_RULE_SET, Rule, RuleSet, rule_set_changes
+from anbefal.common import audit
 from anbefal.common.app import validation_details
 from anbefal.common.auth import Principal, Role
 from anbefal.common.deps import SessionDep, TenantPath, allow
@@ -72,7 +74,12 @@ async def get_rules(tenant: TenantPath, principal: Reader, session: SessionDep) 
 async def put_rules(
     tenant: TenantPath, body: RuleSet, principal: Admin, session: SessionDep
 ) -> RuleSetOut:
-    await repository.save_rule_set(session, tenant, body, principal.sub)
+    replaced, version = await repository.save_rule_set(session, tenant, body, principal.sub)
+    await audit.record(
+        session, OUTBOX, tenant=tenant, actor=principal, action="rules.changed", target="rules",
+        detail={"version": {"from": version - 1, "to": version},
+                **rule_set_changes(replaced, body)},
+    )  # fmt: skip
     return await get_rules(tenant, principal, session)
 
 
@@ -301,7 +308,14 @@ async def put_accounts(
     tenant: TenantPath, request: Request, principal: Admin, session: SessionDep
 ) -> Replaced:
     doc = await _document(request, AccountsDoc, accounts_from_csv)
+    before = await repository.accounts_doc(session, tenant)
     await repository.replace_accounts(session, tenant, doc)
+    await audit.record(
+        session, OUTBOX, tenant=tenant, actor=principal, action="owners.accounts_replaced",
+        target="accounts", detail={
+            "accounts": {"from": len(before.accounts), "to": len(doc.accounts)},
+            "segments": {"from": len(before.segments), "to": len(doc.segments)}},
+    )  # fmt: skip
     return Replaced(tenant=tenant, accounts=len(doc.accounts), segments=len(doc.segments))
 
 
@@ -327,7 +341,12 @@ async def put_people(
     tenant: TenantPath, request: Request, principal: Admin, session: SessionDep
 ) -> Replaced:
     doc = await _document(request, PeopleDoc, people_from_csv)
+    before = await repository.people_doc(session, tenant)
     await repository.replace_people(session, tenant, doc)
+    await audit.record(
+        session, OUTBOX, tenant=tenant, actor=principal, action="owners.people_replaced",
+        target="people", detail={"people": {"from": len(before.people), "to": len(doc.people)}},
+    )  # fmt: skip
     return Replaced(tenant=tenant, people=len(doc.people))
 
 

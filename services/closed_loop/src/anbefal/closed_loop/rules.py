@@ -314,3 +314,23 @@ def first_sight(
 def cooldown_window(answered_at: datetime, days: int) -> tuple[datetime, datetime]:
     """Answers strictly inside this range of an open action's answer are attached to it."""
     return answered_at - timedelta(days=days), answered_at + timedelta(days=days)
+
+
+def rule_set_changes(before: RuleSet, after: RuleSet) -> dict[str, object]:
+    """What a save changed, for the audit trail: the rules added, removed and edited (by id),
+    whether their order changed, and each set-wide flag from and to."""
+    old = {r.id: r for r in before.rules}
+    new = {r.id: r for r in after.rules}
+    kept = [i for i in new if i in old]
+    flags = ("enps_individual_follow_up", "holiday_country")
+    return {
+        "added": [i for i in new if i not in old],
+        "removed": [i for i in old if i not in new],
+        "edited": [i for i in kept if new[i] != old[i]],
+        "reordered": kept != [i for i in old if i in new],
+        **{
+            f: {"from": getattr(before, f), "to": getattr(after, f)}
+            for f in flags
+            if getattr(before, f) != getattr(after, f)
+        },
+    }

@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common import metrics
-from anbefal.common.events import TASK_ACTIONS, Action
+from anbefal.common.events import TASK_ACTIONS, Action, AuditEntry, TenantSettings
 from anbefal.common.kafka import HandlerContext, Subscriptions
 from anbefal.common.logging import get_logger
 from anbefal.common.nps import is_detractor
+from anbefal.notify.audit import service as audit
 from anbefal.notify.chat import service as chat
 from anbefal.notify.email import compose
 from anbefal.notify.email import service as email
@@ -39,7 +40,14 @@ def newest(actions: Sequence[tuple[Action, str | None]]) -> list[tuple[Action, s
 
 
 def subscriptions(settings: NotifySettings) -> Subscriptions[Tenant]:
-    return Subscriptions({Action: partial(handle_actions, settings=settings)}, tenants=TENANTS)
+    return Subscriptions(
+        {
+            Action: partial(handle_actions, settings=settings),
+            AuditEntry: audit.store,
+            TenantSettings: audit.settings_changed,
+        },
+        tenants=TENANTS,
+    )
 
 
 async def handle_actions(

@@ -1,7 +1,9 @@
-"""notify service: actions in; tasks, emails, chat posts and the staff page out.
+"""notify service: actions in; tasks, emails, chat posts and the staff page out; and the store
+of every service's audit trail.
 
-One folder per feature (`tasks`, `email`, `chat`, `staff`, `ui`, `unsubscribe`), each with its
-routes, service and repository; `handlers.py` decides what an action makes, this module wires.
+One folder per feature (`tasks`, `email`, `chat`, `staff`, `ui`, `unsubscribe`, `audit`), each
+with its routes, service and repository; `handlers.py` decides what an action makes, this
+module wires.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from anbefal.common.app import Runtime, Wiring, create_service_app, service_cons
 from anbefal.common.outbox import OutboxRelay
 from anbefal.common.services import NOTIFY
 from anbefal.notify import handlers
+from anbefal.notify.audit import routes as audit_routes
 from anbefal.notify.chat import routes as chat_routes
 from anbefal.notify.chat.worker import ChatWorker
 from anbefal.notify.email import routes as email_routes
@@ -65,13 +68,14 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     return create_service_app(
         name="notify",
         title="Anbefal notify",
-        description="Email, the call-back queue and the staff page.",
+        description="Email, the call-back queue, the staff page and the audit trail.",
         settings=settings or NotifySettings(),
         # The API's routers in the order of its OpenAPI document, then the pages.
         routers=[
             tasks_routes.router,
             email_routes.router,
             chat_routes.router,
+            audit_routes.router,
             ui_routes.router,
             unsubscribe_routes.router,
         ],

@@ -197,3 +197,28 @@ class ChatMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRow(Base):
+    """The audit trail of every service's tenant (docs/architecture.md, "The audit trail"): one
+    row per `AuditEntry` from `anbefal.audit.v1`, and per tenant-settings event."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        # The API's one query: a tenant's entries newest first, optionally of one kind.
+        Index("ix_audit_entries_tenant_at", "tenant", "at", "event_id"),
+        Index("ix_audit_entries_tenant_kind_at", "tenant", "kind", "at", "event_id"),
+    )
+
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(63))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_sub: Mapped[str] = mapped_column(String(320))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(63))
+    target: Mapped[str] = mapped_column(String(400))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

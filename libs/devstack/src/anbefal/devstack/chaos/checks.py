@@ -101,7 +101,9 @@ async def check(
     decided = [
         Action.model_validate_json(row["payload"])
         for row in await system.fetch(
-            "SELECT payload FROM closed_loop.outbox WHERE tenant = $1", tenant
+            "SELECT payload FROM closed_loop.outbox"
+            " WHERE tenant = $1 AND topic = 'anbefal.actions.v1'",
+            tenant,
         )
     ]
     task_rows = await system.fetch("SELECT action_id FROM notify.tasks WHERE tenant = $1", tenant)

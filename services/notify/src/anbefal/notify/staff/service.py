@@ -6,7 +6,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.notify.models import StaffUser
+from anbefal.common import audit
+from anbefal.common.events import Actor
+from anbefal.notify.models import OUTBOX, StaffUser
 from anbefal.notify.staff import repository
 from anbefal.notify.tasks.lifecycle import STAFF
 
@@ -25,9 +27,11 @@ async def add_user(
     name: str,
     role: str,
     password: str,
+    actor: Actor,
     locale: str = "en",
 ) -> None:
-    """Create a user, or update the name, role and password of an existing one."""
+    """Create a user, or update the name, role and password of an existing one; `actor` made
+    the change (the audit trail records it)."""
     if role not in STAFF_ROLES:
         raise ValueError(f"role must be one of {', '.join(STAFF_ROLES)}")
     if len(password) < 10:
@@ -40,7 +44,15 @@ async def add_user(
         "locale": locale,
         "password_hash": _hasher.hash(password),
     }
+    before = await repository.user(session, tenant, row["email"])
     await repository.upsert_user(session, row)
+    await audit.record(
+        session, OUTBOX, tenant=tenant, actor=actor,
+        action="user.changed" if before else "user.added", target=f"user:{row['email']}",
+        detail={"role": {"from": before.role if before else None, "to": role},
+                "name": {"from": before.name if before else None, "to": name},
+                "password_changed": True},
+    )  # fmt: skip
 
 
 async def authenticate(

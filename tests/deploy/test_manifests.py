@@ -203,3 +203,29 @@ def test_the_procfile_serves_every_service_on_its_registered_port() -> None:
     served = {name: cmd for name, cmd in commands.items() if cmd.startswith("anbefal serve ")}
     # No --port: `anbefal serve` takes each service's dev port from the registry.
     assert served == {s.name: f"anbefal serve {s.name}" for s in SERVICES}
+
+
+def test_metrics_are_scraped_from_the_internal_port_never_the_api_port() -> None:
+    scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    targets = [
+        t for job in scrape["scrape_configs"] for s in job["static_configs"] for t in s["targets"]
+    ]
+    assert targets
+    assert all(t.endswith(":9090") for t in targets), targets
+    docs = _k8s_documents()
+    for name in (s.name for s in SERVICES):
+        (deployment,) = [
+            d
+            for d in docs
+            if d["kind"] == "Deployment" and d["metadata"]["name"] == f"anbefal-{name}"
+        ]
+        pod = deployment["spec"]["template"]
+        assert pod["metadata"]["annotations"]["prometheus.io/port"] == "9090"
+        ports = {p["name"]: p["containerPort"] for p in pod["spec"]["containers"][0]["ports"]}
+        assert ports == {"http": 8000, "metrics": 9090}
+        (service,) = [
+            d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == f"anbefal-{name}"
+        ]
+        assert [p["targetPort"] for p in service["spec"]["ports"]] == ["http"]
+    dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
+    assert "ANBEFAL_METRICS_PORT=9090" in dockerfile

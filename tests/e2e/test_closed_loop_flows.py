@@ -27,6 +27,7 @@ from anbefal.common.events import (
     response_event_id,
 )
 from anbefal.common.kafka import Publisher
+from anbefal.common.metrics import tenant_label
 from anbefal.devstack.mailsink import MailSink, read_messages
 from anbefal.devstack.testing import (
     TEST_JWT_SECRET,
@@ -211,9 +212,10 @@ async def test_owners_from_the_apis_the_fallback_queue_and_business_hours(loop: 
     assert store_due == datetime(2026, 12, 28, 15, 0, tzinfo=CPH)
     assert (tasks["c-nobody"]["assignee"], tasks["c-nobody"]["assignee_role"]) == (None, "team")
     assert tasks["c-passive"]["assignee"] == "sales@x.dk"
-    metrics = httpx.get(f"{loop.closed_loop.url}/metrics").text
+    metrics = httpx.get(f"{loop.closed_loop.metrics_url}/metrics").text
+    label = tenant_label(tenant)
     assert (
-        f'anbefal_closed_loop_unowned_actions_total{{tenant="{tenant}",type="call_task"}} 1.0'
+        f'anbefal_closed_loop_unowned_actions_total{{tenant="{label}",type="call_task"}} 1.0'
         in metrics
     )
     # The releaser keeps up: nothing waits long past its release time.

@@ -194,3 +194,45 @@ async def test_an_unsubscribed_address_gets_no_more_mail(stack: Any, tmp_path: P
         sink.stop()
     assert by_template == {"thank_you": "sent", "ask_why": "suppressed"}
     assert len(received()) == 1
+
+
+async def test_mail_to_one_address_is_capped_per_day_and_the_log_says_why(stack: Any) -> None:
+    sink_relay = FlakyRelay("nobody@example.com", failures=0)
+    controller = Controller(sink_relay, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    env = stack.service_env(
+        stack.new_database(),
+        ANBEFAL_SMTP_PORT=str(controller.port),
+        ANBEFAL_EMAIL_MAX_PER_RECIPIENT_PER_DAY="2",
+    )
+    notify = ServiceProcess("notify", env, stack.root / "logs").start()
+    publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="cap-test")
+    await publisher.start()
+    tenant = f"cap-{uuid.uuid4().hex[:8]}"
+    victim = f"victim-{uuid.uuid4().hex[:8]}@example.com"
+    token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="admin", sub="t")
+    try:
+        await notify.wait_ready()
+        await publisher.wait_ready(30)
+        # Three answers naming the same address (an attacker's flood), one mail each.
+        floods = [email_action(tenant, victim, "thank_you") for _ in range(3)]
+        await publisher.send_many(topics.ACTIONS, [(a.key, a.to_bytes(), None) for a in floods])
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as api:
+
+            async def settled() -> bool:
+                r = await api.get(f"{notify.url}/v1/tenants/{tenant}/emails")
+                emails = r.json()["emails"]
+                return len(emails) == 3 and all(e["status"] != "pending" for e in emails)
+
+            await wait_until(settled, 60, "every mail sent or held back")
+            emails = (await api.get(f"{notify.url}/v1/tenants/{tenant}/emails")).json()["emails"]
+            metrics = (await api.get(f"{notify.metrics_url}/metrics")).text
+    finally:
+        await publisher.stop()
+        notify.stop()
+        controller.stop()
+    statuses = sorted(e["status"] for e in emails)
+    assert statuses == ["sent", "sent", "skipped"]
+    (skipped,) = [e for e in emails if e["status"] == "skipped"]
+    assert "2 mails a day" in skipped["last_error"]
+    assert 'anbefal_emails_capped_total{kind="thank_you"}' in metrics

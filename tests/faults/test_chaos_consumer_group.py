@@ -96,7 +96,7 @@ def members(system: ChaosSystem, service: str) -> dict[str, ServiceProcess]:
 async def counter(process: ServiceProcess, name: str, **labels: str) -> float:
     """A counter's value on the process's /metrics, summed over the samples `labels` select."""
     async with httpx.AsyncClient(timeout=5) as client:
-        text = (await client.get(f"{process.url}/metrics")).text
+        text = (await client.get(f"{process.metrics_url}/metrics")).text
     return sum(
         sample.value
         for family in text_string_to_metric_families(text)

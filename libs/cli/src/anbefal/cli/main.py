@@ -172,6 +172,14 @@ async def _publish_tenant(settings: TenantSettings) -> None:
         await publisher.stop()
 
 
+@tenant_app.command("label")
+def tenant_label(tenant: Annotated[str, typer.Argument(help="Tenant slug, e.g. `demo`")]) -> None:
+    """The tenant's label on /metrics (a hash: the metrics name no customer)."""
+    from anbefal.common.metrics import tenant_label as label
+
+    print(label(tenant))
+
+
 @tenant_app.command("set")
 def tenant_set(
     tenant: Annotated[str, typer.Argument(help="Tenant slug, e.g. `demo`")],

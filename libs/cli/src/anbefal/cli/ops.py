@@ -1,6 +1,7 @@
 """Ops commands: `anbefal status` (one table of every service) and `anbefal dlq ...`.
 
-`status` reads each service's /healthz, /readyz and /metrics. `dlq` reads a service's
+`status` reads each service's /healthz and /readyz on its API port, and /metrics on its
+internal metrics port. `dlq` reads a service's
 `dead_letters` table (ANBEFAL_DATABASE_URL) and can replay a record to its original topic.
 """
 
@@ -58,7 +59,9 @@ def metric_sum(metrics_text: str, family: str, *, empty_is_none: bool = False) -
     return None
 
 
-async def fetch_status(client: httpx.AsyncClient, name: str, url: str) -> ServiceStatus:
+async def fetch_status(
+    client: httpx.AsyncClient, name: str, url: str, metrics_url: str
+) -> ServiceStatus:
     status = ServiceStatus(name, url, False, False, None, None, None)
     try:
         status.healthy = (await client.get(f"{url}/healthz")).status_code == 200
@@ -67,7 +70,7 @@ async def fetch_status(client: httpx.AsyncClient, name: str, url: str) -> Servic
         checks: dict[str, Any] = ready.json().get("checks", {})
         failing = [k for k, v in checks.items() if not (v["ok"] if isinstance(v, dict) else v)]
         status.problem = ", ".join(failing)
-        text = (await client.get(f"{url}/metrics")).text
+        text = (await client.get(f"{metrics_url}/metrics")).text
     except (httpx.HTTPError, ValueError) as exc:
         status.problem = f"unreachable: {type(exc).__name__}"
         return status
@@ -103,13 +106,13 @@ def render_status(rows: list[ServiceStatus]) -> str:
     )
 
 
-def _parse_urls(overrides: list[str]) -> dict[str, str]:
-    urls = {s.name: s.dev_url for s in SERVICES}
+def _parse_urls(overrides: list[str], defaults: dict[str, str], option: str) -> dict[str, str]:
+    urls = dict(defaults)
     for item in overrides:
         name, sep, url = item.partition("=")
         if not sep or name not in urls:
             raise typer.BadParameter(
-                f"expected SERVICE=URL with SERVICE one of {', '.join(urls)}", param_hint="--url"
+                f"expected SERVICE=URL with SERVICE one of {', '.join(urls)}", param_hint=option
             )
         urls[name] = url.rstrip("/")
     return urls
@@ -121,18 +124,30 @@ def status(
         list[str] | None,
         typer.Option(help="SERVICE=URL, repeatable (default: 127.0.0.1:8001-8004)"),
     ] = None,
+    metrics_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="SERVICE=URL of the internal metrics port, repeatable "
+            "(default: 127.0.0.1:9001-9004)"
+        ),
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds per request")] = 3.0,
 ) -> None:
     """One table: each service's health, readiness, consumer lag, DLQ size and SLA breaches.
 
     Exits 1 when any service is down or not ready.
     """
-    urls = _parse_urls(url or [])
+    urls = _parse_urls(url or [], {s.name: s.dev_url for s in SERVICES}, "--url")
+    metrics_urls = _parse_urls(
+        metrics_url or [], {s.name: s.dev_metrics_url for s in SERVICES}, "--metrics-url"
+    )
 
     async def gather() -> list[ServiceStatus]:
         async with httpx.AsyncClient(timeout=timeout) as client:
             return list(
-                await asyncio.gather(*(fetch_status(client, n, u) for n, u in urls.items()))
+                await asyncio.gather(
+                    *(fetch_status(client, n, u, metrics_urls[n]) for n, u in urls.items())
+                )
             )
 
     rows = asyncio.run(gather())

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from prometheus_client import Counter, Gauge, Histogram
+
+
+def tenant_label(tenant: str) -> str:
+    """A tenant as a metric label: a stable hash, not its name (the figures say nothing about
+    which customers a deployment has). `anbefal tenant label SLUG` prints it for one tenant."""
+    return hashlib.sha256(f"anbefal-tenant:{tenant}".encode()).hexdigest()[:12]
+
 
 HTTP_REQUESTS = Counter(
     "anbefal_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
@@ -41,8 +50,9 @@ DEAD_LETTERS_PENDING = Gauge(
     ["group"],
 )
 
-# Business metrics of the closed loop. Defined here so dashboards and alerts have one name for
-# each; the services update them where the fact happens (see deploy/README.md).
+# Business metrics of the closed loop (a `tenant` label holds `tenant_label(tenant)`). Defined
+# here so dashboards and alerts have one name for each; the services update them where the fact
+# happens (see deploy/README.md).
 TASKS_OPEN = Gauge("anbefal_tasks_open", "Call-back tasks not yet closed", ["tenant"])
 TASKS_OVERDUE = Gauge(
     "anbefal_tasks_overdue", "Open call-back tasks past their due time", ["tenant"]
@@ -52,6 +62,11 @@ SLA_BREACHES = Counter(
 )
 EMAILS_SENT = Counter("anbefal_emails_sent_total", "Emails the SMTP relay accepted", ["kind"])
 EMAILS_FAILED = Counter("anbefal_emails_failed_total", "Email sends that failed", ["kind"])
+EMAILS_CAPPED = Counter(
+    "anbefal_emails_capped_total",
+    "Respondent mails not sent: the address had its daily cap already",
+    ["kind"],
+)
 DETRACTOR_TO_TASK = Histogram(
     "anbefal_detractor_to_task_seconds",
     "Time from a detractor's answer being received to its call-back task being created",

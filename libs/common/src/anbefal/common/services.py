@@ -31,6 +31,15 @@ class Service:
     def dev_url(self) -> str:
         return f"http://127.0.0.1:{self.dev_port}"
 
+    @property
+    def dev_metrics_port(self) -> int:
+        """Where `make run` serves its /metrics (internal; the API port has none): 9001-9004."""
+        return self.dev_port + 1000
+
+    @property
+    def dev_metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.dev_metrics_port}"
+
     def group_id(self, prefix: str) -> str:
         """The consumer group id under the deployment's group prefix."""
         if self.group is None:

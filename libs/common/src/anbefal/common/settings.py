@@ -43,6 +43,10 @@ class BaseServiceSettings(BaseSettings):
     # The watchdog replaces a Kafka consumer whose poll has fetched nothing for this long while
     # it has lag, or has not returned for this long (out of its group: aiokafka#1154). 0: off.
     consumer_watchdog_s: float = Field(default=20.0, ge=0)
+    # /metrics is served here, never on the API port: a deployment lets only Prometheus reach
+    # it. None: the service's dev metrics port (9001-9004); in a container, 0.0.0.0:9090.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
 
     @field_validator("data_keys")
     @classmethod

@@ -41,7 +41,8 @@ class ServiceProcess:
     def __init__(self, service: str, env: Mapping[str, str], log_dir: Path) -> None:
         self.service = service
         self.port = free_port()
-        self.env = dict(env)
+        self.metrics_port = free_port()
+        self.env = {**env, "ANBEFAL_METRICS_PORT": str(self.metrics_port)}
         self.log_path = log_dir / f"{service}-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -49,6 +50,11 @@ class ServiceProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """The internal port's base URL: `/metrics` is served there, not on `url`."""
+        return f"http://127.0.0.1:{self.metrics_port}"
 
     def start(self) -> ServiceProcess:
         # With test-only fault flags, through the entry point that reads them.

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from anbefal.closed_loop import action_store, repository
 from anbefal.closed_loop.actions import decide_batch, latest_new, release, task_event
 from anbefal.closed_loop.models import TENANTS, Tenant
+from anbefal.common import metrics
 from anbefal.common.events import SurveyResponse, TaskEvent
 from anbefal.common.kafka import HandlerContext, Subscriptions, utcnow
 
@@ -77,7 +78,7 @@ async def evaluate_answers(
     decision = decide_batch(loaded.book, fresh, rules, now, debounce_s, traces)
     await loaded.save(session)
     for action in decision.unowned:
-        UNOWNED.labels(action.tenant, action.type).inc()
+        UNOWNED.labels(metrics.tenant_label(action.tenant), action.type).inc()
     for _, _, reason in decision.not_routed:
         NOT_ROUTED.labels(reason).inc()
     await action_store.add_to_outbox(session, decision.released)

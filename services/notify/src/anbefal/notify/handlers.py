@@ -64,9 +64,21 @@ async def handle_actions(
     if emails or created:
         tenants = await ctx.tenants()
         await chat.announce(session, created, tenants, settings)
+        staff_owners = await staff.staff_among(
+            session, {(a.tenant, a.assignee) for a, _ in emails if a.assignee}
+        )
         await email.queue(
             session,
-            [compose.respondent_mail(a, tenants.get(a.tenant), settings, t) for a, t in emails]
+            [
+                compose.respondent_mail(
+                    a,
+                    tenants.get(a.tenant),
+                    settings,
+                    t,
+                    staff={e for tenant, e in staff_owners if tenant == a.tenant},
+                )  # fmt: skip
+                for a, t in emails
+            ]
             + await _assignment_notices(session, created, tenants, settings),
         )
     for action, _ in actions:

@@ -37,6 +37,7 @@ def wire(runtime: Runtime[NotifySettings]) -> Wiring[NotifyState]:
         SmtpSender(settings),
         poll_s=settings.email_poll_s,
         max_attempts=settings.email_max_attempts,
+        max_per_recipient_per_day=settings.email_max_per_recipient_per_day,
     )
     sla = SlaClock(runtime.sessionmaker, settings, on_email=sender.worker.wake)
     chat = ChatWorker(runtime.sessionmaker, settings)

@@ -115,6 +115,13 @@ class Email(Base):
     __tablename__ = "emails"
     __table_args__ = (
         Index("ix_emails_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        # The per-recipient daily cap counts respondent mail sent to one address.
+        Index(
+            "ix_emails_recipient_sent",
+            text("lower(recipient)"),
+            "sent_at",
+            postgresql_where=text("status = 'sent' AND unsubscribe_url IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
@@ -131,7 +138,7 @@ class Email(Base):
     # also sent as the List-Unsubscribe header (RFC 2369/8058).
     unsubscribe_url: Mapped[str | None] = mapped_column(Text)
     # pending -> sent | failed (permanent, with the reason) | suppressed (never sent) |
-    # cancelled (its action was, before it went)
+    # cancelled (its action was, before it went) | skipped (over the recipient's daily cap)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(

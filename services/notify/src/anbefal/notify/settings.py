@@ -20,6 +20,10 @@ class NotifySettings(BaseServiceSettings):
     email_from: str = "Anbefal <noreply@anbefal.localhost>"
     email_poll_s: float = 1.0
     email_max_attempts: int = 8
+    # Respondent-facing mails one address gets in 24 hours, over every tenant: an answer names
+    # its own address, so without a cap anyone who can post answers could flood a mailbox.
+    # Mail over the cap is not sent and stays in the log as `skipped`, with the reason.
+    email_max_per_recipient_per_day: int = Field(default=5, ge=1)
     sla_poll_s: float = 5.0
     # Where the page is served; used for task links in staff mail and unsubscribe links.
     public_url: str = NOTIFY.dev_url

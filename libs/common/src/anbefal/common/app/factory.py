@@ -17,12 +17,14 @@ from fastapi_offline import FastAPIOffline
 
 from anbefal.common.app.errors import install_error_handlers
 from anbefal.common.app.health import health_router
+from anbefal.common.app.metrics_server import metrics_app, serve_metrics
 from anbefal.common.app.middleware import MetricsMiddleware
 from anbefal.common.app.runtime import Runtime, Wiring
 from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.gctune import tune_for_service
 from anbefal.common.kafka import Publisher
 from anbefal.common.logging import configure_logging, get_logger
+from anbefal.common.services import service_named
 from anbefal.common.settings import BaseServiceSettings
 
 log = get_logger(__name__)
@@ -67,9 +69,19 @@ def create_service_app(
         tasks += [asyncio.create_task(worker(stop)) for worker in wiring.workers]
         # Last, so the whole start-up heap is frozen out of the collector's sight.
         tune_for_service(settings.gc_young_threshold)
-        log.info("service started", consumers=[c.group_id for c in wiring.consumers])
+        metrics_port = settings.metrics_port
+        if metrics_port is None:
+            metrics_port = service_named(name).dev_metrics_port
         try:
-            yield
+            async with serve_metrics(
+                metrics_app(runtime, wiring), settings.metrics_host, metrics_port
+            ):
+                log.info(
+                    "service started",
+                    consumers=[c.group_id for c in wiring.consumers],
+                    metrics=f"{settings.metrics_host}:{metrics_port}",
+                )
+                yield
         finally:
             stop.set()
             for consumer in wiring.consumers:

@@ -1,4 +1,5 @@
-"""Liveness, readiness and Prometheus metrics, the same on every service."""
+"""Liveness and readiness (on the API port) and Prometheus metrics (on the internal metrics
+port, `metrics_server.py`), the same on every service."""
 
 from __future__ import annotations
 
@@ -49,6 +50,12 @@ def health_router() -> APIRouter:
         return JSONResponse(
             {"status": "ready" if ok else "not ready", "checks": checks}, 200 if ok else 503
         )
+
+    return router
+
+
+def metrics_router() -> APIRouter:
+    router = APIRouter(tags=["metrics"])
 
     @router.get("/metrics", summary="Prometheus metrics")
     async def metrics_endpoint(request: Request) -> Response:

@@ -6,6 +6,7 @@ Pure: the callers decide who gets which mail and write the rows in their own tra
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from email.utils import formataddr, parseaddr
 from typing import Any
 
@@ -95,11 +96,30 @@ def task_mail(
     )
 
 
+def reply_to(address: str | None, tenant: Tenant | None, staff: Collection[str]) -> str | None:
+    """The Reply-To of a respondent's mail. The answer names its owner (a survey's hidden field
+    can say anything), so the address is kept only when it is the tenant's own: a staff login
+    of the tenant (`staff`, lower-cased) or an address at the tenant's sender domain. Otherwise
+    the tenant's default director, or none."""
+    if address:
+        own_domain = (tenant.sender_email or "").rpartition("@")[2].lower() if tenant else ""
+        domain = address.rpartition("@")[2].lower()
+        if address.lower() in staff or (own_domain and domain == own_domain):
+            return address
+    return tenant.default_director if tenant else None
+
+
 def respondent_mail(
-    action: Action, tenant: Tenant | None, settings: NotifySettings, trace_id: str | None
+    action: Action,
+    tenant: Tenant | None,
+    settings: NotifySettings,
+    trace_id: str | None,
+    *,
+    staff: Collection[str] = (),
 ) -> dict[str, Any]:
     """The mail an email action sends its respondent (a thank-you, or its own template), with
-    an unsubscribe link; keyed by the action, so a redelivered action writes no second row."""
+    an unsubscribe link; keyed by the action, so a redelivered action writes no second row.
+    `staff`: the lower-cased addresses of the tenant's staff logins (see `reply_to`)."""
     respondent = action.respondent
     link = None
     if respondent.email:
@@ -118,7 +138,7 @@ def respondent_mail(
         template=action.template or "thank_you",
         locale=respondent.locale,
         recipient=respondent.email,
-        reply_to=action.assignee,
+        reply_to=reply_to(action.assignee, tenant, staff),
         trace_id=trace_id,
         unsubscribe_url=link,
         name=respondent.name,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,6 +47,28 @@ async def mark_suppressed(session: AsyncSession, email_id: uuid.UUID) -> None:
         update(Email)
         .where(Email.id == email_id)
         .values(status="suppressed", last_error="the recipient unsubscribed")
+    )
+
+
+async def respondent_mail_sent_to(session: AsyncSession, address: str, within: timedelta) -> int:
+    """Respondent-facing mail (the mail with an unsubscribe link) sent to `address`, any case,
+    over every tenant, in the last `within`."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Email)
+        .where(
+            func.lower(Email.recipient) == address.lower(),
+            Email.status == "sent",
+            Email.unsubscribe_url.is_not(None),
+            Email.sent_at > func.now() - within,
+        )
+    )
+    return int(count or 0)
+
+
+async def mark_skipped(session: AsyncSession, email_id: uuid.UUID, reason: str) -> None:
+    await session.execute(
+        update(Email).where(Email.id == email_id).values(status="skipped", last_error=reason)
     )
 
 

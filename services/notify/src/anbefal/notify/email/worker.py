@@ -7,7 +7,7 @@ the same Message-ID. Email is therefore at-least-once (docs/architecture.md §4)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,6 +17,7 @@ from anbefal.common.worker import PollingWorker
 from anbefal.notify import repository
 from anbefal.notify.email import repository as email_repository
 from anbefal.notify.email.sender import EmailSender, PermanentFailure, build_message
+from anbefal.notify.models import Email
 from anbefal.notify.unsubscribe import service as unsubscribe
 
 log = get_logger(__name__)
@@ -30,9 +31,11 @@ class EmailWorker:
         *,
         poll_s: float,
         max_attempts: int,
+        max_per_recipient_per_day: int,
         batch: int = 20,
     ) -> None:
         self._sender = sender
+        self._daily_cap = max_per_recipient_per_day
         self._max_attempts = max_attempts
         self._batch = batch
         self.worker = PollingWorker("email-sender", sessionmaker, self.send_due, poll_s=poll_s)
@@ -55,6 +58,15 @@ class EmailWorker:
                     permanent=True, max_attempts=self._max_attempts, now=now,
                 )  # fmt: skip
                 bound.warning("email not sendable: no recipient")
+                continue
+            if await self._over_daily_cap(session, email):
+                reason = (
+                    f"not sent: {email.recipient} had {self._daily_cap} mails a day already "
+                    "(ANBEFAL_EMAIL_MAX_PER_RECIPIENT_PER_DAY)"
+                )
+                await email_repository.mark_skipped(session, email.id, reason)
+                metrics.EMAILS_CAPPED.labels(email.template).inc()
+                bound.warning("email skipped: the recipient's daily cap", cap=self._daily_cap)
                 continue
             message = build_message(
                 sender=email.sender,
@@ -86,3 +98,12 @@ class EmailWorker:
                 metrics.EMAILS_SENT.labels(email.template).inc()
                 bound.info("email sent", template=email.template, message_id=email.message_id)
         return len(emails)
+
+    async def _over_daily_cap(self, session: AsyncSession, email: Email) -> bool:
+        # Staff mail (no unsubscribe link) goes to the tenant's own people: not capped.
+        if not email.unsubscribe_url or not email.recipient:
+            return False
+        sent = await email_repository.respondent_mail_sent_to(
+            session, email.recipient, timedelta(days=1)
+        )
+        return sent >= self._daily_cap

@@ -134,8 +134,8 @@ async def refresh_task_gauges(conn: AsyncConnection) -> None:
     metrics.TASKS_OPEN.clear()
     metrics.TASKS_OVERDUE.clear()
     for tenant, open_, overdue in rows:
-        metrics.TASKS_OPEN.labels(tenant).set(open_)
-        metrics.TASKS_OVERDUE.labels(tenant).set(overdue)
+        metrics.TASKS_OPEN.labels(metrics.tenant_label(tenant)).set(open_)
+        metrics.TASKS_OVERDUE.labels(metrics.tenant_label(tenant)).set(overdue)
 
 
 async def tasks_past_warning(session: AsyncSession, now: datetime, limit: int) -> list[Task]:

@@ -91,7 +91,7 @@ class SlaClock:
         # Counted before the commit, as the email worker counts its sends: a step whose commit
         # fails is retried and counts its breaches again.
         for task in breached:
-            metrics.SLA_BREACHES.labels(task.tenant).inc()
+            metrics.SLA_BREACHES.labels(metrics.tenant_label(task.tenant)).inc()
         return len(tasks)
 
 

@@ -7,7 +7,14 @@ from typing import Any
 import pydantic
 import pytest
 
-from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RoutingSettings, Rule, RuleSet, decide
+from anbefal.closed_loop.rules import (
+    DEFAULT_RULE_SET,
+    RoutingSettings,
+    Rule,
+    RuleSet,
+    decide,
+    rule_set_changes,
+)
 from anbefal.common.events import Respondent, Source, SurveyResponse
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
@@ -85,3 +92,18 @@ def test_the_default_set_has_ask_why_switched_off() -> None:
         "promoter-thank-you"
     ]
     assert isinstance(ask_why, Rule)
+
+
+def test_what_a_save_changed_for_the_audit_trail() -> None:
+    rules = DEFAULT_RULE_SET.rules
+    after = RuleSet(
+        rules=[rules[1], rules[0].model_copy(update={"due_hours": 24}), rules[3]],
+        holiday_country="SE",
+    )
+    assert rule_set_changes(DEFAULT_RULE_SET, after) == {
+        "added": [], "removed": ["promoter-thank-you"], "edited": ["detractor-call"],
+        "reordered": True, "holiday_country": {"from": None, "to": "SE"},
+    }  # fmt: skip
+    assert rule_set_changes(DEFAULT_RULE_SET, DEFAULT_RULE_SET) == {
+        "added": [], "removed": [], "edited": [], "reordered": False,
+    }  # fmt: skip

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common.db import create_engine, create_sessionmaker
-from anbefal.common.worker import PollingWorker
+from anbefal.common.worker import PollingWorker, on_commit
 
 pytestmark = pytest.mark.integration
 
@@ -109,3 +109,29 @@ async def test_the_loop_survives_a_failed_step_and_drains_the_backlog(
         stop.set()
         await task
     assert await stored(db) == ["row-0", "row-1", "row-2"]
+
+
+async def test_what_a_step_counts_is_counted_once_it_committed(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """A step's `on_commit` callbacks run after its commit, and never for a rolled-back try: a
+    step retried after a failure must not count its work twice (the SLA clock's breaches)."""
+    counted: list[str] = []
+    fail = True
+
+    async def step(session: AsyncSession) -> int:
+        nonlocal fail
+        await insert(session, "c")
+        on_commit(session, lambda: counted.append("c"))
+        if fail:
+            fail = False
+            raise RuntimeError("the step failed after counting")
+        return 1
+
+    worker = PollingWorker("test", db, step, poll_s=60)
+    with pytest.raises(RuntimeError):
+        await worker.run_once()
+    assert counted == []
+    assert await worker.run_once() == 1
+    assert counted == ["c"]
+    assert await stored(db) == ["c"]

@@ -22,6 +22,13 @@ log = get_logger(__name__)
 
 # One step of work in the worker's transaction; returns how much it did (0: nothing left).
 Step = Callable[[AsyncSession], Awaitable[int]]
+_ON_COMMIT = "anbefal.on_commit"
+
+
+def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run `callback` once the step's transaction committed; never if it rolls back. For what a
+    step counts (metrics): a step retried after a failed commit must not count twice."""
+    session.info.setdefault(_ON_COMMIT, []).append(callback)
 
 
 class PollingWorker:
@@ -50,6 +57,8 @@ class PollingWorker:
         """One step in its own transaction, committed before this returns."""
         async with self._sessionmaker() as session, session.begin():
             done = await self._step(session)
+        for callback in session.info.pop(_ON_COMMIT, []):
+            callback()
         if done and self._after_commit is not None:
             self._after_commit()
         return done

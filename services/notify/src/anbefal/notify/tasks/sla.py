@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common import metrics
 from anbefal.common.logging import get_logger
-from anbefal.common.worker import PollingWorker
+from anbefal.common.worker import PollingWorker, on_commit
 from anbefal.notify import repository
 from anbefal.notify.email import service as email
 from anbefal.notify.email.compose import task_mail
@@ -88,10 +88,9 @@ class SlaClock:
             )  # fmt: skip
         await email.queue(session, emails)
         await events.record(session, [task_event(t, "escalated", None) for t in breached])
-        # Counted before the commit, as the email worker counts its sends: a step whose commit
-        # fails is retried and counts its breaches again.
         for task in breached:
-            metrics.SLA_BREACHES.labels(metrics.tenant_label(task.tenant)).inc()
+            # Once committed: a step retried after a failed commit would count them again.
+            on_commit(session, metrics.SLA_BREACHES.labels(metrics.tenant_label(task.tenant)).inc)
         return len(tasks)
 
 

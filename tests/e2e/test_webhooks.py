@@ -82,6 +82,12 @@ class Ingest:
         assert r.status_code == 200, r.text
         return list(r.json()["rejected"])
 
+    async def unverified(self, tenant: str) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=self.url, headers=self.admin(tenant)) as client:
+            r = await client.get(f"/v1/tenants/{tenant}/unverified-deliveries")
+        assert r.status_code == 200, r.text
+        return list(r.json()["unverified"])
+
 
 async def records(bootstrap: str, topic: str, tenant: str) -> list[dict[str, Any]]:
     """Every record of `tenant` on `topic`, read from the beginning to the current end."""
@@ -128,6 +134,8 @@ async def ingest(stack: Any) -> AsyncIterator[Ingest]:
         ANBEFAL_INGEST_FETCH_POLL_S="0.2",
         ANBEFAL_INGEST_FETCH_BACKOFF_S="0.2",
         ANBEFAL_INGEST_VENDOR_API_OVERRIDE=api.url,
+        # The fuzz test sends hundreds of unsigned requests from one address.
+        ANBEFAL_INGEST_UNVERIFIED_BURST="5000",
     )
     processes = {
         s: ServiceProcess(s, env, stack.root / "logs").start()
@@ -204,12 +212,45 @@ async def test_typeform_signed_tampered_duplicate_and_unknown_source(ingest: Ing
     )
     assert event["segments"] == {"department": "Support"}
     assert event["respondent"]["key"] == "C-42"
-    kept = await ingest.rejected(tenant)
-    assert {k["reason"].split(":")[0] for k in kept} >= {
-        "Typeform-Signature does not match the body"
-    }
-    assert any(k["status_code"] == 401 and "no-such-source" in k["reason"] for k in kept)
-    assert all(not k["verified"] for k in kept if k["status_code"] == 401)
+    # Unverified: no body kept, no id given; a sampled line each for ops.
+    assert "rejected_id" not in bad.json()
+    assert "rejected_id" not in unknown.json()
+    assert await ingest.rejected(tenant) == []
+    seen = {(u["source"], u["code"]): u for u in await ingest.unverified(tenant)}
+    assert seen.keys() == {("typeform", "bad_signature"), ("no-such-source", "unknown_source")}
+    line = seen[("typeform", "bad_signature")]
+    assert line["reason"] == "Typeform-Signature does not match the body"
+    assert (line["client"], line["size"], line["count"]) == ("127.0.0.1", len(forged.body), 1)
+
+
+async def test_unverified_posts_store_no_body_and_at_most_a_sampled_line(ingest: Ingest) -> None:
+    tenant = new_tenant()
+    await ingest.add_source(tenant, "typeform", TYPEFORM_SOURCE)
+    junk = tools.typeform("not-the-secret", token="j", score=9)
+    padded = tools.Signed(junk.body + b" " * 100_000, junk.headers)
+    invented = new_tenant()
+    for n in range(30):
+        for who, name in ((tenant, "typeform"), (invented, f"src-{n % 3}")):
+            r = await ingest.post(who, name, padded)
+            assert r.status_code == 401, r.text
+            assert "rejected_id" not in r.json()
+    conn = await asyncpg.connect(asyncpg_dsn(ingest.env["ANBEFAL_DATABASE_URL"]))
+    try:
+        stored = await conn.fetchval(
+            "SELECT count(*) FROM ingest.rejected WHERE tenant = ANY($1)", [tenant, invented]
+        )
+        lines = await conn.fetch(
+            "SELECT tenant, source, count, size FROM ingest.unverified_deliveries"
+            " WHERE tenant = ANY($1)",
+            [tenant, invented],
+        )
+    finally:
+        await conn.close()
+    assert stored == 0  # 6 MB posted, no byte of it kept
+    assert sorted((r["tenant"], r["source"]) for r in lines) == sorted(
+        [(tenant, "typeform")] + [(invented, f"src-{n}") for n in range(3)]
+    )
+    assert {r["size"] for r in lines} == {len(padded.body)}
 
 
 @pytest.mark.parametrize("tool", ["tally", "delighted", "formbricks", "jotform", "generic"])
@@ -488,6 +529,8 @@ async def test_oversized_bodies_and_the_rate_limit(stack: Any, tmp_path: Path) -
         stack.new_database(),
         ANBEFAL_INGEST_TENANT_RATE_PER_S="2",
         ANBEFAL_INGEST_TENANT_BURST="3",
+        ANBEFAL_INGEST_UNVERIFIED_RATE_PER_S="0.01",
+        ANBEFAL_INGEST_UNVERIFIED_BURST="5",
     )
     process = ServiceProcess("ingest", env, tmp_path).start()
     try:
@@ -511,6 +554,16 @@ async def test_oversized_bodies_and_the_rate_limit(stack: Any, tmp_path: Path) -
                 assert r.json()["error"]["code"] == "rate_limited"
         assert 429 in statuses
         assert statuses[0] == 202  # the burst lets the first ones through
+
+        # Junk aimed at a real tenant meets its own limit and leaves the tenant's budget alone.
+        quiet = new_tenant()
+        await small.add_source(quiet, "typeform", TYPEFORM_SOURCE)
+        forged = tools.typeform("not-the-secret", token="f", score=1)
+        junk = [(await small.post(quiet, "typeform", forged)).status_code for _ in range(8)]
+        # (the 413 above came from this address too: one of its 5 unverified tokens)
+        assert junk == [401] * 4 + [429] * 4, junk
+        signed = await small.post(quiet, "typeform", tools.typeform(SECRET, token="q", score=9))
+        assert signed.status_code == 202, signed.text
         other = new_tenant()  # another tenant is not slowed by this one
         await small.add_source(other, "typeform", TYPEFORM_SOURCE)
         assert (

@@ -155,6 +155,27 @@ def rejected_list(
         )
 
 
+@rejected_app.command("unverified")
+def rejected_unverified(
+    tenant: Annotated[str, TENANT],
+    limit: Annotated[int, typer.Option(help="How many, newest first")] = 50,
+    url: Annotated[str, URL] = DEFAULT_URL,
+) -> None:
+    """Deliveries that failed verification (sampled, no body): when, source, client, status,
+    how many, reason. A tool posting with a wrong secret shows up here."""
+    response = call(
+        tenant, url, "GET", "/unverified-deliveries", params={"limit": limit}, role="ops"
+    )
+    rows = response.json()["unverified"]
+    if not rows:
+        print("no unverified deliveries", file=sys.stderr)
+    for row in rows:
+        print(
+            f"{row['received_at'][:19]}\t{row['source']}\t{row['client']}\t{row['status_code']}"
+            f"\tx{row['count']}\t{row['reason']}"
+        )
+
+
 @rejected_app.command("show")
 def rejected_show(
     rejected_id: int, tenant: Annotated[str, TENANT], url: Annotated[str, URL] = DEFAULT_URL

@@ -41,6 +41,7 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
             seen_days=settings.ingest_dedupe_retention_days,
             rejected_days=settings.ingest_rejected_retention_days,
             enps_rejected_days=settings.ingest_enps_rejected_retention_days,
+            unverified_days=settings.ingest_unverified_retention_days,
         )
         return 0  # once per poll interval is plenty
 

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -49,6 +50,31 @@ class Rejected(Base):
     replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # It holds eNPS answers: pruned after the shorter eNPS retention.
     enps: Mapped[bool] = mapped_column(Boolean, server_default="false")
+
+
+class UnverifiedDelivery(Base):
+    """A delivery that failed verification (unknown tenant or source, wrong signature, a body
+    too large to verify): one sampled line, never the body, so anyone on the internet can make
+    ops see "someone posts with a wrong secret" but cannot make ingest store their bytes."""
+
+    __tablename__ = "unverified_deliveries"
+    __table_args__ = (Index("ix_ingest_unverified_deliveries_tenant_id", "tenant", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(63))
+    source: Mapped[str] = mapped_column(String(100))
+    client: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    # Bytes received (of a body over the limit: as far as it was read, or as declared).
+    size: Mapped[int] = mapped_column(Integer)
+    # How many such deliveries (same tenant, source, client, reason) this line stands for.
+    count: Mapped[int] = mapped_column(Integer)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
 
 
 class SourceRow(Base):

@@ -1,5 +1,6 @@
 """What ingest forgets, and when: dedupe keys after the tools' retry window, kept refusals
-after ops had their time with them (sooner for eNPS answers)."""
+after ops had their time with them (sooner for eNPS answers), the sampled lines about
+unverified deliveries after a week."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.ingest.models import Rejected, SeenAnswer
+from anbefal.ingest.models import Rejected, SeenAnswer, UnverifiedDelivery
 
 
 async def prune(
@@ -17,6 +18,7 @@ async def prune(
     seen_days: int,
     rejected_days: int,
     enps_rejected_days: int,
+    unverified_days: int = 7,
     now: datetime | None = None,
 ) -> int:
     now = now or datetime.now(UTC)
@@ -31,4 +33,10 @@ async def prune(
             )
         )
     )
-    return int(seen.rowcount or 0) + int(rejected.rowcount or 0)  # type: ignore[attr-defined]
+    unverified = await session.execute(
+        delete(UnverifiedDelivery).where(
+            UnverifiedDelivery.received_at < now - timedelta(days=unverified_days)
+        )
+    )
+    counts = [r.rowcount for r in (seen, rejected, unverified)]  # type: ignore[attr-defined]
+    return sum(int(n or 0) for n in counts)

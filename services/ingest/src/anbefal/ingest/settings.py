@@ -39,5 +39,16 @@ class IngestSettings(BaseServiceSettings):
     ingest_vendor_api_override: str | None = None
     # A source's configuration is cached this long (an update in this copy applies at once).
     ingest_source_cache_s: float = 5.0
+    # Entries of each in-memory table keyed by what arrives (rate buckets, cached sources,
+    # samples): the least recently used go first.
+    ingest_memory_max_keys: int = Field(default=50_000, ge=1)
+    # Deliveries that fail verification: their own rate per client address and per source, one
+    # sampled line per (tenant, source, client, reason) per interval, and a cap on lines in all.
+    ingest_unverified_rate_per_s: float = Field(default=5.0, gt=0)
+    ingest_unverified_burst: float = Field(default=50.0, ge=1)
+    ingest_unverified_sample_s: float = Field(default=60.0, ge=0)
+    ingest_unverified_records_per_s: float = Field(default=0.5, gt=0)
+    ingest_unverified_records_burst: float = Field(default=60.0, ge=1)
+    ingest_unverified_retention_days: int = 7
     # `bench/ingest.py` only: a route that reads the body and answers 202, the raw baseline.
     ingest_bench_baseline: bool = False

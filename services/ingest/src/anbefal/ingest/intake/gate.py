@@ -1,5 +1,6 @@
-"""What ingest's routes share: the size-limited raw body, the rate limit, the kept rejections
-and the cached source lookup. One `Intake` per process, built in the service's wiring."""
+"""What ingest's routes share: the size-limited raw body, the rate limits, the kept rejections
+(and the sampled lines of unverified deliveries) and the cached source lookup. One `Intake` per
+process, built in the service's wiring."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from anbefal.common.app import error_body, unavailable_response
 from anbefal.common.errors import TooManyRequests
 from anbefal.common.logging import get_logger
+from anbefal.ingest.intake.lru import Lru
 from anbefal.ingest.intake.ratelimit import RateLimiter
+from anbefal.ingest.intake.unverified import UnverifiedGate
 from anbefal.ingest.rejected import repository as rejected
 from anbefal.ingest.settings import IngestSettings
 from anbefal.ingest.sources import repository as sources
@@ -27,21 +30,23 @@ log = get_logger(__name__)
 
 
 class BodyTooLarge(Exception):
-    def __init__(self, prefix: bytes) -> None:
+    def __init__(self, prefix: bytes, size: int) -> None:
         self.prefix = prefix
+        # As declared, or as far as it was read.
+        self.size = size
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
     """The raw body, refusing to buffer more than `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(b"")
+        raise BodyTooLarge(b"", int(declared))
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BodyTooLarge(b"".join(chunks)[:KEPT_PREFIX_BYTES])
+            raise BodyTooLarge(b"".join(chunks)[:KEPT_PREFIX_BYTES], size)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -55,14 +60,25 @@ class Intake:
     settings: IngestSettings
     limiter: RateLimiter
     sessionmaker: async_sessionmaker[AsyncSession]
-    _sources: dict[tuple[str, str], tuple[float, Source | None]] = field(default_factory=dict)
+    unverified: UnverifiedGate = field(init=False)
+    # (tenant, source) -> (when it was read, the source or None): bounded, since unknown pairs
+    # are cached too.
+    _sources: Lru[tuple[str, str], tuple[float, Source | None]] = field(init=False)
     _lookups: dict[tuple[str, str], asyncio.Future[Source | None]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.unverified = UnverifiedGate(self.settings, self.sessionmaker)
+        self._sources = Lru(self.settings.ingest_memory_max_keys)
 
     @classmethod
     def build(
         cls, settings: IngestSettings, sessionmaker: async_sessionmaker[AsyncSession]
     ) -> Intake:
-        limiter = RateLimiter(settings.ingest_tenant_rate_per_s, settings.ingest_tenant_burst)
+        limiter = RateLimiter(
+            settings.ingest_tenant_rate_per_s,
+            settings.ingest_tenant_burst,
+            settings.ingest_memory_max_keys,
+        )
         return cls(settings, limiter, sessionmaker)
 
     def check_rate(self, tenant: str) -> None:
@@ -97,7 +113,7 @@ class Intake:
             source = await sources.load(session, tenant, name)
         if self._lookups.get((tenant, name)) is asyncio.current_task():
             # Not forgotten meanwhile (a lookup begun before an update must not cache the old).
-            self._sources[(tenant, name)] = (time.monotonic(), source)
+            self._sources.put((tenant, name), (time.monotonic(), source))
         return source
 
     def _lookup_done(self, key: tuple[str, str], lookup: asyncio.Future[Source | None]) -> None:
@@ -105,7 +121,7 @@ class Intake:
             del self._lookups[key]
 
     def forget_source(self, tenant: str, name: str) -> None:
-        self._sources.pop((tenant, name), None)
+        self._sources.pop((tenant, name))
         self._lookups.pop((tenant, name), None)
 
     def unavailable(self, message: str, code: str = "unavailable") -> JSONResponse:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.ingest.models import Rejected
+from anbefal.ingest.models import Rejected, UnverifiedDelivery
 
 # Headers worth keeping with a rejected body; never Authorization, cookies or tokens.
 _KEPT_HEADERS = frozenset(
@@ -61,11 +61,20 @@ async def store_rejected(
 async def list_rejected(
     session: AsyncSession, tenant: str, *, limit: int, before_id: int | None
 ) -> list[Rejected]:
-    query = select(Rejected).where(Rejected.tenant == tenant)
+    return await _newest_first(session, Rejected, tenant, limit, before_id)
+
+
+Row = TypeVar("Row", Rejected, UnverifiedDelivery)
+
+
+async def _newest_first(
+    session: AsyncSession, model: type[Row], tenant: str, limit: int, before_id: int | None
+) -> list[Row]:
+    """A page of the tenant's rows, newest first, older than `before_id` if given."""
+    query = select(model).where(model.tenant == tenant)
     if before_id is not None:
-        query = query.where(Rejected.id < before_id)
-    rows = await session.scalars(query.order_by(Rejected.id.desc()).limit(limit))
-    return list(rows)
+        query = query.where(model.id < before_id)
+    return list(await session.scalars(query.order_by(model.id.desc()).limit(limit)))
 
 
 async def get_rejected(session: AsyncSession, tenant: str, rejected_id: int) -> Rejected | None:
@@ -78,3 +87,14 @@ async def mark_replayed(session: AsyncSession, rejected_id: int) -> None:
     await session.execute(
         update(Rejected).where(Rejected.id == rejected_id).values(replayed_at=datetime.now(UTC))
     )
+
+
+async def note_unverified(session: AsyncSession, line: UnverifiedDelivery) -> None:
+    session.add(line)
+    await session.flush()
+
+
+async def list_unverified(
+    session: AsyncSession, tenant: str, *, limit: int, before_id: int | None
+) -> list[UnverifiedDelivery]:
+    return await _newest_first(session, UnverifiedDelivery, tenant, limit, before_id)

@@ -1,4 +1,5 @@
-"""The ops API over the bodies ingest refused: list them, show one, replay it."""
+"""The ops API over the bodies ingest refused: list them, show one, replay it; and the sampled
+lines about deliveries that failed verification."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from pydantic import BaseModel
 from anbefal.common.auth import Principal, Role
 from anbefal.common.deps import SessionDep, TenantPath, allow
 from anbefal.ingest.dependencies import IngestStateDep
-from anbefal.ingest.models import Rejected
-from anbefal.ingest.rejected import service
+from anbefal.ingest.models import Rejected, UnverifiedDelivery
+from anbefal.ingest.rejected import repository, service
 
 router = APIRouter(tags=["admin"])
 AdminOrOps = Annotated[Principal, allow(Role.ADMIN, Role.OPS)]
@@ -86,3 +87,41 @@ async def replay_rejected(
     state: IngestStateDep,
 ) -> Response:
     return await service.replay(session, state, tenant, rejected_id)
+
+
+class UnverifiedOut(BaseModel):
+    id: int
+    source: str
+    client: str
+    status_code: int
+    code: str
+    reason: str
+    size: int
+    count: int
+    user_agent: str | None
+    received_at: datetime
+
+
+def _unverified(row: UnverifiedDelivery) -> UnverifiedOut:
+    return UnverifiedOut.model_validate(row, from_attributes=True)
+
+
+@router.get(
+    "/v1/tenants/{tenant}/unverified-deliveries",
+    summary="Deliveries that failed verification, sampled, newest first (ops)",
+    description=(
+        "A webhook POST that is not verified (unknown source, wrong or stale signature, a body "
+        "too large to verify) keeps no body: one line per source, client address and reason "
+        "per minute, whose `count` says how many deliveries it stands for. Enough to see that "
+        "a tool posts with a wrong secret. Kept for 7 days."
+    ),
+)
+async def list_unverified(
+    tenant: TenantPath,
+    principal: AdminOrOps,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before_id: int | None = None,
+) -> dict[str, list[UnverifiedOut]]:
+    rows = await repository.list_unverified(session, tenant, limit=limit, before_id=before_id)
+    return {"unverified": [_unverified(r) for r in rows]}

@@ -1,8 +1,10 @@
 """`POST /v1/webhooks/{tenant}/{source}`: survey tools post here, each signed its own way.
 
-Order matters: size limit, rate limit, the source's configuration, the signature over the raw
-bytes, and only then parsing. Refusals are 4xx with the reason, and the body is kept; never 404
-or 410 (Typeform and Standard Webhooks senders disable a hook on those).
+Order matters: size limit, the source's configuration, the signature over the raw bytes, the
+tenant's rate, and only then parsing. Refusals are 4xx with the reason; never 404 or 410
+(Typeform and Standard Webhooks senders disable a hook on those). A verified delivery that is
+refused keeps its body for ops (`rejected`, replayable); one that fails verification leaves at
+most a sampled line without the body (`intake/unverified.py`) and spends no tenant budget.
 
 The POST is served by a bare Starlette route (`webhook_route`), not a FastAPI one: under load,
 FastAPI's per-request work (dependency solving, parameter validation, route matching through the
@@ -17,7 +19,7 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import Route
 
@@ -28,6 +30,7 @@ from anbefal.common.logging import get_logger
 from anbefal.common.tracing import request_trace_id
 from anbefal.ingest.dependencies import get_state
 from anbefal.ingest.intake.gate import BodyTooLarge, read_limited
+from anbefal.ingest.intake.unverified import Arrival
 from anbefal.ingest.sources.config import SOURCE_NAME_PATTERN
 from anbefal.ingest.webhooks.adapters import ADAPTERS
 from anbefal.ingest.webhooks.adapters.base import Delivery, SignatureInvalid
@@ -76,8 +79,11 @@ async def ping_webhook(
         "Qualtrics, queued to be fetched); 200 `duplicate`: this answer version was already "
         "received; 200 `ignored`: understood but not an answer to score (kept for ops). "
         "401 bad, missing or stale signature or unknown source; 413 over 1 MiB; 422 not a "
-        "0-10 answer (the reason names the field); 429 over the tenant's rate; 503 retry later. "
-        "Every refused body is kept (`anbefal rejected list`)."
+        "0-10 answer (the reason names the field); 429 over the tenant's rate, or too many "
+        "unverified deliveries from this address or to this source; 503 retry later. Every "
+        "refused body whose signature was verified is kept (`anbefal rejected list`); an "
+        "unverified delivery leaves only a sampled line, without its body "
+        "(`anbefal rejected unverified`)."
     ),
     responses={
         200: {"description": "Duplicate or ignored; nothing new to publish"},
@@ -86,7 +92,10 @@ async def ping_webhook(
         401: {"description": "Bad, missing or stale signature; unknown source"},
         413: {"description": "Body over the size limit"},
         422: {"description": "Signed, but not a 0-10 answer; `details` names the field"},
-        429: {"description": "Over the tenant's rate; retry after `Retry-After` seconds"},
+        429: {
+            "description": "Over the tenant's rate, or over the rate of unverified deliveries; "
+            "retry after `Retry-After` seconds"
+        },
         503: {"description": "Kafka or PostgreSQL unavailable; retry after `Retry-After`"},
     },
 )
@@ -113,31 +122,22 @@ async def receive_webhook(request: Request) -> Response:
     source = _path_value(request, "source", _SOURCE)
     state = await get_state(request)  # a bare route: no dependency injection
     intake = state.intake
-    intake.check_rate(tenant)
     trace_id = request_trace_id(request.headers.get("x-request-id"))
 
-    async def refuse(
-        refusal: ServiceError, body: bytes, verified: bool, enps: bool = False
-    ) -> JSONResponse:
-        return await intake.keep_rejected(
-            tenant=tenant,
-            source=source,
-            status=refusal.status,
-            code=refusal.code,
-            message=refusal.message,
-            details=refusal.details,
-            request=request,
-            body=body,
-            verified=verified,
-            enps=enps,
+    async def unverified(refusal: ServiceError, size: int) -> Response:
+        """Anyone can send this: a sampled line at most, no body, no id, its own rate."""
+        client = request.client.host if request.client else "-"
+        user_agent = request.headers.get("user-agent")
+        return await intake.unverified.refuse(
+            Arrival(tenant, source, client, size, user_agent), refusal
         )
 
     limit = intake.settings.max_body_bytes
     try:
         body = await read_limited(request, limit)
     except BodyTooLarge as exc:
-        return await refuse(
-            ServiceError(413, "body_too_large", f"body is over {limit} bytes"), exc.prefix, False
+        return await unverified(
+            ServiceError(413, "body_too_large", f"body is over {limit} bytes"), exc.size
         )
     try:
         config = await intake.source(tenant, source)
@@ -145,10 +145,9 @@ async def receive_webhook(request: Request) -> Response:
         log.warning("cannot read the source; asked to retry", error=repr(exc))
         return intake.unavailable("the source's configuration is unavailable; retry later")
     if config is None:
-        return await refuse(
+        return await unverified(
             Unauthenticated(f"no source {source!r} for tenant {tenant!r}", code="unknown_source"),
-            body,
-            False,
+            len(body),
         )
     delivery = Delivery(
         body=body,
@@ -158,10 +157,23 @@ async def receive_webhook(request: Request) -> Response:
     try:
         ADAPTERS[config.tool].verify(delivery, config)
     except SignatureInvalid as exc:
-        return await refuse(exc, body, False, config.kind == "enps")
+        return await unverified(exc, len(body))
+    # The tenant's budget is spent by its own verified deliveries only.
+    intake.check_rate(tenant)
     result = await process(state, config, delivery, trace_id)
     if isinstance(result, ServiceError):
-        return await refuse(result, body, True, config.kind == "enps")
+        return await intake.keep_rejected(
+            tenant=tenant,
+            source=source,
+            status=result.status,
+            code=result.code,
+            message=result.message,
+            details=result.details,
+            request=request,
+            body=body,
+            verified=True,
+            enps=config.kind == "enps",
+        )
     return result
 
 

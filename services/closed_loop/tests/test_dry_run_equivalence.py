@@ -27,11 +27,16 @@ from anbefal.closed_loop.handlers import release_due, subscriptions
 from anbefal.closed_loop.models import ActionRow
 from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RoutingSettings, RuleSet, TenantRules
 from anbefal.common import topics
+from anbefal.common.crypto import Keyring
+from anbefal.common.datakeys import DataKeys
 from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.events import Owners, Respondent, Source, SurveyResponse, response_event_id
 from anbefal.common.kafka import Message
+from anbefal.devstack.testing import TEST_DATA_KEYS
 
 pytestmark = pytest.mark.integration
+
+KEYS = DataKeys(Keyring.parse(TEST_DATA_KEYS))
 
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
 NOW = START + timedelta(days=30)
@@ -228,14 +233,14 @@ async def production(url: str, tenant: str, stream: Stream) -> Outcome:
         for batch in batches(tenant, stream):
             if batch is None:
                 async with db() as session, session.begin():
-                    await release_due(session, now=datetime.now(UTC) + timedelta(hours=1))
+                    await release_due(session, KEYS, now=datetime.now(UTC) + timedelta(hours=1))
                 continue
             messages = []
             for record in batch:
                 offset += 1
                 messages.append(Message(record, topics.RESPONSES, 0, offset, record.key, ()))
             async with db() as session, session.begin():
-                await subscriptions(stream.debounce_s).dispatch(session, messages)
+                await subscriptions(stream.debounce_s, KEYS).dispatch(session, messages)
         async with db() as session:
             rows = await session.scalars(select(ActionRow).where(ActionRow.tenant == tenant))
             return outcome(state_of(r) for r in rows)

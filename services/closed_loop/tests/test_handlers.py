@@ -25,6 +25,8 @@ from anbefal.closed_loop.models import ActionRow
 from anbefal.closed_loop.owners import AccountsDoc
 from anbefal.closed_loop.rules import RoutingSettings, decide
 from anbefal.common import topics
+from anbefal.common.crypto import Keyring
+from anbefal.common.datakeys import DataKeys
 from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.events import (
     Action,
@@ -37,8 +39,11 @@ from anbefal.common.events import (
     response_event_id,
 )
 from anbefal.common.kafka import Message
+from anbefal.devstack.testing import TEST_DATA_KEYS
 
 pytestmark = pytest.mark.integration
+
+KEYS = DataKeys(Keyring.parse(TEST_DATA_KEYS))
 
 DAY = timedelta(days=1)
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -84,11 +89,11 @@ class Feed:
             topic = topics.RESPONSES if isinstance(a, SurveyResponse) else topics.TASK_EVENTS
             messages.append(Message(a, topic, 0, self.offset, a.key, ()))
         async with self.db() as session, session.begin():
-            await subscriptions(self.debounce_s).dispatch(session, messages)
+            await subscriptions(self.debounce_s, KEYS).dispatch(session, messages)
 
     async def release(self, after: timedelta = timedelta(hours=1)) -> int:
         async with self.db() as session, session.begin():
-            return await release_due(session, now=datetime.now(UTC) + after)
+            return await release_due(session, KEYS, now=datetime.now(UTC) + after)
 
     async def published(self) -> list[Action]:
         """Every action revision in the outbox, by (answer, rule, revision)."""
@@ -463,6 +468,6 @@ async def test_decisions_take_the_batch_clock(db: Any, tenant: str) -> None:
     feed = Feed(db, tenant, debounce_s=0)
     message = Message(feed.answer("r1", 3, "Slow"), topics.RESPONSES, 0, 1, b"k", ())
     async with db() as session, session.begin():
-        await subscriptions(0, clock=lambda: at).dispatch(session, [message])
+        await subscriptions(0, KEYS, clock=lambda: at).dispatch(session, [message])
     (call,) = await feed.published()
     assert call.decided_at == at

@@ -75,6 +75,9 @@ class Respondent(EventModel):
     phone: str | None = None
     locale: str | None = None
     account_id: str | None = None
+    # Name, email and phone sealed with the respondent's data key (`anbefal.common.contact`):
+    # producers send them only here, so shredding the key erases every copy on the topics.
+    sealed: str | None = None
 
 
 class Owners(EventModel):

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from anbefal.closed_loop.actions import ActionState, Book
 from anbefal.closed_loop.models import OUTBOX, ActionRow
 from anbefal.common import topics
+from anbefal.common.contact import seal_events
+from anbefal.common.datakeys import DataKeys
 from anbefal.common.events import Action
 from anbefal.common.outbox import OutboxEvent, enqueue
 
@@ -139,12 +141,15 @@ def outbox_id(action: Action) -> uuid.UUID:
 
 
 async def add_to_outbox(
-    session: AsyncSession, released: Sequence[tuple[Action, str | None]]
+    session: AsyncSession, released: Sequence[tuple[Action, str | None]], keys: DataKeys
 ) -> None:
+    # An answer from before ingest sealed contact data still holds it in plaintext: the action
+    # leaves sealed all the same.
+    sealed = await seal_events(session, keys, [a for a, _ in released])
     # Ids are UUID5(answer, rule[, revision]): enqueueing the same decision twice stores one row.
     events = [
         OutboxEvent(outbox_id(a), a.tenant, a.key, a.to_bytes(), trace_id)
-        for a, trace_id in released
+        for a, (_, trace_id) in zip(sealed, released, strict=True)
     ]
     await enqueue(session, OUTBOX, topics.ACTIONS, events)
 

@@ -21,6 +21,7 @@ from anbefal.closed_loop import action_store, repository
 from anbefal.closed_loop.actions import decide_batch, latest_new, release, task_event
 from anbefal.closed_loop.models import TENANTS, Tenant
 from anbefal.common import metrics
+from anbefal.common.datakeys import DataKeys
 from anbefal.common.events import SurveyResponse, TaskEvent
 from anbefal.common.kafka import HandlerContext, Subscriptions, utcnow
 
@@ -53,6 +54,7 @@ async def evaluate_answers(
     traces: Mapping[uuid.UUID, str | None],
     debounce_s: float,
     now: datetime,
+    keys: DataKeys,
 ) -> None:
     """Decide what the batch's new answer versions call for (`responses` in offset order:
     versions of one answer share a key, hence a partition, hence this order)."""
@@ -81,17 +83,18 @@ async def evaluate_answers(
         UNOWNED.labels(metrics.tenant_label(action.tenant), action.type).inc()
     for _, _, reason in decision.not_routed:
         NOT_ROUTED.labels(reason).inc()
-    await action_store.add_to_outbox(session, decision.released)
+    await action_store.add_to_outbox(session, decision.released, keys)
 
 
 def subscriptions(
-    debounce_s: float, clock: Callable[[], datetime] = utcnow
+    debounce_s: float, keys: DataKeys, clock: Callable[[], datetime] = utcnow
 ) -> Subscriptions[Tenant]:
-    """`clock`: the batch's `now` (decision times and debounce deadlines are read from it)."""
+    """`clock`: the batch's `now` (decision times and debounce deadlines are read from it);
+    `keys`: the respondents' data keys, to seal what leaves."""
     return Subscriptions(
         {
             TaskEvent: handle_task_events,
-            SurveyResponse: partial(handle_answers, debounce_s=debounce_s),
+            SurveyResponse: partial(handle_answers, debounce_s=debounce_s, keys=keys),
         },
         tenants=TENANTS,
         clock=clock,
@@ -103,13 +106,19 @@ async def handle_task_events(ctx: HandlerContext[Tenant], events: Sequence[TaskE
 
 
 async def handle_answers(
-    ctx: HandlerContext[Tenant], answers: Sequence[SurveyResponse], *, debounce_s: float = 0.0
+    ctx: HandlerContext[Tenant],
+    answers: Sequence[SurveyResponse],
+    *,
+    debounce_s: float = 0.0,
+    keys: DataKeys,
 ) -> None:
     traces = {a.event_id: ctx.trace_id(a) for a in answers}
-    await evaluate_answers(ctx.session, answers, traces, debounce_s, ctx.now)
+    await evaluate_answers(ctx.session, answers, traces, debounce_s, ctx.now, keys)
 
 
-async def release_due(session: AsyncSession, batch: int = 200, now: datetime | None = None) -> int:
+async def release_due(
+    session: AsyncSession, keys: DataKeys, batch: int = 200, now: datetime | None = None
+) -> int:
     """Publish held revisions whose debounce is over, in the caller's transaction (rows are
     claimed with SKIP LOCKED, so copies share the work)."""
     held = await action_store.held_until(session, now or datetime.now(UTC), batch)
@@ -118,5 +127,5 @@ async def release_due(session: AsyncSession, batch: int = 200, now: datetime | N
         return 0
     released = [(release(s), s.trace_id) for s in states]
     await held.save(session)
-    await action_store.add_to_outbox(session, released)
+    await action_store.add_to_outbox(session, released, keys)
     return len(states)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import FastAPI
 
 from anbefal.closed_loop import action_store, handlers
@@ -10,6 +12,7 @@ from anbefal.closed_loop.routes import router
 from anbefal.closed_loop.settings import ClosedLoopSettings
 from anbefal.closed_loop.state import ClosedLoopState
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
+from anbefal.common.datakeys import DataKeys
 from anbefal.common.outbox import OutboxRelay
 from anbefal.common.services import CLOSED_LOOP
 from anbefal.common.worker import PollingWorker
@@ -17,6 +20,7 @@ from anbefal.common.worker import PollingWorker
 
 def wire(runtime: Runtime[ClosedLoopSettings]) -> Wiring[ClosedLoopState]:
     settings = runtime.settings
+    keys = DataKeys(settings.keyring())
     relay = OutboxRelay(
         runtime.sessionmaker,
         runtime.publisher,
@@ -27,7 +31,7 @@ def wire(runtime: Runtime[ClosedLoopSettings]) -> Wiring[ClosedLoopState]:
     consumer = service_consumer(
         runtime,
         CLOSED_LOOP,
-        handlers.subscriptions(settings.closed_loop_debounce_s),
+        handlers.subscriptions(settings.closed_loop_debounce_s, keys),
         CONSUMER_TABLES,
         # Publish the actions just committed now, not at the next poll.
         after_commit=relay.worker.wake,
@@ -36,7 +40,7 @@ def wire(runtime: Runtime[ClosedLoopSettings]) -> Wiring[ClosedLoopState]:
     releaser = PollingWorker(
         "closed-loop-releaser",
         runtime.sessionmaker,
-        handlers.release_due,
+        partial(handlers.release_due, keys=keys),
         poll_s=settings.release_poll_s,
         after_commit=relay.worker.wake,
     )

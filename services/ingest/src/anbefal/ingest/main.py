@@ -15,6 +15,8 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.app import Runtime, Wiring, create_service_app
+from anbefal.common.contact import ContactSealer
+from anbefal.common.datakeys import DataKeys
 from anbefal.common.db import asyncpg_dsn
 from anbefal.common.worker import PollingWorker
 from anbefal.ingest import retention
@@ -33,7 +35,8 @@ from anbefal.ingest.webhooks.fetcher import Fetcher
 def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
     settings = runtime.settings
     dedupe = DedupeStore(asyncpg_dsn(settings.database_url))
-    fetcher = Fetcher(settings, runtime.sessionmaker, runtime.publisher, dedupe)
+    sealer = ContactSealer(DataKeys(settings.keyring()), runtime.sessionmaker)
+    fetcher = Fetcher(settings, runtime.sessionmaker, runtime.publisher, dedupe, sealer)
 
     async def prune(session: AsyncSession) -> int:
         await retention.prune(
@@ -51,6 +54,7 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
         sessionmaker=runtime.sessionmaker,
         publisher=runtime.publisher,
         dedupe=dedupe,
+        sealer=sealer,
         intake=Intake.build(settings, runtime.sessionmaker),
         wake_fetcher=fetcher.worker.wake,
     )

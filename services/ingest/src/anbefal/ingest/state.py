@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from anbefal.common.contact import ContactSealer
 from anbefal.common.kafka import Publisher
 from anbefal.ingest.intake.dedupe import DedupeStore
 from anbefal.ingest.intake.gate import Intake
@@ -19,6 +20,8 @@ class IngestState:
     sessionmaker: async_sessionmaker[AsyncSession]
     publisher: Publisher
     dedupe: DedupeStore
+    # Seals the respondents' contact data before an answer goes to Kafka.
+    sealer: ContactSealer
     intake: Intake
     # Wakes the fetch worker when a thin webhook queued a job for it.
     wake_fetcher: Callable[[], None]

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common import metrics
+from anbefal.common.datakeys import DataKeys
 from anbefal.common.events import TASK_ACTIONS, Action, AuditEntry, TenantSettings
 from anbefal.common.kafka import HandlerContext, Subscriptions
 from anbefal.common.logging import get_logger
@@ -40,6 +41,8 @@ def newest(actions: Sequence[tuple[Action, str | None]]) -> list[tuple[Action, s
 
 
 def subscriptions(settings: NotifySettings) -> Subscriptions[Tenant]:
+    # Tasks show the respondent's phone and mail goes to their address: open the sealed contact
+    # data (an action whose respondent's key was shredded arrives without it).
     return Subscriptions(
         {
             Action: partial(handle_actions, settings=settings),
@@ -47,6 +50,7 @@ def subscriptions(settings: NotifySettings) -> Subscriptions[Tenant]:
             TenantSettings: audit.settings_changed,
         },
         tenants=TENANTS,
+        keys=DataKeys(settings.keyring()),
     )
 
 

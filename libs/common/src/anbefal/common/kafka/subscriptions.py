@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common.contact import open_events
+from anbefal.common.datakeys import DataKeys
 from anbefal.common.events import TOPIC_MODELS, EventModel, TenantSettings
 from anbefal.common.kafka.messages import Message
 from anbefal.common.tenants import TenantProjection
@@ -74,7 +77,10 @@ class Subscriptions(Generic[Row]):
         *,
         tenants: TenantProjection[Any] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        keys: DataKeys | None = None,
     ) -> None:
+        """`keys`: open the respondents' sealed contact data before the handlers see it (only
+        a service that uses name, email or phone needs it; without, they stay sealed)."""
         carried = set(TOPIC_MODELS.values())
         unknown = [t.__name__ for t in handlers if t not in carried]
         if unknown:
@@ -82,6 +88,7 @@ class Subscriptions(Generic[Row]):
         self._handlers = dict(handlers)
         self._projection = tenants
         self._clock = clock
+        self._keys = keys
         wanted = ([TenantSettings] if tenants is not None else []) + list(handlers)
         # Tenant settings first, then the declared order.
         self._order: list[type[EventModel]] = sorted(
@@ -102,6 +109,9 @@ class Subscriptions(Generic[Row]):
 
     async def dispatch(self, session: AsyncSession, messages: Sequence[Message]) -> None:
         """Run the handlers over the messages of one transaction, each with its own type's."""
+        if self._keys is not None:
+            opened = await open_events(session, self._keys, [m.event for m in messages])
+            messages = [replace(m, event=e) for m, e in zip(messages, opened, strict=True)]
         by_type: dict[type[EventModel], list[EventModel]] = defaultdict(list)
         for message in messages:
             by_type[type(message.event)].append(message.event)

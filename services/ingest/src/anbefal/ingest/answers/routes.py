@@ -122,7 +122,9 @@ async def post_responses(
     received_at = datetime.now(UTC)
     events = [to_event(tenant, item, received_at) for item in valid]
     try:
-        outcomes = await publish_answers(state.dedupe, state.publisher, events, trace_id)
+        outcomes = await publish_answers(
+            state.dedupe, state.publisher, events, trace_id, sealer=state.sealer
+        )
     except BrokerUnavailable as exc:
         log.warning(
             "broker unavailable; answered 503", tenant=tenant, trace_id=trace_id, error=str(exc)

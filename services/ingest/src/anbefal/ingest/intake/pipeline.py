@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Literal
 
 from anbefal.common import topics
+from anbefal.common.contact import ContactSealer
 from anbefal.common.events import GENERIC_API, SurveyResponse, response_event_id
 from anbefal.common.kafka import TRACE_HEADER, Publisher
 from anbefal.common.logging import get_logger
@@ -71,10 +72,14 @@ async def publish_answers(
     publisher: Publisher,
     events: list[SurveyResponse],
     trace_id: str,
+    *,
+    sealer: ContactSealer,
 ) -> list[Outcome]:
-    """Publish the versions not yet in Kafka; returns once the broker acknowledged them.
+    """Publish the versions not yet in Kafka, the respondents' contact data sealed with their
+    data keys; returns once the broker acknowledged them.
 
-    Raises BrokerUnavailable when it did not: then nothing may be acknowledged."""
+    Raises BrokerUnavailable when it did not: then nothing may be acknowledged. Without the
+    database no new respondent's key can be minted: that raises too (a 503, retried)."""
     seen = await dedupe.seen([(e.event_id, e.version) for e in events])
     outcomes: list[Outcome] = []
     fresh: list[SurveyResponse] = []
@@ -87,6 +92,7 @@ async def publish_answers(
         fresh.append(event)
         outcomes.append(Outcome(event, "accepted"))
     if fresh:
+        fresh = await sealer.seal(fresh)
         headers = [(TRACE_HEADER, trace_id.encode())]
         await publisher.send_many(topics.RESPONSES, [(e.key, e.to_bytes(), headers) for e in fresh])
         dedupe.remember([(e.event_id, e.version) for e in fresh])

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from anbefal.common.contact import ContactSealer
 from anbefal.common.kafka import BrokerUnavailable, Publisher
 from anbefal.common.logging import get_logger
 from anbefal.common.worker import PollingWorker
@@ -67,12 +68,14 @@ class Fetcher:
         sessionmaker: async_sessionmaker[AsyncSession],
         publisher: Publisher,
         dedupe: DedupeStore,
+        sealer: ContactSealer,
         api: VendorHttp | None = None,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.publisher = publisher
         self.dedupe = dedupe
+        self.sealer = sealer
         self.api = api or VendorHttp(settings)
         # A lease outlives the capped fetch, so a live copy's job is never taken from it.
         self.lease = timedelta(seconds=settings.ingest_fetch_total_s + 60)
@@ -173,7 +176,9 @@ class Fetcher:
             to_event(source.tenant, item, lease.created_at, source.event_tool) for item in parsed
         ]
         try:
-            await publish_answers(self.dedupe, self.publisher, events, lease.trace_id)
+            await publish_answers(
+                self.dedupe, self.publisher, events, lease.trace_id, sealer=self.sealer
+            )
         except BrokerUnavailable as exc:
             return Outcome(f"broker unavailable: {exc}")
         return Outcome()

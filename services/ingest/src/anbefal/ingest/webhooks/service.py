@@ -52,7 +52,9 @@ async def process(
         to_event(source.tenant, item, delivery.received_at, source.event_tool) for item in parsed
     ]
     try:
-        outcomes = await publish_answers(state.dedupe, state.publisher, events, trace_id)
+        outcomes = await publish_answers(
+            state.dedupe, state.publisher, events, trace_id, sealer=state.sealer
+        )
     except BrokerUnavailable as exc:
         log.warning(
             "broker unavailable; answered 503",

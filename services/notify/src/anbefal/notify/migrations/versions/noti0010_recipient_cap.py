@@ -1,7 +1,7 @@
 """the per-recipient daily mail cap's index
 
-Revision: noti0009
-Parent: noti0008
+Revision: noti0010
+Parent: noti0009
 Created: 2026-12-04 22:40:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "noti0009"
-down_revision: str | None = "noti0008"
+revision: str = "noti0010"
+down_revision: str | None = "noti0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

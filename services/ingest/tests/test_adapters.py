@@ -221,6 +221,14 @@ def test_jotform_token_and_multipart() -> None:
         adapter.verify(delivery(tools.Signed(signed.body, signed.headers)), JOTFORM)
 
 
+def test_jotform_comments_read_as_the_respondent_wrote_them() -> None:
+    comment = """They said "soon", didn't call & I waited <2 days> at 50/50 odds"""
+    signed = tools.jotform(SECRET, submission_id="59001", score="3", comment=comment)
+    assert b"&quot;soon&quot;" in signed.body  # as Jotform sends it
+    item = one(ADAPTERS["jotform"].parse(delivery(signed), JOTFORM))
+    assert item.comment == comment
+
+
 def test_surveymonkey_and_qualtrics_are_thin() -> None:
     sm = source("surveymonkey", score="q-nps")
     signed = tools.surveymonkey("cid", SECRET, survey_id="300222", response_id="118877")

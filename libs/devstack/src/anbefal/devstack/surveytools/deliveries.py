@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
 import uuid
 from typing import Any
@@ -183,9 +184,12 @@ def formbricks(
     return Signed(body, standard_webhooks(secret, body, at=at))
 
 
-def jotform(token: str, *, submission_id: str, score: str) -> Signed:
+def jotform(token: str, *, submission_id: str, score: str, comment: str = "Kind staff") -> Signed:
     boundary = f"----anbefal{uuid.uuid4().hex}"
-    raw = json.dumps({"q3_howLikely": score, "q4_whyThis": "Kind staff", "q5_customerId": "C-42"})
+    # Jotform builds rawRequest with PHP: each value through htmlspecialchars, then json_encode
+    # (which also escapes "/" as "\/").
+    answers = {"q3_howLikely": score, "q4_whyThis": comment, "q5_customerId": "C-42"}
+    raw = json.dumps({k: html.escape(v) for k, v in answers.items()}).replace("/", "\\/")
     parts = {
         "formID": "230011223344",
         "submissionID": submission_id,

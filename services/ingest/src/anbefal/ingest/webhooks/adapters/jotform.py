@@ -1,10 +1,12 @@
 """Jotform: multipart/form-data with the answers as a JSON string in `rawRequest`, keyed
 `q<N>_<name>`. Jotform does not sign webhooks, so the source's secret is a token the hook URL
-carries (`?token=...`), compared in constant time. Values arrive as strings."""
+carries (`?token=...`), compared in constant time. Values arrive as strings, HTML-escaped (PHP's
+`htmlspecialchars` before `json_encode`): they are unescaped so a comment reads as written."""
 
 from __future__ import annotations
 
 import hmac
+import html
 import re
 from typing import Any
 
@@ -50,7 +52,8 @@ class JotformAdapter:
         if not isinstance(answers, dict):
             raise PayloadInvalid("rawRequest must be a JSON object")
         fields: dict[str, Any] = {}
-        for key, value in answers.items():
+        for key, raw_value in answers.items():
+            value = _unescaped(raw_value)
             fields[key] = value
             match = _QUESTION_KEY.match(key)
             if match and match.group(1) not in answers:
@@ -68,6 +71,17 @@ class JotformAdapter:
             fields=fields,
         )
         return [to_response(submission, source)]
+
+
+def _unescaped(value: Any) -> Any:
+    """`&quot;soon&quot;` back to `"soon"`, inside composite answers (a name's parts) too."""
+    if isinstance(value, str):
+        return html.unescape(value)
+    if isinstance(value, dict):
+        return {k: _unescaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unescaped(v) for v in value]
+    return value
 
 
 ADAPTER = JotformAdapter()

@@ -1,7 +1,7 @@
 """the respondents' data keys (crypto-shredding), in the shared `privacy` schema
 
-Revision: inge0004
-Parent: inge0003
+Revision: inge0005
+Parent: inge0004
 
 Ingest mints the keys, so its migrations create the table; every service that seals or opens
 contact data reads it (anbefal.common.datakeys).
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "inge0004"
-down_revision: str | None = "inge0003"
+revision: str = "inge0005"
+down_revision: str | None = "inge0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

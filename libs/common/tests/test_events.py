@@ -17,6 +17,8 @@ from anbefal.common.events import (
     Action,
     Actor,
     AuditEntry,
+    ErasureReported,
+    ErasureRequested,
     EventModel,
     Respondent,
     ScoresChanged,
@@ -26,11 +28,13 @@ from anbefal.common.events import (
     TenantSettings,
     action_id,
     decode,
+    erasure_report_id,
     response_event_id,
 )
 
 NOW = datetime(2026, 11, 20, 8, 15, tzinfo=UTC)
 EVENT_ID = response_event_id("acme", "api", "r-1001")
+ERASURE_ID = uuid.UUID("0b7f8a52-35a4-4c1e-9a61-2f3c7d4e5a60")
 
 SAMPLES: list[EventModel] = [
     SurveyResponse(
@@ -104,6 +108,15 @@ SAMPLES: list[EventModel] = [
         interval_low=2.1,
         interval_high=45.3,
         computed_at=NOW,
+    ),
+    ErasureRequested(erasure_id=ERASURE_ID, tenant="acme", requested_at=NOW, subject="k1.c2VhbGVk"),
+    ErasureReported(
+        event_id=erasure_report_id(ERASURE_ID, "scoring"),
+        erasure_id=ERASURE_ID,
+        tenant="acme",
+        service="scoring",
+        rows=3,
+        finished_at=NOW,
     ),
 ]
 

@@ -285,6 +285,46 @@ def scores_event_id(tenant: str, kind: str, dimension: str, value: str, sequence
     )
 
 
+class ErasureRequested(EventModel):
+    """An admin asked to erase one person's data in a tenant (command), on
+    `anbefal.erasures.v1`. Key: `tenant:erasure_id`.
+
+    `subject` names the person (a respondent id, an email or both) sealed with the deployment
+    keyring (`anbefal.common.erasure.Subject`), so the topic holds no readable identity."""
+
+    schema_version: Literal[1] = 1
+    erasure_id: uuid.UUID
+    tenant: Tenant
+    requested_at: AwareDatetime
+    subject: str
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.tenant}:{self.erasure_id}".encode()
+
+
+class ErasureReported(EventModel):
+    """One service erased what it held of an erasure's subject (fact), on
+    `anbefal.erasure-reports.v1`. Key: `tenant:erasure_id`; id: one per (erasure, service)."""
+
+    schema_version: Literal[1] = 1
+    event_id: uuid.UUID
+    erasure_id: uuid.UUID
+    tenant: Tenant
+    service: str
+    rows: int = Field(ge=0)
+    finished_at: AwareDatetime
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.tenant}:{self.erasure_id}".encode()
+
+
+def erasure_report_id(erasure_id: uuid.UUID, service: str) -> uuid.UUID:
+    """A service reports an erasure once: a redelivered request enqueues the same report."""
+    return uuid.uuid5(erasure_id, f"report\x1f{service}")
+
+
 # Which model each topic carries; consumers decode with this, never in aiokafka's deserializer.
 TOPIC_MODELS: dict[str, type[EventModel]] = {
     topics.RESPONSES: SurveyResponse,
@@ -293,4 +333,6 @@ TOPIC_MODELS: dict[str, type[EventModel]] = {
     topics.TENANTS: TenantSettings,
     topics.SCORES: ScoresChanged,
     topics.AUDIT: AuditEntry,
+    topics.ERASURES: ErasureRequested,
+    topics.ERASURE_REPORTS: ErasureReported,
 }

@@ -47,7 +47,7 @@ class Service:
         return f"{prefix}-{self.group}"
 
 
-INGEST = Service("ingest", "ingest", 8001)
+INGEST = Service("ingest", "ingest", 8001, group="ingest")
 SCORING = Service("scoring", "scoring", 8002, group="scoring")
 CLOSED_LOOP = Service("closed-loop", "closed_loop", 8003, group="closed-loop")
 NOTIFY = Service("notify", "notify", 8004, group="notify")

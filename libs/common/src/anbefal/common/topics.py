@@ -14,6 +14,8 @@ TASK_EVENTS = "anbefal.task-events.v1"
 SCORES = "anbefal.scores.v1"
 TENANTS = "anbefal.tenants.v1"
 AUDIT = "anbefal.audit.v1"
+ERASURES = "anbefal.erasures.v1"
+ERASURE_REPORTS = "anbefal.erasure-reports.v1"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -38,6 +40,10 @@ _MAIN: tuple[TopicSpec, ...] = (
     # Tenant settings are state, not history: compaction keeps the latest per tenant forever.
     TopicSpec(TENANTS, 1, {"cleanup.policy": "compact"}),
     TopicSpec(AUDIT, 3),
+    # An erasure request names the person (sealed) and is worth nothing once every service
+    # reported: kept a week, long enough for a service that was down to catch up.
+    TopicSpec(ERASURES, 3, {"retention.ms": str(7 * 24 * 3600 * 1000)}),
+    TopicSpec(ERASURE_REPORTS, 3),
 )
 
 ALL_TOPICS: tuple[TopicSpec, ...] = _MAIN + tuple(TopicSpec(dlq(t.name), 1) for t in _MAIN)

@@ -19,11 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.closed_loop import action_store, repository
 from anbefal.closed_loop.actions import decide_batch, latest_new, release, task_event
-from anbefal.closed_loop.models import TENANTS, Tenant
+from anbefal.closed_loop.models import OUTBOX, TENANTS, Tenant
+from anbefal.closed_loop.privacy import erasure
 from anbefal.common import metrics
+from anbefal.common.crypto import Keyring
 from anbefal.common.datakeys import DataKeys
-from anbefal.common.events import SurveyResponse, TaskEvent
+from anbefal.common.erasure import erasure_handler, no_keyring
+from anbefal.common.events import ErasureRequested, SurveyResponse, TaskEvent
 from anbefal.common.kafka import HandlerContext, Subscriptions, utcnow
+from anbefal.common.services import CLOSED_LOOP
 
 UNOWNED = Counter(
     "anbefal_closed_loop_unowned_actions_total",
@@ -87,14 +91,20 @@ async def evaluate_answers(
 
 
 def subscriptions(
-    debounce_s: float, keys: DataKeys, clock: Callable[[], datetime] = utcnow
+    debounce_s: float,
+    keys: DataKeys,
+    clock: Callable[[], datetime] = utcnow,
+    keyring: Callable[[], Keyring] = no_keyring,
 ) -> Subscriptions[Tenant]:
     """`clock`: the batch's `now` (decision times and debounce deadlines are read from it);
-    `keys`: the respondents' data keys, to seal what leaves."""
+    `keys`: the respondents' data keys, to seal what leaves; `keyring` opens erasure requests.
+    An erasure runs after the batch's answers, so an answer and the erasure of its respondent
+    in one batch end erased."""
     return Subscriptions(
         {
             TaskEvent: handle_task_events,
             SurveyResponse: partial(handle_answers, debounce_s=debounce_s, keys=keys),
+            ErasureRequested: erasure_handler(CLOSED_LOOP.name, keyring, erasure.erase, OUTBOX),
         },
         tenants=TENANTS,
         clock=clock,

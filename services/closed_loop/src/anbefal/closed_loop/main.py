@@ -8,10 +8,12 @@ from fastapi import FastAPI
 
 from anbefal.closed_loop import action_store, handlers
 from anbefal.closed_loop.models import CONSUMER_TABLES, OUTBOX
+from anbefal.closed_loop.privacy import export
 from anbefal.closed_loop.routes import router
 from anbefal.closed_loop.settings import ClosedLoopSettings
 from anbefal.closed_loop.state import ClosedLoopState
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
+from anbefal.common.app.privacy import export_router
 from anbefal.common.datakeys import DataKeys
 from anbefal.common.outbox import OutboxRelay
 from anbefal.common.services import CLOSED_LOOP
@@ -31,7 +33,7 @@ def wire(runtime: Runtime[ClosedLoopSettings]) -> Wiring[ClosedLoopState]:
     consumer = service_consumer(
         runtime,
         CLOSED_LOOP,
-        handlers.subscriptions(settings.closed_loop_debounce_s, keys),
+        handlers.subscriptions(settings.closed_loop_debounce_s, keys, keyring=settings.keyring),
         CONSUMER_TABLES,
         # Publish the actions just committed now, not at the next poll.
         after_commit=relay.worker.wake,
@@ -58,6 +60,6 @@ def create_app(settings: ClosedLoopSettings | None = None) -> FastAPI:
         title="Anbefal closed loop",
         description="Routing rules: every answer gets the follow-up it deserves.",
         settings=settings or ClosedLoopSettings(),
-        routers=[router],
+        routers=[router, export_router(CLOSED_LOOP.name, export.collect, OUTBOX)],
         wire=wire,
     )

@@ -14,15 +14,19 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.common.app import Runtime, Wiring, create_service_app
+from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.contact import ContactSealer
 from anbefal.common.datakeys import DataKeys
 from anbefal.common.db import asyncpg_dsn
+from anbefal.common.outbox import OutboxRelay
+from anbefal.common.services import INGEST
 from anbefal.common.worker import PollingWorker
-from anbefal.ingest import retention
+from anbefal.ingest import handlers, retention
 from anbefal.ingest.answers import routes as answers
 from anbefal.ingest.intake.dedupe import DedupeStore
 from anbefal.ingest.intake.gate import Intake
+from anbefal.ingest.models import CONSUMER_TABLES, OUTBOX
+from anbefal.ingest.privacy import routes as privacy
 from anbefal.ingest.rejected import routes as rejected
 from anbefal.ingest.schemas import BatchIn, ResponseIn
 from anbefal.ingest.settings import IngestSettings
@@ -49,6 +53,16 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
         return 0  # once per poll interval is plenty
 
     pruner = PollingWorker("pruner", runtime.sessionmaker, prune, poll_s=3600)
+    # Erasure requests and ingest's own report leave through the outbox; ingest consumes the
+    # requests (its own copies) and every service's report (the receipts).
+    relay = OutboxRelay(runtime.sessionmaker, runtime.publisher, OUTBOX, poll_s=1.0)
+    consumer = service_consumer(
+        runtime,
+        INGEST,
+        handlers.subscriptions(settings.keyring),
+        CONSUMER_TABLES,
+        after_commit=relay.worker.wake,
+    )
     state = IngestState(
         settings=settings,
         sessionmaker=runtime.sessionmaker,
@@ -58,7 +72,11 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
         intake=Intake.build(settings, runtime.sessionmaker),
         wake_fetcher=fetcher.worker.wake,
     )
-    return Wiring(state, workers=[dedupe.run, fetcher.run, pruner.run])
+    return Wiring(
+        state,
+        consumers=[consumer],
+        workers=[dedupe.run, fetcher.run, pruner.run, relay.worker.run],
+    )
 
 
 def baseline_router() -> APIRouter:
@@ -76,7 +94,7 @@ def baseline_router() -> APIRouter:
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
-    routers = [answers.router, webhooks.router, sources.router, rejected.router]
+    routers = [answers.router, webhooks.router, sources.router, rejected.router, privacy.router]
     if settings.ingest_bench_baseline:
         routers.append(baseline_router())
     app = create_service_app(

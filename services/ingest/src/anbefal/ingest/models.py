@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -21,11 +22,18 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from anbefal.common.db import service_metadata
+from anbefal.common.db import consumer_tables, service_metadata
+from anbefal.common.outbox import outbox_table
 
 
 class Base(DeclarativeBase):
     metadata = service_metadata("ingest")
+
+
+# ingest consumes erasure requests and the services' reports (privacy/), and publishes the
+# requests (and its own report) through its outbox.
+CONSUMER_TABLES = consumer_tables(Base.metadata)
+OUTBOX = outbox_table(Base.metadata)
 
 
 class Rejected(Base):
@@ -129,3 +137,30 @@ class FetchJob(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Erasure(Base):
+    """An erasure request and its receipt (the reports below). It does not say whom it erased:
+    the person is named only in the sealed request on `anbefal.erasures.v1`."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(63), index=True)
+    # By what the person was named: `respondent_id`, `email` or both (never the value).
+    named_by: Mapped[str] = mapped_column(String(40))
+    requested_by: Mapped[str] = mapped_column(String(320))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ErasureReport(Base):
+    """One service's report of one erasure: when it finished, how many rows it changed."""
+
+    __tablename__ = "erasure_reports"
+
+    erasure_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey(Erasure.id, ondelete="CASCADE"), primary_key=True
+    )
+    service: Mapped[str] = mapped_column(String(40), primary_key=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

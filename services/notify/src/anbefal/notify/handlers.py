@@ -14,15 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common import metrics
 from anbefal.common.datakeys import DataKeys
-from anbefal.common.events import TASK_ACTIONS, Action, AuditEntry, TenantSettings
+from anbefal.common.erasure import erasure_handler
+from anbefal.common.events import TASK_ACTIONS, Action, AuditEntry, ErasureRequested, TenantSettings
 from anbefal.common.kafka import HandlerContext, Subscriptions
 from anbefal.common.logging import get_logger
 from anbefal.common.nps import is_detractor
+from anbefal.common.services import NOTIFY
 from anbefal.notify.audit import service as audit
 from anbefal.notify.chat import service as chat
 from anbefal.notify.email import compose
 from anbefal.notify.email import service as email
-from anbefal.notify.models import TENANTS, Task, Tenant
+from anbefal.notify.models import OUTBOX, TENANTS, Task, Tenant
+from anbefal.notify.privacy import erasure
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.staff import service as staff
 from anbefal.notify.tasks import service as tasks
@@ -41,6 +44,8 @@ def newest(actions: Sequence[tuple[Action, str | None]]) -> list[tuple[Action, s
 
 
 def subscriptions(settings: NotifySettings) -> Subscriptions[Tenant]:
+    """An erasure runs after the batch's actions, so an action and the erasure of its
+    respondent in one batch end erased."""
     # Tasks show the respondent's phone and mail goes to their address: open the sealed contact
     # data (an action whose respondent's key was shredded arrives without it).
     return Subscriptions(
@@ -48,6 +53,7 @@ def subscriptions(settings: NotifySettings) -> Subscriptions[Tenant]:
             Action: partial(handle_actions, settings=settings),
             AuditEntry: audit.store,
             TenantSettings: audit.settings_changed,
+            ErasureRequested: erasure_handler(NOTIFY.name, settings.keyring, erasure.erase, OUTBOX),
         },
         tenants=TENANTS,
         keys=DataKeys(settings.keyring()),

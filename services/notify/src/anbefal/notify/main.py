@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
+from anbefal.common.app.privacy import export_router
 from anbefal.common.outbox import OutboxRelay
 from anbefal.common.services import NOTIFY
 from anbefal.notify import handlers
@@ -21,6 +22,7 @@ from anbefal.notify.email import routes as email_routes
 from anbefal.notify.email.sender import SmtpSender
 from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
+from anbefal.notify.privacy import export
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.state import NotifyState
 from anbefal.notify.tasks import repository as tasks_repository
@@ -38,6 +40,7 @@ def wire(runtime: Runtime[NotifySettings]) -> Wiring[NotifyState]:
         poll_s=settings.email_poll_s,
         max_attempts=settings.email_max_attempts,
         max_per_recipient_per_day=settings.email_max_per_recipient_per_day,
+        keyring=settings.keyring,
     )
     sla = SlaClock(runtime.sessionmaker, settings, on_email=sender.worker.wake)
     chat = ChatWorker(runtime.sessionmaker, settings)
@@ -79,6 +82,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             audit_routes.router,
             ui_routes.router,
             unsubscribe_routes.router,
+            export_router(NOTIFY.name, export.collect, OUTBOX),
         ],
         wire=wire,
     )

@@ -148,6 +148,9 @@ class Email(Base):
     trace_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The respondent the mail is to or about (a thank-you, a task's notices), so an erasure
+    # or export by respondent id finds it; NULL once erased.
+    respondent_key: Mapped[str | None] = mapped_column(String(200))
 
 
 class StaffUser(Base):
@@ -172,7 +175,9 @@ class Suppression(Base):
     __tablename__ = "suppressions"
 
     tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
-    # Stored lower-cased: the worker compares lower-cased recipients.
+    # Stored lower-cased: the worker compares lower-cased recipients. After an erasure of the
+    # person, the address's keyed hash instead (common/erasure.py): still suppressed, no longer
+    # readable.
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
     reason: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

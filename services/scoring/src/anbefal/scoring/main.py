@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
+from anbefal.common.app.privacy import export_router
 from anbefal.common.outbox import OutboxRelay
 from anbefal.common.services import SCORING
 from anbefal.scoring import handlers
 from anbefal.scoring.models import CONSUMER_TABLES, OUTBOX
+from anbefal.scoring.privacy import export
 from anbefal.scoring.routes import router
 from anbefal.scoring.score_events import ScoreEventScheduler
 from anbefal.scoring.settings import ScoringSettings
@@ -34,7 +36,7 @@ def wire(runtime: Runtime[ScoringSettings]) -> Wiring[ScoringState]:
     consumer = service_consumer(
         runtime,
         SCORING,
-        handlers.subscriptions(settings.default_time_zone),
+        handlers.subscriptions(settings.default_time_zone, settings.keyring()),
         CONSUMER_TABLES,
         max_records=settings.consumer_max_records,
     )
@@ -51,6 +53,6 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         title="Anbefal scoring",
         description="Rolling NPS and eNPS per segment, with n and a 95% interval on every figure.",
         settings=settings or ScoringSettings(),
-        routers=[router],
+        routers=[router, export_router(SCORING.name, export.collect, OUTBOX)],
         wire=wire,
     )

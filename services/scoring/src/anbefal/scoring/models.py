@@ -51,9 +51,24 @@ class Answer(Base):
     answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     segments: Mapped[dict[str, str]] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Keyed hashes (common/erasure.py) of an NPS answer's respondent key and address, so an
+    # erasure or export finds the person's answers; NULL for eNPS answers (scoring keeps no
+    # link from an employee to their answer) and once erased.
+    respondent_hash: Mapped[str | None] = mapped_column(String(80))
+    email_hash: Mapped[str | None] = mapped_column(String(80))
 
-    # The eNPS cross-dimension check counts who is in two segments at once within a window.
-    __table_args__ = (Index("ix_answers_tenant_kind_day", "tenant", "kind", "day"),)
+    __table_args__ = (
+        # The eNPS cross-dimension check counts who is in two segments at once within a window.
+        Index("ix_answers_tenant_kind_day", "tenant", "kind", "day"),
+        Index(
+            "ix_answers_respondent_hash",
+            "respondent_hash",
+            postgresql_where=text("respondent_hash IS NOT NULL"),
+        ),
+        Index(
+            "ix_answers_email_hash", "email_hash", postgresql_where=text("email_hash IS NOT NULL")
+        ),
+    )
 
 
 class _Buckets:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -61,14 +62,17 @@ _LOCK_STORED = text(
 )
 _UPSERT_ANSWERS = text(
     "INSERT INTO scoring.answers AS a "
-    "(event_id, tenant, version, kind, score, day, answered_at, segments) "
+    "(event_id, tenant, version, kind, score, day, answered_at, segments, respondent_hash, "
+    "email_hash) "
     "SELECT * FROM unnest(CAST(:event_id AS uuid[]), CAST(:tenant AS text[]), "
     "CAST(:version AS int[]), CAST(:kind AS text[]), CAST(:score AS int2[]), "
     "CAST(:day AS date[]), CAST(:answered_at AS timestamptz[]), "
-    "CAST(CAST(:segments AS text[]) AS jsonb[])) "
+    "CAST(CAST(:segments AS text[]) AS jsonb[]), CAST(:respondent_hash AS text[]), "
+    "CAST(:email_hash AS text[])) "
     "ON CONFLICT (event_id) DO UPDATE SET version = excluded.version, kind = excluded.kind, "
     "score = excluded.score, day = excluded.day, answered_at = excluded.answered_at, "
-    "segments = excluded.segments, updated_at = now() WHERE a.version < excluded.version"
+    "segments = excluded.segments, respondent_hash = excluded.respondent_hash, "
+    "email_hash = excluded.email_hash, updated_at = now() WHERE a.version < excluded.version"
 )
 _ADD_TO_BUCKETS = text(
     "INSERT INTO scoring.daily_buckets AS b "
@@ -105,13 +109,21 @@ def _columns(rows: Iterable[Sequence[object]], names: Sequence[str]) -> dict[str
     return columns
 
 
+# An answer's keyed hashes of its respondent key and address (None: not kept), by event id.
+Identities = Mapping[uuid.UUID, tuple[str | None, str | None]]
+
+
 async def apply_answers(
-    session: AsyncSession, responses: Sequence[SurveyResponse], default_time_zone: str
+    session: AsyncSession,
+    responses: Sequence[SurveyResponse],
+    default_time_zone: str,
+    identities: Identities | None = None,
 ) -> int:
     """Store the newest version of each answer and move bucket counts accordingly.
 
     Returns how many answers changed. Older or equal versions (redeliveries) change nothing.
     """
+    identities = identities or {}
     zones = await scoring_settings(session, (r.tenant for r in responses), default_time_zone, 5)
     # Lock the stored versions: their old bucket must be known to move an edited answer.
     existing = {
@@ -139,7 +151,7 @@ async def apply_answers(
         rows.append(
             (
                 r.event_id, r.tenant, r.version, r.kind, r.score, day, r.answered_at,
-                orjson.dumps(r.segments).decode(),
+                orjson.dumps(r.segments).decode(), *identities.get(r.event_id, (None, None)),
             )
         )  # fmt: skip
     if not rows:
@@ -148,7 +160,8 @@ async def apply_answers(
         _UPSERT_ANSWERS,
         _columns(
             rows,
-            ("event_id", "tenant", "version", "kind", "score", "day", "answered_at", "segments"),
+            ("event_id", "tenant", "version", "kind", "score", "day", "answered_at", "segments")
+            + ("respondent_hash", "email_hash"),
         ),
     )
     # Sorted keys: two consumers touching the same buckets lock them in the same order.

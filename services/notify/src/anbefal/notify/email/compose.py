@@ -29,6 +29,7 @@ def compose(
     reply_to: str | None,
     trace_id: str | None,
     unsubscribe_url: str | None = None,
+    respondent_key: str | None = None,
     **context: Any,
 ) -> dict[str, Any]:
     """An email outbox row; `key` is its idempotency key (UNIQUE) and makes the Message-ID.
@@ -62,7 +63,16 @@ def compose(
         "body": rendered.body,
         "unsubscribe_url": unsubscribe_url,
         "trace_id": trace_id,
+        "respondent_key": respondent_key,
     }
+
+
+# The mails to staff about a task (`task_mail`), each at most once per task.
+TASK_TEMPLATES = ("assignment", "sla_warning", "escalation", "escalation_next")
+
+
+def task_mail_key(task_id: uuid.UUID, template: str) -> uuid.UUID:
+    return uuid.uuid5(task_id, template)
 
 
 def task_mail(
@@ -76,7 +86,7 @@ def task_mail(
     """A mail to staff about one task (assignment, SLA warning, escalations). Its key is derived
     from the task and the template, so each of these mails exists once per task."""
     return compose(
-        key=uuid.uuid5(task.id, template),
+        key=task_mail_key(task.id, template),
         tenant_name=task.tenant,
         tenant=tenant,
         settings=settings,
@@ -85,6 +95,7 @@ def task_mail(
         recipient=recipient,
         reply_to=None,
         trace_id=None,
+        respondent_key=task.respondent.get("key"),
         respondent=task.respondent.get("name") or task.respondent.get("key"),
         score=task.score,
         comment=task.comment,
@@ -141,6 +152,7 @@ def respondent_mail(
         reply_to=reply_to(action.assignee, tenant, staff),
         trace_id=trace_id,
         unsubscribe_url=link,
+        respondent_key=respondent.key,
         name=respondent.name,
         score=action.score,
         comment=action.comment,

@@ -7,11 +7,13 @@ the same Message-ID. Email is therefore at-least-once (docs/architecture.md §4)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common import metrics
+from anbefal.common.crypto import Keyring
 from anbefal.common.logging import get_logger
 from anbefal.common.worker import PollingWorker
 from anbefal.notify import repository
@@ -32,10 +34,12 @@ class EmailWorker:
         poll_s: float,
         max_attempts: int,
         max_per_recipient_per_day: int,
+        keyring: Callable[[], Keyring],
         batch: int = 20,
     ) -> None:
         self._sender = sender
         self._daily_cap = max_per_recipient_per_day
+        self._keyring = keyring
         self._max_attempts = max_attempts
         self._batch = batch
         self.worker = PollingWorker("email-sender", sessionmaker, self.send_due, poll_s=poll_s)
@@ -44,7 +48,7 @@ class EmailWorker:
         emails = await email_repository.claim_due_emails(session, self._batch)
         # Checked at send time, not when the row was written: an address unsubscribed while
         # its mail waited for a retry is not sent either.
-        suppressed = await unsubscribe.suppressed(session, emails)
+        suppressed = await unsubscribe.suppressed(session, emails, self._keyring())
         for email in emails:
             bound = log.bind(tenant=email.tenant, email_id=str(email.id), trace_id=email.trace_id)
             now = datetime.now(UTC)

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common.crypto import Keyring
+from anbefal.common.erasure import identity_hashes
 from anbefal.notify import repository
 from anbefal.notify.models import Email, Suppression
 
@@ -19,8 +21,15 @@ async def suppress(session: AsyncSession, tenant: str, email: str, reason: str) 
     )
 
 
-async def suppressed(session: AsyncSession, emails: Sequence[Email]) -> set[tuple[str, str]]:
-    """Which (tenant, lower-cased address) pairs of these emails are on the suppression list."""
-    return await repository.present(
-        session, Suppression, {(e.tenant, e.recipient.lower()) for e in emails if e.recipient}
-    )
+async def suppressed(
+    session: AsyncSession, emails: Sequence[Email], keyring: Keyring
+) -> set[tuple[str, str]]:
+    """Which (tenant, lower-cased address) pairs of these emails are on the suppression list,
+    as the address or, once its owner was erased, as its keyed hash."""
+    forms: dict[tuple[str, str], tuple[str, str]] = {}
+    for e in emails:
+        if e.recipient:
+            address = e.recipient.lower()
+            for form in (address, *identity_hashes(keyring, e.tenant, "email", address)):
+                forms[(e.tenant, form)] = (e.tenant, address)
+    return {forms[pair] for pair in await repository.present(session, Suppression, set(forms))}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common.crypto import Keyring
 from anbefal.notify import repository as shared
 from anbefal.notify.models import Email
 from anbefal.notify.unsubscribe import repository, tokens
@@ -34,6 +35,8 @@ async def follow(
     return Unsubscribed(subscriber, tenant.display_name if tenant else subscriber.tenant)
 
 
-async def suppressed(session: AsyncSession, emails: Sequence[Email]) -> set[tuple[str, str]]:
+async def suppressed(
+    session: AsyncSession, emails: Sequence[Email], keyring: Keyring
+) -> set[tuple[str, str]]:
     """Which (tenant, lower-cased address) pairs of these emails asked for no more mail."""
-    return await repository.suppressed(session, emails)
+    return await repository.suppressed(session, emails, keyring)

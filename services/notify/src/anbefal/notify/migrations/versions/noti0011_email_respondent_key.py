@@ -1,7 +1,7 @@
 """emails say which respondent they are to or about (erasure and export)
 
-Revision: noti0010
-Parent: noti0009
+Revision: noti0011
+Parent: noti0010
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "noti0010"
-down_revision: str | None = "noti0009"
+revision: str = "noti0011"
+down_revision: str | None = "noti0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -191,10 +191,15 @@ async def test_an_erased_person_is_gone_from_every_service_and_the_figures_stay(
             suppressed = await conn.fetch(
                 "SELECT email FROM notify.suppressions WHERE tenant = $1", tenant
             )
+            keys = await conn.fetch(
+                "SELECT respondent FROM privacy.data_keys WHERE tenant = $1", tenant
+            )
         finally:
             await conn.close()
         (row,) = suppressed
         assert row["email"].startswith("test1.")  # `kid.hex` under the suite's key `test1`
+        # Her data key is shredded: every sealed copy of her contact data on Kafka is unreadable.
+        assert [k["respondent"] for k in keys] == [bo.id]
 
         # Erasing twice is harmless; someone unknown completes with nothing to erase.
         again = await erase(respondent_id=ida.id, email=ida.email)

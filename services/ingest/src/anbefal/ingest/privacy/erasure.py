@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, String, bindparam, cast, delete, func, lit
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.crypto import Keyring
+from anbefal.common.datakeys import shred
 from anbefal.common.erasure import Subject
 from anbefal.ingest.models import Rejected
 
@@ -55,8 +56,11 @@ def naming(tenant: str, subject: Subject) -> ColumnElement[bool]:
 
 async def erase(session: AsyncSession, tenant: str, subject: Subject, keyring: Keyring) -> int:
     """ingest's anonymiser (common/erasure.py): the rows it changed. Anything else ingest keeps
-    of a person that an erasure must destroy is deleted here, in the same transaction."""
+    of a person that an erasure must destroy is deleted here, in the same transaction: their
+    data key too (ingest mints them), so every sealed copy of their contact data on every topic
+    stops opening (crypto-shredding, common/datakeys.py)."""
     ids = list(await session.scalars(select(Rejected.id).where(naming(tenant, subject))))
     if ids:
         await session.execute(delete(Rejected).where(Rejected.id.in_(ids)))
-    return len(ids)
+    shredded = await shred(session, tenant, subject.respondent_id) if subject.respondent_id else 0
+    return len(ids) + shredded

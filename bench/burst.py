@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,13 +26,10 @@ from anbefal.common import topics
 from anbefal.common.auth import issue_token
 from anbefal.common.events import GENERIC_API, response_event_id
 from anbefal.common.kafka import Publisher
-from anbefal.common.migrations import upgrade_all
 from anbefal.common.services import CONSUMERS
+from anbefal.devstack.benchsystem import bench_system
 from anbefal.devstack.chaos import ChaosSystem
-from anbefal.devstack.kafka import create_topics
-from anbefal.devstack.paths import state_dir
-from anbefal.devstack.scratch import scratch_servers
-from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET
+from anbefal.devstack.testing import TEST_JWT_SECRET
 
 
 def answer(i: int, now: datetime) -> dict[str, Any]:
@@ -103,7 +98,7 @@ async def total_lag(client: httpx.AsyncClient, system: ChaosSystem) -> int:
     lag = 0
     for service in CONSUMERS:
         try:
-            text = (await client.get(f"{system.url(service.name)}/metrics")).text
+            text = (await client.get(f"{system.processes[service.name].metrics_url}/metrics")).text
         except httpx.HTTPError:
             continue
         lag += metric_sum(text, "anbefal_consumer_lag") or 0
@@ -111,70 +106,46 @@ async def total_lag(client: httpx.AsyncClient, system: ChaosSystem) -> int:
 
 
 async def run(total: int, batch: int, concurrency: int) -> int:
-    root = state_dir() / "bench" / f"burst-{uuid.uuid4().hex[:6]}"
-    with scratch_servers(root) as (postgres, kafka):
-        system: ChaosSystem | None = None
-        try:
-            await create_topics(kafka.bootstrap, topics.ALL_TOPICS)
-            postgres.create_database("burst")
-            url = postgres.url("burst")
-            await asyncio.to_thread(upgrade_all, url)
-            env = {
-                "ANBEFAL_ENV_FILE": str(root / "no-env-file"),
-                "ANBEFAL_KAFKA_BOOTSTRAP": kafka.bootstrap,
-                "ANBEFAL_DATABASE_URL": url,
-                "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET,
-                "ANBEFAL_DATA_KEYS": TEST_DATA_KEYS,
-                "ANBEFAL_GROUP_PREFIX": "burst",
-                "ANBEFAL_LOG_LEVEL": "WARNING",
-                "PATH": os.environ["PATH"],
-            }
-            system = running = ChaosSystem(root, env)
-            await system.start()
-            tenant = "burst"
-            token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="ingest", sub="burst")
-            ingest_url = f"{system.url('ingest')}/v1/tenants/{tenant}/responses"
+    async with bench_system("burst") as system:
+        tenant = "burst"
+        token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="ingest", sub="burst")
+        ingest_url = f"{system.url('ingest')}/v1/tenants/{tenant}/responses"
 
-            peak = 0
-            sampling = True
+        peak = 0
+        sampling = True
 
-            async def sample() -> None:
-                nonlocal peak
-                async with httpx.AsyncClient(timeout=5) as client:
-                    while sampling:
-                        peak = max(peak, await total_lag(client, running))
-                        await asyncio.sleep(0.5)
+        async def sample() -> None:
+            nonlocal peak
+            async with httpx.AsyncClient(timeout=5) as client:
+                while sampling:
+                    peak = max(peak, await total_lag(client, system))
+                    await asyncio.sleep(0.5)
 
-            sampler = asyncio.create_task(sample())
-            acked, burst_s = await post_burst(ingest_url, token, total, batch, concurrency)
-            drain_started = time.perf_counter()
-            await system.wait_quiescent(timeout=1800)
-            drain_s = time.perf_counter() - drain_started
-            sampling = False
-            await sampler
+        sampler = asyncio.create_task(sample())
+        acked, burst_s = await post_burst(ingest_url, token, total, batch, concurrency)
+        drain_started = time.perf_counter()
+        await system.wait_quiescent(timeout=1800)
+        drain_s = time.perf_counter() - drain_started
+        sampling = False
+        await sampler
 
-            stored_rows = await system.fetch(
-                "SELECT event_id FROM scoring.answers WHERE tenant = $1", tenant
-            )
-            stored = {row["event_id"] for row in stored_rows}
-            lost = [
-                i for i in acked if response_event_id(tenant, GENERIC_API, f"b-{i}") not in stored
-            ]
-            raw = await raw_baseline(kafka.bootstrap, total, batch)
+        stored_rows = await system.fetch(
+            "SELECT event_id FROM scoring.answers WHERE tenant = $1", tenant
+        )
+        stored = {row["event_id"] for row in stored_rows}
+        lost = [i for i in acked if response_event_id(tenant, GENERIC_API, f"b-{i}") not in stored]
+        raw = await raw_baseline(system.bootstrap, total, batch)
 
-            accepted_per_s = len(acked) / burst_s
-            print(f"answers            {total:,} in batches of {batch}, {concurrency} senders")
-            print(f"accepted           {len(acked):,} in {burst_s:.1f} s = {accepted_per_s:,.0f}/s")
-            print(f"raw Kafka produce  {raw:,.0f} records/s (same count and size, no HTTP)")
-            print(f"ratio              {accepted_per_s / raw:.2f} of the raw baseline")
-            print(f"peak lag           {peak:,} records (scoring + closed-loop + notify)")
-            print(f"drain time         {drain_s:.1f} s after the last 202")
-            print(f"stored             {len(stored):,}")
-            print(f"lost               {len(lost)}")
-            return 1 if lost else 0
-        finally:
-            if system is not None:
-                system.stop()
+        accepted_per_s = len(acked) / burst_s
+        print(f"answers            {total:,} in batches of {batch}, {concurrency} senders")
+        print(f"accepted           {len(acked):,} in {burst_s:.1f} s = {accepted_per_s:,.0f}/s")
+        print(f"raw Kafka produce  {raw:,.0f} records/s (same count and size, no HTTP)")
+        print(f"ratio              {accepted_per_s / raw:.2f} of the raw baseline")
+        print(f"peak lag           {peak:,} records (scoring + closed-loop + notify)")
+        print(f"drain time         {drain_s:.1f} s after the last 202")
+        print(f"stored             {len(stored):,}")
+        print(f"lost               {len(lost)}")
+        return 1 if lost else 0
 
 
 def main() -> None:

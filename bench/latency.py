@@ -1,0 +1,257 @@
+"""Latency a user notices: from an answer's 202 to its action on Kafka and its task stored.
+
+Posts single answers with a comment (so nothing waits for a late comment) at fixed rates, with
+the whole system running, and prints per rate the p50/p90/p99 of
+
+- 202 -> action published (the `Action` record read back from `anbefal.actions.v1`),
+- 202 -> task stored (the row visible in notify's tasks table; scores 0-8 make tasks),
+
+beside a raw baseline measured in the same run at the same rate: one record produced to the
+same broker and read back by a consumer (the least any hop through Kafka costs).
+
+    uv run python bench/latency.py                      # 50/s and 200/s, 20 s each
+    uv run python bench/latency.py --rates 50 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from anbefal.common import topics
+from anbefal.common.auth import issue_token
+from anbefal.common.events import GENERIC_API, Action, action_id, response_event_id
+from anbefal.common.kafka import Publisher
+from anbefal.common.nps import DETRACTORS, PASSIVES
+from anbefal.common.topics import TopicSpec
+from anbefal.devstack.benchsystem import bench_system
+from anbefal.devstack.chaos import ChaosSystem
+from anbefal.devstack.kafka import create_topics
+from anbefal.devstack.testing import TEST_JWT_SECRET, asyncpg_dsn
+
+BASELINE_TOPIC = "anbefal.bench-latency"
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    """p50, p90, p99 in milliseconds."""
+    if len(samples) < 2:
+        value = samples[0] * 1000 if samples else float("nan")
+        return value, value, value
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[89] * 1000, cuts[98] * 1000
+
+
+async def at_rate(
+    rate: float, seconds: float, send: Callable[[int], Coroutine[Any, Any, None]]
+) -> int:
+    """Calls `send(i)` at `rate` per second for `seconds`, each on its own schedule, so a slow
+    answer does not hold back the ones after it (a fixed arrival rate, as users make)."""
+    total = int(rate * seconds)
+    started = time.perf_counter()
+    pending: list[asyncio.Task[None]] = []
+    for i in range(total):
+        delay = started + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        pending.append(asyncio.create_task(send(i)))
+    await asyncio.gather(*pending)
+    return total
+
+
+async def tail_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+    """A consumer of every partition of `topic`, from its current end."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    partitions = consumer.partitions_for_topic(topic)
+    while partitions is None:
+        await consumer.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic)
+    assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(assigned)
+    await consumer.seek_to_end(*assigned)
+    return consumer
+
+
+async def raw_round_trips(bootstrap: str, rate: float, seconds: float) -> list[float]:
+    """Produce -> consume on the same broker at the same rate: seconds per record."""
+    await create_topics(bootstrap, [TopicSpec(BASELINE_TOPIC, 6)])
+    publisher = Publisher(bootstrap, timeout=30, client_id="bench-latency")
+    await publisher.start()
+    await publisher.wait_ready(60)
+    consumer = await tail_consumer(bootstrap, BASELINE_TOPIC)
+    sent: dict[bytes, float] = {}
+    trips: list[float] = []
+    total = int(rate * seconds)
+
+    async def read() -> None:
+        while len(trips) < total:
+            batches = await consumer.getmany(timeout_ms=200)
+            now = time.perf_counter()
+            for records in batches.values():
+                trips.extend(now - sent[r.key] for r in records if r.key in sent)
+
+    async def send(i: int) -> None:
+        key = f"k{i}".encode()
+        sent[key] = time.perf_counter()
+        await publisher.send_many(BASELINE_TOPIC, [(key, b"x" * 700, None)])
+
+    reader = asyncio.create_task(read())
+    try:
+        await at_rate(rate, seconds, send)
+        await asyncio.wait_for(reader, 60)
+    finally:
+        reader.cancel()
+        await consumer.stop()
+        await publisher.stop()
+    return trips
+
+
+class Pipeline:
+    """Posts answers and watches for their actions and tasks."""
+
+    def __init__(self, system: ChaosSystem, tenant: str) -> None:
+        self.system, self.tenant = system, tenant
+        self.url = f"{system.url('ingest')}/v1/tenants/{tenant}/responses"
+        token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="ingest", sub="bench")
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self.accepted: dict[uuid.UUID, float] = {}  # event id -> when its 202 came
+        self.published: dict[uuid.UUID, float] = {}  # event id -> its first action read back
+        self.stored: dict[uuid.UUID, float] = {}  # event id -> its task first seen
+        self.expected_tasks: dict[uuid.UUID, uuid.UUID] = {}  # event id -> its task's action
+
+    async def post(self, client: httpx.AsyncClient, run: str, i: int) -> None:
+        rid = f"{run}-{i}"
+        score = i % 11
+        body = {
+            "response_id": rid,
+            "score": score,
+            "comment": "latency",
+            "answered_at": (datetime.now(UTC) - timedelta(seconds=5)).isoformat(),
+            "respondent": {"id": f"c-{rid}", "email": f"{rid}@bench.example"},
+            "owners": {"director": "director@bench.example", "salesperson": "sp@bench.example"},
+        }
+        r = await client.post(self.url, content=orjson.dumps(body), headers=self.headers)
+        if r.status_code != 202:
+            raise RuntimeError(f"{r.status_code}: {r.text[:300]}")
+        event_id = response_event_id(self.tenant, GENERIC_API, rid)
+        self.accepted[event_id] = time.perf_counter()
+        if score <= PASSIVES.high:  # the seed rules: a call or a follow-up task
+            rule = "detractor-call" if score <= DETRACTORS.high else "passive-follow-up"
+            self.expected_tasks[event_id] = action_id(event_id, rule)
+
+    async def watch_actions(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=100)
+            now = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    action = Action.model_validate_json(record.value or b"{}")
+                    if action.tenant == self.tenant:
+                        self.published.setdefault(action.response_event_id, now)
+
+    async def watch_tasks(self, stop: asyncio.Event) -> None:
+        """Looks up the tasks still awaited by their unique action id every 20 ms (so a figure
+        is up to that much late, and the lookups cost the system little)."""
+        conn = await asyncpg.connect(asyncpg_dsn(self.system.database_url))
+        try:
+            while not stop.is_set():
+                pending = {a: e for e, a in self.expected_tasks.items() if e not in self.stored}
+                if pending:
+                    rows = await conn.fetch(
+                        "SELECT action_id FROM notify.tasks WHERE action_id = ANY($1::uuid[])",
+                        list(pending),
+                    )
+                    now = time.perf_counter()
+                    for row in rows:
+                        self.stored.setdefault(pending[row["action_id"]], now)
+                await asyncio.sleep(0.02)
+        finally:
+            await conn.close()
+
+    async def run(self, rate: float, seconds: float) -> tuple[list[float], list[float]]:
+        run = f"r{int(rate)}-{uuid.uuid4().hex[:6]}"
+        self.accepted.clear()
+        self.published.clear()
+        self.stored.clear()
+        self.expected_tasks.clear()
+        consumer = await tail_consumer(self.system.bootstrap, topics.ACTIONS)
+        stop = asyncio.Event()
+        watchers = [
+            asyncio.create_task(self.watch_actions(consumer, stop)),
+            asyncio.create_task(self.watch_tasks(stop)),
+        ]
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        try:
+            async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+                await at_rate(rate, seconds, lambda i: self.post(client, run, i))
+            deadline = time.perf_counter() + 120
+            while time.perf_counter() < deadline and (
+                len(self.published) < len(self.accepted)
+                or not self.expected_tasks.keys() <= self.stored.keys()
+            ):
+                await asyncio.sleep(0.1)
+        finally:
+            stop.set()
+            await asyncio.gather(*watchers)
+            await consumer.stop()
+        missing = len(self.accepted) - len(self.published)
+        tasks_missing = len(self.expected_tasks.keys() - self.stored.keys())
+        if missing or tasks_missing:
+            raise RuntimeError(
+                f"{missing} actions and {tasks_missing} tasks did not arrive within 120 s"
+            )
+        to_action = [self.published[e] - t for e, t in self.accepted.items()]
+        to_task = [self.stored[e] - self.accepted[e] for e in self.expected_tasks]
+        return to_action, to_task
+
+
+def line(label: str, samples: list[float]) -> str:
+    p50, p90, p99 = percentiles(samples)
+    return (
+        f"  {label:<34} p50 {p50:7.0f} ms  p90 {p90:7.0f} ms  p99 {p99:7.0f} ms  (n={len(samples)})"
+    )
+
+
+async def main_async(rates: list[float], seconds: float, warmup: float) -> int:
+    async with bench_system("latency") as system:
+        pipeline = Pipeline(system, "latency")
+        print(f"warm-up: {warmup:.0f} s at 20/s (not counted)")
+        await pipeline.run(20, warmup)
+        for rate in rates:
+            print(f"== {rate:.0f} answers/s for {seconds:.0f} s, each with a comment")
+            base = await raw_round_trips(system.bootstrap, rate, seconds)
+            to_action, to_task = await pipeline.run(rate, seconds)
+            print(line("raw produce -> consume (baseline)", base))
+            print(line("202 -> action published", to_action))
+            print(line("202 -> task stored", to_task))
+            base50 = percentiles(base)[0]
+            print(
+                f"  ratio p50: action {percentiles(to_action)[0] / base50:.1f}x, "
+                f"task {percentiles(to_task)[0] / base50:.1f}x the raw round trip"
+            )
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rates", type=float, nargs="+", default=[50, 200], help="answers/s")
+    parser.add_argument("--seconds", type=float, default=20, help="seconds at each rate")
+    parser.add_argument("--warmup", type=float, default=5, help="seconds of warm-up first")
+    args = parser.parse_args()
+    raise SystemExit(asyncio.run(main_async(args.rates, args.seconds, args.warmup)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,7 @@
 """deliveries that failed verification: a sampled line each, never their bodies
 
-Revision: inge0005
-Parent: inge0004
+Revision: inge0004
+Parent: inge0003
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "inge0005"
-down_revision: str | None = "inge0004"
+revision: str = "inge0004"
+down_revision: str | None = "inge0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,6 +8,10 @@ data is intact, and the scores are the figures they were.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -34,6 +38,34 @@ class System:
 
     def url(self, service: str) -> str:
         return self.processes[service].url
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`anbefal privacy ...` against this system's services."""
+        urls = [f"{s}={p.url}" for s, p in self.processes.items()]
+        with_urls = (
+            [*args, *(x for u in urls for x in ("--url", u))]
+            if "export" in args
+            else [
+                *args,
+                "--url",
+                self.url("ingest"),
+            ]
+        )
+        return subprocess.run(
+            [sys.executable, "-m", "anbefal.cli.main", "privacy", *with_urls],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    async def export(self, tenant: str, respondent: str) -> dict[str, Any]:
+        done = await asyncio.to_thread(
+            self.cli, "export", "--tenant", tenant, "--respondent", respondent
+        )
+        assert done.returncode == 0, done.stderr
+        document: dict[str, Any] = json.loads(done.stdout)
+        return document
 
 
 @pytest.fixture
@@ -154,6 +186,16 @@ async def test_an_erased_person_is_gone_from_every_service_and_the_figures_stay(
             assert r.status_code == 200, r.text
             return r.json()["segments"]
 
+        # The export: one document, every service's part, her data in each.
+        exported = await system.export(tenant, ida.id)
+        assert set(exported["services"]) == {s.name for s in SERVICES}
+        parts = {name: json.dumps(part) for name, part in exported["services"].items()}
+        assert ida.email in parts["ingest"]  # the refused body
+        assert len(exported["services"]["scoring"]["answers"]) == 2
+        assert len(exported["services"]["closed-loop"]["actions"]) == 2
+        assert ida.phone in parts["notify"]  # her call task
+        assert bo.email not in json.dumps(exported)
+
         before = await scores()
         assert (before[0]["n"], before[0]["detractors"]) == (3, 2)
         assert await rows_naming(db, ida.marks), "Ida's data should be there before the erasure"
@@ -204,6 +246,17 @@ async def test_an_erased_person_is_gone_from_every_service_and_the_figures_stay(
         # Erasing twice is harmless; someone unknown completes with nothing to erase.
         again = await erase(respondent_id=ida.id, email=ida.email)
         assert {r["rows"] for r in again["services"].values()} == {0}
-        unknown = await erase(email=f"nobody@{tenant}.example.com")
-        assert {r["rows"] for r in unknown["services"].values()} == {0}
         assert await scores() == before
+        after = await system.export(tenant, ida.id)
+        assert not any(
+            after["services"][name][table] for name in rows for table in after["services"][name]
+        )
+
+        # The command line, for someone unknown: completes with nothing to erase.
+        done = await asyncio.to_thread(
+            system.cli, "erase", "--tenant", tenant, "--email", f"nobody@{tenant}.example.com"
+        )
+        assert done.returncode == 0, done.stderr
+        unknown = json.loads(done.stdout)
+        assert unknown["complete"]
+        assert {r["rows"] for r in unknown["services"].values()} == {0}

@@ -15,7 +15,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from anbefal.cli import api, audit, envfile, ingest, ops, rules, users
+from anbefal.cli import api, audit, envfile, ingest, ops, privacy, rules, users
 from anbefal.cli.waiting import ensure_database, progress
 from anbefal.common import topics
 from anbefal.common.auth import ROLES, issue_token
@@ -56,6 +56,7 @@ app.add_typer(ingest.source_app, name="source")
 app.add_typer(ingest.rejected_app, name="rejected")
 app.add_typer(ingest.app)  # `anbefal import FILE.csv`
 app.add_typer(audit.app)  # `anbefal audit --tenant T`
+app.add_typer(privacy.app, name="privacy")
 
 SERVICE_NAMES = ", ".join(s.name for s in SERVICES)
 DEMO_PASSWORD = "demo-password"

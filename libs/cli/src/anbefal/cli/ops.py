@@ -106,7 +106,7 @@ def render_status(rows: list[ServiceStatus]) -> str:
     )
 
 
-def _parse_urls(overrides: list[str], defaults: dict[str, str], option: str) -> dict[str, str]:
+def parse_urls(overrides: list[str], defaults: dict[str, str], option: str) -> dict[str, str]:
     urls = dict(defaults)
     for item in overrides:
         name, sep, url = item.partition("=")
@@ -137,8 +137,8 @@ def status(
 
     Exits 1 when any service is down or not ready.
     """
-    urls = _parse_urls(url or [], {s.name: s.dev_url for s in SERVICES}, "--url")
-    metrics_urls = _parse_urls(
+    urls = parse_urls(url or [], {s.name: s.dev_url for s in SERVICES}, "--url")
+    metrics_urls = parse_urls(
         metrics_url or [], {s.name: s.dev_metrics_url for s in SERVICES}, "--metrics-url"
     )
 

@@ -97,9 +97,7 @@ def subscriptions(
     keyring: Callable[[], Keyring] = no_keyring,
 ) -> Subscriptions[Tenant]:
     """`clock`: the batch's `now` (decision times and debounce deadlines are read from it);
-    `keys`: the respondents' data keys, to seal what leaves; `keyring` opens erasure requests.
-    An erasure runs after the batch's answers, so an answer and the erasure of its respondent
-    in one batch end erased."""
+    `keys`: the respondents' data keys, to seal what leaves; `keyring` opens erasure requests."""
     return Subscriptions(
         {
             TaskEvent: handle_task_events,

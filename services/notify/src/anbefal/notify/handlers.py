@@ -44,8 +44,6 @@ def newest(actions: Sequence[tuple[Action, str | None]]) -> list[tuple[Action, s
 
 
 def subscriptions(settings: NotifySettings) -> Subscriptions[Tenant]:
-    """An erasure runs after the batch's actions, so an action and the erasure of its
-    respondent in one batch end erased."""
     # Tasks show the respondent's phone and mail goes to their address: open the sealed contact
     # data (an action whose respondent's key was shredded arrives without it).
     return Subscriptions(

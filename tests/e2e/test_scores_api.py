@@ -9,7 +9,6 @@ import contextlib
 import csv
 import io
 import uuid
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -29,6 +28,7 @@ from anbefal.common.events import (
     ScoresChanged,
     Source,
     SurveyResponse,
+    TenantSettings,
     decode,
     response_event_id,
 )
@@ -51,6 +51,12 @@ EVENT_INTERVAL_S = 3.0
 def answer(
     tenant: str, n: int, kind: str, score: int, days_ago: int, **segments: str
 ) -> SurveyResponse:
+    return answer_at(tenant, n, kind, score, TODAY - timedelta(days=days_ago), **segments)
+
+
+def answer_at(
+    tenant: str, n: int, kind: str, score: int, at: datetime, **segments: str
+) -> SurveyResponse:
     rid = f"{kind}-{n}"
     return SurveyResponse(
         event_id=response_event_id(tenant, "api", rid),
@@ -58,7 +64,7 @@ def answer(
         tenant=tenant,
         kind=kind,  # type: ignore[arg-type]
         score=score,
-        answered_at=TODAY - timedelta(days=days_ago),
+        answered_at=at,
         received_at=TODAY,
         source=Source(tool="api", response_id=rid),
         respondent=Respondent(key=f"p-{n}"),
@@ -67,7 +73,12 @@ def answer(
 
 
 def team(tenant: str, start: int, size: int, score: int, **segments: str) -> list[SurveyResponse]:
-    return [answer(tenant, start + i, "enps", score, 1, **segments) for i in range(size)]
+    """eNPS answers of today: all in the current month, the open cell of the eNPS grid."""
+    return [answer(tenant, start + i, "enps", score, 0, **segments) for i in range(size)]
+
+
+def month_name(day: date) -> str:
+    return f"{day.year}-{day.month:02d}"
 
 
 @dataclass
@@ -113,6 +124,19 @@ class Scoring:
             return await self.settled(tenant)
 
         await wait_until(settled, 90, f"scoring settled for {tenant}")
+
+    async def set_anonymity_k(self, tenant: str, k: int) -> None:
+        """Publish the tenant's settings with another k and wait until scoring has them."""
+        settings = TenantSettings(
+            tenant=tenant, display_name=tenant, anonymity_k=k, updated_at=datetime.now(UTC)
+        )
+        await self.publisher.send(topics.TENANTS, settings.to_bytes(), key=settings.key)
+
+        async def stored() -> bool:
+            sql = "SELECT count(*) FROM scoring.tenants WHERE tenant = $1 AND anonymity_k = %d"
+            return await self._count(sql % k, tenant) == 1
+
+        await wait_until(stored, 60, f"k={k} stored for {tenant}")
 
     def client(self, tenant: str) -> httpx.AsyncClient:
         token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="director", sub="d")
@@ -195,6 +219,7 @@ async def test_windows_significance_timeseries_and_anonymity(scoring: Scoring) -
     async with scoring.client(tenant) as scores:
         r = await scores.get("/scores", params={"window": "30d"})
         assert r.status_code == 200, r.text
+        assert r.json()["segments"], scoring.process.log_tail(80)
         (seg,) = r.json()["segments"]
         assert (seg["n"], seg["nps"], seg["previous_nps"]) == (20, 100.0, -100.0)
         assert seg["significant_change"] is True
@@ -221,23 +246,22 @@ async def test_windows_significance_timeseries_and_anonymity(scoring: Scoring) -
         assert sum(p["n"] for p in points) == 40
         assert all(date.fromisoformat(p["period_start"]).day == 1 for p in points)
 
-        # eNPS by team: blue (4 people) never had k answers, so it was never published and
-        # does not appear; red is hidden too, since otherwise "all minus the shown teams"
-        # would describe blue's 4 people (and "ops minus red" would, too).
+        # eNPS by team: blue (4 people) never had k answers, so its block was never published
+        # and none of its answers is in any figure: red, ops and the total are 8, 8 and 22,
+        # and no difference of them says anything about blue.
         r = await scores.get(
             "/scores", params={"kind": "enps", "dimension": "team", "sort": "value"}
         )
-        teams = {s["value"]: s for s in r.json()["segments"]}
-        assert set(teams) == {"red", "green"}
-        assert teams["red"]["suppressed"] is True
-        assert teams["red"]["n"] is None
-        assert teams["green"]["n"] == 14
-        # Department ops (12) minus team red (hidden) cannot reveal blue.
+        body = r.json()
+        assert body["window"]["cell"] == month_name(TODAY.date())
+        assert body["window"]["closed"] is False
+        teams = {s["value"]: s for s in body["segments"]}
+        assert {v: s["n"] for v, s in teams.items()} == {"red": 8, "green": 14}
         r = await scores.get("/scores", params={"kind": "enps", "dimension": "department"})
         departments = {s["value"]: s["n"] for s in r.json()["segments"]}
-        assert departments == {"ops": 12, "dev": 14}
+        assert departments == {"ops": 8, "dev": 14}
 
-        # The CSV export has the same rows and the same holes.
+        # The CSV export has the same rows.
         r = await scores.get(
             "/scores", params={"kind": "enps", "dimension": "team", "format": "csv"}
         )
@@ -245,7 +269,7 @@ async def test_windows_significance_timeseries_and_anonymity(scoring: Scoring) -
         assert r.headers["content-type"].startswith("text/csv")
         rows = {row["value"]: row for row in csv.DictReader(io.StringIO(r.text))}
         assert set(rows) == set(teams)
-        assert (rows["red"]["suppressed"], rows["red"]["n"], rows["red"]["nps"]) == ("true", "", "")
+        assert (rows["red"]["suppressed"], rows["red"]["n"]) == ("false", "8")
         green = teams["green"]
         assert (rows["green"]["n"], float(rows["green"]["nps"])) == ("14", green["nps"])
         assert float(rows["green"]["interval_low"]) == green["interval"]["low"]
@@ -266,7 +290,7 @@ async def test_department_minus_one_team_never_singles_out_fewer_than_k(
     scoring: Scoring,
 ) -> None:
     tenant = new_tenant()
-    # ops = red (8) + blue (3); dev = green (14) + yellow (6). "ops minus red" is blue's 3.
+    # ops = red (8) + blue (3); dev = green (14) + yellow (6). "ops minus red" would be blue's 3.
     composition = {
         ("ops", "red"): 8,
         ("ops", "blue"): 3,
@@ -280,31 +304,29 @@ async def test_department_minus_one_team_never_singles_out_fewer_than_k(
 
     async with scoring.client(tenant) as scores:
         shown: dict[str, dict[str, int]] = {}
-        for dimension in ("department", "team"):
+        for dimension in ("all", "department", "team"):
             r = await scores.get("/scores", params={"kind": "enps", "dimension": dimension})
             assert r.status_code == 200, r.text
             shown[dimension] = {
                 s["value"]: s["n"] for s in r.json()["segments"] if not s["suppressed"]
             }
-    assert shown["department"] == {"dev": 20}
-    assert shown["team"] == {"green": 14, "yellow": 6}
-    # Whatever a reader subtracts: no shown department and shown team differ by 1..k-1 people.
-    members: dict[str, set[str]] = defaultdict(set)
-    for (department, name), size in composition.items():
-        people = {f"{name}-{i}" for i in range(size)}
-        members[department] |= people
-        members[name] = people
-    for department in shown["department"]:
-        for name in shown["team"]:
-            assert not 0 < len(members[department] ^ members[name]) < K, (department, name)
+    # Blue's block (3 answers, fewer than k) is published nowhere: not in ops, not in the total.
+    assert shown["all"] == {"all": 28}
+    assert shown["department"] == {"ops": 8, "dev": 20}
+    assert shown["team"] == {"red": 8, "green": 14, "yellow": 6}
+    # A department minus a shown team inside it is never 1..k-1 people.
+    for department, name in composition:
+        if name in shown["team"]:
+            apart = shown["department"][department] - shown["team"][name]
+            assert not 0 < apart < K, (department, name, apart)
 
-    # The events hide the same segments.
+    # The events say the same, and nothing of blue.
     latest = {(e.dimension, e.value): e for e in await scoring.events(tenant)}
-    assert latest[("team", "red")].suppressed is True
-    assert latest[("team", "red")].n is None
-    assert latest[("department", "ops")].suppressed is True
+    assert ("team", "blue") not in latest
+    assert (latest[("team", "red")].n, latest[("department", "ops")].n) == (8, 8)
     assert latest[("team", "green")].n == 14
     assert latest[("department", "dev")].n == 20
+    assert latest[("department", "dev")].cell == month_name(TODAY.date())
 
 
 async def test_enps_does_not_move_for_one_new_answer(scoring: Scoring) -> None:
@@ -315,27 +337,31 @@ async def test_enps_does_not_move_for_one_new_answer(scoring: Scoring) -> None:
         "kind": "enps",
         "dimension": "team",
         "value": "green",
-        "interval": "day",
+        "interval": "month",
         "from": (TODAY - timedelta(days=7)).date().isoformat(),
         "to": TODAY.date().isoformat(),
     }
     async with scoring.client(tenant) as scores:
-        before = (await scores.get("/scores", params=params)).json()["segments"]
+        before_body = (await scores.get("/scores", params=params)).json()
+        before = before_body["segments"]
         before_series = (await scores.get("/scores/timeseries", params=series)).json()
         assert [s["n"] for s in before] == [10]
         events_before = await scoring.events(tenant)
 
         # One new answer, a detractor: comparing before and after would reveal it.
         await scoring.send(team(tenant, 100, 1, 0, team="green"))
-        after = (await scores.get("/scores", params=params)).json()["segments"]
-        assert after == before
+        after_body = (await scores.get("/scores", params=params)).json()
+        assert after_body["segments"] == before
+        assert after_body["window"]["as_of"] == before_body["window"]["as_of"] is not None
         assert (await scores.get("/scores/timeseries", params=series)).json() == before_series
         assert await scoring.events(tenant) == events_before  # nothing moved, nothing said
 
         # k new answers in all: now the figure moves, by all of them at once.
         await scoring.send(team(tenant, 200, K - 1, 0, team="green"))
-        moved = (await scores.get("/scores", params=params)).json()["segments"]
+        moved_body = (await scores.get("/scores", params=params)).json()
+        moved = moved_body["segments"]
         assert [(s["n"], s["detractors"]) for s in moved] == [(10 + K, K)]
+        assert moved_body["window"]["as_of"] > before_body["window"]["as_of"]
     latest = {(e.dimension, e.value): e for e in await scoring.events(tenant)}
     assert (latest[("team", "green")].n, latest[("all", "all")].n) == (10 + K, 10 + K)
 
@@ -379,3 +405,108 @@ async def test_score_events_are_throttled_and_end_with_the_final_figures(
     times = [e.computed_at for e in events]
     assert all(b - a >= timedelta(seconds=EVENT_INTERVAL_S) for a, b in pairwise(times))
     assert [e.sequence for e in events] == sorted({e.sequence for e in events})
+
+
+async def test_enps_has_no_custom_range_or_day_series_to_difference(scoring: Scoring) -> None:
+    """Two custom ranges a day apart (or two day points) would single out the one employee
+    who answered on the second day; eNPS figures exist only as whole grid cells."""
+    tenant = new_tenant()
+    first, second = (TODAY - timedelta(days=2)).date(), (TODAY - timedelta(days=1)).date()
+    await scoring.send(
+        [answer(tenant, i, "enps", 9, 2) for i in range(4)]
+        + [answer(tenant, 10 + i, "enps", 7, 2) for i in range(2)]
+        + [answer(tenant, 20, "enps", 0, 1)]  # the one detractor, alone on the second day
+    )
+    async with scoring.client(tenant) as scores:
+        for last in (first, second):
+            r = await scores.get(
+                "/scores",
+                params={"kind": "enps", "from": first.isoformat(), "to": last.isoformat()},
+            )
+            assert r.status_code == 422, r.text
+            error = r.json()["error"]
+            assert error["code"] == "enps_grid"
+            assert "month" in error["message"]
+            assert "quarter" in error["message"]
+        for params in ({"window": "30d"}, {"window": "7d"}):
+            r = await scores.get("/scores", params={"kind": "enps", **params})
+            assert (r.status_code, r.json()["error"]["code"]) == (422, "enps_grid")
+        for interval in ("day", "week"):
+            r = await scores.get(
+                "/scores/timeseries",
+                params={
+                    "kind": "enps",
+                    "interval": interval,
+                    "from": first.isoformat(),
+                    "to": second.isoformat(),
+                },
+            )
+            assert (r.status_code, r.json()["error"]["code"]) == (422, "enps_grid"), r.text
+
+        # What a reader gets instead: whole months, the same figures in the API and the series.
+        cells = sorted({month_name(first), month_name(second)})
+        shown = {}
+        for cell in cells:
+            r = await scores.get("/scores", params={"kind": "enps", "period": cell})
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert body["window"]["cell"] == cell
+            shown[cell] = body["segments"][0]["n"] if body["segments"] else None
+        assert sum(n or 0 for n in shown.values()) in (0, 7)  # never 6 beside 7
+        r = await scores.get(
+            "/scores/timeseries",
+            params={
+                "kind": "enps",
+                "interval": "month",
+                "from": first.isoformat(),
+                "to": second.isoformat(),
+            },
+        )
+        assert r.status_code == 200, r.text
+        points = {
+            month_name(date.fromisoformat(p["period_start"])): p["n"] for p in r.json()["points"]
+        }
+        assert {c: points.get(c) for c in cells} == shown
+
+
+async def test_previous_nps_never_shows_what_its_own_period_hides(scoring: Scoring) -> None:
+    tenant = new_tenant()
+    this_month = TODAY.date().replace(day=1)
+    last_of_previous = datetime.combine(
+        this_month - timedelta(days=1), TODAY.timetz()
+    )  # noon UTC: the same day in the tenant's time zone
+    # Last month: department a (8 promoters) and b (5 detractors), both shown at k = 5.
+    await scoring.send(
+        [answer_at(tenant, i, "enps", 10, last_of_previous, department="a") for i in range(8)]
+        + [answer_at(tenant, 20 + i, "enps", 1, last_of_previous, department="b") for i in range(5)]
+    )
+    # The tenant raises k to 6: last month's b is now too small, and a shown would give b away
+    # as "all minus a".
+    await scoring.set_anonymity_k(tenant, 6)
+    await scoring.send(team(tenant, 100, 10, 8, department="a"))
+    async with scoring.client(tenant) as scores:
+        r = await scores.get(
+            "/scores", params={"kind": "enps", "dimension": "department", "window": "month"}
+        )
+        assert r.status_code == 200, r.text
+        a = {s["value"]: s for s in r.json()["segments"]}["a"]
+        assert (a["value"], a["n"], a["suppressed"]) == ("a", 10, False)
+        assert a["previous_nps"] is None  # not a's hidden 100.0
+        assert a["significant_change"] is None
+        assert a["previous_suppressed_reason"] == "hidden_to_protect_another_segment"
+
+        # The previous cell's own breakdown hides the same, and says why.
+        r = await scores.get(
+            "/scores",
+            params={
+                "kind": "enps",
+                "dimension": "department",
+                "period": month_name(last_of_previous.date()),
+            },
+        )
+        assert r.status_code == 200, r.text
+        before = {s["value"]: s for s in r.json()["segments"]}
+        assert before["a"]["suppressed"] is True
+        assert before["a"]["n"] is None
+        assert before["a"]["suppressed_reason"] == "hidden_to_protect_another_segment"
+        assert before["b"]["suppressed_reason"] == "too_few_answers"

@@ -248,8 +248,9 @@ class ScoresChanged(EventModel):
     """A segment's rolling figures after a change (fact), on `anbefal.scores.v1`; at most one
     per segment per throttle interval. Key: `tenant:kind:dimension:value`.
 
-    eNPS events obey the API's suppression: a hidden segment's event says `suppressed` and
-    carries no counts, and eNPS figures move only after at least k new answers.
+    eNPS events carry the current month's cell of the eNPS grid exactly as the scores API
+    shows it (`cell`, `as_of`): a hidden segment's event says `suppressed` and why, and carries
+    no counts; the figures move only in steps of at least k answers of one group of people.
     """
 
     schema_version: Literal[1] = 1
@@ -258,12 +259,20 @@ class ScoresChanged(EventModel):
     kind: Kind
     dimension: str
     value: str
-    window: str  # e.g. "30d": the rolling window the figures cover, in the tenant's time zone
+    # "30d" (NPS: the rolling window the figures cover) or "month" (eNPS: the grid cell),
+    # in the tenant's time zone
+    window: str
     first_day: date
     last_day: date
-    # How many answer changes the segment had seen: a consumer keeps the highest per key.
+    # Grows with every new state of the key: a consumer keeps the highest per key (NPS: the
+    # answer changes the segment had seen; eNPS: those the tenant's published figures include).
     sequence: int = Field(ge=0)
     suppressed: bool = False
+    # eNPS: why a suppressed figure is hidden ("too_few_answers" or
+    # "hidden_to_protect_another_segment"), the grid cell ("2026-12") and when it last moved.
+    suppressed_reason: str | None = None
+    cell: str | None = None
+    as_of: AwareDatetime | None = None
     n: int | None = None
     promoters: int | None = None
     passives: int | None = None

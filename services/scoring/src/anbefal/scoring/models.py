@@ -102,17 +102,33 @@ class DailyBucket(_Buckets, Base):
     __tablename__ = "daily_buckets"
 
 
-class PublishedBucket(_Buckets, Base):
-    """The eNPS buckets the API and the events show: a segment's rows are replaced by its live
-    ones only once at least k answers changed in it since the last copy, so comparing a figure
-    before and after one new answer shows nothing about that answer's author."""
+class EnpsBlock(Base):
+    """eNPS counts of one group of people (the answers with the same segments) in one month in
+    the tenant's time zone: live, and as published. Every eNPS figure a reader sees is a sum of
+    published blocks (scoring/grid.py); a block is republished only once at least k answers
+    changed it, so no two figures differ by a few people."""
 
-    __tablename__ = "published_buckets"
+    __tablename__ = "enps_blocks"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    segments: Mapped[dict[str, str]] = mapped_column(JSONB, primary_key=True)
+    promoters: Mapped[int] = mapped_column(Integer, default=0)
+    passives: Mapped[int] = mapped_column(Integer, default=0)
+    detractors: Mapped[int] = mapped_column(Integer, default=0)
+    shown_promoters: Mapped[int] = mapped_column(Integer, default=0)
+    shown_passives: Mapped[int] = mapped_column(Integer, default=0)
+    shown_detractors: Mapped[int] = mapped_column(Integer, default=0)
+    # How many answers changed the block, and how many of those its published counts include.
+    changes: Mapped[int] = mapped_column(BigInteger, default=0)
+    shown_changes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # When it was last published (NULL: never, so nobody sees it).
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SegmentState(Base):
-    """Per segment: how many answers changed it so far, how many of those the published eNPS
-    figures include, and since when it has changes the score event scheduler has not looked at."""
+    """Per segment: how many answers changed it so far, since when it has changes the score
+    event scheduler has not looked at, and (eNPS) what its last event said."""
 
     __tablename__ = "segment_state"
 
@@ -121,7 +137,8 @@ class SegmentState(Base):
     dimension: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
     changes: Mapped[int] = mapped_column(BigInteger, default=0)
-    published_changes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # eNPS: the open month's figures its last event carried; an event leaves only when they move.
+    shown_figures: Mapped[str | None] = mapped_column(String(200))
     # The first unreported change; NULL when there is none. The scheduler looks at a segment
     # N seconds after this, so changes coalesce and events leave at most once per N seconds.
     dirty_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -9,29 +9,24 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import ColumnElement, delete, func, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.events import SurveyResponse
 from anbefal.common.nps import category
+from anbefal.scoring.arrays import as_columns
+from anbefal.scoring.blocks import BlockKey, add_to_blocks
+from anbefal.scoring.grid import group_of
 from anbefal.scoring.models import (
     ALL_DIMENSION,
     ALL_VALUE,
     DailyBucket,
-    PublishedBucket,
     SegmentState,
 )
 from anbefal.scoring.nps import Figures
 
 BucketKey = tuple[str, str, str, str, date]  # tenant, kind, dimension, value, day
 SegmentKey = tuple[str, str, str, str]  # tenant, kind, dimension, value
-Buckets = type[DailyBucket] | type[PublishedBucket]
-
-
-def shown_buckets(kind: str) -> Buckets:
-    """The buckets a reader may see: eNPS only through its published copy (see PublishedBucket)."""
-    return PublishedBucket if kind == "enps" else DailyBucket
 
 
 # Constant SQL (see the consumer's statements below): it runs for every batch.
@@ -86,27 +81,17 @@ _ADD_TO_BUCKETS = text(
 )
 # dirty_since is evaluated once the row lock is ours: a change that waited for the score event
 # scheduler to finish counts from then, so a segment's events stay `interval_s` apart.
+_CATEGORY_SLOT = {"promoter": 0, "passive": 1, "detractor": 2}
 _COUNT_CHANGES = text(
     "INSERT INTO scoring.segment_state AS s "
-    "(tenant, kind, dimension, value, changes, published_changes, dirty_since) "
-    "SELECT t, k, d, v, n, 0, clock_timestamp() FROM unnest(CAST(:tenant AS text[]), "
+    "(tenant, kind, dimension, value, changes, dirty_since) "
+    "SELECT t, k, d, v, n, clock_timestamp() FROM unnest(CAST(:tenant AS text[]), "
     "CAST(:kind AS text[]), CAST(:dimension AS text[]), CAST(:value AS text[]), "
     "CAST(:changes AS bigint[])) AS u(t, k, d, v, n) "
     "ON CONFLICT (tenant, kind, dimension, value) DO UPDATE SET "
     "changes = s.changes + excluded.changes, "
     "dirty_since = coalesce(s.dirty_since, clock_timestamp())"
 )
-_CATEGORY_SLOT = {"promoter": 0, "passive": 1, "detractor": 2}
-
-
-def _columns(rows: Iterable[Sequence[object]], names: Sequence[str]) -> dict[str, list[object]]:
-    """Rows as one array per column, the shape the unnest statements take."""
-    columns: dict[str, list[object]] = {name: [] for name in names}
-    lists = list(columns.values())
-    for row in rows:
-        for values, value in zip(lists, row, strict=True):
-            values.append(value)
-    return columns
 
 
 # An answer's keyed hashes of its respondent key and address (None: not kept), by event id.
@@ -119,7 +104,8 @@ async def apply_answers(
     default_time_zone: str,
     identities: Identities | None = None,
 ) -> int:
-    """Store the newest version of each answer and move bucket counts accordingly.
+    """Store the newest version of each answer and move bucket counts (and eNPS blocks)
+    accordingly.
 
     Returns how many answers changed. Older or equal versions (redeliveries) change nothing.
     """
@@ -134,6 +120,7 @@ async def apply_answers(
     deltas: dict[BucketKey, list[int]] = defaultdict(lambda: [0, 0, 0])
     # How many answers changed each segment: an edit counts once in its old and its new one.
     touched: Counter[SegmentKey] = Counter()
+    blocks: dict[BlockKey, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # counts, changes
     rows: list[tuple[object, ...]] = []
     for r in responses:
         old = existing.get(r.event_id)
@@ -145,8 +132,9 @@ async def apply_answers(
             old_segments = old.segments
             if isinstance(old_segments, str):
                 old_segments = orjson.loads(old_segments)
-            _add(deltas, segments, r.tenant, old.kind, old.score, old.day, old_segments, -1)
-        _add(deltas, segments, r.tenant, r.kind, r.score, day, r.segments, 1)
+            old_answer = (r.tenant, old.kind, old.score, old.day, old_segments)
+            _add(deltas, segments, blocks, *old_answer, -1)
+        _add(deltas, segments, blocks, r.tenant, r.kind, r.score, day, r.segments, 1)
         touched.update(segments)
         rows.append(
             (
@@ -158,7 +146,7 @@ async def apply_answers(
         return 0
     await session.execute(
         _UPSERT_ANSWERS,
-        _columns(
+        as_columns(
             rows,
             ("event_id", "tenant", "version", "kind", "score", "day", "answered_at", "segments")
             + ("respondent_hash", "email_hash"),
@@ -169,7 +157,7 @@ async def apply_answers(
     if changed:
         await session.execute(
             _ADD_TO_BUCKETS,
-            _columns(
+            as_columns(
                 ((*k, *v) for k, v in changed),
                 ("tenant", "kind", "dimension", "value", "day")
                 + ("promoters", "passives", "detractors"),
@@ -177,17 +165,19 @@ async def apply_answers(
         )
     await session.execute(
         _COUNT_CHANGES,
-        _columns(
+        as_columns(
             ((*k, n) for k, n in sorted(touched.items())),
             ("tenant", "kind", "dimension", "value", "changes"),
         ),
     )
+    await add_to_blocks(session, blocks)
     return len(rows)
 
 
 def _add(
     deltas: dict[BucketKey, list[int]],
     segments: set[SegmentKey],
+    blocks: dict[BlockKey, list[int]],
     tenant: str,
     kind: str,
     score: int,
@@ -195,14 +185,19 @@ def _add(
     answer_segments: dict[str, str],
     sign: int,
 ) -> None:
-    """Add (sign 1) or take away (sign -1) one answer's count in each of its buckets. A segment
-    of the answer's own named like the total's dimension (ingest refuses it; older events on
-    the topic may carry one) is ignored, or the answer would count in the total twice."""
+    """Add (sign 1) or take away (sign -1) one answer's count in each of its buckets, and an
+    eNPS answer's in its block (either is one change of the block). A segment of the answer's
+    own named like the total's dimension (ingest refuses it; older events on the topic may
+    carry one) is ignored, or the answer would count in the total twice."""
     slot = _CATEGORY_SLOT[category(score)]
-    own = ((d, v) for d, v in answer_segments.items() if d != ALL_DIMENSION)
+    own = group_of(answer_segments)
     for dimension, value in ((ALL_DIMENSION, ALL_VALUE), *own):
         deltas[(tenant, kind, dimension, value, day)][slot] += sign
         segments.add((tenant, kind, dimension, value))
+    if kind == "enps":
+        block = blocks[(tenant, day.replace(day=1), orjson.dumps(dict(own)).decode())]
+        block[slot] += sign
+        block[3] += 1
 
 
 async def due_segments(session: AsyncSession, *, quiet_s: float, limit: int) -> list[SegmentState]:
@@ -218,11 +213,8 @@ async def due_segments(session: AsyncSession, *, quiet_s: float, limit: int) -> 
     return list(rows)
 
 
-async def mark_reported(
-    session: AsyncSession, seen: Sequence[SegmentState], published: Sequence[SegmentState]
-) -> None:
-    """The score event scheduler looked at `seen`; the eNPS figures of `published` now include every
-    change counted when they were locked (nobody can have counted more: the rows are locked)."""
+async def mark_reported(session: AsyncSession, seen: Sequence[SegmentState]) -> None:
+    """The score event scheduler looked at `seen` (locked by it since `due_segments`)."""
     if seen:
         await session.execute(
             update(SegmentState)
@@ -230,36 +222,11 @@ async def mark_reported(
             .values(dirty_since=None)
             .execution_options(synchronize_session=False)
         )
-    if published:
-        await session.execute(
-            update(SegmentState)
-            .where(_segment_in(SegmentState, published))
-            .values(published_changes=SegmentState.changes)
-            .execution_options(synchronize_session=False)
-        )
 
 
-def _segment_in(
-    table: type[SegmentState] | Buckets, states: Sequence[SegmentState]
-) -> ColumnElement[bool]:
+def _segment_in(table: type[SegmentState], states: Sequence[SegmentState]) -> ColumnElement[bool]:
     return tuple_(table.tenant, table.kind, table.dimension, table.value).in_(
         [(s.tenant, s.kind, s.dimension, s.value) for s in states]
-    )
-
-
-async def publish_buckets(session: AsyncSession, states: Sequence[SegmentState]) -> None:
-    """Replace the published buckets of these segments with their live ones."""
-    if not states:
-        return
-    await session.execute(delete(PublishedBucket).where(_segment_in(PublishedBucket, states)))
-    columns = [c.name for c in DailyBucket.__table__.columns]
-    await session.execute(
-        insert(PublishedBucket).from_select(
-            columns,
-            select(*(DailyBucket.__table__.c[c] for c in columns)).where(
-                _segment_in(DailyBucket, states)
-            ),
-        )
     )
 
 
@@ -268,7 +235,7 @@ async def figures_and_previous(
 ) -> tuple[dict[str, Figures], dict[str, Figures]]:
     """A dimension's figures over [first, last] and over the period of the same length just
     before it, in one scan: the scores API's every request needs both."""
-    b = shown_buckets(kind)
+    b = DailyBucket
     start = first - (last - first + timedelta(days=1))
     now, before = b.day >= first, b.day < first
     rows = await session.execute(
@@ -295,55 +262,11 @@ async def figures_and_previous(
     return current, previous
 
 
-async def every_segment_figures(
-    session: AsyncSession, *, tenant: str, kind: str, first: date, last: date
-) -> dict[str, dict[str, Figures]]:
-    """Shown figures of every segment of every dimension: dimension -> value -> figures."""
-    b = shown_buckets(kind)
-    rows = await session.execute(
-        select(
-            b.dimension,
-            b.value,
-            func.sum(b.promoters),
-            func.sum(b.passives),
-            func.sum(b.detractors),
-        )
-        .where(b.tenant == tenant, b.kind == kind, b.day >= first, b.day <= last)
-        .group_by(b.dimension, b.value)
+async def segment_states(session: AsyncSession, tenant: str, kind: str) -> list[SegmentState]:
+    rows = await session.scalars(
+        select(SegmentState).where(SegmentState.tenant == tenant, SegmentState.kind == kind)
     )
-    out: dict[str, dict[str, Figures]] = defaultdict(dict)
-    for dimension, value, p, pa, d in rows:
-        out[dimension][value] = Figures(int(p), int(pa), int(d))
-    return dict(out)
-
-
-async def people_and_overlaps(
-    session: AsyncSession, *, tenant: str, kind: str, first: date, last: date
-) -> tuple[dict[tuple[str, str], int], dict[str, dict[tuple[str, str, str], int]]]:
-    """From the answers themselves: how many people each segment of every dimension has, and
-    for every pair of dimensions how many are in both of two segments:
-    ({(dimension, value): n}, {dimension: {(value, other dimension, other value): n}})."""
-    window = "a.tenant = :tenant AND a.kind = :kind AND a.day BETWEEN :first AND :last"
-    params = {"tenant": tenant, "kind": kind, "first": first, "last": last}
-    sizes = await session.execute(
-        text(
-            "SELECT s.key, s.value, count(*) FROM scoring.answers a, "
-            f"jsonb_each_text(a.segments) s WHERE {window} GROUP BY 1, 2"
-        ),
-        params,
-    )
-    pairs = await session.execute(
-        text(
-            "SELECT s.key, s.value, o.key, o.value, count(*) FROM scoring.answers a, "
-            f"jsonb_each_text(a.segments) s, jsonb_each_text(a.segments) o WHERE {window} "
-            "AND s.key <> o.key GROUP BY 1, 2, 3, 4"
-        ),
-        params,
-    )
-    overlaps: dict[str, dict[tuple[str, str, str], int]] = {}
-    for dim, value, other_dim, other_value, n in pairs:
-        overlaps.setdefault(dim, {})[(value, other_dim, other_value)] = int(n)
-    return {(d, v): int(n) for d, v, n in sizes}, overlaps
+    return list(rows)
 
 
 async def get_tenant_zone(
@@ -363,8 +286,9 @@ async def timeseries(
     last: date,
     interval: str,
 ) -> list[tuple[date, Figures]]:
-    """Figures per day, week (ISO, from Monday) or month between two days, oldest first."""
-    b = shown_buckets(kind)
+    """Figures per day, week (ISO, from Monday), month or quarter between two days, oldest
+    first (NPS; eNPS figures come only from the grid)."""
+    b = DailyBucket
     period = func.date_trunc(interval, b.day).label("period")
     rows = await session.execute(
         select(period, func.sum(b.promoters), func.sum(b.passives), func.sum(b.detractors))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from anbefal.common.auth import Principal, Role
 from anbefal.common.deps import SessionDep, TenantPath, allow
 from anbefal.common.errors import Unprocessable
-from anbefal.scoring import repository, scores
+from anbefal.scoring import grid, repository, scores
 from anbefal.scoring.dependencies import ScoringStateDep
+from anbefal.scoring.grid import GRID_HELP, Cell, cells_between
 from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
 from anbefal.scoring.nps import Figures, significant_change
 from anbefal.scoring.schemas import (
@@ -87,6 +88,7 @@ async def _tenant(
 CSV_COLUMNS = (
     "value", "suppressed", "n", "promoters", "passives", "detractors", "nps",
     "interval_low", "interval_high", "previous_nps", "significant_change",
+    "suppressed_reason", "previous_suppressed_reason",
 )  # fmt: skip
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
@@ -94,7 +96,7 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
             "text/csv": {
                 "schema": {"type": "string"},
                 "example": ",".join(CSV_COLUMNS) + "\nSupport,false,42,20,12,10,23.81,"
-                "-1.2,46.3,10.0,false\nIT,true,,,,,,,,,\n",
+                "-1.2,46.3,10.0,false,,\nIT,true,,,,,,,,,,too_few_answers,\n",
             }
         },
         "description": "JSON by default; CSV with `format=csv` or `Accept: text/csv`, one "
@@ -142,6 +144,77 @@ def scores_csv(body: ScoresOut) -> Response:
     )
 
 
+WINDOW_HELP = (
+    "NPS: `7d`, `30d` (the default), `90d`, `365d`, or `month` and `quarter` so far. eNPS: "
+    "`month` (the default) or `quarter`, the current cell of the eNPS grid; any other window "
+    "is refused (422 `enps_grid`)"
+)
+PERIOD_HELP = (
+    "A whole cell of the grid in the tenant's time zone: `YYYY-MM` (a calendar month) or "
+    "`YYYY-Qn` (a quarter); instead of `window`"
+)
+RANGE_HELP = "NPS only (eNPS refuses a custom range with 422 `enps_grid`)"
+ENPS_GRID_DETAILS = [
+    {"field": "window", "allowed": ["month", "quarter"]},
+    {"field": "period", "allowed": ["YYYY-MM", "YYYY-Qn"]},
+    {"field": "interval", "allowed": ["month", "quarter"]},
+]
+
+
+def _grid_error(why: str) -> Unprocessable:
+    return Unprocessable(f"{why}. {GRID_HELP}", code="enps_grid", details=ENPS_GRID_DETAILS)
+
+
+def _enps_cell(
+    window: str | None, period: str | None, first: date | None, last: date | None, today: date
+) -> Cell:
+    """The eNPS grid cell a request asks for; anything off the grid is refused."""
+    if first is not None or last is not None:
+        raise _grid_error("eNPS has no custom range")
+    if period is not None:
+        if window is not None:
+            raise Unprocessable("give `window` or `period`, not both", code="invalid_window")
+        try:
+            return Cell.parse(period)
+        except ValueError as exc:
+            raise _grid_error(str(exc)) from exc
+    if window is None or window == "month":
+        return Cell.containing("month", today)
+    if window == "quarter":
+        return Cell.containing("quarter", today)
+    raise _grid_error(f"eNPS has no rolling window {window!r}")
+
+
+def _nps_range(
+    window: str | None, period: str | None, first: date | None, last: date | None, today: date
+) -> tuple[date, date, str]:
+    if period is not None:
+        if window is not None or first is not None or last is not None:
+            raise Unprocessable("give `period` alone", code="invalid_window")
+        try:
+            cell = Cell.parse(period)
+        except ValueError as exc:
+            raise Unprocessable(str(exc), code="invalid_window") from exc
+        return cell.first_day, cell.last_day, cell.name
+    name = (window or "30d") if first is None and last is None else "custom"
+    first, last = _range(window or "30d", first, last, today)
+    return first, last, name
+
+
+def _grid_segment(row: grid.Row) -> SegmentScore:
+    if row.figures is None:
+        out = segment_out(row.value, Figures(), suppress=True)
+        out.suppressed_reason = row.reason
+        return out
+    out = segment_out(row.value, row.figures, suppress=False)
+    if row.previous is None:
+        out.previous_suppressed_reason = row.previous_reason
+    else:
+        out.previous_nps = None if row.previous.nps is None else round(row.previous.nps, 2)
+        out.significant_change = significant_change(row.figures, row.previous)
+    return out
+
+
 @router.get(
     "/v1/tenants/{tenant}/scores",
     response_model=ScoresOut,
@@ -154,13 +227,13 @@ async def get_scores(
     session: SessionDep,
     state: ScoringStateDep,
     kind: Kind = "nps",
-    window: Annotated[
-        str,
-        Query(pattern=WINDOW_PATTERN, description="`7d`, `30d`, `90d`, `365d`, `month`, `quarter`"),
-    ] = "30d",
-    first: Annotated[date | None, Query(alias="from", description="Custom range start")] = None,
+    window: Annotated[str | None, Query(pattern=WINDOW_PATTERN, description=WINDOW_HELP)] = None,
+    period: Annotated[str | None, Query(max_length=7, description=PERIOD_HELP)] = None,
+    first: Annotated[
+        date | None, Query(alias="from", description=f"Custom range start; {RANGE_HELP}")
+    ] = None,
     last: Annotated[
-        date | None, Query(alias="to", description="Custom range end (inclusive)")
+        date | None, Query(alias="to", description=f"Custom range end (inclusive); {RANGE_HELP}")
     ] = None,
     dimension: Annotated[
         str, Query(max_length=40, description="`all`, or a segment such as `department`")
@@ -173,37 +246,48 @@ async def get_scores(
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> ScoresOut | Response:
     """Every figure has n, the counts, NPS, its 95% adjusted-Wald interval, and whether it
-    changed significantly against the previous period of the same length. eNPS breakdowns hide
-    any figure that would describe fewer than the tenant's k people, directly or by subtraction
-    (within the dimension, against the tenant total, and against other dimensions' segments);
-    eNPS figures move only after at least k new answers in a segment."""
+    changed significantly against the previous period of the same length.
+
+    eNPS figures are cells of a fixed grid (calendar months and quarters in the tenant's time
+    zone): `window=month|quarter` (the current cell, the default `month`) or `period=YYYY-MM`
+    / `YYYY-Qn`; a rolling window or a custom range is refused (422 `enps_grid`). A hidden
+    segment says why (`suppressed_reason`); `previous_nps` is the previous cell's figure where
+    that cell shows it, else null with `previous_suppressed_reason`. The current month moves
+    only in steps of at least k answers of one group of people; `window.as_of` says when it
+    last moved."""
     zone, k = await _tenant(state.settings, session, tenant)
-    window_name = window if first is None and last is None else "custom"
-    first, last = _range(window, first, last, datetime.now(zone).date())
-    shown = await scores.breakdown(
-        session, tenant=tenant, kind=kind, dimension=dimension, first=first, last=last, k=k
-    )
-    segments = []
-    for value, f in shown.figures.items():
-        out = segment_out(value, f, suppress=shown.hides(value, f))
-        before = shown.previous.get(value, Figures())
-        # A previous eNPS figure below k is as identifying as a current one.
-        if not out.suppressed and not shown.hides(value, before):
+    today = datetime.now(zone).date()
+    if kind == "enps":
+        cell = _enps_cell(window, period, first, last, today)
+        current, previous = await scores.enps_cells(
+            session, tenant=tenant, cells=[cell, cell.previous()], k=k
+        )
+        segments = [_grid_segment(row) for row in grid.rows(current, previous, dimension)]
+        shown_window = WindowOut(
+            name=period or window or "month",
+            first_day=cell.first_day,
+            last_day=cell.last_day,
+            time_zone=zone.key,
+            cell=cell.name,
+            closed=cell.last_day < today,
+            as_of=current.as_of,
+        )
+    else:
+        first, last, name = _nps_range(window, period, first, last, today)
+        shown = await scores.nps_breakdown(
+            session, tenant=tenant, dimension=dimension, first=first, last=last
+        )
+        segments = []
+        for value, f in shown.figures.items():
+            out = segment_out(value, f, suppress=False)
+            before = shown.previous.get(value, Figures())
             out.previous_nps = None if before.nps is None else round(before.nps, 2)
             out.significant_change = significant_change(f, before)
-        segments.append(out)
+            segments.append(out)
+        shown_window = WindowOut(name=name, first_day=first, last_day=last, time_zone=zone.key)
     segments.sort(key=_sort_key(sort))
     body = ScoresOut(
-        tenant=tenant,
-        kind=kind,
-        dimension=dimension,
-        window=WindowOut(
-            name=window_name,
-            first_day=first,
-            last_day=last,
-            time_zone=zone.key,
-        ),
-        segments=segments,
+        tenant=tenant, kind=kind, dimension=dimension, window=shown_window, segments=segments
     )
     wants_csv = format == "csv" or (format is None and "text/csv" in (accept or ""))
     return scores_csv(body) if wants_csv else body
@@ -212,7 +296,7 @@ async def get_scores(
 @router.get(
     "/v1/tenants/{tenant}/scores/timeseries",
     response_model=TimeseriesOut,
-    summary="NPS or eNPS of one segment per day, week or month",
+    summary="NPS or eNPS of one segment per day, week, month or quarter",
 )
 async def get_timeseries(
     tenant: TenantPath,
@@ -222,48 +306,54 @@ async def get_timeseries(
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
     kind: Kind = "nps",
-    interval: Literal["day", "week", "month"] = "week",
+    interval: Annotated[
+        Literal["day", "week", "month", "quarter"],
+        Query(description="eNPS: `month` or `quarter` only (422 `enps_grid` otherwise)"),
+    ] = "week",
     dimension: Annotated[str, Query(max_length=40)] = ALL_DIMENSION,
     value: Annotated[str, Query(max_length=200)] = ALL_VALUE,
 ) -> TimeseriesOut:
+    """NPS per period between `from` and `to`. eNPS points are whole cells of the grid, each
+    exactly as the scores API shows that cell (with its suppression): the cells that hold a
+    day of `from`..`to`, and `first_day`/`last_day` say which days they cover."""
     zone, k = await _tenant(state.settings, session, tenant)
     first, last = _range("custom", first, last, datetime.now(zone).date())
-    series = await repository.timeseries(
-        session, tenant=tenant, kind=kind, dimension=dimension, value=value,
-        first=first, last=last, interval=interval,
-    )  # fmt: skip
     points = []
-    for start, f in series:
-        suppress = False
-        if kind == "enps":
-            # A point is a figure of its period: it is shown only where that period's
-            # breakdown of the dimension shows the segment (so no point undoes the breakdown's
-            # complementary or cross-dimension hiding).
-            shown = await scores.breakdown(
-                session, tenant=tenant, kind=kind, dimension=dimension,
-                first=max(start, first), last=min(_period_end(start, interval), last), k=k,
-            )  # fmt: skip
-            suppress = shown.hides(value, f)
-        seg = segment_out(value, f, suppress=suppress)
-        points.append(
-            TimeseriesPoint(
-                period_start=start,
-                **seg.model_dump(exclude={"value", "previous_nps", "significant_change"}),
+    if kind == "enps":
+        if interval not in ("month", "quarter"):
+            raise _grid_error(f"eNPS has no {interval} interval")
+        cells = cells_between(interval, first, last)
+        first, last = cells[0].first_day, cells[-1].last_day
+        for view in await scores.enps_cells(session, tenant=tenant, cells=cells, k=k):
+            if value not in view.figures.get(dimension, {}):
+                continue
+            figures = view.shown(dimension, value)
+            seg = segment_out(value, figures or Figures(), suppress=figures is None)
+            points.append(
+                TimeseriesPoint(
+                    period_start=view.cell.first_day,
+                    cell=view.cell.name,
+                    suppressed_reason=view.reason(dimension, value),
+                    **seg.model_dump(include=_POINT_FIELDS),
+                )
             )
-        )
+    else:
+        series = await repository.timeseries(
+            session, tenant=tenant, kind=kind, dimension=dimension, value=value,
+            first=first, last=last, interval=interval,
+        )  # fmt: skip
+        for start, f in series:
+            seg = segment_out(value, f, suppress=False)
+            points.append(
+                TimeseriesPoint(period_start=start, **seg.model_dump(include=_POINT_FIELDS))
+            )
     return TimeseriesOut(
         tenant=tenant, kind=kind, dimension=dimension, value=value, interval=interval,
         first_day=first, last_day=last, time_zone=zone.key, points=points,
     )  # fmt: skip
 
 
-def _period_end(start: date, interval: str) -> date:
-    if interval == "day":
-        return start
-    if interval == "week":
-        return start + timedelta(days=6)
-    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return following - timedelta(days=1)
+_POINT_FIELDS = {"suppressed", "n", "promoters", "passives", "detractors", "nps", "interval"}
 
 
 def _sort_key(sort: str) -> Callable[[SegmentScore], tuple[bool, float, str]]:

@@ -1,5 +1,6 @@
-"""What a reader may see of one dimension's segments: the scores API, its CSV export and the
-`anbefal.scores.v1` events all ask here, so they suppress exactly the same eNPS figures."""
+"""What a reader may see: the scores API, its CSV export, its timeseries and the
+`anbefal.scores.v1` events all ask here. NPS figures are sums of daily buckets over any range;
+eNPS figures are cells of the publication grid (grid.py), with its suppression."""
 
 from __future__ import annotations
 
@@ -8,57 +9,32 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.scoring import repository
-from anbefal.scoring.anonymity import hidden_everywhere, is_hidden, suppressed_segments
-from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
+from anbefal.scoring import blocks, grid, repository
+from anbefal.scoring.grid import Cell, CellView
 from anbefal.scoring.nps import Figures
 
 
 @dataclass(frozen=True)
 class Breakdown:
-    kind: str
-    k: int
     figures: dict[str, Figures]  # per segment, over [first, last]
     previous: dict[str, Figures]  # per segment, over the period of the same length before
-    hidden: set[str]  # the segments the breakdown hides (complementary, cross-dimension)
-
-    def hides(self, value: str, figures: Figures | None = None) -> bool:
-        """Whether a reader may not see the segment's figure (`figures`: another period's figure
-        of the segment, by default the breakdown's own)."""
-        if figures is None:
-            figures = self.figures.get(value, Figures())
-        return is_hidden(self.kind, value, figures, self.hidden, self.k)
 
 
-async def breakdown(
-    session: AsyncSession,
-    *,
-    tenant: str,
-    kind: str,
-    dimension: str,
-    first: date,
-    last: date,
-    k: int,
+async def nps_breakdown(
+    session: AsyncSession, *, tenant: str, dimension: str, first: date, last: date
 ) -> Breakdown:
-    """The dimension's figures per segment over [first, last] (and the period before), and
-    the segments to hide."""
+    """The dimension's NPS figures per segment over [first, last] and the period before."""
     figures, previous = await repository.figures_and_previous(
-        session, tenant=tenant, kind=kind, dimension=dimension, first=first, last=last
+        session, tenant=tenant, kind="nps", dimension=dimension, first=first, last=last
     )
-    if kind != "enps":
-        return Breakdown(kind, k, figures, previous, set())
-    every = await repository.every_segment_figures(
-        session, tenant=tenant, kind=kind, first=first, last=last
-    )
-    total = every.get(ALL_DIMENSION, {}).get(ALL_VALUE, Figures()).n
-    segments = {dim: values for dim, values in every.items() if dim != ALL_DIMENSION}
-    segments[dimension] = figures
-    if len(segments) == 1:
-        return Breakdown(kind, k, figures, previous, suppressed_segments(figures, total, k))
-    # Who is in which segment comes from the answers, not the (published) buckets: the check is
-    # about people, and the answers table knows each person's segments together.
-    people, overlaps = await repository.people_and_overlaps(
-        session, tenant=tenant, kind=kind, first=first, last=last
-    )
-    hidden = hidden_everywhere(segments, total, people, overlaps, k)
-    return Breakdown(kind, k, figures, previous, hidden[dimension])
+    return Breakdown(figures, previous)
+
+
+async def enps_cells(
+    session: AsyncSession, *, tenant: str, cells: list[Cell], k: int
+) -> list[CellView]:
+    """Each eNPS cell as every reader sees it (one read of the blocks for all of them)."""
+    first = min(c.first_day for c in cells)
+    last = max(c.months()[-1] for c in cells)
+    published = await blocks.enps_blocks(session, tenant=tenant, first=first, last=last)
+    return [grid.view(published, cell, k) for cell in cells]

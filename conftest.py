@@ -21,7 +21,7 @@ from anbefal.devstack.kafka import KafkaBroker, create_topics
 from anbefal.devstack.paths import state_dir
 from anbefal.devstack.postgres import PostgresServer
 from anbefal.devstack.scratch import scratch_servers
-from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET
+from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET, TEST_UNSUBSCRIBE_KEYS
 
 
 @dataclass
@@ -46,6 +46,7 @@ class Stack:
             "ANBEFAL_DATABASE_URL": database_url,
             "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET,
             "ANBEFAL_DATA_KEYS": TEST_DATA_KEYS,
+            "ANBEFAL_UNSUBSCRIBE_KEYS": TEST_UNSUBSCRIBE_KEYS,
             "ANBEFAL_GROUP_PREFIX": f"t{uuid.uuid4().hex[:8]}",
             "ANBEFAL_CONSUMER_SESSION_TIMEOUT_MS": "6000",
             "ANBEFAL_LOG_JSON": "true",

@@ -55,7 +55,13 @@ from anbefal.devstack.kafka import create_topics
 from anbefal.devstack.paths import state_dir
 from anbefal.devstack.scratch import scratch_servers
 from anbefal.devstack.surveytools import typeform
-from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET, ServiceProcess, end_offsets
+from anbefal.devstack.testing import (
+    TEST_DATA_KEYS,
+    TEST_JWT_SECRET,
+    TEST_UNSUBSCRIBE_KEYS,
+    ServiceProcess,
+    end_offsets,
+)
 
 SECRET = "bench-typeform-secret"
 TENANT = "bench"
@@ -294,6 +300,7 @@ async def run(
                 "ANBEFAL_DATABASE_URL": postgres.url("bench"),
                 "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET,
                 "ANBEFAL_DATA_KEYS": TEST_DATA_KEYS,
+                "ANBEFAL_UNSUBSCRIBE_KEYS": TEST_UNSUBSCRIBE_KEYS,
                 "ANBEFAL_GROUP_PREFIX": "bench",
                 "ANBEFAL_LOG_LEVEL": "WARNING",
                 "ANBEFAL_INGEST_BENCH_BASELINE": "true",

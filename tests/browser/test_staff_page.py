@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Route,
+    async_playwright,
+    expect,
+)
 
 from anbefal.cli.users import add as add_staff
 from anbefal.common import topics
@@ -22,6 +29,7 @@ from anbefal.devstack.testing import (
     TEST_JWT_SECRET,
     ServiceProcess,
     call_task_action,
+    free_port,
     wait_until,
 )
 
@@ -271,4 +279,43 @@ async def test_a_director_works_the_team_queue_in_danish(
     assert by_comment["Slow support, case 3"]["assignee"] == "ida@acme.example"
     reopened = by_comment["Slow support, case 0"]
     assert (reopened["status"], reopened["outcome"], reopened["claimed_by"]) == ("open", None, None)
+    await context.close()
+
+
+def serve(html: str) -> Callable[[Route], Awaitable[None]]:
+    async def fulfil(route: Route) -> None:
+        await route.fulfill(body=html, content_type="text/html")
+
+    return fulfil
+
+
+async def test_a_form_on_another_origin_cannot_act_for_a_logged_in_agent(
+    page_env: tuple[ServiceProcess, str], browser: Browser, artifacts_dir: Path
+) -> None:
+    notify, tenant = page_env
+    context, page = await log_in(browser, notify, tenant, "ida@acme.example")
+    task_link = page.get_by_role("link", name="Kunde 2")
+    task_id = str(await task_link.get_attribute("href")).rpartition("/")[2]
+    # Another port of the same host: the same site, so Chromium sends the SameSite=Lax cookie
+    # with the forged POSTs; only the server's origin and token checks refuse them.
+    evil = f"http://127.0.0.1:{free_port()}"
+    forms = {
+        "claim": f'<form method="post" action="{notify.url}/tasks/{task_id}/claim">'
+        '<input name="csrf" value="guessed"></form>',
+        "logout": f'<form method="post" action="{notify.url}/logout"></form>',
+    }
+    for name, form in forms.items():
+        html = f"<!doctype html><body>{form}<script>document.forms[0].submit()</script>"
+        await page.route(f"{evil}/{name}", serve(html))
+        async with page.expect_response(lambda r: r.url.startswith(notify.url)) as answer:
+            await page.goto(f"{evil}/{name}")
+        assert (await answer.value).status == 403
+        await expect(page.get_by_role("alert")).to_contain_text("did not come from this page")
+    await page.screenshot(path=str(artifacts_dir / "staff-forged-form-refused.png"))
+
+    # Still logged in, the task still open; from the real page the same claim works.
+    await page.goto(f"{notify.url}/tasks/{task_id}")
+    await expect(page.locator("#status")).to_have_text("open")
+    await page.get_by_role("button", name="Claim").click()
+    await expect(page.locator("#status")).to_have_text("claimed")
     await context.close()

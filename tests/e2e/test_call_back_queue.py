@@ -16,6 +16,7 @@ from anbefal.common import topics
 from anbefal.common.auth import issue_token
 from anbefal.common.events import TaskEvent, decode
 from anbefal.common.kafka import Publisher
+from anbefal.devstack.staffpage import StaffPage
 from anbefal.devstack.testing import (
     TEST_JWT_SECRET,
     ServiceProcess,
@@ -27,9 +28,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
 class Queue:
-    def __init__(self, notify: ServiceProcess, tenant: str) -> None:
+    def __init__(self, notify: ServiceProcess, tenant: str, database_url: str) -> None:
         self.notify = notify
         self.tenant = tenant
+        self.database_url = database_url
 
     def client(self, role: str, sub: str, tenant: str | None = None) -> httpx.AsyncClient:
         token = issue_token(TEST_JWT_SECRET, tenant=tenant or self.tenant, role=role, sub=sub)
@@ -61,7 +63,7 @@ async def queue(stack: Any) -> AsyncIterator[Queue]:
         await publisher.wait_ready(30)
         actions = [call_task_action(tenant, n) for n in range(10)]
         await publisher.send_many(topics.ACTIONS, [(a.key, a.to_bytes(), None) for a in actions])
-        q = Queue(notify, tenant)
+        q = Queue(notify, tenant, url)
         async with q.client("agent", "watcher") as c:
 
             async def ten_tasks() -> bool:
@@ -221,20 +223,23 @@ async def test_another_tenant_sees_nothing(queue: Queue) -> None:
 
     # The staff page draws the same line: another tenant's director, logged in, gets 404 on
     # our task pages and sees none of our tasks in the team queue.
-    cookie = issue_token(TEST_JWT_SECRET, tenant=outsider, role="director", sub="d@other.example")
-    async with httpx.AsyncClient(
-        base_url=queue.notify.url, cookies={"anbefal_session": cookie}, timeout=30
-    ) as page:
+    await add_staff(
+        queue.database_url, tenant=outsider, email="d@other.example", name="D", role="director",
+        password="long enough password", locale="en",
+    )  # fmt: skip
+    async with StaffPage(queue.notify.url) as page:
+        login = await page.log_in(outsider, "d@other.example", "long enough password")
+        assert login.status_code == 303, login.text
         for tid in task_ids:
-            r = await page.get(f"/tasks/{tid}")
+            r = await page.client.get(f"/tasks/{tid}")
             assert (r.status_code, r.headers["content-type"]) == (404, "text/html; charset=utf-8")
             for path, body in TASK_CHANGES:
-                r = await page.post(f"/tasks/{tid}/{path}", data=body)
+                r = await page.submit(f"/tasks/{tid}/{path}", body or {})
                 assert r.status_code == 404, (path, r.text)
                 # The page's own error, not the API's JSON.
                 assert r.headers["content-type"] == "text/html; charset=utf-8", path
                 assert 'role="alert">no such task<' in r.text
-        team = await page.get("/queue/rows", params={"view": "team"})
+        team = await page.client.get("/queue/rows", params={"view": "team"})
         assert team.status_code == 200
         assert "data-task-id" not in team.text
     async with queue.client("agent", "lister") as c:

@@ -26,3 +26,4 @@ def test_an_older_file_gains_the_data_keys_and_keeps_its_values(tmp_path: Path) 
     assert values["ANBEFAL_JWT_SECRET"] == "kept-" + "x" * 40
     assert values["ANBEFAL_SMTP_PORT"] == "2525"
     assert "ANBEFAL_DATA_KEYS" in values
+    assert Keyring.parse(values["ANBEFAL_UNSUBSCRIBE_KEYS"]).current == "dev1"

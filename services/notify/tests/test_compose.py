@@ -6,13 +6,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from anbefal.common.events import Action, Respondent
-from anbefal.devstack.testing import TEST_JWT_SECRET
+from anbefal.devstack.testing import TEST_JWT_SECRET, TEST_UNSUBSCRIBE_KEYS
 from anbefal.notify.email.compose import respondent_mail, task_mail
 from anbefal.notify.models import Task, Tenant
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.unsubscribe import tokens
 
-SETTINGS = NotifySettings(jwt_secret=TEST_JWT_SECRET, public_url="https://notify.example/")
+SETTINGS = NotifySettings(
+    jwt_secret=TEST_JWT_SECRET,
+    unsubscribe_keys=TEST_UNSUBSCRIBE_KEYS,
+    public_url="https://notify.example/",
+)
 ACME = Tenant(
     tenant="acme", display_name="Acme", locale="da", sender_name="Ida", sender_email="ida@acme.dk"
 )
@@ -44,7 +48,7 @@ def test_a_respondent_mail_is_keyed_by_its_action_and_carries_an_unsubscribe_lin
     link = row["unsubscribe_url"]
     assert link.startswith("https://notify.example/unsubscribe/")
     assert link in row["body"]
-    subscriber = tokens.read(TEST_JWT_SECRET, link.rpartition("/")[2])
+    subscriber = tokens.read(SETTINGS.unsubscribe_link_keys(), link.rpartition("/")[2])
     assert subscriber == tokens.Subscriber(tenant="acme", email="ole@example.com", locale="en")
 
 

@@ -9,13 +9,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from anbefal.common.events import Action, Respondent
-from anbefal.devstack.testing import TEST_JWT_SECRET
+from anbefal.devstack.testing import TEST_JWT_SECRET, TEST_UNSUBSCRIBE_KEYS
 from anbefal.notify.email.compose import respondent_mail, task_mail
 from anbefal.notify.email.render import defang
 from anbefal.notify.models import Task, Tenant
 from anbefal.notify.settings import NotifySettings
 
-SETTINGS = NotifySettings(jwt_secret=TEST_JWT_SECRET, public_url="https://notify.example/")
+SETTINGS = NotifySettings(
+    jwt_secret=TEST_JWT_SECRET,
+    unsubscribe_keys=TEST_UNSUBSCRIBE_KEYS,
+    public_url="https://notify.example/",
+)
 ACME = Tenant(
     tenant="acme", display_name="Acme", locale="da", sender_name="Ida",
     sender_email="ida@acme.dk", default_director="boss@acme.dk",

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from pydantic import SecretStr
 
-from anbefal.devstack.testing import TEST_JWT_SECRET, free_port
+from anbefal.devstack.testing import TEST_JWT_SECRET, TEST_UNSUBSCRIBE_KEYS, free_port
 from anbefal.notify.email.sender import PermanentFailure, SmtpSender, build_message
 from anbefal.notify.settings import NotifySettings
 
@@ -102,6 +102,7 @@ def sender(port: int, security: Security, ca: Path | None, password: str = PASSW
     return SmtpSender(
         NotifySettings(
             jwt_secret=SecretStr(TEST_JWT_SECRET),
+            unsubscribe_keys=SecretStr(TEST_UNSUBSCRIBE_KEYS),
             smtp_port=port,
             smtp_security=security,
             smtp_username=USER,

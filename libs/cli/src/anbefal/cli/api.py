@@ -9,10 +9,16 @@ from typing import Any, NoReturn
 
 import httpx
 import typer
+from pydantic import ValidationError
 
 from anbefal.common.audit import CLI_ROLE
 from anbefal.common.auth import issue_token
+from anbefal.common.crypto import Keyring
 from anbefal.common.events import Actor
+from anbefal.common.settings import BaseServiceSettings
+
+# A command's own token lives as long as the command may take.
+COMMAND_TOKEN_TTL_S = 600
 
 
 def subject() -> str:
@@ -25,11 +31,19 @@ def cli_actor() -> Actor:
     return Actor(sub=subject(), role=CLI_ROLE)
 
 
+def signing_keys() -> Keyring:
+    """The deployment's bearer-token keys, from the environment (or `.local/anbefal.env`)."""
+    try:
+        return BaseServiceSettings().signing_keys()
+    except ValidationError as exc:
+        message = "; ".join(str(e["msg"]) for e in exc.errors())
+        raise typer.BadParameter(f"{message} (run `make run` once)") from None
+
+
 def tenant_client(tenant: str, url: str, role: str = "admin", timeout: float = 10) -> httpx.Client:
-    secret = os.environ.get("ANBEFAL_JWT_SECRET")
-    if not secret:
-        raise typer.BadParameter("ANBEFAL_JWT_SECRET is not set (run `make run` once)")
-    token = issue_token(secret, tenant=tenant, role=role, sub=subject())
+    token = issue_token(
+        signing_keys(), tenant=tenant, role=role, sub=subject(), ttl_s=COMMAND_TOKEN_TTL_S
+    )
     return httpx.Client(
         base_url=f"{url.rstrip('/')}/v1/tenants/{tenant}",
         headers={"Authorization": f"Bearer {token}"},

@@ -53,7 +53,11 @@ def load_env_file() -> Path | None:
 
 def _generated() -> dict[str, str]:
     """Secrets made fresh for each development machine, never shared or committed."""
-    return {"ANBEFAL_JWT_SECRET": secrets.token_urlsafe(48), "ANBEFAL_DATA_KEYS": key_spec("dev1")}
+    return {
+        "ANBEFAL_JWT_SECRET": secrets.token_urlsafe(48),
+        "ANBEFAL_DATA_KEYS": key_spec("dev1"),
+        "ANBEFAL_UNSUBSCRIBE_KEYS": key_spec("dev1"),
+    }
 
 
 def write_dev_env(path: Path) -> bool:

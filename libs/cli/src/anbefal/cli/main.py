@@ -15,7 +15,8 @@ from typing import Annotated
 import httpx
 import typer
 
-from anbefal.cli import api, audit, envfile, ingest, ops, privacy, rules, users
+from anbefal.cli import api, audit, envfile, ingest, ops, privacy, rules, tokens, users
+from anbefal.cli.api import signing_keys
 from anbefal.cli.waiting import ensure_database, progress
 from anbefal.common import topics
 from anbefal.common.auth import ROLES, issue_token
@@ -43,7 +44,7 @@ token_app = typer.Typer(help="Bearer tokens for the APIs.", no_args_is_help=True
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants and their settings.", no_args_is_help=True)
 dev_app = typer.Typer(help="The local development stack (`make run`).", no_args_is_help=True)
-keys_app = typer.Typer(help="Deployment keys for sealed data (ANBEFAL_DATA_KEYS).")
+keys_app = typer.Typer(help="Deployment keys (ANBEFAL_DATA_KEYS, _JWT_KEYS, _UNSUBSCRIBE_KEYS).")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
@@ -87,21 +88,37 @@ def _env(name: str) -> str:
 def token_issue(
     tenant: Annotated[str, typer.Option(help="Tenant the token acts for")],
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}")],
-    sub: Annotated[str, typer.Option(help="Who holds the token")] = "cli",
-    ttl_days: Annotated[int, typer.Option(help="Days until it expires")] = 30,
+    sub: Annotated[
+        str, typer.Option(help="Who or what holds the token (a person, a system), for the logs")
+    ],
+    ttl: Annotated[
+        str, typer.Option(help="Lifetime: a number and s, m, h or d (e.g. 12h, 30d)")
+    ] = "30d",
 ) -> None:
-    """Print a bearer token for the APIs."""
+    """Print a bearer token for the APIs, signed with the current key of ANBEFAL_JWT_KEYS (or
+    ANBEFAL_JWT_SECRET). Its lifetime may not pass ANBEFAL_TOKEN_MAX_TTL (default 90d)."""
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}", param_hint="--role")
-    secret = _env("ANBEFAL_JWT_SECRET")
-    print(issue_token(secret, tenant=tenant, role=role, sub=sub, ttl_s=ttl_days * 86400))
+    if not sub.strip():
+        raise typer.BadParameter("name who holds the token", param_hint="--sub")
+    try:
+        ttl_s = tokens.seconds(ttl)
+        cap_s = tokens.seconds(os.environ.get("ANBEFAL_TOKEN_MAX_TTL", tokens.DEFAULT_MAX_TTL))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--ttl") from None
+    if ttl_s > cap_s:
+        raise typer.BadParameter(
+            f"{ttl} is longer than the cap of {cap_s} s (ANBEFAL_TOKEN_MAX_TTL)", param_hint="--ttl"
+        )
+    print(issue_token(signing_keys(), tenant=tenant, role=role, sub=sub.strip(), ttl_s=ttl_s))
 
 
 @keys_app.command("new")
 def keys_new(
     kid: Annotated[str, typer.Option(help="Key id (letters and digits), e.g. the date")] = "",
 ) -> None:
-    """Print a fresh `kid:key` entry for ANBEFAL_DATA_KEYS.
+    """Print a fresh `kid:key` entry for ANBEFAL_DATA_KEYS, ANBEFAL_JWT_KEYS or
+    ANBEFAL_UNSUBSCRIBE_KEYS.
 
     To rotate, put the new entry first and keep the old ones after it: new data is sealed with
     the first key, and every listed key still opens what it sealed.
@@ -290,7 +307,7 @@ Anbefal is running.
   mail sink    http://127.0.0.1:{os.environ.get("ANBEFAL_MAIL_HTTP_PORT", "8025")}/
 
 Post an answer (tenant `demo`):
-  TOKEN=$(uv run anbefal token issue --tenant demo --role admin)
+  TOKEN=$(uv run anbefal token issue --tenant demo --role admin --sub me --ttl 1d)
   curl -s -X POST {INGEST.dev_url}/v1/tenants/demo/responses \\
     -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
     -d '{{"response_id": "r-1001", "score": 4, "comment": "Slow support",

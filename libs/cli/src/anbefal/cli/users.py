@@ -11,7 +11,7 @@ import typer
 
 from anbefal.cli.api import cli_actor
 from anbefal.common.db import create_engine, create_sessionmaker
-from anbefal.notify.staff.service import STAFF_ROLES, add_user
+from anbefal.notify.staff.service import STAFF_ROLES, add_user, deactivate_user
 
 app = typer.Typer(help="Staff accounts for the call-back page.", no_args_is_help=True)
 
@@ -25,6 +25,22 @@ async def add(url: str, **fields: str) -> None:
         await engine.dispose()
 
 
+async def deactivate(url: str, *, tenant: str, email: str) -> bool:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            return await deactivate_user(session, tenant=tenant, email=email, actor=cli_actor())
+    finally:
+        await engine.dispose()
+
+
+def _database_url() -> str:
+    url = os.environ.get("ANBEFAL_DATABASE_URL")
+    if not url:
+        raise typer.BadParameter("ANBEFAL_DATABASE_URL is not set (run `make run` once)")
+    return url
+
+
 @app.command("add")
 def user_add(
     tenant: Annotated[str, typer.Option(help="Tenant the person works for")],
@@ -36,18 +52,16 @@ def user_add(
         bool, typer.Option(help="Read the password from standard input")
     ] = False,
 ) -> None:
-    """Create a staff user (or update an existing one's name, role and password)."""
+    """Create a staff user (or update an existing one's name, role and password, which ends
+    their sessions)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    url = os.environ.get("ANBEFAL_DATABASE_URL")
-    if not url:
-        raise typer.BadParameter("ANBEFAL_DATABASE_URL is not set (run `make run` once)")
     try:
         asyncio.run(
             add(
-                url,
+                _database_url(),
                 tenant=tenant,
                 email=email,
                 name=name or email,
@@ -59,3 +73,16 @@ def user_add(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     print(f"user {email} ({role}) saved for tenant {tenant}", file=sys.stderr)
+
+
+@app.command("deactivate")
+def user_deactivate(
+    tenant: Annotated[str, typer.Option(help="Tenant the person works for")],
+    email: Annotated[str, typer.Option(help="Login email")],
+) -> None:
+    """Stop a staff user from logging in and end their sessions now (`user add` brings them
+    back with a new password)."""
+    if not asyncio.run(deactivate(_database_url(), tenant=tenant, email=email)):
+        print(f"no user {email} for tenant {tenant}", file=sys.stderr)
+        raise typer.Exit(1)
+    print(f"user {email} deactivated for tenant {tenant}; their sessions ended", file=sys.stderr)

@@ -1,12 +1,25 @@
-"""Bearer JWTs for every API: claims `tenant`, `role`, `sub`, signed with the deployment's key."""
+"""Bearer JWTs for every API: claims `tenant`, `role`, `sub`, `aud`, `jti`, signed HS256 with the
+deployment's current key and naming it in the `kid` header.
+
+Keys rotate: `ANBEFAL_JWT_KEYS` is a keyring (`kid:base64url-32-bytes,...`, as
+`ANBEFAL_DATA_KEYS`; `anbefal keys new --kid ID` prints an entry): the first key signs new
+tokens and every listed one still verifies, so a retired key is dropped once the tokens it signed
+have expired. `ANBEFAL_JWT_SECRET` alone is the one key `default`.
+
+Every token here is for the APIs' audience (`anbefal:api`) and nothing else is: the staff pages'
+session cookie is not a JWT at all, and unsubscribe links have keys of their own.
+"""
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from enum import StrEnum
 
 import jwt
+
+from anbefal.common.crypto import Keyring
 
 
 class Role(StrEnum):
@@ -23,6 +36,11 @@ class Role(StrEnum):
 ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 ALGORITHM = "HS256"
 ISSUER = "anbefal"
+API_AUDIENCE = "anbefal:api"
+DEFAULT_KID = "default"
+MIN_SECRET_CHARS = 32
+# Values people paste from examples; a deployment that still uses one is not secured.
+PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "example", "xxx"})
 
 
 class InvalidToken(Exception):
@@ -36,24 +54,61 @@ class Principal:
     sub: str
 
 
+def single_key(secret: str) -> Keyring:
+    """`ANBEFAL_JWT_SECRET`: one key, `default`, of at least 32 characters and no placeholder."""
+    if len(secret) < MIN_SECRET_CHARS:
+        raise ValueError(f"the secret needs at least {MIN_SECRET_CHARS} characters")
+    if secret.strip().lower() in PLACEHOLDER_SECRETS:
+        raise ValueError("the secret is a placeholder; set a random secret")
+    return Keyring(current=DEFAULT_KID, keys={DEFAULT_KID: secret.encode()})
+
+
+def _keys(keys: Keyring | str) -> Keyring:
+    return keys if isinstance(keys, Keyring) else single_key(keys)
+
+
 def issue_token(
-    secret: str, *, tenant: str, role: Role | str, sub: str, ttl_s: int = 30 * 24 * 3600
+    keys: Keyring | str,
+    *,
+    tenant: str,
+    role: Role | str,
+    sub: str,
+    ttl_s: int = 30 * 24 * 3600,
 ) -> str:
+    """A bearer token for the APIs, signed with the current key (a plain secret is the one key
+    `default`)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    ring = _keys(keys)
     now = int(time.time())
-    claims = {"tenant": tenant, "role": str(role), "sub": sub, "iat": now, "exp": now + ttl_s}
-    return jwt.encode({**claims, "iss": ISSUER}, secret, algorithm=ALGORITHM)
+    claims = {
+        "tenant": tenant,
+        "role": str(role),
+        "sub": sub,
+        "iat": now,
+        "exp": now + ttl_s,
+        "iss": ISSUER,
+        "aud": API_AUDIENCE,
+        "jti": secrets.token_urlsafe(12),
+    }
+    secret = ring.keys[ring.current]
+    return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": ring.current})
 
 
-def verify_token(secret: str, token: str) -> Principal:
+def verify_token(keys: Keyring | str, token: str) -> Principal:
+    ring = _keys(keys)
     try:
+        kid = jwt.get_unverified_header(token).get("kid")
+        secret = ring.keys.get(kid) if isinstance(kid, str) else None
+        if secret is None:
+            raise InvalidToken("unknown or missing key id (kid)")
         claims = jwt.decode(
             token,
             secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "iss", "tenant", "role", "sub"]},
+            audience=API_AUDIENCE,
+            options={"require": ["exp", "iat", "iss", "aud", "tenant", "role", "sub"]},
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc

@@ -71,7 +71,7 @@ async def get_principal(
     if credentials is None:
         raise Unauthenticated("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
     try:
-        return verify_token(runtime.settings.jwt_secret.get_secret_value(), credentials.credentials)
+        return verify_token(runtime.settings.signing_keys(), credentials.credentials)
     except InvalidToken as exc:
         raise Unauthenticated(
             f"bearer token rejected: {exc}",

@@ -6,13 +6,11 @@ Everything comes from the environment with the `ANBEFAL_` prefix (`ANBEFAL_KAFKA
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from anbefal.common.auth import single_key
 from anbefal.common.crypto import Keyring
-
-# Values people paste from examples; a deployment that still uses one is not secured.
-_PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "example", "xxx"})
 
 
 class BaseServiceSettings(BaseSettings):
@@ -20,10 +18,14 @@ class BaseServiceSettings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:19092"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:15432/anbefal"
-    jwt_secret: SecretStr = Field(min_length=32)
     # Deployment keys for data sealed at rest and in events: `kid:base64url-32-bytes[,kid:...]`,
     # the first seals, all open (rotation). `anbefal keys new` prints one entry.
     data_keys: SecretStr | None = None
+    # The bearer tokens' keys: `ANBEFAL_JWT_KEYS`, a keyring like `ANBEFAL_DATA_KEYS` (the first
+    # signs, all verify), or for one key `ANBEFAL_JWT_SECRET` (32+ characters, key id
+    # `default`). One of them is needed; `ANBEFAL_JWT_KEYS` wins when both are set.
+    jwt_keys: SecretStr | None = None
+    jwt_secret: SecretStr | None = None
     log_level: str = "INFO"
     log_json: bool = True
     # How long a produce may wait for the broker's acknowledgement before the caller gives up.
@@ -64,9 +66,18 @@ class BaseServiceSettings(BaseSettings):
             )
         return Keyring.parse(self.data_keys.get_secret_value())
 
-    @field_validator("jwt_secret")
-    @classmethod
-    def _refuse_placeholders(cls, value: SecretStr) -> SecretStr:
-        if value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
-            raise ValueError("ANBEFAL_JWT_SECRET is a placeholder; set a random secret")
-        return value
+    @model_validator(mode="after")
+    def _need_keys(self) -> BaseServiceSettings:
+        try:
+            self.signing_keys()
+        except ValueError as exc:
+            raise ValueError(f"ANBEFAL_JWT_KEYS / ANBEFAL_JWT_SECRET: {exc}") from None
+        return self
+
+    def signing_keys(self) -> Keyring:
+        """The bearer tokens' keys (`common/auth.py`)."""
+        if self.jwt_keys is not None:
+            return Keyring.parse(self.jwt_keys.get_secret_value())
+        if self.jwt_secret is not None:
+            return single_key(self.jwt_secret.get_secret_value())
+        raise ValueError("set ANBEFAL_JWT_KEYS or ANBEFAL_JWT_SECRET")

@@ -15,7 +15,7 @@ from anbefal.devstack.chaos import ChaosSystem
 from anbefal.devstack.kafka import create_topics
 from anbefal.devstack.paths import state_dir
 from anbefal.devstack.scratch import scratch_servers
-from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET
+from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET, TEST_UNSUBSCRIBE_KEYS
 
 
 @asynccontextmanager
@@ -35,6 +35,7 @@ async def bench_system(name: str, **env: str) -> AsyncIterator[ChaosSystem]:
                 "ANBEFAL_DATABASE_URL": url,
                 "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET,
                 "ANBEFAL_DATA_KEYS": TEST_DATA_KEYS,
+                "ANBEFAL_UNSUBSCRIBE_KEYS": TEST_UNSUBSCRIBE_KEYS,
                 "ANBEFAL_GROUP_PREFIX": name,
                 "ANBEFAL_LOG_LEVEL": "WARNING",
                 "PATH": os.environ["PATH"],

@@ -26,6 +26,7 @@ from anbefal.common.events import Action, Respondent, action_id
 
 TEST_JWT_SECRET = "test-secret-" + "k" * 40
 TEST_DATA_KEYS = key_spec("test1", b"d" * 32)
+TEST_UNSUBSCRIBE_KEYS = key_spec("test1", b"u" * 32)
 
 
 def free_port() -> int:

@@ -24,10 +24,14 @@ from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
 from anbefal.notify.privacy import export
 from anbefal.notify.settings import NotifySettings
+from anbefal.notify.staff.passwords import PasswordChecker
+from anbefal.notify.staff.service import Logins
+from anbefal.notify.staff.throttle import LoginThrottle
 from anbefal.notify.state import NotifyState
 from anbefal.notify.tasks import repository as tasks_repository
 from anbefal.notify.tasks import routes as tasks_routes
 from anbefal.notify.tasks.sla import SlaClock
+from anbefal.notify.ui import login as login_routes
 from anbefal.notify.ui import routes as ui_routes
 from anbefal.notify.unsubscribe import routes as unsubscribe_routes
 
@@ -60,8 +64,18 @@ def wire(runtime: Runtime[NotifySettings]) -> Wiring[NotifyState]:
         CONSUMER_TABLES,
         after_commit=committed,
     )
+    logins = Logins(
+        LoginThrottle(
+            free_per_address=settings.login_free_attempts_per_address,
+            free_per_account=settings.login_free_attempts_per_account,
+            max_s=settings.login_backoff_max_s,
+        ),
+        PasswordChecker(
+            concurrency=settings.login_hash_concurrency, queue_s=settings.login_queue_s
+        ),
+    )
     return Wiring(
-        NotifyState(settings),
+        NotifyState(settings, logins),
         consumers=[consumer],
         workers=[sender.worker.run, chat.worker.run, relay.worker.run, sla.worker.run],
         on_scrape=[tasks_repository.refresh_task_gauges],
@@ -80,6 +94,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             email_routes.router,
             chat_routes.router,
             audit_routes.router,
+            login_routes.router,
             ui_routes.router,
             unsubscribe_routes.router,
             export_router(NOTIFY.name, export.collect, OUTBOX),

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -166,7 +167,28 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(20))
     locale: Mapped[str] = mapped_column(String(8), default="en")
     password_hash: Mapped[str] = mapped_column(String(200))
+    # A deactivated user cannot log in, and their sessions are gone.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class StaffSession(Base):
+    """A staff login. The cookie holds a random token; only its SHA-256 is stored, so the
+    table does not hand out sessions. Logging out, deactivation and saving the user (a new role or
+    password) delete the rows; a row whose user is inactive or has another role counts for
+    nothing either."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("ix_staff_sessions_user", "tenant", "email"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
+    tenant: Mapped[str] = mapped_column(String(63))
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20))
+    # The token every form of this session carries (cross-site request forgery).
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class Suppression(Base):

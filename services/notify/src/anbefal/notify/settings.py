@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
+from anbefal.common.crypto import Keyring
 from anbefal.common.services import NOTIFY
 from anbefal.common.settings import BaseServiceSettings
+from anbefal.notify.unsubscribe.tokens import LinkKeys
 
 
 class NotifySettings(BaseServiceSettings):
@@ -25,10 +27,39 @@ class NotifySettings(BaseServiceSettings):
     # Mail over the cap is not sent and stays in the log as `skipped`, with the reason.
     email_max_per_recipient_per_day: int = Field(default=5, ge=1)
     sla_poll_s: float = 5.0
+    # Unsubscribe links' own keys, a keyring like ANBEFAL_DATA_KEYS (`anbefal keys new`): the
+    # first seals new links, every listed key still opens; rotating the JWT keys leaves mailed
+    # links working. Links mailed before they had their own keys are JWTs: the legacy secrets
+    # (the JWT secret of that time, comma-separated) still read them; unset, the JWT keys do.
+    unsubscribe_keys: SecretStr
+    unsubscribe_legacy_secrets: SecretStr | None = None
     # Where the page is served; used for task links in staff mail and unsubscribe links.
     public_url: str = NOTIFY.dev_url
     # How often the staff page's queue asks for fresh rows (its live update).
     ui_poll_s: float = Field(default=5.0, gt=0)
+    # Staff logins: a session lasts this long; password checks run this many at once (off the
+    # event loop), a login waits at most login_queue_s for one; attempts beyond the free ones
+    # per client address and per account double the wait, up to login_backoff_max_s.
+    staff_session_hours: float = Field(default=12.0, gt=0)
+    login_hash_concurrency: int = Field(default=2, ge=1)
+    login_queue_s: float = Field(default=10.0, gt=0)
+    login_free_attempts_per_address: int = Field(default=30, ge=1)
+    login_free_attempts_per_account: int = Field(default=5, ge=1)
+    login_backoff_max_s: float = Field(default=900.0, gt=0)
     # Slack/Teams incoming webhooks (the URL is per tenant, in TenantSettings.chat_webhook_url).
     chat_timeout_s: float = 10.0
     chat_max_attempts: int = 10
+
+    @field_validator("unsubscribe_keys")
+    @classmethod
+    def _parse_unsubscribe_keys(cls, value: SecretStr) -> SecretStr:
+        Keyring.parse(value.get_secret_value())  # a malformed spec stops start-up
+        return value
+
+    def unsubscribe_link_keys(self) -> LinkKeys:
+        if self.unsubscribe_legacy_secrets is not None:
+            spec = self.unsubscribe_legacy_secrets.get_secret_value()
+            legacy = [s.strip().encode() for s in spec.split(",") if s.strip()]
+        else:
+            legacy = list(self.signing_keys().keys.values())
+        return LinkKeys(Keyring.parse(self.unsubscribe_keys.get_secret_value()), legacy)

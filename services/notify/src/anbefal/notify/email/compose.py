@@ -136,7 +136,7 @@ def respondent_mail(
     if respondent.email:
         link = tokens.url(
             settings.public_url,
-            settings.jwt_secret.get_secret_value(),
+            settings.unsubscribe_link_keys(),
             tenant=action.tenant,
             email=respondent.email,
             locale=respondent.locale or (tenant.locale if tenant else None),

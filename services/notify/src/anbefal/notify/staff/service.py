@@ -1,22 +1,21 @@
-"""Staff accounts for the page: argon2 password hashes, nothing reversible."""
+"""Staff accounts for the page: argon2 password hashes, nothing reversible; logins throttled and
+checked off the event loop."""
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common import audit
 from anbefal.common.events import Actor
 from anbefal.notify.models import OUTBOX, StaffUser
-from anbefal.notify.staff import repository
+from anbefal.notify.staff import repository, sessions
+from anbefal.notify.staff.passwords import DUMMY_HASH, PasswordChecker, hash_password
+from anbefal.notify.staff.throttle import LoginThrottle
 from anbefal.notify.tasks.lifecycle import STAFF
 
-_hasher = PasswordHasher()
 STAFF_ROLES: tuple[str, ...] = tuple(role.value for role in STAFF)
-# Verifying against this when the user does not exist keeps the response time the same, so
-# the login form does not tell which addresses have accounts.
-_DUMMY_HASH = _hasher.hash("not a password anyone has")
 
 
 async def add_user(
@@ -30,19 +29,21 @@ async def add_user(
     actor: Actor,
     locale: str = "en",
 ) -> None:
-    """Create a user, or update the name, role and password of an existing one; `actor` made
-    the change (the audit trail records it)."""
+    """Create a user, or update the name, role and password of an existing one (and activate
+    it); `actor` made the change (the audit trail records it). The user's sessions end: whatever
+    changed, they log in again under it."""
     if role not in STAFF_ROLES:
         raise ValueError(f"role must be one of {', '.join(STAFF_ROLES)}")
     if len(password) < 10:
         raise ValueError("the password needs at least 10 characters")
+    email = email.strip().lower()
     row = {
         "tenant": tenant,
-        "email": email.strip().lower(),
+        "email": email,
         "name": name,
         "role": role,
         "locale": locale,
-        "password_hash": _hasher.hash(password),
+        "password_hash": hash_password(password),
     }
     before = await repository.user(session, tenant, row["email"])
     await repository.upsert_user(session, row)
@@ -53,16 +54,56 @@ async def add_user(
                 "name": {"from": before.name if before else None, "to": name},
                 "password_changed": True},
     )  # fmt: skip
+    await sessions.end_all(session, tenant, email)
+
+
+async def deactivate_user(session: AsyncSession, *, tenant: str, email: str, actor: Actor) -> bool:
+    """The user can no longer log in and their sessions end; False if there is no such user.
+    `actor` made the change (the audit trail records it)."""
+    email = email.strip().lower()
+    found = await repository.deactivate(session, tenant, email)
+    await sessions.end_all(session, tenant, email)
+    if found:
+        await audit.record(
+            session, OUTBOX, tenant=tenant, actor=actor, action="user.deactivated",
+            target=f"user:{email}", detail={},
+        )  # fmt: skip
+    return found
+
+
+@dataclass(frozen=True)
+class Throttled:
+    """Too many attempts: try again in `retry_after_s` seconds."""
+
+    retry_after_s: int
+
+
+@dataclass(frozen=True)
+class Logins:
+    """What a login needs for the life of the process: the throttle and the password checker."""
+
+    throttle: LoginThrottle
+    checker: PasswordChecker
 
 
 async def authenticate(
-    session: AsyncSession, tenant: str, email: str, password: str
-) -> StaffUser | None:
-    user = await repository.user(session, tenant, email.strip().lower())
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except VerificationError:
+    session: AsyncSession, logins: Logins, address: str, tenant: str, email: str, password: str
+) -> StaffUser | Throttled | None:
+    """The user whose password this is, `Throttled` when this address or account must wait, or
+    None (wrong, unknown or deactivated: the answer does not say which). Raises
+    `passwords.Busy` when every password-checking slot stays taken."""
+    email = email.strip().lower()
+    if wait := logins.throttle.retry_after_s(address, tenant, email):
+        return Throttled(wait)
+    logins.throttle.attempt(address, tenant, email)
+    user = await repository.user(session, tenant, email)
+    if user is not None and not user.active:
+        user = None
+    ok = await logins.checker.matches(user.password_hash if user else DUMMY_HASH, password)
+    if not ok or user is None:
+        logins.throttle.failed(address, tenant, email)
         return None
+    logins.throttle.succeeded(address, tenant, email)
     return user
 
 

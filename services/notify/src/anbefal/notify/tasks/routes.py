@@ -9,8 +9,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common.auth import Principal
 from anbefal.common.deps import SessionDep, TenantPath
-from anbefal.notify.access import Reader, Staff
+from anbefal.notify.access import Reader, Staff, respondent_for
 from anbefal.notify.models import Task
 from anbefal.notify.schemas import (
     CompleteIn,
@@ -38,21 +39,25 @@ async def list_tasks(
 ) -> TaskList:
     now = datetime.now(UTC)
     return TaskList(
-        tasks=[task_out(t, now) for t in await queue.tasks(session, tenant, status, limit)]
+        tasks=[
+            task_out(t, now, principal) for t in await queue.tasks(session, tenant, status, limit)
+        ]
     )
 
 
 TaskId = Annotated[uuid.UUID, Path(description="Task id")]
 
 
-def task_out(task: Task, now: datetime) -> TaskOut:
+def task_out(task: Task, now: datetime, principal: Principal) -> TaskOut:
+    """A task as `principal` may see it (`access.respondent_for`)."""
     out = TaskOut.model_validate(task)
     out.overdue = is_overdue(task.status, task.due_at, now)
+    out.respondent = respondent_for(principal.role, out.respondent)
     return out
 
 
-async def _detail(session: AsyncSession, task: Task) -> TaskDetail:
-    out = TaskDetail.model_validate(task_out(task, datetime.now(UTC)).model_dump())
+async def _detail(session: AsyncSession, task: Task, principal: Principal) -> TaskDetail:
+    out = TaskDetail.model_validate(task_out(task, datetime.now(UTC), principal).model_dump())
     out.notes = [NoteOut.model_validate(n) for n in await queue.notes(session, task)]
     return out
 
@@ -61,7 +66,7 @@ async def _detail(session: AsyncSession, task: Task) -> TaskDetail:
 async def get_task(
     tenant: TenantPath, task_id: TaskId, principal: Reader, session: SessionDep
 ) -> TaskDetail:
-    return await _detail(session, await queue.get(session, tenant, task_id))
+    return await _detail(session, await queue.get(session, tenant, task_id), principal)
 
 
 @router.post(
@@ -72,7 +77,7 @@ async def get_task(
 async def claim(
     tenant: TenantPath, task_id: TaskId, principal: Staff, session: SessionDep
 ) -> TaskDetail:
-    return await _detail(session, await queue.claim(session, tenant, task_id, principal))
+    return await _detail(session, await queue.claim(session, tenant, task_id, principal), principal)
 
 
 @router.post(
@@ -88,7 +93,7 @@ async def complete(
     session: SessionDep,
 ) -> TaskDetail:
     task = await queue.complete(session, tenant, task_id, principal, body.outcome, body.note)
-    return await _detail(session, task)
+    return await _detail(session, task, principal)
 
 
 @router.post(
@@ -104,7 +109,7 @@ async def reassign(
     session: SessionDep,
 ) -> TaskDetail:
     task = await queue.reassign(session, tenant, task_id, principal, str(body.assignee), body.note)
-    return await _detail(session, task)
+    return await _detail(session, task, principal)
 
 
 @router.post(
@@ -120,7 +125,7 @@ async def reopen(
     session: SessionDep,
 ) -> TaskDetail:
     return await _detail(
-        session, await queue.reopen(session, tenant, task_id, principal, body.note)
+        session, await queue.reopen(session, tenant, task_id, principal, body.note), principal
     )
 
 
@@ -134,5 +139,5 @@ async def add_note(
     tenant: TenantPath, task_id: TaskId, body: NoteIn, principal: Staff, session: SessionDep
 ) -> TaskDetail:
     return await _detail(
-        session, await queue.add_note(session, tenant, task_id, principal, body.body)
+        session, await queue.add_note(session, tenant, task_id, principal, body.body), principal
     )

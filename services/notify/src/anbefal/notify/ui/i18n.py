@@ -11,6 +11,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "email": "Email",
         "password": "Password",
         "bad_login": "Wrong organisation, email or password.",
+        "throttled": "Too many attempts to log in. Try again in {wait}.",
+        "seconds": "{n} seconds",
+        "minutes": "{n} minutes",
+        "busy": "Too many people are logging in right now. Try again in a few seconds.",
+        "forged": "This form did not come from this page, or it has expired. Go back, reload "
+        "the page and try again.",
         "queue": "Queue",
         "mine": "Mine",
         "due": "Due",
@@ -69,6 +75,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "email": "E-mail",
         "password": "Adgangskode",
         "bad_login": "Forkert organisation, e-mail eller adgangskode.",
+        "throttled": "For mange forsøg på at logge ind. Prøv igen om {wait}.",
+        "seconds": "{n} sekunder",
+        "minutes": "{n} minutter",
+        "busy": "Der er for mange, der logger ind lige nu. Prøv igen om et par sekunder.",
+        "forged": "Formularen kom ikke fra denne side, eller den er udløbet. Gå tilbage, "
+        "genindlæs siden og prøv igen.",
         "queue": "Kø",
         "mine": "Mine",
         "due": "Frist",
@@ -120,6 +132,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "unsubscribe_bad": "Dette afmeldingslink er ikke gyldigt.",
     },
 }
+
+
+def wait_words(words: dict[str, str], seconds: int) -> str:
+    """A wait in words: seconds below two minutes, whole minutes (rounded up) above."""
+    if seconds < 120:
+        return words["seconds"].format(n=seconds)
+    return words["minutes"].format(n=-(-seconds // 60))
 
 
 def texts(locale: str | None) -> dict[str, str]:

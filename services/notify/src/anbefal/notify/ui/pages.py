@@ -1,9 +1,5 @@
 """What every server-rendered page shares: the templates, the words in the visitor's language,
-and who is logged in (a token in an HttpOnly cookie).
-
-SameSite=Lax keeps the cookie off cross-site POSTs, which is what protects the pages' forms from
-cross-site request forgery.
-"""
+and the logged-in person's name and form token (`ui/guard.py` decides who that is)."""
 
 from __future__ import annotations
 
@@ -14,23 +10,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from anbefal.common.auth import InvalidToken, Principal, verify_token
+from anbefal.notify.staff.sessions import Login
 from anbefal.notify.ui.i18n import texts
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-COOKIE = "anbefal_session"
 LOCALE_COOKIE = "anbefal_locale"
-SESSION_HOURS = 12
-
-
-def logged_in(request: Request, secret: str) -> Principal | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    try:
-        return verify_token(secret, token)
-    except InvalidToken:
-        return None
 
 
 def words(request: Request) -> dict[str, str]:
@@ -39,11 +23,22 @@ def words(request: Request) -> dict[str, str]:
 
 
 def render(
-    request: Request, name: str, status: int = 200, locale: str | None = None, **context: Any
+    request: Request,
+    name: str,
+    status: int = 200,
+    locale: str | None = None,
+    login: Login | None = None,
+    **context: Any,
 ) -> HTMLResponse:
+    """A page; with `login`, its header shows who is logged in and its forms carry the
+    session's token (`csrf`)."""
     locale = locale or request.cookies.get(LOCALE_COOKIE, "en")
+    session = {"principal": login.principal, "csrf": login.csrf} if login else {}
     return templates.TemplateResponse(
-        request, name, {"t": texts(locale), "lang": locale, **context}, status_code=status
+        request,
+        name,
+        {"t": texts(locale), "lang": locale, "principal": None, **session, **context},
+        status_code=status,
     )
 
 

@@ -1,6 +1,7 @@
-"""The staff page: log in, the call-back queue (live), a task and its forms, one per action.
+"""The staff page: the call-back queue (live), a task and its forms, one per action.
 
 Each action is POST, redirect, GET; the work itself is `tasks.queue`'s, as for the JSON API.
+Every POST is checked by `ui/guard.py` (our origin, the session's form token).
 """
 
 from __future__ import annotations
@@ -14,79 +15,26 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from anbefal.common.auth import Principal, issue_token
+from anbefal.common.auth import Principal
 from anbefal.common.deps import SessionDep
 from anbefal.common.errors import ServiceError
+from anbefal.notify.access import respondent_for
 from anbefal.notify.dependencies import NotifyStateDep
 from anbefal.notify.models import Task
 from anbefal.notify.schemas import CompleteIn, NoteIn, ReassignIn, ReopenIn
-from anbefal.notify.staff import service as staff
-from anbefal.notify.state import NotifyState
+from anbefal.notify.staff.sessions import Login
 from anbefal.notify.tasks import queue
 from anbefal.notify.tasks.lifecycle import LEADS, Outcome, is_overdue
-from anbefal.notify.ui.pages import (
-    COOKIE,
-    LOCALE_COOKIE,
-    SESSION_HOURS,
-    logged_in,
-    render,
-    to_login,
-    words,
-)
+from anbefal.notify.ui import guard
+from anbefal.notify.ui.pages import render, to_login, words
 
 router = APIRouter(include_in_schema=False)
-
-
-def _principal(request: Request, state: NotifyState) -> Principal | None:
-    return logged_in(request, state.settings.jwt_secret.get_secret_value())
+Csrf = Annotated[str, Form()]
 
 
 @router.get("/")
 async def home() -> RedirectResponse:
     return RedirectResponse("/queue", status_code=303)
-
-
-@router.get("/login")
-async def login_form(request: Request) -> HTMLResponse:
-    return render(request, "login.html", principal=None)
-
-
-@router.post("/login")
-async def login(
-    request: Request,
-    session: SessionDep,
-    state: NotifyStateDep,
-    tenant: Annotated[str, Form()],
-    email: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-) -> Response:
-    user = await staff.authenticate(session, tenant.strip(), email, password)
-    if user is None:
-        error = words(request).get("bad_login")
-        return render(
-            request, "login.html", 401, principal=None, error=error, tenant=tenant, email=email
-        )
-    token = issue_token(
-        state.settings.jwt_secret.get_secret_value(),
-        tenant=user.tenant,
-        role=user.role,
-        sub=user.email,
-        ttl_s=SESSION_HOURS * 3600,
-    )
-    response = RedirectResponse("/queue", status_code=303)
-    secure = request.url.scheme == "https"
-    response.set_cookie(
-        COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="lax", secure=secure
-    )
-    response.set_cookie(LOCALE_COOKIE, user.locale, samesite="lax", secure=secure)
-    return response
-
-
-@router.post("/logout")
-async def logout() -> RedirectResponse:
-    response = to_login()
-    response.delete_cookie(COOKIE)
-    return response
 
 
 Views = Literal["mine", "team"]
@@ -102,28 +50,27 @@ def _queue_context(principal: Principal, view: Views) -> dict[str, Any] | None:
 async def _queue_rows(session: SessionDep, principal: Principal, view: Views) -> list[Any]:
     mine = principal.sub if view == "mine" else None
     now = datetime.now(UTC)
-    return [_task_view(t, now) for t in await queue.waiting(session, principal.tenant, mine=mine)]
+    waiting = await queue.waiting(session, principal.tenant, mine=mine)
+    return [_task_view(t, now, principal) for t in waiting]
 
 
 @router.get("/queue")
 async def queue_page(
     request: Request, session: SessionDep, state: NotifyStateDep, view: Views = "mine"
 ) -> Response:
-    principal = _principal(request, state)
-    if principal is None:
+    login = await guard.logged_in(request, session)
+    if login is None:
         return to_login()
-    context = _queue_context(principal, view)
+    context = _queue_context(login.principal, view)
     if context is None:
         error = words(request)["team_forbidden"]
         context = {"view": "mine", "can_lead": False}
-        return render(
-            request, "queue.html", 403, principal=principal, tasks=[], error=error, **context
-        )
-    tasks = await _queue_rows(session, principal, view)
+        return render(request, "queue.html", 403, login=login, tasks=[], error=error, **context)
+    tasks = await _queue_rows(session, login.principal, view)
     return render(
         request,
         "queue.html",
-        principal=principal,
+        login=login,
         tasks=tasks,
         poll_ms=int(state.settings.ui_poll_s * 1000),
         **context,
@@ -136,17 +83,17 @@ async def queue_rows(
 ) -> Response:
     """The queue's rows alone, for the page's live update: it polls this and swaps them in, so
     a task claimed by someone else leaves every other agent's queue without a reload."""
-    principal = _principal(request, state)
-    if principal is None:
+    login = await guard.logged_in(request, session)
+    if login is None:
         return Response(status_code=401)
-    context = _queue_context(principal, view)
+    context = _queue_context(login.principal, view)
     if context is None:
         return Response(status_code=403)
-    tasks = await _queue_rows(session, principal, view)
-    return render(request, "_queue_rows.html", principal=principal, tasks=tasks, **context)
+    tasks = await _queue_rows(session, login.principal, view)
+    return render(request, "_queue_rows.html", login=login, tasks=tasks, **context)
 
 
-def _task_view(task: Task, now: datetime) -> dict[str, Any]:
+def _task_view(task: Task, now: datetime, principal: Principal) -> dict[str, Any]:
     return {
         "id": task.id,
         "type": task.type,
@@ -156,7 +103,7 @@ def _task_view(task: Task, now: datetime) -> dict[str, Any]:
         "score": task.score,
         "comment": task.comment,
         "answered_at": task.answered_at,
-        "respondent": task.respondent,
+        "respondent": respondent_for(principal.role, task.respondent),
         "status": task.status,
         "claimed_by": task.claimed_by,
         "assignee": task.assignee,
@@ -168,28 +115,29 @@ def _task_view(task: Task, now: datetime) -> dict[str, Any]:
 async def _task_page(
     request: Request,
     session: SessionDep,
-    principal: Principal,
+    login: Login,
     task_id: uuid.UUID,
     error: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     """The task page, or for an id not in the principal's tenant the queue page with 404."""
+    principal = login.principal
     try:
         task = await queue.get(session, principal.tenant, task_id)
     except ServiceError as exc:
         return render(
-            request, "queue.html", exc.status, principal=principal, tasks=[], error=exc.message,
+            request, "queue.html", exc.status, login=login, tasks=[], error=exc.message,
             view="mine", can_lead=principal.role in LEADS,
         )  # fmt: skip
     now = datetime.now(UTC)
-    view = _task_view(task, now)
+    view = _task_view(task, now, principal)
     view["notes"] = await queue.notes(session, task)
-    history = [_task_view(t, now) for t in await queue.history(session, task)]
+    history = [_task_view(t, now, principal) for t in await queue.history(session, task)]
     return render(
         request,
         "task.html",
         status,
-        principal=principal,
+        login=login,
         task=view,
         history=history,
         can_lead=principal.role in LEADS,
@@ -199,13 +147,11 @@ async def _task_page(
 
 
 @router.get("/tasks/{task_id}")
-async def task_page(
-    request: Request, task_id: uuid.UUID, session: SessionDep, state: NotifyStateDep
-) -> Response:
-    principal = _principal(request, state)
-    if principal is None:
+async def task_page(request: Request, task_id: uuid.UUID, session: SessionDep) -> Response:
+    login = await guard.logged_in(request, session)
+    if login is None:
         return to_login()
-    return await _task_page(request, session, principal, task_id)
+    return await _task_page(request, session, login, task_id)
 
 
 async def _act(
@@ -213,31 +159,40 @@ async def _act(
     session: SessionDep,
     state: NotifyStateDep,
     task_id: uuid.UUID,
+    csrf: str,
     change: Callable[[Principal], Awaitable[object]],
 ) -> Response:
     """Run one queue operation for the logged-in person and go back to the task (POST, redirect,
-    GET). A refusal or an invalid form shows the task page again with the reason."""
-    principal = _principal(request, state)
-    if principal is None:
+    GET). A refusal or an invalid form shows the task page again with the reason; a POST from
+    another origin or without the session's token changes nothing (403)."""
+    try:
+        login = await guard.posted(request, session, state.settings, csrf)
+    except guard.Forged:
+        return render(request, "refused.html", 403, error=words(request)["forged"])
+    if login is None:
         return to_login()
     try:
-        await change(principal)
+        await change(login.principal)
     except ValidationError as exc:
         message = str(exc.errors()[0]["msg"])
-        return await _task_page(request, session, principal, task_id, message, 422)
+        return await _task_page(request, session, login, task_id, message, 422)
     except ServiceError as exc:
-        return await _task_page(request, session, principal, task_id, exc.message, exc.status)
+        return await _task_page(request, session, login, task_id, exc.message, exc.status)
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 
 @router.post("/tasks/{task_id}/claim")
 async def claim(
-    request: Request, task_id: uuid.UUID, session: SessionDep, state: NotifyStateDep
+    request: Request,
+    task_id: uuid.UUID,
+    session: SessionDep,
+    state: NotifyStateDep,
+    csrf: Csrf = "",
 ) -> Response:
     async def change(who: Principal) -> object:
         return await queue.claim(session, who.tenant, task_id, who)
 
-    return await _act(request, session, state, task_id, change)
+    return await _act(request, session, state, task_id, csrf, change)
 
 
 @router.post("/tasks/{task_id}/complete")
@@ -246,6 +201,7 @@ async def complete(
     task_id: uuid.UUID,
     session: SessionDep,
     state: NotifyStateDep,
+    csrf: Csrf = "",
     outcome: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
@@ -253,7 +209,7 @@ async def complete(
         body = CompleteIn.model_validate({"outcome": outcome, "note": note})
         return await queue.complete(session, who.tenant, task_id, who, body.outcome, body.note)
 
-    return await _act(request, session, state, task_id, change)
+    return await _act(request, session, state, task_id, csrf, change)
 
 
 @router.post("/tasks/{task_id}/reassign")
@@ -262,6 +218,7 @@ async def reassign(
     task_id: uuid.UUID,
     session: SessionDep,
     state: NotifyStateDep,
+    csrf: Csrf = "",
     assignee: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
@@ -271,7 +228,7 @@ async def reassign(
             session, who.tenant, task_id, who, str(body.assignee), body.note
         )
 
-    return await _act(request, session, state, task_id, change)
+    return await _act(request, session, state, task_id, csrf, change)
 
 
 @router.post("/tasks/{task_id}/reopen")
@@ -280,13 +237,14 @@ async def reopen(
     task_id: uuid.UUID,
     session: SessionDep,
     state: NotifyStateDep,
+    csrf: Csrf = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
     async def change(who: Principal) -> object:
         body = ReopenIn.model_validate({"note": note})
         return await queue.reopen(session, who.tenant, task_id, who, body.note)
 
-    return await _act(request, session, state, task_id, change)
+    return await _act(request, session, state, task_id, csrf, change)
 
 
 @router.post("/tasks/{task_id}/notes")
@@ -295,10 +253,11 @@ async def add_note(
     task_id: uuid.UUID,
     session: SessionDep,
     state: NotifyStateDep,
+    csrf: Csrf = "",
     body: Annotated[str, Form()] = "",
 ) -> Response:
     async def change(who: Principal) -> object:
         note = NoteIn.model_validate({"body": body})
         return await queue.add_note(session, who.tenant, task_id, who, note.body)
 
-    return await _act(request, session, state, task_id, change)
+    return await _act(request, session, state, task_id, csrf, change)

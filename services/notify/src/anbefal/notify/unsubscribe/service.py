@@ -22,11 +22,11 @@ class Unsubscribed:
 
 
 async def follow(
-    session: AsyncSession, secret: str, token: str, *, confirm: bool
+    session: AsyncSession, keys: tokens.LinkKeys, token: str, *, confirm: bool
 ) -> Unsubscribed | None:
     """Read a link's token (None if it is not ours); with `confirm`, put its address on the
     tenant's suppression list. No login: the signed token is the permission."""
-    subscriber = tokens.read(secret, token)
+    subscriber = tokens.read(keys, token)
     if subscriber is None:
         return None
     tenant = (await shared.tenants(session, {subscriber.tenant})).get(subscriber.tenant)

@@ -63,7 +63,7 @@ from anbefal.devstack.testing import (
     end_offsets,
 )
 
-SECRET = "bench-typeform-secret"
+SECRET = "bench-typeform-secret-of-32-chars-or-more"
 TENANT = "bench"
 
 # wrk's Lua, shared part: each thread gets an id (so no two threads send the same answer) and

@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from anbefal.ingest.schemas import Accepted
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
-SECRET = "e2e-signing-secret"
+SECRET = "e2e-signing-secret-of-at-least-32-chars"
 
 
 class Ingest:
@@ -476,7 +477,15 @@ async def test_the_same_answer_three_times_is_counted_once_and_routed_once(
 ) -> None:
     tenant = new_tenant()
     await ingest.add_source(tenant, "typeform", TYPEFORM_SOURCE)
-    signed = tools.typeform(SECRET, token="resp-3x", score=2, hidden={"customer_id": "C-7"})
+    # Answered an hour ago: young enough for the detractor call's maximum answer age.
+    answered = datetime.now(UTC) - timedelta(hours=1)
+    signed = tools.typeform(
+        SECRET,
+        token="resp-3x",
+        score=2,
+        hidden={"customer_id": "C-7"},
+        submitted_at=answered.isoformat(),
+    )
     statuses = [(await ingest.post(tenant, "typeform", signed)).status_code for _ in range(3)]
     assert statuses == [202, 200, 200]
     (event,) = await events_for(ingest, tenant, 1)
@@ -505,7 +514,10 @@ async def test_the_same_answer_three_times_is_counted_once_and_routed_once(
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client:
         scores = await client.get(
             f"{ingest.processes['scoring'].url}/v1/tenants/{tenant}/scores",
-            params={"from": "2026-11-01", "to": "2026-12-31"},
+            params={
+                "from": (answered - timedelta(days=1)).date().isoformat(),
+                "to": (answered + timedelta(days=1)).date().isoformat(),
+            },
         )
     assert scores.status_code == 200, scores.text
     ((segment),) = scores.json()["segments"]
@@ -654,6 +666,19 @@ async def test_cli_sources_rejected_and_csv_import(ingest: Ingest, tmp_path: Pat
     assert SECRET not in added.stdout + added.stderr
     listed = await asyncio.to_thread(cli, ingest, "source", "list", "--tenant", tenant)
     assert "tf\ttypeform\tscore=nps_q" in listed.stdout, listed.stderr
+    # No secret given: one is generated, shown once, and signs the tool's deliveries.
+    made = await asyncio.to_thread(
+        cli, ingest, "source", "add", "gen", "--tenant", tenant, "--tool", "typeform",
+        "--score-field", "nps", "--secret-stdin", stdin="\n",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    generated = made.stdout.split("paste it into typeform): ")[1].strip()
+    assert len(generated) >= 43  # 32 random bytes
+    signed = await ingest.post(tenant, "gen", tools.typeform(generated, token="gen-1", score=9))
+    assert signed.status_code == 202, signed.text
+    shown = await asyncio.to_thread(cli, ingest, "source", "show", "gen", "--tenant", tenant)
+    assert generated not in shown.stdout
+    assert "fingerprint" not in shown.stdout
     # The question is misnamed: the delivery is kept, fixed, then replayed from the CLI.
     r = await ingest.post(tenant, "tf", tools.typeform(SECRET, token="cli-1", score=6))
     assert r.json()["status"] == "ignored"

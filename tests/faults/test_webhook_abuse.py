@@ -21,7 +21,7 @@ from anbefal.devstack.testing import TEST_JWT_SECRET
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
-SECRET = "abuse-typeform-secret"
+SECRET = "abuse-typeform-secret-of-32-chars-or-more"
 RATE = 40  # requests per second per tenant
 
 

@@ -22,7 +22,7 @@ from anbefal.ingest.webhooks.adapters.base import (
     SignatureInvalid,
 )
 
-SECRET = "s3cret-signing-key"
+SECRET = "s3cret-signing-key-of-32-chars-or-more"
 
 
 def source(tool: str, **fields: Any) -> Source:

@@ -20,7 +20,7 @@ from anbefal.ingest.sources.config import Source, SourceIn
 from anbefal.ingest.webhooks.adapters import ADAPTERS
 from anbefal.ingest.webhooks.adapters.base import Delivery, PayloadInvalid, SignatureInvalid
 
-SECRET = "fuzz-signing-secret"
+SECRET = "fuzz-signing-secret-of-32-chars-or-more"
 HEADER_NAMES = st.sampled_from(
     [
         "content-type",

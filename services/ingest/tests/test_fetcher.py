@@ -17,10 +17,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from anbefal.common.contact import ContactSealer
+from anbefal.common.crypto import Keyring
+from anbefal.common.datakeys import DataKeys
 from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.kafka import Publisher
 from anbefal.devstack.surveytools import FakeToolApi
-from anbefal.devstack.testing import TEST_JWT_SECRET, asyncpg_dsn, wait_until
+from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET, asyncpg_dsn, wait_until
 from anbefal.ingest.intake.dedupe import DedupeStore
 from anbefal.ingest.models import FetchJob, Rejected
 from anbefal.ingest.settings import IngestSettings
@@ -56,8 +59,9 @@ class Rig:
             config["api_base_url"] = base_url
         async with self.db() as session, session.begin():
             await sources.upsert_source(
-                session, tenant=tenant, name="sm", tool="surveymonkey", config=config,
-                secret="a-long-enough-client-secret-0123456789", api_token="api-token", by="t",
+                session, Keyring.parse(TEST_DATA_KEYS), tenant=tenant, name="sm",
+                tool="surveymonkey", config=config, by="t",
+                secret="a-long-enough-client-secret-0123456789", api_token="api-token",
             )  # fmt: skip
 
     async def job(self, tenant: str, response_id: str) -> int:
@@ -83,6 +87,7 @@ async def running(stack: Any, *, override: bool = True, **settings: Any) -> Asyn
     url = stack.new_database()
     config = IngestSettings(
         jwt_secret=TEST_JWT_SECRET,
+        data_keys=TEST_DATA_KEYS,
         database_url=url,
         kafka_bootstrap=stack.kafka.bootstrap,
         ingest_vendor_api_override=api.url if override else None,
@@ -96,7 +101,8 @@ async def running(stack: Any, *, override: bool = True, **settings: Any) -> Asyn
     await publisher.start()
     await publisher.wait_ready(30)
     dedupe = DedupeStore(asyncpg_dsn(url))
-    fetcher = Fetcher(config, db, publisher, dedupe)
+    sealer = ContactSealer(DataKeys(config.keyring()), db)
+    fetcher = Fetcher(config, db, publisher, dedupe, sealer)
     stop = asyncio.Event()
     tasks = [asyncio.create_task(fetcher.run(stop)), asyncio.create_task(dedupe.run(stop))]
     try:

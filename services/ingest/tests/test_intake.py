@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from anbefal.devstack.testing import TEST_JWT_SECRET
-from anbefal.ingest.intake import gate as intake_module
+from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET
 from anbefal.ingest.intake.gate import Intake
 from anbefal.ingest.intake.ratelimit import RateLimiter
 from anbefal.ingest.settings import IngestSettings
+from anbefal.ingest.sources import repository as sources_repository
 
 
 @contextlib.asynccontextmanager
@@ -25,19 +25,19 @@ async def no_session() -> AsyncIterator[None]:
 def lookups(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     state: dict[str, Any] = {"calls": 0, "gate": asyncio.Event()}
 
-    async def get_source(session: None, tenant: str, name: str) -> None:
+    async def get_source(session: None, keyring: object, tenant: str, name: str) -> None:
         state["calls"] += 1
         await state["gate"].wait()
         return None  # unknown source: cached as such
 
-    monkeypatch.setattr(intake_module.sources, "load", get_source)
+    monkeypatch.setattr(sources_repository, "load", get_source)
     return state
 
 
 def new_intake() -> Intake:
-    settings = IngestSettings(jwt_secret=TEST_JWT_SECRET)
+    settings = IngestSettings(jwt_secret=TEST_JWT_SECRET, data_keys=TEST_DATA_KEYS)
     sessionmaker: Any = no_session
-    return Intake(settings, RateLimiter(1000, 1000), sessionmaker)
+    return Intake(settings, RateLimiter(1000, 1000), sessionmaker, settings.keyring())
 
 
 async def test_concurrent_misses_share_one_lookup(lookups: dict[str, Any]) -> None:

@@ -12,13 +12,14 @@ import orjson
 import pytest
 
 from anbefal.common.errors import TooManyRequests, Unauthenticated
-from anbefal.devstack.testing import TEST_JWT_SECRET
-from anbefal.ingest.intake import unverified as unverified_module
+from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET
 from anbefal.ingest.intake.gate import Intake
 from anbefal.ingest.intake.lru import Lru
 from anbefal.ingest.intake.ratelimit import RateLimiter
 from anbefal.ingest.intake.unverified import Arrival, UnverifiedGate
+from anbefal.ingest.rejected import repository as rejected_repository
 from anbefal.ingest.settings import IngestSettings
+from anbefal.ingest.sources import repository as sources_repository
 
 
 class FakeSession:
@@ -39,7 +40,7 @@ def noted(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     async def note_unverified(session: Any, line: Any) -> None:
         lines.append({c: getattr(line, c) for c in FIELDS})
 
-    monkeypatch.setattr(unverified_module.repository, "note_unverified", note_unverified)
+    monkeypatch.setattr(rejected_repository, "note_unverified", note_unverified)
     return lines
 
 
@@ -108,11 +109,9 @@ async def test_unverified_traffic_has_its_own_rate_per_client_and_per_source(
 
 
 def test_the_tenant_budget_is_untouched_by_unverified_traffic() -> None:
-    intake = Intake(
-        IngestSettings(jwt_secret=TEST_JWT_SECRET),
-        RateLimiter(1, 3),
-        fake_session,  # type: ignore[arg-type]
-    )
+    settings = IngestSettings(jwt_secret=TEST_JWT_SECRET, data_keys=TEST_DATA_KEYS)
+    sessionmaker: Any = fake_session
+    intake = Intake(settings, RateLimiter(1, 3), sessionmaker, settings.keyring())
     assert intake.unverified.by_client is not intake.limiter
     assert intake.unverified.by_source is not intake.limiter
 
@@ -131,13 +130,14 @@ def test_lru_and_rate_buckets_are_bounded() -> None:
 
 
 async def test_cached_unknown_sources_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from anbefal.ingest.intake import gate as gate_module
 
-    async def load(session: Any, tenant: str, name: str) -> None:
+    async def load(session: Any, keyring: Any, tenant: str, name: str) -> None:
         return None
 
-    monkeypatch.setattr(gate_module.sources, "load", load)
-    settings = IngestSettings(jwt_secret=TEST_JWT_SECRET, ingest_memory_max_keys=50)
+    monkeypatch.setattr(sources_repository, "load", load)
+    settings = IngestSettings(
+        jwt_secret=TEST_JWT_SECRET, data_keys=TEST_DATA_KEYS, ingest_memory_max_keys=50
+    )
     intake = Intake.build(settings, fake_session)  # type: ignore[arg-type]
     for n in range(500):
         assert await intake.source(f"nobody-{n}", "x") is None

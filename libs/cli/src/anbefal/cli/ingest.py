@@ -61,7 +61,13 @@ def source_add(
         list[str], typer.Option(help="director=FIELD or salesperson=FIELD (repeat)")
     ] = [],  # noqa: B006
     survey_id: Annotated[list[str], typer.Option(help="Only these forms/surveys")] = [],  # noqa: B006
-    api_base_url: Annotated[str | None, typer.Option(help="SurveyMonkey/Qualtrics API")] = None,
+    api_base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="SurveyMonkey/Qualtrics API as documented: https://api.surveymonkey.com/v3 "
+            "(the default), https://<datacenter>.qualtrics.com/API/v3"
+        ),
+    ] = None,
     client_id: Annotated[str | None, typer.Option(help="SurveyMonkey app client id")] = None,
     secret_stdin: Annotated[
         bool, typer.Option(help="Read the signing secret (then an API token line) from stdin")
@@ -69,7 +75,10 @@ def source_add(
     url: Annotated[str, URL] = DEFAULT_URL,
 ) -> None:
     """Create or replace a source. The signing secret is asked for (or read from stdin), never
-    taken from the command line, so it stays out of shell history; it is never printed."""
+    taken from the command line, so it stays out of shell history; it is never printed. Leave it
+    empty to have one generated (32 random bytes), printed once to paste into the tool; a tool
+    that issues its own (Delighted's API key, a SurveyMonkey app's client secret, the secret
+    Formbricks shows) needs it pasted. An existing source keeps its secret when none is given."""
     low, _, high = scale.partition("-")
     if not (low.isdigit() and high.isdigit()):
         raise typer.BadParameter("expected LOW-HIGH, e.g. 0-10", param_hint="--scale")
@@ -77,14 +86,16 @@ def source_add(
         lines = sys.stdin.read().splitlines()
         secret, api_token = (lines + ["", ""])[0].strip(), (lines + ["", ""])[1].strip() or None
     else:
-        secret = typer.prompt("signing secret", hide_input=True)
+        secret = typer.prompt(
+            "signing secret (empty: generate one)", default="", show_default=False, hide_input=True
+        ).strip()
         api_token = None
         if tool in ("surveymonkey", "qualtrics"):
             api_token = typer.prompt("API token", hide_input=True)
     body: dict[str, Any] = {
         "tool": tool,
         "kind": kind,
-        "secret": secret,
+        "secret": secret or None,
         "scale_min": int(low),
         "scale_max": int(high),
         "fields": {
@@ -105,8 +116,10 @@ def source_add(
     }
     response = call(tenant, url, "PUT", f"/sources/{name}", json=body)
     shown = response.json()
-    print(f"saved source {name} ({tool}); secret {shown['secret_fingerprint']}", file=sys.stderr)
+    print(f"saved source {name} ({tool})", file=sys.stderr)
     print(f"webhook URL: {url.rstrip('/')}{shown['webhook_path']}")
+    if shown.get("generated_secret"):
+        print(f"signing secret (shown once; paste it into {tool}): {shown['generated_secret']}")
 
 
 @source_app.command("list")

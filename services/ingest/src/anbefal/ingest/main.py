@@ -30,6 +30,7 @@ from anbefal.ingest.privacy import routes as privacy
 from anbefal.ingest.rejected import routes as rejected
 from anbefal.ingest.schemas import BatchIn, ResponseIn
 from anbefal.ingest.settings import IngestSettings
+from anbefal.ingest.sources import repository as sources_repository
 from anbefal.ingest.sources import routes as sources
 from anbefal.ingest.state import IngestState
 from anbefal.ingest.webhooks import routes as webhooks
@@ -39,10 +40,13 @@ from anbefal.ingest.webhooks.fetcher import Fetcher
 def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
     settings = runtime.settings
     dedupe = DedupeStore(asyncpg_dsn(settings.database_url))
-    sealer = ContactSealer(DataKeys(settings.keyring()), runtime.sessionmaker)
+    keyring = settings.keyring()
+    sealer = ContactSealer(DataKeys(keyring), runtime.sessionmaker)
     fetcher = Fetcher(settings, runtime.sessionmaker, runtime.publisher, dedupe, sealer)
 
     async def prune(session: AsyncSession) -> int:
+        # After a key rotation, the sources' secrets move to the current key here.
+        await sources_repository.reseal(session, keyring)
         await retention.prune(
             session,
             seen_days=settings.ingest_dedupe_retention_days,

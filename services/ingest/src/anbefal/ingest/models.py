@@ -95,9 +95,10 @@ class SourceRow(Base):
     tool: Mapped[str] = mapped_column(String(40))
     # The validated SourceConfig without its secrets.
     config: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    # Signing secret and API token: never logged, never returned by the API.
-    secret: Mapped[str] = mapped_column(Text)
-    api_token: Mapped[str | None] = mapped_column(Text)
+    # Signing secret and API token, sealed with the deployment keyring (`kid.ciphertext`, bound
+    # to the tenant, source and field): never logged, never returned by the API.
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    api_token_sealed: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_by: Mapped[str] = mapped_column(String(200))
 

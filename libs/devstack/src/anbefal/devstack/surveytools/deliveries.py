@@ -28,6 +28,7 @@ def typeform(
     comment: str | None = "Fast support",
     hidden: dict[str, str] | None = None,
     field_type: str = "opinion_scale",
+    submitted_at: str = "2026-11-30T10:00:02Z",
 ) -> Signed:
     answers: list[dict[str, Any]] = [
         {
@@ -51,7 +52,7 @@ def typeform(
             "form_id": TYPEFORM_FORM_ID,
             "token": token,
             "landed_at": "2026-11-30T09:59:10Z",
-            "submitted_at": "2026-11-30T10:00:02Z",
+            "submitted_at": submitted_at,
             "hidden": hidden or {"customer_id": "C-42", "department": "Support"},
             "definition": {
                 "id": "aBc123",

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common.app import error_body, unavailable_response
+from anbefal.common.crypto import Keyring
 from anbefal.common.errors import TooManyRequests
 from anbefal.common.logging import get_logger
 from anbefal.ingest.intake.lru import Lru
@@ -60,6 +61,8 @@ class Intake:
     settings: IngestSettings
     limiter: RateLimiter
     sessionmaker: async_sessionmaker[AsyncSession]
+    # Opens the sources' sealed secrets.
+    keyring: Keyring
     unverified: UnverifiedGate = field(init=False)
     # (tenant, source) -> (when it was read, the source or None): bounded, since unknown pairs
     # are cached too.
@@ -79,7 +82,7 @@ class Intake:
             settings.ingest_tenant_burst,
             settings.ingest_memory_max_keys,
         )
-        return cls(settings, limiter, sessionmaker)
+        return cls(settings, limiter, sessionmaker, settings.keyring())
 
     def check_rate(self, tenant: str) -> None:
         wait = self.limiter.acquire(tenant)
@@ -110,7 +113,7 @@ class Intake:
 
     async def _load(self, tenant: str, name: str) -> Source | None:
         async with self.sessionmaker() as session:
-            source = await sources.load(session, tenant, name)
+            source = await sources.load(session, self.keyring, tenant, name)
         if self._lookups.get((tenant, name)) is asyncio.current_task():
             # Not forgotten meanwhile (a lookup begun before an update must not cache the old).
             self._sources.put((tenant, name), (time.monotonic(), source))

@@ -52,7 +52,7 @@ async def replay(
             fields=FieldMap(),
         )
     else:
-        config = await sources.load(session, tenant, row.source)
+        config = await sources.load(session, state.intake.keyring, tenant, row.source)
         if config is None:
             raise Conflict(f"source {row.source!r} is not configured", code="no_source")
     delivery = Delivery(body=row.body, headers={k.lower(): v for k, v in row.headers.items()})

@@ -6,13 +6,12 @@ question: the source names it, and declares its scale; only a 0-10 question is s
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from anbefal.common.events import GENERIC_API, Kind
+from anbefal.ingest.sources import secrets
 from anbefal.ingest.sources.vendors import default_base_url, vendor_origin
 
 Tool = Literal[
@@ -28,8 +27,6 @@ Tool = Literal[
 TOOLS: tuple[str, ...] = Tool.__args__  # type: ignore[attr-defined]
 # Tools whose webhook carries only ids: the answer is fetched from the tool's API.
 FETCHING_TOOLS = frozenset({"surveymonkey", "qualtrics"})
-# Tools that sign with Standard Webhooks: their secret must be `whsec_<base64>`.
-STANDARD_WEBHOOKS_TOOLS = frozenset({"generic", "formbricks"})
 SOURCE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 FieldKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -55,16 +52,6 @@ class FieldMap(BaseModel):
     owners: dict[OwnerField, FieldKey] = Field(default_factory=dict)
 
 
-def _is_standard_secret(secret: str) -> bool:
-    if not secret.startswith("whsec_"):
-        return False
-    try:
-        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return 16 <= len(key) <= 64
-
-
 class SourceIn(BaseModel):
     """What an admin sends to create or replace a source (`PUT .../sources/{name}`)."""
 
@@ -72,12 +59,17 @@ class SourceIn(BaseModel):
 
     tool: Tool
     kind: Kind = "nps"
-    secret: Annotated[str, StringConstraints(min_length=8, max_length=500)] = Field(
+    secret: Annotated[str, StringConstraints(max_length=500)] | None = Field(
+        default=None,
         description=(
             "Signing secret (Standard Webhooks `whsec_...`, Typeform/Tally signing secret, "
             "Delighted API key, SurveyMonkey `client_secret`, Qualtrics `sharedKey`; for "
-            "Jotform the URL token). Never returned."
-        )
+            "Jotform the URL token). Leave it out to have one generated (32 random bytes, "
+            "shown once in `generated_secret`), or to keep the current one of an existing "
+            "source; a tool that issues its own (Delighted, SurveyMonkey, Formbricks) needs "
+            "it pasted. At least 32 characters when chosen, 16 when issued by the tool. "
+            "Never returned."
+        ),
     )
     scale_min: int = Field(default=0, description="The score question's declared lowest value")
     scale_max: int = Field(default=10, description="The score question's declared highest value")
@@ -124,11 +116,8 @@ class SourceIn(BaseModel):
             raise ValueError(
                 "surveymonkey signs with client_id&client_secret: client_id is required"
             )
-        if self.tool in STANDARD_WEBHOOKS_TOOLS:
-            if not _is_standard_secret(self.secret):
-                raise ValueError(
-                    "a Standard Webhooks secret is whsec_ followed by base64 of 16-64 random bytes"
-                )
+        if self.secret is not None and (why := secrets.problem(self.tool, self.secret)):
+            raise ValueError(why)
         if self.tool == "generic" and self.fields != FieldMap():
             raise ValueError("generic sources post our own format: fields must be empty")
         return self
@@ -151,13 +140,17 @@ class Source(BaseModel):
     client_id: str | None = None
 
     @classmethod
-    def build(cls, tenant: str, name: str, body: SourceIn) -> Source:
+    def build(cls, tenant: str, name: str, body: SourceIn, secret: str | None = None) -> Source:
+        """`secret` when the body has none (generated, or the source's current one)."""
+        resolved = body.secret or secret
+        if resolved is None:
+            raise ValueError("the source has no secret")
         return cls(
             tenant=tenant,
             name=name,
             tool=body.tool,
             kind=body.kind,
-            secret=body.secret,
+            secret=resolved,
             fields=body.fields,
             survey_ids=tuple(body.survey_ids),
             api_base_url=body.api_base_url,

@@ -1,4 +1,4 @@
-"""The sources' SQL."""
+"""The sources' SQL. Secrets are sealed on the way in and opened on the way out (`sealing.py`)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common.crypto import Keyring
 from anbefal.ingest.models import SourceRow
 from anbefal.ingest.sources.config import Source
+from anbefal.ingest.sources.sealing import open_source_secret, seal_source_secret
 
 
 async def upsert_source(
     session: AsyncSession,
+    keyring: Keyring,
     *,
     tenant: str,
     name: str,
@@ -27,8 +30,10 @@ async def upsert_source(
     values = {
         "tool": tool,
         "config": config,
-        "secret": secret,
-        "api_token": api_token,
+        "secret_sealed": seal_source_secret(keyring, tenant, name, "secret", secret),
+        "api_token_sealed": None
+        if api_token is None
+        else seal_source_secret(keyring, tenant, name, "api_token", api_token),
         "updated_by": by,
         "updated_at": datetime.now(UTC),
     }
@@ -57,9 +62,45 @@ async def delete_source(session: AsyncSession, tenant: str, name: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def load(session: AsyncSession, tenant: str, name: str) -> Source | None:
+def opened(keyring: Keyring, row: SourceRow) -> Source:
+    """The row as the adapters use it, its secrets opened."""
+    token = row.api_token_sealed
+    return Source.from_row(
+        row.tenant,
+        row.name,
+        row.config,
+        open_source_secret(keyring, row.tenant, row.name, "secret", row.secret_sealed),
+        None
+        if token is None
+        else open_source_secret(keyring, row.tenant, row.name, "api_token", token),
+    )
+
+
+async def load(session: AsyncSession, keyring: Keyring, tenant: str, name: str) -> Source | None:
     """The source as the adapters use it (secrets included), or None if there is none."""
     row = await get_source(session, tenant, name)
-    if row is None:
-        return None
-    return Source.from_row(tenant, name, row.config, row.secret, row.api_token)
+    return None if row is None else opened(keyring, row)
+
+
+async def reseal(session: AsyncSession, keyring: Keyring) -> int:
+    """Seal again, with the current key, every source sealed with an older one (after a key
+    rotation: once none is left, the old key can be dropped from ANBEFAL_DATA_KEYS)."""
+    prefix = f"{keyring.current}."
+    rows = await session.scalars(
+        select(SourceRow)
+        .where(SourceRow.secret_sealed.not_like(f"{prefix}%"))
+        .limit(500)
+        .with_for_update(skip_locked=True)
+    )
+    count = 0
+    for row in rows:
+        source = opened(keyring, row)
+        row.secret_sealed = seal_source_secret(
+            keyring, row.tenant, row.name, "secret", source.secret
+        )
+        if source.api_token is not None:
+            row.api_token_sealed = seal_source_secret(
+                keyring, row.tenant, row.name, "api_token", source.api_token
+            )
+        count += 1
+    return count

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -26,27 +25,25 @@ class SourceOut(BaseModel):
     tool: str
     config: dict[str, Any]
     webhook_path: str
-    # Enough to tell which secret is set, never enough to use it.
-    secret_fingerprint: str
+    # Nothing derived from the secret is shown (a short fingerprint would let a weak secret be
+    # guessed offline): only whether an API token is set, and when the source last changed.
     api_token_set: bool
     updated_at: datetime
     updated_by: str
+    # Only in the answer to the PUT that generated it: copy it into the tool now.
+    generated_secret: str | None = None
 
 
-def _fingerprint(secret: str) -> str:
-    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:8]
-
-
-def _out(tenant: str, row: Any) -> SourceOut:
+def _out(tenant: str, row: Any, generated_secret: str | None = None) -> SourceOut:
     return SourceOut(
         name=row.name,
         tool=row.tool,
         config=row.config,
         webhook_path=f"/v1/webhooks/{tenant}/{row.name}",
-        secret_fingerprint=_fingerprint(row.secret),
-        api_token_set=row.api_token is not None,
+        api_token_set=row.api_token_sealed is not None,
         updated_at=row.updated_at,
         updated_by=row.updated_by,
+        generated_secret=generated_secret,
     )
 
 
@@ -57,7 +54,9 @@ def _out(tenant: str, row: Any) -> SourceOut:
     description=(
         "Records the tool, its signing secret, which question holds the score and its declared "
         "scale (only 0-10 is accepted), and which fields map to respondent, segments and "
-        "owners. Secrets are never returned; `secret_fingerprint` tells which one is set."
+        "owners. Without `secret`, a new source gets a generated one (32 random bytes), "
+        "returned once in `generated_secret`; an existing source keeps its own. Secrets are "
+        "sealed at rest and never returned otherwise."
     ),
 )
 async def put_source(
@@ -68,8 +67,8 @@ async def put_source(
     session: SessionDep,
     state: IngestStateDep,
 ) -> SourceOut:
-    row = await service.put(session, state.intake, tenant, name, body, by=principal.sub)
-    return _out(tenant, row)
+    saved = await service.put(session, state.intake, tenant, name, body, by=principal.sub)
+    return _out(tenant, saved.row, saved.generated_secret)
 
 
 @router.get("/v1/tenants/{tenant}/sources", summary="The tenant's sources (admin, ops)")

@@ -77,6 +77,7 @@ class Fetcher:
         self.dedupe = dedupe
         self.sealer = sealer
         self.api = api or VendorHttp(settings)
+        self.keyring = settings.keyring()
         # A lease outlives the capped fetch, so a live copy's job is never taken from it.
         self.lease = timedelta(seconds=settings.ingest_fetch_total_s + 60)
         self._leased: list[Lease] = []
@@ -154,7 +155,7 @@ class Fetcher:
 
     async def _attempt(self, lease: Lease) -> Outcome:
         async with self.sessionmaker() as session:  # closed before anything is sent
-            source = await sources.load(session, lease.tenant, lease.source)
+            source = await sources.load(session, self.keyring, lease.tenant, lease.source)
         if source is None:
             message = f"source {lease.source!r} no longer exists"
             return Outcome(message, permanent=True, shown=message)

@@ -35,25 +35,34 @@ def tasks_naming(tenant: str, subject: Subject) -> ColumnElement[bool]:
     return (Task.tenant == tenant) & or_(false(), *conditions)
 
 
-def emails_naming(tenant: str, subject: Subject) -> ColumnElement[bool]:
+def emails_naming(
+    tenant: str, subject: Subject, tasks: Sequence[Task]
+) -> tuple[ColumnElement[bool], set[str]]:
+    """The mail to or about the subject (by their respondent key, their addresses, or as a
+    notice about one of their `tasks`), and their addresses (the subject's and their tasks')."""
+    addresses = {subject.email} if subject.email else set()
+    addresses |= {normalise_email(e) for t in tasks if (e := t.respondent.get("email"))}
     conditions: list[ColumnElement[bool]] = []
     if subject.respondent_id:
         conditions.append(Email.respondent_key == subject.respondent_id)
-    if subject.email:
-        conditions.append(func.lower(Email.recipient) == subject.email)
-    return (Email.tenant == tenant) & or_(false(), *conditions)
+    if addresses:
+        conditions.append(func.lower(Email.recipient).in_(addresses))
+    if tasks:
+        # A task's notices are keyed by the task (compose.task_mail): found also when written
+        # before mail carried the respondent key.
+        keys = [task_mail_key(t.id, template) for t in tasks for template in TASK_TEMPLATES]
+        conditions.append(Email.action_id.in_(keys))
+    return (Email.tenant == tenant) & or_(false(), *conditions), addresses
 
 
 async def erase(session: AsyncSession, tenant: str, subject: Subject, keyring: Keyring) -> int:
     """notify's anonymiser (common/erasure.py): the rows it changed."""
-    addresses = {subject.email} if subject.email else set()
     tasks = list(
         await session.scalars(select(Task).where(tasks_naming(tenant, subject)).with_for_update())
     )
     task_ids = [t.id for t in tasks]
+    emails_found, addresses = emails_naming(tenant, subject, tasks)
     for task in tasks:
-        if email := task.respondent.get("email"):
-            addresses.add(normalise_email(email))
         clean = scrubbed(
             {"respondent": task.respondent, "comment": task.comment, "attached": task.attached},
             erased_key(task.id),
@@ -66,7 +75,7 @@ async def erase(session: AsyncSession, tenant: str, subject: Subject, keyring: K
     await session.flush()
     changed = len(tasks)
     changed += await _erase_notes(session, task_ids)
-    changed += await _erase_emails(session, tenant, subject, task_ids, addresses)
+    changed += await _erase_emails(session, emails_found, addresses)
     changed += await _erase_chat(session, task_ids)
     changed += await _hash_suppressions(session, tenant, addresses, keyring)
     return changed
@@ -84,21 +93,8 @@ async def _erase_notes(session: AsyncSession, task_ids: Sequence[uuid.UUID]) -> 
 
 
 async def _erase_emails(
-    session: AsyncSession,
-    tenant: str,
-    subject: Subject,
-    task_ids: Sequence[uuid.UUID],
-    addresses: set[str],
+    session: AsyncSession, naming: ColumnElement[bool], addresses: set[str]
 ) -> int:
-    # A task's notices carry its respondent key; their action id is derived from the task
-    # (compose.task_mail), which finds the notices written before the key was stored.
-    naming = emails_naming(tenant, subject)
-    if addresses:
-        naming = naming | ((Email.tenant == tenant) & func.lower(Email.recipient).in_(addresses))
-    if task_ids:
-        naming = naming | Email.action_id.in_(
-            [task_mail_key(t, template) for t in task_ids for template in TASK_TEMPLATES]
-        )
     emails = list(await session.scalars(select(Email).where(naming).with_for_update()))
     for email in emails:
         if email.recipient and normalise_email(email.recipient) in addresses:

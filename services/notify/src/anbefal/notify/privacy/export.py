@@ -27,9 +27,8 @@ async def collect(
     notes = await session.scalars(
         select(TaskNote).where(TaskNote.task_id.in_(ids)).order_by(TaskNote.created_at)
     )
-    emails = await session.scalars(
-        select(Email).where(emails_naming(tenant, subject)).order_by(Email.created_at)
-    )
+    naming, _ = emails_naming(tenant, subject, tasks)
+    emails = await session.scalars(select(Email).where(naming).order_by(Email.created_at))
     chat = await session.scalars(
         select(ChatMessage).where(ChatMessage.task_id.in_(ids)).order_by(ChatMessage.created_at)
     )

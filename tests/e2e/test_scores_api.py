@@ -510,3 +510,24 @@ async def test_previous_nps_never_shows_what_its_own_period_hides(scoring: Scori
         assert before["a"]["n"] is None
         assert before["a"]["suppressed_reason"] == "hidden_to_protect_another_segment"
         assert before["b"]["suppressed_reason"] == "too_few_answers"
+
+
+async def test_an_enps_answer_moved_by_a_later_version_counts_once(scoring: Scoring) -> None:
+    tenant = new_tenant()
+    red = team(tenant, 0, 5, 9, team="red")
+    await scoring.send(red)
+    # Three of red's answers come again as team blue, beside two new blue answers: five changes
+    # of blue's block, three of red's.
+    moved = [a.model_copy(update={"version": 2, "segments": {"team": "blue"}}) for a in red[:3]]
+    await scoring.send(moved + team(tenant, 100, 2, 9, team="blue"))
+    shown: dict[str, dict[str, int]] = {}
+    async with scoring.client(tenant) as scores:
+        for dimension in ("all", "team"):
+            r = await scores.get("/scores", params={"kind": "enps", "dimension": dimension})
+            assert r.status_code == 200, r.text
+            shown[dimension] = {
+                s["value"]: s["n"] for s in r.json()["segments"] if not s["suppressed"]
+            }
+    # Seven people answered: no figure counts one of them twice.
+    assert shown["all"]["all"] <= 7
+    assert sum(shown["team"].values()) <= shown["all"]["all"]

@@ -5,7 +5,8 @@ dimension, the previous period beside each figure), its CSV export and timeserie
 cells) and the `anbefal.scores.v1` events (the open month's cell at each publication), all
 remembered over time. For generated organisations (departments, teams inside them, a country
 across them, people without a team) and answer streams over five months (late answers to
-closed months, edits of a score), the test replays the stream through the production rules
+closed months, later versions with a new score, which keep their month and group as scoring
+keeps them), the test replays the stream through the production rules
 (`grid.publishable`, `grid.view`, `grid.rows`) and collects, after every publication, the
 set of answers behind every figure the reader could see, including "the total minus the shown
 segments" of each breakdown. No two of those sets may be nested and a few (1..k-1) apart.

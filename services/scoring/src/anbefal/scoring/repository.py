@@ -127,6 +127,7 @@ async def apply_answers(
         if old is not None and old.version >= r.version:
             continue
         day = r.answered_at.astimezone(zones[r.tenant][0]).date()
+        answer_segments = r.segments
         segments: set[SegmentKey] = set()
         if old is not None:
             old_segments = old.segments
@@ -134,12 +135,18 @@ async def apply_answers(
                 old_segments = orjson.loads(old_segments)
             old_answer = (r.tenant, old.kind, old.score, old.day, old_segments)
             _add(deltas, segments, blocks, *old_answer, -1)
-        _add(deltas, segments, blocks, r.tenant, r.kind, r.score, day, r.segments, 1)
+            if old.kind == r.kind == "enps":
+                # An eNPS answer stays in the month and group it was first counted in: moved,
+                # it would sit in both blocks' published figures until both moved again, and
+                # the move itself says something about one person. A later version changes
+                # its score.
+                day, answer_segments = old.day, old_segments
+        _add(deltas, segments, blocks, r.tenant, r.kind, r.score, day, answer_segments, 1)
         touched.update(segments)
         rows.append(
             (
                 r.event_id, r.tenant, r.version, r.kind, r.score, day, r.answered_at,
-                orjson.dumps(r.segments).decode(), *identities.get(r.event_id, (None, None)),
+                orjson.dumps(answer_segments).decode(), *identities.get(r.event_id, (None, None)),
             )
         )  # fmt: skip
     if not rows:

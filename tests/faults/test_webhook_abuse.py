@@ -1,7 +1,9 @@
 """Abuse of the signed webhook path, with the pipeline running and a tight per-tenant rate:
 forged and stale signatures, unknown sources, oversized bodies, the same delivery many times at
-once, and a flood the rate limit answers with 429 + Retry-After that the senders honour. Nothing
-unsigned is published, nothing acknowledged is lost, nothing is counted twice."""
+once, and a flood the rate limit answers with 429 + Retry-After that the senders honour, while
+junk aimed at the tenant and at invented tenants pours in beside it. Nothing unsigned is
+published or stored beyond a sampled line, the junk spends none of the tenant's rate, nothing
+acknowledged is lost, nothing is counted twice."""
 
 from __future__ import annotations
 
@@ -101,9 +103,38 @@ async def test_signed_webhook_abuse_and_a_rate_limited_flood(limited_system: Cha
     assert any(r.status_code == 202 for r in same)
     generator.history.append(Outcome("dup-1", 202, len(same)))
 
-    # A flood well over the tenant's rate: 429s with Retry-After, retried, all get in.
+    # A flood well over the tenant's rate: 429s with Retry-After, retried, all get in; beside
+    # it, junk to the tenant's hook and to invented tenants, which must not slow it down.
     count = scale(300, 5_000)
-    await generator.send(generator.ids(0, count), duplicate_share=0.2)
+    junk = tools.typeform("not-the-secret", token="junk", score=0)
+    junk_statuses: list[int] = []
+
+    async def pour_junk() -> None:
+        async with httpx.AsyncClient(timeout=10) as client:
+            for n in range(scale(400, 4_000)):
+                target = hook if n % 2 else hook.replace(tenant, f"nobody-{n}")
+                r = await client.post(target, content=junk.body, headers=junk.headers)
+                junk_statuses.append(r.status_code)
+                assert "rejected_id" not in r.text
+
+    started = time.monotonic()
+    await asyncio.gather(generator.send(generator.ids(0, count), duplicate_share=0.2), pour_junk())
+    elapsed = time.monotonic() - started
+    assert set(junk_statuses) <= {401, 429}
+    assert 429 in junk_statuses  # junk meets its own limit, not the tenant's
+    kept = await system.fetch(
+        "SELECT count(*) AS n FROM ingest.rejected WHERE tenant = $1 OR tenant LIKE 'nobody-%'",
+        tenant,
+    )
+    assert kept[0]["n"] == 0  # no unverified body stored
+    lines = await system.fetch(
+        "SELECT tenant, count FROM ingest.unverified_deliveries"
+        " WHERE tenant = $1 OR tenant LIKE 'nobody-%'",
+        tenant,
+    )
+    # The cap on sampled lines (a burst of 60, then 0.5 a second; 7 from the refusals above),
+    # not one per junk request.
+    assert len(lines) <= 7 + 60 + 0.5 * elapsed
     limited = sum(1 for o in generator.history if o.attempts > 1)
     assert limited > 0, "the flood never met the rate limit"
     verdict = await check(system, generator, "signed webhook abuse + 429 flood")

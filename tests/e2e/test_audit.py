@@ -1,6 +1,6 @@
-"""The audit trail through real processes and Kafka: rules, owners, staff users and tenant
-settings changed through the APIs and the command line each leave one entry (who, when, what
-changed) in notify's `GET .../audit`, for the tenant's admin only."""
+"""The audit trail through real processes and Kafka: rules, owners, sources, staff users and
+tenant settings changed through the APIs and the command line each leave one entry (who, when,
+what changed) in notify's `GET .../audit`, for the tenant's admin only."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, wait_until
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 CLI = [sys.executable, "-m", "anbefal.cli.main"]
+SOURCE_SECRET = "typeform-signing-secret-0123456789"
 
 
 def token(tenant: str, role: str, sub: str = "ada@acme.example") -> dict[str, str]:
@@ -42,12 +43,14 @@ async def test_every_change_leaves_one_entry_for_the_admin_only(stack: Any) -> N
     logs = stack.root / "logs"
     notify = ServiceProcess("notify", env, logs).start()
     closed_loop = ServiceProcess("closed-loop", env, logs).start()
+    ingest = ServiceProcess("ingest", env, logs).start()
     tenant, other = (f"audit-{uuid.uuid4().hex[:8]}" for _ in range(2))
     admin = token(tenant, "admin")
     trail = f"{notify.url}/v1/tenants/{tenant}/audit"
     try:
         await notify.wait_ready()
         await closed_loop.wait_ready()
+        await ingest.wait_ready()
         cli_env = {**env, "USER": "ops-olga"}
         started = datetime.now(UTC)
 
@@ -80,6 +83,22 @@ async def test_every_change_leaves_one_entry_for_the_admin_only(stack: Any) -> N
             r = await api.put(f"/v1/tenants/{tenant}/people", json={"people": []})
             assert r.status_code == 200, r.text
 
+        async with httpx.AsyncClient(base_url=ingest.url, headers=admin) as api:
+            source = f"/v1/tenants/{tenant}/sources/typeform-nps"
+            typeform = {"tool": "typeform", "secret": SOURCE_SECRET, "fields": {"score": "nps"}}
+            r = await api.put(source, json=typeform)
+            assert r.status_code == 200, r.text
+            r = await api.put(
+                source,
+                json={
+                    **typeform,
+                    "secret": "a-new-typeform-signing-secret-9876543210",
+                    "fields": {"score": "q"},
+                },
+            )
+            assert r.status_code == 200, r.text
+            assert (await api.delete(source)).status_code == 204
+
         async with httpx.AsyncClient(headers=admin) as client:
 
             async def entries(**params: Any) -> list[dict[str, Any]]:
@@ -88,20 +107,17 @@ async def test_every_change_leaves_one_entry_for_the_admin_only(stack: Any) -> N
                 got: list[dict[str, Any]] = r.json()["entries"]
                 return got
 
-            async def all_seven() -> bool:
-                return len(await entries()) >= 7
+            async def all_ten() -> bool:
+                return len(await entries()) >= 10
 
-            await wait_until(all_seven, 60, "seven audit entries")
+            await wait_until(all_ten, 60, "ten audit entries")
             got = await entries()
+            # One per change; the refused rule set left none.
             assert sorted(e["action"] for e in got) == [
-                "owners.accounts_replaced",
-                "owners.people_replaced",
-                "rules.changed",
-                "tenant.changed",
-                "tenant.created",
-                "user.added",
-                "user.changed",
-            ]  # fmt: skip, and the refused rule set left none
+                "owners.accounts_replaced", "owners.people_replaced", "rules.changed",
+                "source.added", "source.changed", "source.deleted",
+                "tenant.changed", "tenant.created", "user.added", "user.changed",
+            ]  # fmt: skip
             times = [datetime.fromisoformat(e["at"]) for e in got]
             assert times == sorted(times, reverse=True)
             assert started - timedelta(seconds=5) < times[-1] <= times[0] <= datetime.now(UTC)
@@ -117,6 +133,16 @@ async def test_every_change_leaves_one_entry_for_the_admin_only(stack: Any) -> N
             assert by["owners.accounts_replaced"]["detail"] == {
                 "accounts": {"from": 0, "to": 1}, "segments": {"from": 0, "to": 0},
             }  # fmt: skip
+
+            assert by["source.added"]["target"] == "source:typeform-nps"
+            assert by["source.added"]["actor"] == {"sub": "ada@acme.example", "role": "admin"}
+            assert by["source.changed"]["detail"] == {
+                "tool": {"from": "typeform", "to": "typeform"}, "settings_changed": ["fields"],
+                "secret_changed": True, "api_token_changed": False,
+            }  # fmt: skip
+            assert by["source.deleted"]["detail"] == {}
+            assert SOURCE_SECRET not in json.dumps(got)
+            assert "a-new-typeform-signing-secret-9876543210" not in json.dumps(got)
 
             olga = {"sub": "ops-olga", "role": "cli"}
             assert by["tenant.created"]["actor"] == olga
@@ -179,5 +205,6 @@ async def test_every_change_leaves_one_entry_for_the_admin_only(stack: Any) -> N
         ).stdout.splitlines()
         assert [json.loads(line)["id"] for line in lines] == [e["id"] for e in got[:2]]
     finally:
+        ingest.stop()
         closed_loop.stop()
         notify.stop()

@@ -31,7 +31,7 @@ class Base(DeclarativeBase):
 
 
 # ingest consumes erasure requests and the services' reports (privacy/), and publishes the
-# requests (and its own report) through its outbox.
+# requests (and its own report), and the audit entries of source changes, through its outbox.
 CONSUMER_TABLES = consumer_tables(Base.metadata)
 OUTBOX = outbox_table(Base.metadata)
 

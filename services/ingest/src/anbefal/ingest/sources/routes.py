@@ -67,7 +67,7 @@ async def put_source(
     session: SessionDep,
     state: IngestStateDep,
 ) -> SourceOut:
-    saved = await service.put(session, state.intake, tenant, name, body, by=principal.sub)
+    saved = await service.put(session, state.intake, tenant, name, body, by=principal)
     return _out(tenant, saved.row, saved.generated_secret)
 
 
@@ -94,4 +94,4 @@ async def delete_source(
     state: IngestStateDep,
 ) -> None:
     """Deliveries to a deleted source get 401 (never 404) and are kept."""
-    await service.delete(session, state.intake, tenant, name)
+    await service.delete(session, state.intake, tenant, name, by=principal)

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common import audit
+from anbefal.common.auth import Principal
 from anbefal.common.crypto import Keyring
 from anbefal.common.errors import NotFound, Unprocessable
 from anbefal.common.events import GENERIC_API
 from anbefal.ingest.intake.gate import Intake
-from anbefal.ingest.models import SourceRow
+from anbefal.ingest.models import OUTBOX, SourceRow
 from anbefal.ingest.sources import repository, secrets
 from anbefal.ingest.sources.config import Source, SourceIn
 
@@ -23,7 +25,13 @@ class Saved:
 
 
 async def put(
-    session: AsyncSession, intake: Intake, tenant: str, name: str, body: SourceIn, *, by: str
+    session: AsyncSession,
+    intake: Intake,
+    tenant: str,
+    name: str,
+    body: SourceIn,
+    *,
+    by: Principal,
 ) -> Saved:
     """Create or replace a source; this copy's cached configuration is dropped at once.
 
@@ -32,8 +40,8 @@ async def put(
     if name == GENERIC_API:
         raise Unprocessable(f"{GENERIC_API!r} names the generic API", code="reserved_name")
     secret, generated = body.secret, None
+    current = await repository.load(session, intake.keyring, tenant, name)
     if secret is None:
-        current = await repository.load(session, intake.keyring, tenant, name)
         if current is not None:
             secret = current.secret
             if why := secrets.problem(body.tool, secret):
@@ -52,8 +60,12 @@ async def put(
         config=source.public_config(),
         secret=source.secret,
         api_token=source.api_token,
-        by=by,
+        by=by.sub,
     )
+    await audit.record(
+        session, OUTBOX, tenant=tenant, actor=by, target=f"source:{name}",
+        action="source.changed" if current else "source.added", detail=_changes(current, source),
+    )  # fmt: skip
     intake.forget_source(tenant, name)
     row = await repository.get_source(session, tenant, name)
     assert row is not None
@@ -71,10 +83,28 @@ async def get(session: AsyncSession, tenant: str, name: str) -> SourceRow:
     return row
 
 
-async def delete(session: AsyncSession, intake: Intake, tenant: str, name: str) -> None:
+async def delete(
+    session: AsyncSession, intake: Intake, tenant: str, name: str, *, by: Principal
+) -> None:
     if not await repository.delete_source(session, tenant, name):
         raise NotFound(f"no source {name!r}")
+    await audit.record(
+        session, OUTBOX, tenant=tenant, actor=by, action="source.deleted", target=f"source:{name}"
+    )
     intake.forget_source(tenant, name)
+
+
+def _changes(before: Source | None, after: Source) -> dict[str, object]:
+    """What a save changed, for the audit trail: the tool, the names of the settings that
+    changed, and whether each secret did (never the secrets)."""
+    old = before.public_config() if before else {}
+    new = after.public_config()
+    return {
+        "tool": {"from": before.tool if before else None, "to": after.tool},
+        "settings_changed": sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k)),
+        "secret_changed": before is None or before.secret != after.secret,
+        "api_token_changed": (before.api_token if before else None) != after.api_token,
+    }
 
 
 async def load(session: AsyncSession, keyring: Keyring, tenant: str, name: str) -> Source | None:

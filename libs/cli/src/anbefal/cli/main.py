@@ -24,6 +24,7 @@ from anbefal.common.crypto import key_spec
 from anbefal.common.events import TenantSettings
 from anbefal.common.kafka import Publisher
 from anbefal.common.migrations import upgrade
+from anbefal.common.retention import default_days
 from anbefal.common.services import (
     CLOSED_LOOP,
     INGEST,
@@ -221,6 +222,21 @@ def tenant_set(
     chat_webhook_url: Annotated[
         str | None, typer.Option(help="Slack/Teams incoming webhook for new detractor tasks")
     ] = None,
+    answers_retention_days: Annotated[
+        int, typer.Option(min=1, help="Days answers and actions keep personal data")
+    ] = default_days("answers_retention_days"),
+    tasks_retention_days: Annotated[
+        int, typer.Option(min=1, help="Days tasks, notes and chat posts keep personal data")
+    ] = default_days("tasks_retention_days"),
+    emails_retention_days: Annotated[
+        int, typer.Option(min=1, help="Days sent mail keeps its address and text")
+    ] = default_days("emails_retention_days"),
+    rejected_retention_days: Annotated[
+        int, typer.Option(min=1, help="Days refused bodies are kept")
+    ] = default_days("rejected_retention_days"),
+    enps_rejected_retention_days: Annotated[
+        int, typer.Option(min=1, help="Days refused bodies holding eNPS answers are kept")
+    ] = default_days("enps_rejected_retention_days"),
 ) -> None:
     """Create or replace a tenant's settings (published on `anbefal.tenants.v1`).
 
@@ -239,6 +255,11 @@ def tenant_set(
         escalation_next=escalation_next,
         escalation_next_after_hours=escalation_next_after_hours,
         chat_webhook_url=chat_webhook_url,
+        answers_retention_days=answers_retention_days,
+        tasks_retention_days=tasks_retention_days,
+        emails_retention_days=emails_retention_days,
+        rejected_retention_days=rejected_retention_days,
+        enps_rejected_retention_days=enps_rejected_retention_days,
         updated_at=datetime.now(UTC),
         changed_by=api.cli_actor(),
     )

@@ -211,6 +211,14 @@ class TenantSettings(EventModel):
     escalation_next_after_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     # A Slack or Teams incoming-webhook URL that hears of every new detractor task.
     chat_webhook_url: str | None = None
+    # How long personal data is kept, in days, before the retention workers anonymise it (the
+    # figures stay): answers and the actions decided on them, tasks with their notes and chat
+    # posts, sent mail, refused bodies (ingest), and refused bodies that hold eNPS answers.
+    answers_retention_days: int = Field(default=730, ge=1)
+    tasks_retention_days: int = Field(default=730, ge=1)
+    emails_retention_days: int = Field(default=30, ge=1)
+    rejected_retention_days: int = Field(default=30, ge=1)
+    enps_rejected_retention_days: int = Field(default=7, ge=1)
     # Who published these settings (the audit trail records it); None from older producers.
     changed_by: Actor | None = None
 

@@ -33,6 +33,8 @@ class BaseServiceSettings(BaseSettings):
     # A consumer that has not finished a poll in this long while lag > 0 reports not ready.
     consumer_stall_s: float = 60.0
     default_time_zone: str = "Europe/Copenhagen"
+    # How often the retention worker anonymises what has expired (common/retention.py).
+    retention_interval_s: float = Field(default=86_400.0, gt=0)
     # Allocations between young garbage collections (see common/gctune.py); 0 keeps CPython's
     # default of 700, which cost ingest half its CPU under load.
     gc_young_threshold: int = Field(default=50_000, ge=0)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from anbefal.closed_loop import action_store, handlers
 from anbefal.closed_loop.models import CONSUMER_TABLES, OUTBOX
 from anbefal.closed_loop.privacy import export
+from anbefal.closed_loop.privacy.retention import anonymisers
 from anbefal.closed_loop.routes import router
 from anbefal.closed_loop.settings import ClosedLoopSettings
 from anbefal.closed_loop.state import ClosedLoopState
@@ -16,6 +17,7 @@ from anbefal.common.app import Runtime, Wiring, create_service_app, service_cons
 from anbefal.common.app.privacy import export_router
 from anbefal.common.datakeys import DataKeys
 from anbefal.common.outbox import OutboxRelay
+from anbefal.common.retention import RetentionWorker
 from anbefal.common.services import CLOSED_LOOP
 from anbefal.common.worker import PollingWorker
 
@@ -46,10 +48,14 @@ def wire(runtime: Runtime[ClosedLoopSettings]) -> Wiring[ClosedLoopState]:
         poll_s=settings.release_poll_s,
         after_commit=relay.worker.wake,
     )
+    interval_s = settings.retention_interval_s
+    retention = RetentionWorker(
+        "closed_loop", runtime.sessionmaker, anonymisers(), interval_s=interval_s
+    )
     return Wiring(
         ClosedLoopState(settings),
         consumers=[consumer],
-        workers=[relay.worker.run, releaser.run],
+        workers=[relay.worker.run, releaser.run, retention.worker.run],
         on_scrape=[action_store.refresh_held_gauges],
     )
 

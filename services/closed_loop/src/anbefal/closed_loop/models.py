@@ -33,6 +33,8 @@ class Tenant(Base):
     follow_up_days: Mapped[int] = mapped_column(Integer)
     time_zone: Mapped[str] = mapped_column(String(64))
     anonymity_k: Mapped[int] = mapped_column(Integer, server_default=text("5"))
+    # Days the answers and actions keep the respondent's identity (privacy/retention.py).
+    answers_retention_days: Mapped[int] = mapped_column(Integer, server_default=text("730"))
 
 
 TENANTS = TenantProjection(Tenant)

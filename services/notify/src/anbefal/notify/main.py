@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.app.privacy import export_router
 from anbefal.common.outbox import OutboxRelay
+from anbefal.common.retention import RetentionWorker
 from anbefal.common.services import NOTIFY
 from anbefal.notify import handlers
 from anbefal.notify.audit import routes as audit_routes
@@ -23,6 +24,7 @@ from anbefal.notify.email.sender import SmtpSender
 from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
 from anbefal.notify.privacy import export
+from anbefal.notify.privacy.retention import anonymisers
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.staff.passwords import PasswordChecker
 from anbefal.notify.staff.service import Logins
@@ -74,10 +76,20 @@ def wire(runtime: Runtime[NotifySettings]) -> Wiring[NotifyState]:
             concurrency=settings.login_hash_concurrency, queue_s=settings.login_queue_s
         ),
     )
+    interval_s = settings.retention_interval_s
+    retention = RetentionWorker(
+        "notify", runtime.sessionmaker, anonymisers(), interval_s=interval_s
+    )
     return Wiring(
         NotifyState(settings, logins),
         consumers=[consumer],
-        workers=[sender.worker.run, chat.worker.run, relay.worker.run, sla.worker.run],
+        workers=[
+            sender.worker.run,
+            chat.worker.run,
+            relay.worker.run,
+            sla.worker.run,
+            retention.worker.run,
+        ],
         on_scrape=[tasks_repository.refresh_task_gauges],
     )
 

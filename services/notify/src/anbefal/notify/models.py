@@ -51,6 +51,9 @@ class Tenant(Base):
     escalation_next_after_hours: Mapped[float] = mapped_column(Float, server_default="24")
     # A Slack or Teams incoming webhook for new detractor tasks; it is a credential: never logged.
     chat_webhook_url: Mapped[str | None] = mapped_column(Text)
+    # Days tasks (with notes and chat posts) and mail keep personal data (privacy/retention.py).
+    tasks_retention_days: Mapped[int] = mapped_column(Integer, server_default=text("730"))
+    emails_retention_days: Mapped[int] = mapped_column(Integer, server_default=text("30"))
 
 
 TENANTS = TenantProjection(Tenant)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from functools import partial
 
 from anbefal.common.crypto import Keyring
+from anbefal.common.datakeys import DataKeys
 from anbefal.common.erasure import erasure_handler
 from anbefal.common.events import ErasureRequested, SurveyResponse
 from anbefal.common.kafka import HandlerContext, Subscriptions
@@ -44,4 +45,7 @@ def subscriptions(default_time_zone: str, keyring: Keyring) -> Subscriptions[Ten
             ErasureRequested: erasure_handler(SCORING.name, lambda: keyring, erasure.erase, OUTBOX),
         },
         tenants=TENANTS,
+        # The answer's address is sealed on the topic; its keyed hash (erasure by email) is
+        # made from the opened one.
+        keys=DataKeys(keyring),
     )

@@ -7,10 +7,12 @@ from fastapi import FastAPI
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.app.privacy import export_router
 from anbefal.common.outbox import OutboxRelay
+from anbefal.common.retention import RetentionWorker
 from anbefal.common.services import SCORING
 from anbefal.scoring import handlers
 from anbefal.scoring.models import CONSUMER_TABLES, OUTBOX
 from anbefal.scoring.privacy import export
+from anbefal.scoring.privacy.retention import anonymisers
 from anbefal.scoring.routes import router
 from anbefal.scoring.score_events import ScoreEventScheduler
 from anbefal.scoring.settings import ScoringSettings
@@ -40,10 +42,12 @@ def wire(runtime: Runtime[ScoringSettings]) -> Wiring[ScoringState]:
         CONSUMER_TABLES,
         max_records=settings.consumer_max_records,
     )
+    every = settings.retention_interval_s
+    retention = RetentionWorker("scoring", runtime.sessionmaker, anonymisers(), interval_s=every)
     return Wiring(
         ScoringState(settings),
         consumers=[consumer],
-        workers=[score_events.worker.run, relay.worker.run],
+        workers=[score_events.worker.run, relay.worker.run, retention.worker.run],
     )
 
 

@@ -160,6 +160,8 @@ class Tenant(Base):
     tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
     time_zone: Mapped[str] = mapped_column(String(64))
     anonymity_k: Mapped[int] = mapped_column(Integer)
+    # Days an answer keeps the hashes that link it to a person (privacy/retention.py).
+    answers_retention_days: Mapped[int] = mapped_column(Integer, server_default=text("730"))
 
 
 TENANTS = TenantProjection(Tenant)

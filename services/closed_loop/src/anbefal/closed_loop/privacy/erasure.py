@@ -44,6 +44,18 @@ def actions_naming(tenant: str, subject: Subject) -> ColumnElement[bool]:
     )
 
 
+def erase_answer(answer: AnswerRow) -> None:
+    """The answer without its respondent's identity (erasure and retention)."""
+    answer.response = scrubbed(answer.response, erased_key(answer.event_id))
+
+
+def erase_action(action: ActionRow) -> None:
+    """The action without its respondent's identity (erasure and retention)."""
+    key = erased_key(action.action_id)
+    action.respondent_key = key
+    action.payload = scrubbed(action.payload, key)
+
+
 async def erase(session: AsyncSession, tenant: str, subject: Subject, keyring: Keyring) -> int:
     """closed_loop's anonymiser (common/erasure.py): the rows it changed."""
     changed = 0
@@ -52,16 +64,14 @@ async def erase(session: AsyncSession, tenant: str, subject: Subject, keyring: K
         select(AnswerRow).where(answers_naming(tenant, subject)).with_for_update()
     )
     for answer in answers:
-        answer.response = scrubbed(answer.response, erased_key(answer.event_id))
+        erase_answer(answer)
         responses.add(answer.event_id)
         changed += 1
     actions = await session.scalars(
         select(ActionRow).where(actions_naming(tenant, subject)).with_for_update()
     )
     for action in actions:
-        key = erased_key(action.action_id)
-        action.respondent_key = key
-        action.payload = scrubbed(action.payload, key)
+        erase_action(action)
         responses.add(action.response_event_id)
         changed += 1
     await session.flush()

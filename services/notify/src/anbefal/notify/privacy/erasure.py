@@ -60,8 +60,16 @@ async def erase(session: AsyncSession, tenant: str, subject: Subject, keyring: K
     tasks = list(
         await session.scalars(select(Task).where(tasks_naming(tenant, subject)).with_for_update())
     )
-    task_ids = [t.id for t in tasks]
     emails_found, addresses = emails_naming(tenant, subject, tasks)
+    changed = await erase_tasks(session, tasks)
+    changed += await _erase_emails(session, emails_found, addresses)
+    changed += await _hash_suppressions(session, tenant, addresses, keyring)
+    return changed
+
+
+async def erase_tasks(session: AsyncSession, tasks: Sequence[Task]) -> int:
+    """The tasks without their respondent's identity, and the text of their notes and chat
+    posts (erasure and retention): the rows changed."""
     for task in tasks:
         clean = scrubbed(
             {"respondent": task.respondent, "comment": task.comment, "attached": task.attached},
@@ -73,12 +81,21 @@ async def erase(session: AsyncSession, tenant: str, subject: Subject, keyring: K
             clean["attached"],
         )
     await session.flush()
-    changed = len(tasks)
-    changed += await _erase_notes(session, task_ids)
-    changed += await _erase_emails(session, emails_found, addresses)
-    changed += await _erase_chat(session, task_ids)
-    changed += await _hash_suppressions(session, tenant, addresses, keyring)
-    return changed
+    task_ids = [t.id for t in tasks]
+    return len(tasks) + await _erase_notes(session, task_ids) + await _erase_chat(session, task_ids)
+
+
+def erase_email(email: Email, *, address: bool = True) -> None:
+    """A mail without its subject and text (and address, unless `address` is false: another
+    person's); not yet sent, it is cancelled (erasure and retention)."""
+    if address:
+        email.recipient = None
+    email.subject = ERASED_TEXT
+    email.body = ERASED_TEXT
+    email.unsubscribe_url = None
+    email.respondent_key = None
+    if email.status == "pending":
+        email.status, email.last_error = "cancelled", "the respondent's data was erased"
 
 
 async def _erase_notes(session: AsyncSession, task_ids: Sequence[uuid.UUID]) -> int:
@@ -97,14 +114,8 @@ async def _erase_emails(
 ) -> int:
     emails = list(await session.scalars(select(Email).where(naming).with_for_update()))
     for email in emails:
-        if email.recipient and normalise_email(email.recipient) in addresses:
-            email.recipient = None
-        email.subject = ERASED_TEXT
-        email.body = ERASED_TEXT
-        email.unsubscribe_url = None
-        email.respondent_key = None
-        if email.status == "pending":
-            email.status, email.last_error = "cancelled", "the respondent's data was erased"
+        theirs = bool(email.recipient) and normalise_email(email.recipient or "") in addresses
+        erase_email(email, address=theirs)
     await session.flush()
     return len(emails)
 

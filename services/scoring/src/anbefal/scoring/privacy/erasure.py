@@ -57,6 +57,12 @@ async def erase(session: AsyncSession, tenant: str, subject: Subject, keyring: K
     ids = list(
         await session.scalars(select(Answer.event_id).where(naming(keyring, tenant, subject)))
     )
+    await unlink(session, ids)
+    return len(ids)
+
+
+async def unlink(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
+    """The answers without what links them to a person (erasure and retention)."""
     if ids:
         await session.execute(
             update(Answer)
@@ -67,4 +73,3 @@ async def erase(session: AsyncSession, tenant: str, subject: Subject, keyring: K
                 answered_at=func.date_trunc("day", Answer.answered_at),
             )
         )
-    return len(ids)

@@ -6,7 +6,7 @@ cells) and the `anbefal.scores.v1` events (the open month's cell at each publica
 remembered over time. For generated organisations (departments, teams inside them, a country
 across them, people without a team) and answer streams over five months (late answers to
 closed months, later versions with a new score, which keep their month and group as scoring
-keeps them), the test replays the stream through the production rules
+keeps them, a tenant raising k midway), the test replays the stream through the production rules
 (`grid.publishable`, `grid.view`, `grid.rows`) and collects, after every publication, the
 set of answers behind every figure the reader could see, including "the total minus the shown
 segments" of each breakdown. No two of those sets may be nested and a few (1..k-1) apart.
@@ -39,6 +39,7 @@ class Organisation:
     people: list[dict[str, str]]  # each person's segments
     # (person or answer to edit, day, score, edit?)
     steps: list[tuple[int, int, int, bool]]
+    raise_k_at: int | None  # the step before which the tenant raises k by two
 
 
 @st.composite
@@ -67,7 +68,8 @@ def organisations(draw: st.DrawFn) -> Organisation:
             max_size=150,
         )
     )
-    return Organisation(k, people, steps)
+    raise_k_at = draw(st.none() | st.integers(0, max(len(steps) - 1, 0)))
+    return Organisation(k, people, steps, raise_k_at)
 
 
 def figures(scores: dict[int, int]) -> Figures:
@@ -162,6 +164,11 @@ def test_no_two_obtainable_figures_isolate_fewer_than_k(org: Organisation) -> No
     scoring = Scoring(org.k)
     remembered = obtainable(scoring)
     for i, (who, day, score, edit) in enumerate(org.steps):
+        if i == org.raise_k_at:
+            # Blocks published under the old k stay; what is shown is now decided with the new
+            # one, and nothing may be differenced below the old.
+            scoring.k += 2
+            remembered |= obtainable(scoring)
         if edit and scoring.answers:
             answer = sorted(scoring.answers)[who % len(scoring.answers)]
             atom = scoring.answers[answer]

@@ -215,7 +215,7 @@ def _view(cell: Cell, blocks: list[Block], k: int) -> CellView:
         for value, f in values.items():
             if f.n < k:
                 hidden.setdefault(dimension, {})[value] = TOO_FEW
-            elif total.n < k or value in hidden_sets.get(dimension, set()):
+            elif value in hidden_sets.get(dimension, set()):
                 hidden.setdefault(dimension, {})[value] = PROTECTS
     if total.n < k:
         hidden[ALL_DIMENSION] = {ALL_VALUE: TOO_FEW}

@@ -226,7 +226,9 @@ async def get_scores(
     principal: Reader,
     session: SessionDep,
     state: ScoringStateDep,
-    kind: Kind = "nps",
+    kind: Annotated[
+        Kind, Query(description="`nps` (customers) or `enps` (employees: grid cells only)")
+    ] = "nps",
     window: Annotated[str | None, Query(pattern=WINDOW_PATTERN, description=WINDOW_HELP)] = None,
     period: Annotated[str | None, Query(max_length=7, description=PERIOD_HELP)] = None,
     first: Annotated[
@@ -303,9 +305,15 @@ async def get_timeseries(
     principal: Reader,
     session: SessionDep,
     state: ScoringStateDep,
-    first: Annotated[date, Query(alias="from")],
-    last: Annotated[date, Query(alias="to")],
-    kind: Kind = "nps",
+    first: Annotated[
+        date, Query(alias="from", description="First day (eNPS: from the cell that holds it)")
+    ],
+    last: Annotated[
+        date, Query(alias="to", description="Last day (eNPS: to the end of the cell holding it)")
+    ],
+    kind: Annotated[
+        Kind, Query(description="`nps` (customers) or `enps` (employees: grid cells only)")
+    ] = "nps",
     interval: Annotated[
         Literal["day", "week", "month", "quarter"],
         Query(description="eNPS: `month` or `quarter` only (422 `enps_grid` otherwise)"),

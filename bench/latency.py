@@ -5,6 +5,7 @@ the whole system running, and prints per rate the p50/p90/p99 of
 
 - 202 -> action published (the `Action` record read back from `anbefal.actions.v1`),
 - 202 -> task stored (the row visible in notify's tasks table; scores 0-8 make tasks),
+- and post -> 202 itself, which grows when ingest cannot keep the rate,
 
 beside a raw baseline measured in the same run at the same rate: one record produced to the
 same broker and read back by a consumer (the least any hop through Kafka costs).
@@ -39,7 +40,7 @@ from anbefal.common.topics import TopicSpec
 from anbefal.devstack.benchsystem import bench_system
 from anbefal.devstack.chaos import ChaosSystem
 from anbefal.devstack.kafka import create_topics
-from anbefal.devstack.testing import TEST_JWT_SECRET, asyncpg_dsn
+from anbefal.devstack.testing import TEST_JWT_SECRET, asyncpg_dsn, end_offsets
 
 BASELINE_TOPIC = "anbefal.bench-latency"
 
@@ -72,21 +73,17 @@ async def at_rate(
 
 async def tail_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer:
     """A consumer of every partition of `topic`, from its current end."""
+    ends = await end_offsets(bootstrap, [topic])
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
-    partitions = consumer.partitions_for_topic(topic)
-    while partitions is None:
-        await consumer.force_metadata_update()
-        partitions = consumer.partitions_for_topic(topic)
-    assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
-    consumer.assign(assigned)
-    await consumer.seek_to_end(*assigned)
+    consumer.assign([TopicPartition(t, p) for t, p in ends])
+    for (t, p), offset in ends.items():
+        consumer.seek(TopicPartition(t, p), offset)
     return consumer
 
 
 async def raw_round_trips(bootstrap: str, rate: float, seconds: float) -> list[float]:
     """Produce -> consume on the same broker at the same rate: seconds per record."""
-    await create_topics(bootstrap, [TopicSpec(BASELINE_TOPIC, 6)])
     publisher = Publisher(bootstrap, timeout=30, client_id="bench-latency")
     await publisher.start()
     await publisher.wait_ready(60)
@@ -126,6 +123,7 @@ class Pipeline:
         self.url = f"{system.url('ingest')}/v1/tenants/{tenant}/responses"
         token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="ingest", sub="bench")
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self.posted: dict[uuid.UUID, float] = {}  # event id -> when it was sent (on schedule)
         self.accepted: dict[uuid.UUID, float] = {}  # event id -> when its 202 came
         self.published: dict[uuid.UUID, float] = {}  # event id -> its first action read back
         self.stored: dict[uuid.UUID, float] = {}  # event id -> its task first seen
@@ -142,10 +140,11 @@ class Pipeline:
             "respondent": {"id": f"c-{rid}", "email": f"{rid}@bench.example"},
             "owners": {"director": "director@bench.example", "salesperson": "sp@bench.example"},
         }
+        event_id = response_event_id(self.tenant, GENERIC_API, rid)
+        self.posted[event_id] = time.perf_counter()
         r = await client.post(self.url, content=orjson.dumps(body), headers=self.headers)
         if r.status_code != 202:
             raise RuntimeError(f"{r.status_code}: {r.text[:300]}")
-        event_id = response_event_id(self.tenant, GENERIC_API, rid)
         self.accepted[event_id] = time.perf_counter()
         if score <= PASSIVES.high:  # the seed rules: a call or a follow-up task
             rule = "detractor-call" if score <= DETRACTORS.high else "passive-follow-up"
@@ -180,8 +179,12 @@ class Pipeline:
         finally:
             await conn.close()
 
-    async def run(self, rate: float, seconds: float) -> tuple[list[float], list[float]]:
+    async def run(
+        self, rate: float, seconds: float
+    ) -> tuple[list[float], list[float], list[float]]:
+        """Seconds from post to 202, from 202 to the action, from 202 to the task."""
         run = f"r{int(rate)}-{uuid.uuid4().hex[:6]}"
+        self.posted.clear()
         self.accepted.clear()
         self.published.clear()
         self.stored.clear()
@@ -192,9 +195,12 @@ class Pipeline:
             asyncio.create_task(self.watch_actions(consumer, stop)),
             asyncio.create_task(self.watch_tasks(stop)),
         ]
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        # Enough connections that the client never holds an answer back, and no limit on the
+        # wait for one: when ingest falls behind, "post -> 202" shows it.
+        limits = httpx.Limits(max_connections=512, max_keepalive_connections=64)
+        timeout = httpx.Timeout(60, pool=None)
         try:
-            async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
                 await at_rate(rate, seconds, lambda i: self.post(client, run, i))
             deadline = time.perf_counter() + 120
             while time.perf_counter() < deadline and (
@@ -212,9 +218,10 @@ class Pipeline:
             raise RuntimeError(
                 f"{missing} actions and {tasks_missing} tasks did not arrive within 120 s"
             )
+        to_202 = [t - self.posted[e] for e, t in self.accepted.items()]
         to_action = [self.published[e] - t for e, t in self.accepted.items()]
         to_task = [self.stored[e] - self.accepted[e] for e in self.expected_tasks]
-        return to_action, to_task
+        return to_202, to_action, to_task
 
 
 def line(label: str, samples: list[float]) -> str:
@@ -225,22 +232,31 @@ def line(label: str, samples: list[float]) -> str:
 
 
 async def main_async(rates: list[float], seconds: float, warmup: float) -> int:
+    summary: list[str] = []
     async with bench_system("latency") as system:
+        # Created before the warm-up, so its partitions have leaders by the time it is read.
+        await create_topics(system.bootstrap, [TopicSpec(BASELINE_TOPIC, 6)])
         pipeline = Pipeline(system, "latency")
         print(f"warm-up: {warmup:.0f} s at 20/s (not counted)")
         await pipeline.run(20, warmup)
         for rate in rates:
             print(f"== {rate:.0f} answers/s for {seconds:.0f} s, each with a comment")
             base = await raw_round_trips(system.bootstrap, rate, seconds)
-            to_action, to_task = await pipeline.run(rate, seconds)
-            print(line("raw produce -> consume (baseline)", base))
-            print(line("202 -> action published", to_action))
-            print(line("202 -> task stored", to_task))
+            to_202, to_action, to_task = await pipeline.run(rate, seconds)
             base50 = percentiles(base)[0]
-            print(
+            figures = [
+                f"== {rate:.0f} answers/s for {seconds:.0f} s",
+                line("raw produce -> consume (baseline)", base),
+                line("post -> 202 (ingest)", to_202),
+                line("202 -> action published", to_action),
+                line("202 -> task stored", to_task),
                 f"  ratio p50: action {percentiles(to_action)[0] / base50:.1f}x, "
-                f"task {percentiles(to_task)[0] / base50:.1f}x the raw round trip"
-            )
+                f"task {percentiles(to_task)[0] / base50:.1f}x the raw round trip",
+            ]
+            print("\n".join(figures[1:]))
+            summary += figures
+    # Again at the end, together: the services' and the mail sink's lines came in between.
+    print("\n".join(["", "== summary", *summary]))
     return 0
 
 

@@ -22,7 +22,7 @@ from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET, asyncpg_ds
 from anbefal.ingest.intake.gate import Intake
 from anbefal.ingest.settings import IngestSettings
 from anbefal.ingest.sources import repository, secrets, service
-from anbefal.ingest.sources.config import SourceIn
+from anbefal.ingest.sources.config import Source, SourceIn
 from anbefal.ingest.sources.routes import SourceOut
 
 TYPEFORM = {"tool": "typeform", "fields": {"score": "nps"}}
@@ -61,6 +61,9 @@ def test_generated_secrets_are_32_random_bytes_and_fit_their_tool() -> None:
 
 def test_nothing_derived_from_the_secret_is_shown() -> None:
     assert not any("secret" in f and f != "generated_secret" for f in SourceOut.model_fields)
+    body = SourceIn.model_validate({**TYPEFORM, "secret": "x" * 40})
+    source = Source.build("acme", "tf", body)
+    assert "x" * 40 not in repr(source) + str(source)  # a logged source shows no secret
 
 
 @pytest.mark.integration

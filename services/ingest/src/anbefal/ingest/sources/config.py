@@ -132,11 +132,12 @@ class Source(BaseModel):
     name: str
     tool: Tool
     kind: Kind
-    secret: str
+    # Kept out of repr: a logged or raised Source never shows its secrets.
+    secret: str = Field(repr=False)
     fields: FieldMap
     survey_ids: tuple[str, ...] = ()
     api_base_url: str | None = None
-    api_token: str | None = None
+    api_token: str | None = Field(default=None, repr=False)
     client_id: str | None = None
 
     @classmethod

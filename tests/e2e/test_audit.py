@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 CLI = [sys.executable, "-m", "anbefal.cli.main"]
 SOURCE_SECRET = "typeform-signing-secret-0123456789"
+ERASED = "ida.holm@example.com"
 
 
 def token(tenant: str, role: str, sub: str = "ada@acme.example") -> dict[str, str]:
@@ -64,6 +65,7 @@ async def test_every_change_leaves_one_entry_for_the_admin_only(stack: Any) -> N
             "--role", "agent", "--password-stdin")  # fmt: skip
         run(cli_env, "user", "add", "--tenant", tenant, "--email", "ida@acme.example",
             "--role", "director", "--password-stdin")  # fmt: skip
+        run(cli_env, "user", "deactivate", "--tenant", tenant, "--email", "ida@acme.example")
 
         async with httpx.AsyncClient(base_url=closed_loop.url, headers=admin) as api:
             rules = (await api.get(f"/v1/tenants/{tenant}/rules")).json()["rules"]
@@ -98,6 +100,9 @@ async def test_every_change_leaves_one_entry_for_the_admin_only(stack: Any) -> N
             )
             assert r.status_code == 200, r.text
             assert (await api.delete(source)).status_code == 204
+            r = await api.post(f"/v1/tenants/{tenant}/erasures", json={"email": ERASED})
+            assert r.status_code == 202, r.text
+            erasure_id = r.json()["id"]
 
         async with httpx.AsyncClient(headers=admin) as client:
 
@@ -107,16 +112,18 @@ async def test_every_change_leaves_one_entry_for_the_admin_only(stack: Any) -> N
                 got: list[dict[str, Any]] = r.json()["entries"]
                 return got
 
-            async def all_ten() -> bool:
-                return len(await entries()) >= 10
+            async def all_twelve() -> bool:
+                return len(await entries()) >= 12
 
-            await wait_until(all_ten, 60, "ten audit entries")
+            await wait_until(all_twelve, 60, "twelve audit entries")
             got = await entries()
             # One per change; the refused rule set left none.
             assert sorted(e["action"] for e in got) == [
-                "owners.accounts_replaced", "owners.people_replaced", "rules.changed",
+                "erasure.requested", "owners.accounts_replaced", "owners.people_replaced",
+                "rules.changed",
                 "source.added", "source.changed", "source.deleted",
                 "tenant.changed", "tenant.created", "user.added", "user.changed",
+                "user.deactivated",
             ]  # fmt: skip
             times = [datetime.fromisoformat(e["at"]) for e in got]
             assert times == sorted(times, reverse=True)
@@ -144,6 +151,13 @@ async def test_every_change_leaves_one_entry_for_the_admin_only(stack: Any) -> N
             assert SOURCE_SECRET not in json.dumps(got)
             assert "a-new-typeform-signing-secret-9876543210" not in json.dumps(got)
 
+            erasure = by["erasure.requested"]
+            assert (erasure["target"], erasure["actor"]["role"]) == (
+                f"erasure:{erasure_id}",
+                "admin",
+            )
+            assert ERASED not in json.dumps(got)  # whom, only by the erasure's receipt id
+
             olga = {"sub": "ops-olga", "role": "cli"}
             assert by["tenant.created"]["actor"] == olga
             assert by["tenant.created"]["target"] == "settings"
@@ -157,11 +171,13 @@ async def test_every_change_leaves_one_entry_for_the_admin_only(stack: Any) -> N
             assert by["user.added"]["actor"] == olga
             assert by["user.added"]["target"] == "user:ida@acme.example"
             assert by["user.changed"]["detail"]["role"] == {"from": "agent", "to": "director"}
+            deactivated = by["user.deactivated"]
+            assert (deactivated["actor"], deactivated["target"]) == (olga, "user:ida@acme.example")
             assert "a-long-password" not in json.dumps(got)
 
             # Filters: by kind, by time; pages follow the cursor without gaps or repeats.
             assert [e["action"] for e in await entries(kind="user")] == [
-                "user.changed", "user.added",
+                "user.deactivated", "user.changed", "user.added",
             ]  # fmt: skip
             assert await entries(**{"from": datetime.now(UTC).isoformat()}) == []
             assert [e["id"] for e in await entries(to=got[1]["at"])] == [

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -266,3 +269,74 @@ async def test_an_overlong_request_id_does_not_cost_the_call(system: System) -> 
     finally:
         await conn.close()
     assert dead == 0
+
+
+async def test_an_import_of_history_is_scored_never_routed_then_a_fresh_answer_is(
+    system: System, tmp_path: Path
+) -> None:
+    """A company's first step: two months of past answers imported. The figures count them;
+    nobody gets a call task or a thank-you mail for them; the import says so. The first fresh
+    detractor afterwards gets their call."""
+    tenant = f"e2e-{uuid.uuid4().hex[:8]}"
+    token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="admin", sub="test")
+    now = datetime.now(UTC).replace(microsecond=0)
+    csv_path = tmp_path / "history.csv"
+    rows = ["response_id,score,answered_at,comment,respondent_id,email,director,segment.department"]
+    for n in range(600):
+        at = now - timedelta(days=2 + n % 58, minutes=n)
+        rows.append(
+            f"h-{n},{n % 11},{at.isoformat()},note {n},c-{n},h-{n}.{tenant}@example.com,"
+            f"director@acme.example,Dept {n % 3}"
+        )
+    csv_path.write_text("\n".join(rows) + "\n")
+    imported = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "anbefal.cli.main", "import", str(csv_path), "--tenant", tenant,
+         "--url", system.url("ingest")],
+        env={**system.env, "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    assert "600 answers scored, 0 routed: imported as history" in imported.stderr
+
+    expected = {"promoters": 0, "passives": 0, "detractors": 0}
+    for n in range(600):
+        score = n % 11
+        expected["promoters" if score >= 9 else "passives" if score >= 7 else "detractors"] += 1
+    async with httpx.AsyncClient(
+        headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ) as client:
+
+        async def all_scored() -> bool:
+            r = await client.get(
+                f"{system.url('scoring')}/v1/tenants/{tenant}/scores", params={"window": "90d"}
+            )
+            segments = r.json()["segments"] if r.status_code == 200 else []
+            return bool(segments) and segments[0]["n"] == 600
+
+        await wait_until(all_scored, 120, "the 600 imported answers scored")
+        await wait_until(system.quiescent, 120, "consumers caught up after the import")
+        r = await client.get(
+            f"{system.url('scoring')}/v1/tenants/{tenant}/scores", params={"window": "90d"}
+        )
+        (total,) = r.json()["segments"]
+        assert {k: total[k] for k in expected} == expected
+
+        async def tasks() -> list[dict[str, Any]]:
+            r = await client.get(f"{system.url('notify')}/v1/tenants/{tenant}/tasks")
+            assert r.status_code == 200, r.text
+            return list(r.json()["tasks"])
+
+        assert await tasks() == []
+        assert not [m for m in read_messages(system.mail_dir) if tenant in str(m["To"])]
+
+        fresh = answer("f-1", 2, now - timedelta(minutes=5), tenant)
+        r = await client.post(f"{system.url('ingest')}/v1/tenants/{tenant}/responses", json=fresh)
+        assert r.status_code == 202, r.text
+
+        async def one_task() -> bool:
+            return len(await tasks()) == 1
+
+        await wait_until(one_task, 60, "the fresh detractor's call task")
+        (task,) = await tasks()
+        assert (task["type"], task["score"]) == ("call_task", 2)

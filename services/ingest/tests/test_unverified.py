@@ -12,9 +12,9 @@ import orjson
 import pytest
 
 from anbefal.common.errors import TooManyRequests, Unauthenticated
+from anbefal.common.lru import Lru
 from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET
 from anbefal.ingest.intake.gate import Intake
-from anbefal.ingest.intake.lru import Lru
 from anbefal.ingest.intake.ratelimit import RateLimiter
 from anbefal.ingest.intake.unverified import Arrival, UnverifiedGate
 from anbefal.ingest.rejected import repository as rejected_repository

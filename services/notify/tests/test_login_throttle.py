@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from anbefal.notify.staff.passwords import Busy, PasswordChecker, hash_password
+from anbefal.notify.staff.service import Logins, authenticate
 from anbefal.notify.staff.throttle import FORGET_S, LoginThrottle, Throttle
 from anbefal.notify.ui.i18n import TEXTS, wait_words
 
@@ -66,7 +67,7 @@ def test_invented_keys_do_not_grow_memory() -> None:
     throttle = Throttle(free=1, max_s=60, max_keys=100)
     for n in range(1000):
         throttle.attempt((f"10.0.{n // 256}.{n % 256}",))
-    assert len(throttle._counts) == 100
+    assert len(throttle) == 100
 
 
 def test_the_wait_in_words() -> None:
@@ -96,3 +97,24 @@ async def test_password_checks_run_off_the_event_loop() -> None:
     assert await first is False
     assert await checker.matches(stored, "correct horse battery") is True
     ticker.cancel()
+
+
+class NoUsers:
+    """A database session in which nobody has an account."""
+
+    async def scalar(self, statement: object) -> None:
+        return None
+
+
+async def test_a_login_that_found_no_free_slot_does_not_count() -> None:
+    logins = Logins(
+        LoginThrottle(free_per_address=1, free_per_account=1, max_s=60),
+        PasswordChecker(concurrency=1, queue_s=0.01),
+    )
+    slow = asyncio.create_task(logins.checker.matches(hash_password("x" * 12), "wrong"))
+    await asyncio.sleep(0)  # let it take the only slot
+    with pytest.raises(Busy):
+        await authenticate(NoUsers(), logins, "10.0.0.1", "acme", "ida@acme.example", "pw")  # type: ignore[arg-type]
+    # Nothing was checked, so nothing counts against the address or the account.
+    assert logins.throttle.retry_after_s("10.0.0.1", "acme", "ida@acme.example") == 0
+    assert await slow is False

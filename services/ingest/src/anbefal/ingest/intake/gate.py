@@ -19,7 +19,7 @@ from anbefal.common.app import error_body, unavailable_response
 from anbefal.common.crypto import Keyring
 from anbefal.common.errors import TooManyRequests
 from anbefal.common.logging import get_logger
-from anbefal.ingest.intake.lru import Lru
+from anbefal.common.lru import Lru
 from anbefal.ingest.intake.ratelimit import RateLimiter
 from anbefal.ingest.intake.unverified import UnverifiedGate
 from anbefal.ingest.rejected import repository as rejected

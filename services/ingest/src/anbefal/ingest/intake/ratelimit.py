@@ -14,7 +14,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from anbefal.ingest.intake.lru import Lru
+from anbefal.common.lru import Lru
 
 
 @dataclass

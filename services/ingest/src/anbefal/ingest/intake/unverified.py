@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from anbefal.common.app import error_body
 from anbefal.common.errors import ServiceError, TooManyRequests
 from anbefal.common.logging import get_logger
-from anbefal.ingest.intake.lru import Lru
+from anbefal.common.lru import Lru
 from anbefal.ingest.intake.ratelimit import RateLimiter
 from anbefal.ingest.models import UnverifiedDelivery
 from anbefal.ingest.rejected import repository

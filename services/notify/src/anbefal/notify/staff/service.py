@@ -11,7 +11,7 @@ from anbefal.common import audit
 from anbefal.common.events import Actor
 from anbefal.notify.models import OUTBOX, StaffUser
 from anbefal.notify.staff import repository, sessions
-from anbefal.notify.staff.passwords import DUMMY_HASH, PasswordChecker, hash_password
+from anbefal.notify.staff.passwords import DUMMY_HASH, Busy, PasswordChecker, hash_password
 from anbefal.notify.staff.throttle import LoginThrottle
 from anbefal.notify.tasks.lifecycle import STAFF
 
@@ -99,7 +99,11 @@ async def authenticate(
     user = await repository.user(session, tenant, email)
     if user is not None and not user.active:
         user = None
-    ok = await logins.checker.matches(user.password_hash if user else DUMMY_HASH, password)
+    try:
+        ok = await logins.checker.matches(user.password_hash if user else DUMMY_HASH, password)
+    except Busy:
+        logins.throttle.withdraw(address, tenant, email)
+        raise
     if not ok or user is None:
         logins.throttle.failed(address, tenant, email)
         return None

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from anbefal.common.lru import Lru
 
 FORGET_S = 3600.0
 
@@ -39,14 +40,16 @@ class Throttle:
     ) -> None:
         self._free = free
         self._max_s = max_s
-        self._max_keys = max_keys
         self._clock = clock
-        self._counts: OrderedDict[tuple[str, ...], _Count] = OrderedDict()
+        self._counts: Lru[tuple[str, ...], _Count] = Lru(max_keys)
+
+    def __len__(self) -> int:
+        return len(self._counts)
 
     def _live(self, key: tuple[str, ...], now: float) -> _Count | None:
         count = self._counts.get(key)
         if count is not None and now - count.last > FORGET_S:
-            del self._counts[key]
+            self._counts.pop(key)
             return None
         return count
 
@@ -63,12 +66,10 @@ class Throttle:
         now = self._clock()
         count = self._live(key, now)
         if count is None:
-            count = self._counts[key] = _Count(0, now)
+            count = _Count(0, now)
+            self._counts.put(key, count)
         count.attempts += 1
         count.last = now
-        self._counts.move_to_end(key)
-        while len(self._counts) > self._max_keys:
-            self._counts.popitem(last=False)
 
     def touch(self, key: tuple[str, ...]) -> None:
         """The attempt failed just now: its wait counts from here, not from its start."""
@@ -83,7 +84,7 @@ class Throttle:
             count.attempts = max(0, count.attempts - 1)
 
     def clear(self, key: tuple[str, ...]) -> None:
-        self._counts.pop(key, None)
+        self._counts.pop(key)
 
 
 class LoginThrottle:
@@ -105,6 +106,11 @@ class LoginThrottle:
     def failed(self, address: str, tenant: str, email: str) -> None:
         self.addresses.touch((address,))
         self.accounts.touch((tenant, email))
+
+    def withdraw(self, address: str, tenant: str, email: str) -> None:
+        """The attempt was never checked (no free slot): it does not count."""
+        self.addresses.forgive((address,))
+        self.accounts.forgive((tenant, email))
 
     def succeeded(self, address: str, tenant: str, email: str) -> None:
         self.addresses.forgive((address,))

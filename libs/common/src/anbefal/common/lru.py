@@ -1,5 +1,5 @@
 """A dict that keeps only its most recently used entries: the bound on every per-key table in
-memory whose keys come from outside (tenants, sources, client addresses)."""
+memory whose keys come from outside (tenants, sources, client addresses, login accounts)."""
 
 from __future__ import annotations
 

@@ -4,30 +4,37 @@ key (shredded) it reads as erased, never as an error."""
 from __future__ import annotations
 
 from anbefal.common.contact import needs_sealing, open_sealed, seal
-from anbefal.common.crypto import new_key
+from anbefal.common.crypto import Keyring, key_spec, new_key
 from anbefal.common.events import Respondent, SurveyResponse, decode
+from anbefal.common.identity import identity_hashes
 from anbefal.devstack.testing import call_task_action
 
 IDA = Respondent(
     key="c-42", name="Ida Holm", email="ida@example.com", phone="+45 12345678", locale="da"
 )
+KEYRING = Keyring.parse(key_spec("k1", b"k" * 32))
+# Sealing leaves the email's keyed hash beside the seal: an erasure by email finds it by that.
+HASHED = IDA.model_copy(
+    update={"email_hash": identity_hashes(KEYRING, "acme", "email", "ida@example.com")[0]}
+)
 
 
 def test_sealed_contact_keeps_routing_fields_and_opens_with_its_key() -> None:
     key = new_key()
-    sealed = seal(key, "acme", IDA)
+    sealed = seal(key, "acme", IDA, KEYRING)
 
     assert (sealed.name, sealed.email, sealed.phone) == (None, None, None)
     assert (sealed.key, sealed.locale) == ("c-42", "da")
     assert sealed.sealed is not None
     assert b"ida@example.com" not in sealed.model_dump_json().encode()
-    assert open_sealed(key, "acme", sealed) == IDA
+    assert sealed.email_hash == HASHED.email_hash
+    assert open_sealed(key, "acme", sealed) == HASHED
 
 
 def test_without_its_key_or_under_another_tenant_the_contact_reads_as_erased() -> None:
     key = new_key()
-    sealed = seal(key, "acme", IDA)
-    erased = IDA.model_copy(update={"name": None, "email": None, "phone": None})
+    sealed = seal(key, "acme", IDA, KEYRING)
+    erased = HASHED.model_copy(update={"name": None, "email": None, "phone": None})
 
     assert open_sealed(None, "acme", sealed) == erased  # the key was shredded
     assert open_sealed(new_key(), "acme", sealed) == erased  # a newer key of the same person

@@ -14,9 +14,12 @@ from sqlalchemy import select
 from anbefal.closed_loop.models import OUTBOX, ActionRow, AnswerRow
 from anbefal.closed_loop.privacy import erasure, export
 from anbefal.common import topics
+from anbefal.common.contact import seal_events
 from anbefal.common.crypto import Keyring, key_spec
+from anbefal.common.datakeys import DataKeys
 from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.erasure import Subject
+from anbefal.common.events import Respondent, Source, SurveyResponse
 from anbefal.common.outbox import OutboxEvent, enqueue
 
 pytestmark = pytest.mark.integration
@@ -98,3 +101,40 @@ async def test_erased_rows_lose_the_person_and_keep_the_rest(stack: Any) -> None
             assert await erasure.erase(session, "acme", ida, KEYRING) == 0
     finally:
         await engine.dispose()
+
+
+async def test_an_erasure_by_email_finds_sealed_answers_and_shreds_their_key(stack: Any) -> None:
+    """Answers reach closed_loop with the contact data sealed: the email's keyed hash beside
+    the seal is what an erasure by email finds them by; their respondent's key is shredded."""
+    engine = create_engine(stack.new_database(), pool_size=1)
+    db = create_sessionmaker(engine)
+    keys = DataKeys(KEYRING)
+    plain = Respondent(key="response:r-9", name="Ida", email="ida@example.com")
+    try:
+        async with db() as session, session.begin():
+            (sealed,) = await seal_events(session, keys, [answer_event(plain)])
+            assert sealed.respondent.email is None
+            session.add(
+                AnswerRow(
+                    event_id=sealed.event_id, tenant="acme", version=1, answered_at=AT,
+                    response=sealed.model_dump(mode="json"),
+                )
+            )  # fmt: skip
+        async with db() as session, session.begin():
+            subject = Subject(email="IDA@example.com")
+            assert await erasure.erase(session, "acme", subject, KEYRING) == 2  # answer, key
+            assert await keys.find(session, {("acme", "response:r-9")}) == {}
+            stored = await session.get(AnswerRow, sealed.event_id)
+            assert stored is not None
+            assert stored.response["respondent"] == {
+                "key": f"erased:{sealed.event_id}", "locale": None
+            }  # fmt: skip
+    finally:
+        await engine.dispose()
+
+
+def answer_event(respondent: Respondent) -> SurveyResponse:
+    return SurveyResponse(
+        event_id=uuid.uuid4(), version=1, tenant="acme", kind="nps", score=3, answered_at=AT,
+        received_at=AT, source=Source(tool="api", response_id="r-9"), respondent=respondent,
+    )  # fmt: skip

@@ -18,9 +18,10 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anbefal.common.crypto import Undecryptable, open_with_key, seal_with_key
+from anbefal.common.crypto import Keyring, Undecryptable, open_with_key, seal_with_key
 from anbefal.common.datakeys import DataKeys, Owner
 from anbefal.common.events import EventModel, Respondent
+from anbefal.common.identity import identity_hash, normalise_email
 
 CONTACT_FIELDS = ("name", "email", "phone")
 
@@ -54,11 +55,15 @@ def needs_sealing(event: EventModel) -> bool:
     return target is not None and bool(_plain(target[1]))
 
 
-def seal(key: bytes, tenant: str, respondent: Respondent) -> Respondent:
-    """The respondent with name, email and phone only inside `sealed`."""
+def seal(key: bytes, tenant: str, respondent: Respondent, keyring: Keyring) -> Respondent:
+    """The respondent with name, email and phone only inside `sealed`, and the email's keyed
+    hash beside it (what an erasure by email finds the answer by)."""
     owner = _owner(tenant, respondent)
     blob = seal_with_key(key, json.dumps(_plain(respondent)).encode(), _context(owner))
-    cleared = dict.fromkeys(CONTACT_FIELDS)
+    cleared: dict[str, str | None] = dict.fromkeys(CONTACT_FIELDS)
+    if respondent.email:
+        email = normalise_email(respondent.email)
+        cleared["email_hash"] = identity_hash(keyring, tenant, "email", email)
     return respondent.model_copy(
         update={**cleared, "sealed": base64.urlsafe_b64encode(blob).decode("ascii")}
     )
@@ -91,7 +96,7 @@ async def seal_events(session: AsyncSession, keys: DataKeys, events: Sequence[E]
         return list(events)
     found = await keys.get_or_create(session, owners)
     return [
-        e if t is None else _with(e, seal(found[_owner(*t)], *t))
+        e if t is None else _with(e, seal(found[_owner(*t)], *t, keys.keyring))
         for e, t in zip(events, targets, strict=True)
     ]
 

@@ -49,6 +49,10 @@ class DataKeys:
     def __init__(self, keyring: Keyring) -> None:
         self._keyring = keyring
 
+    @property
+    def keyring(self) -> Keyring:
+        return self._keyring
+
     async def find(self, session: AsyncSession, owners: Iterable[Owner]) -> dict[Owner, bytes]:
         """The keys that exist of `owners` (a shredded one is absent)."""
         wanted = sorted(set(owners))

@@ -10,33 +10,29 @@ The person is named by a `Subject` (a respondent id, an email, or both), sealed 
 deployment keyring on the topic. Where a row must stay findable or recognisable without the
 address (an unsubscribed address after an erasure, the answers scoring keeps), it holds a keyed
 hash (`identity_hashes`) instead: HMAC-SHA256 under a key derived from each deployment key, so a
-reader of the table cannot test guessed addresses, and a rotated keyring still finds old rows.
+reader of the table cannot test guessed addresses, and a rotated keyring still finds old rows
+(`anbefal.common.identity`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common import topics
 from anbefal.common.crypto import Keyring
 from anbefal.common.events import ErasureReported, ErasureRequested, erasure_report_id
+from anbefal.common.identity import identity_hash, identity_hashes, normalise_email
 from anbefal.common.kafka import HandlerContext
 from anbefal.common.outbox import OutboxEvent, enqueue
 
-Purpose = Literal["respondent", "email"]
 # What an erased respondent's key becomes, followed by the row's own id: rows of one erased
 # person no longer link to each other, and never to a later answer with the same key.
 ERASED_PREFIX = "erased:"
@@ -58,11 +54,6 @@ def scrubbed(document: dict[str, Any], key: str) -> dict[str, Any]:
     if out.get("attached"):
         out["attached"] = [{**a, "comment": None} for a in out["attached"]]
     return out
-
-
-def normalise_email(email: str) -> str:
-    """The form every service compares addresses in (they are stored lower-cased)."""
-    return email.strip().lower()
 
 
 @dataclass(frozen=True)
@@ -94,28 +85,6 @@ class Subject:
 
 def _context(tenant: str, erasure_id: uuid.UUID) -> str:
     return f"erasure\x1f{tenant}\x1f{erasure_id}"
-
-
-@lru_cache(maxsize=16)
-def _hash_key(key: bytes) -> bytes:
-    # A key of its own per deployment key: the HMAC never uses a key that also encrypts.
-    return HKDF(hashes.SHA256(), 32, salt=None, info=b"anbefal identity hash").derive(key)
-
-
-def identity_hashes(keyring: Keyring, tenant: str, purpose: Purpose, value: str) -> list[str]:
-    """`kid.hex` under every deployment key, the current key's first: store the first, match
-    any. Tenant and purpose are hashed in, so equal values of two tenants do not link."""
-    message = f"{tenant}\x1f{purpose}\x1f{value}".encode()
-    kids = [keyring.current] + [k for k in keyring.keys if k != keyring.current]
-    return [
-        f"{kid}.{hmac.new(_hash_key(keyring.keys[kid]), message, hashlib.sha256).hexdigest()}"
-        for kid in kids
-    ]
-
-
-def identity_hash(keyring: Keyring, tenant: str, purpose: Purpose, value: str) -> str:
-    """The hash a row stores (under the current key)."""
-    return identity_hashes(keyring, tenant, purpose, value)[0]
 
 
 def no_keyring() -> Keyring:
@@ -160,3 +129,17 @@ def erasure_handler(
         await enqueue(ctx.session, outbox, topics.ERASURE_REPORTS, reports)
 
     return handle
+
+
+__all__ = [
+    "ERASED_PREFIX",
+    "Anonymiser",
+    "Subject",
+    "erased_key",
+    "erasure_handler",
+    "identity_hash",
+    "identity_hashes",
+    "no_keyring",
+    "normalise_email",
+    "scrubbed",
+]

@@ -78,6 +78,9 @@ class Respondent(EventModel):
     # Name, email and phone sealed with the respondent's data key (`anbefal.common.contact`):
     # producers send them only here, so shredding the key erases every copy on the topics.
     sealed: str | None = None
+    # The email's keyed hash (`anbefal.common.identity`), set where the email is sealed: an
+    # erasure or export by email finds the answer by it; it opens nothing.
+    email_hash: str | None = None
 
 
 class Owners(EventModel):

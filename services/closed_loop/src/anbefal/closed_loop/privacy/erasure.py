@@ -19,28 +19,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from anbefal.closed_loop.models import OUTBOX, ActionRow, AnswerRow
 from anbefal.common import topics
 from anbefal.common.crypto import Keyring
-from anbefal.common.erasure import Subject, erased_key, scrubbed
+from anbefal.common.datakeys import shred
+from anbefal.common.erasure import Subject, erased_key, identity_hashes, scrubbed
 
 
-def _naming(document: Any, subject: Subject, key: Any = None) -> ColumnElement[bool]:
+def _naming(
+    document: Any, keyring: Keyring, tenant: str, subject: Subject, key: Any = None
+) -> ColumnElement[bool]:
     respondent = document["respondent"]
     conditions: list[ColumnElement[bool]] = []
     if subject.respondent_id:
-        conditions.append(
-            (key if key is not None else respondent["key"].astext) == subject.respondent_id
-        )
+        stored_key = key if key is not None else respondent["key"].astext
+        conditions.append(stored_key == subject.respondent_id)
     if subject.email:
+        # Plaintext in answers from before sealing; the keyed hash beside the seal since.
+        hashes = identity_hashes(keyring, tenant, "email", subject.email)
         conditions.append(func.lower(respondent["email"].astext) == subject.email)
+        conditions.append(respondent["email_hash"].astext.in_(hashes))
     return or_(false(), *conditions)
 
 
-def answers_naming(tenant: str, subject: Subject) -> ColumnElement[bool]:
-    return (AnswerRow.tenant == tenant) & _naming(AnswerRow.response, subject)
+def answers_naming(keyring: Keyring, tenant: str, subject: Subject) -> ColumnElement[bool]:
+    return (AnswerRow.tenant == tenant) & _naming(AnswerRow.response, keyring, tenant, subject)
 
 
-def actions_naming(tenant: str, subject: Subject) -> ColumnElement[bool]:
+def actions_naming(keyring: Keyring, tenant: str, subject: Subject) -> ColumnElement[bool]:
     return (ActionRow.tenant == tenant) & _naming(
-        ActionRow.payload, subject, ActionRow.respondent_key
+        ActionRow.payload, keyring, tenant, subject, ActionRow.respondent_key
     )
 
 
@@ -57,24 +62,30 @@ def erase_action(action: ActionRow) -> None:
 
 
 async def erase(session: AsyncSession, tenant: str, subject: Subject, keyring: Keyring) -> int:
-    """closed_loop's anonymiser (common/erasure.py): the rows it changed."""
+    """closed_loop's anonymiser (common/erasure.py): the rows it changed, the data keys of the
+    respondents it found included (an erasure by email learns their keys only here)."""
     changed = 0
     responses: set[uuid.UUID] = set()
+    respondents: set[str] = set()
     answers = await session.scalars(
-        select(AnswerRow).where(answers_naming(tenant, subject)).with_for_update()
+        select(AnswerRow).where(answers_naming(keyring, tenant, subject)).with_for_update()
     )
     for answer in answers:
+        respondents.add(answer.response["respondent"]["key"])
         erase_answer(answer)
         responses.add(answer.event_id)
         changed += 1
     actions = await session.scalars(
-        select(ActionRow).where(actions_naming(tenant, subject)).with_for_update()
+        select(ActionRow).where(actions_naming(keyring, tenant, subject)).with_for_update()
     )
     for action in actions:
+        respondents.add(action.respondent_key)
         erase_action(action)
         responses.add(action.response_event_id)
         changed += 1
     await session.flush()
+    for respondent in respondents:
+        changed += await shred(session, tenant, respondent)
     return changed + await _scrub_outbox(session, tenant, responses)
 
 

@@ -18,9 +18,13 @@ async def collect(
     session: AsyncSession, tenant: str, subject: Subject, keyring: Keyring
 ) -> dict[str, list[dict[str, Any]]]:
     answers = await session.scalars(
-        select(AnswerRow).where(answers_naming(tenant, subject)).order_by(AnswerRow.answered_at)
+        select(AnswerRow)
+        .where(answers_naming(keyring, tenant, subject))
+        .order_by(AnswerRow.answered_at)
     )
     actions = await session.scalars(
-        select(ActionRow).where(actions_naming(tenant, subject)).order_by(ActionRow.answered_at)
+        select(ActionRow)
+        .where(actions_naming(keyring, tenant, subject))
+        .order_by(ActionRow.answered_at)
     )
     return {"answers": records(answers), "actions": records(actions)}

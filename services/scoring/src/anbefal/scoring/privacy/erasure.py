@@ -33,9 +33,13 @@ def identities(keyring: Keyring, answers: Sequence[SurveyResponse]) -> Identitie
         if a.kind != "nps":
             continue
         email = a.respondent.email
+        # A sealed respondent carries its email's keyed hash; an older, plaintext one its email.
+        email_hash = a.respondent.email_hash
+        if email:
+            email_hash = identity_hash(keyring, a.tenant, "email", normalise_email(email))
         out[a.event_id] = (
             identity_hash(keyring, a.tenant, "respondent", a.respondent.key),
-            identity_hash(keyring, a.tenant, "email", normalise_email(email)) if email else None,
+            email_hash,
         )
     return out
 

@@ -52,12 +52,12 @@ def default_days(field: str) -> int:
 def expired(
     stamp: SQLColumnExpression[datetime],
     days: SQLColumnExpression[int],
-    field: str,
+    default: int,
     now: datetime,
 ) -> ColumnElement[bool]:
-    """`stamp` lies further back than the tenant's `days` (`TenantSettings.<field>`; its default
-    where the tenant's settings never came, so `days` from an outer join is NULL)."""
-    kept = func.coalesce(days, default_days(field))
+    """`stamp` lies further back than the tenant's `days`, or `default` days where the tenant's
+    settings never came (`days` from an outer join is NULL)."""
+    kept = func.coalesce(days, default)
     return stamp < literal(now) - func.make_interval(0, 0, 0, kept)
 
 
@@ -74,14 +74,17 @@ class Expiry(Generic[Row]):
     stamp: SQLColumnExpression[datetime]
     pending: tuple[ColumnElement[bool], ...]
     anonymise: Callable[[AsyncSession, Sequence[Row]], Awaitable[object]]
+    # For tenants whose settings never came: the `TenantSettings` default unless given.
+    default: int | None = None
 
     async def __call__(self, session: AsyncSession, now: datetime, limit: int) -> int:
         days = getattr(self.tenants, self.setting)
+        default = self.default if self.default is not None else default_days(self.setting)
         found = list(
             await session.scalars(
                 select(self.model)
                 .outerjoin(self.tenants, self.tenants.tenant == self.model.tenant)  # type: ignore[attr-defined]
-                .where(expired(self.stamp, days, self.setting, now), *self.pending)
+                .where(expired(self.stamp, days, default, now), *self.pending)
                 .limit(limit)
                 .with_for_update(of=self.model, skip_locked=True)
             )

@@ -11,7 +11,7 @@ from anbefal.common.erasure import erasure_handler
 from anbefal.common.events import ErasureReported, ErasureRequested
 from anbefal.common.kafka import HandlerContext, Subscriptions
 from anbefal.common.services import INGEST
-from anbefal.ingest.models import OUTBOX
+from anbefal.ingest.models import OUTBOX, TENANTS
 from anbefal.ingest.privacy import erasure, requests
 
 
@@ -24,5 +24,6 @@ def subscriptions(keyring: Callable[[], Keyring]) -> Subscriptions[Any]:
         {
             ErasureRequested: erasure_handler(INGEST.name, keyring, erasure.erase, OUTBOX),
             ErasureReported: handle_reports,
-        }
+        },
+        tenants=TENANTS,
     )

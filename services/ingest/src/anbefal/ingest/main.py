@@ -19,6 +19,7 @@ from anbefal.common.contact import ContactSealer
 from anbefal.common.datakeys import DataKeys
 from anbefal.common.db import asyncpg_dsn
 from anbefal.common.outbox import OutboxRelay
+from anbefal.common.retention import RetentionWorker
 from anbefal.common.services import INGEST
 from anbefal.common.worker import PollingWorker
 from anbefal.ingest import handlers, retention
@@ -27,6 +28,7 @@ from anbefal.ingest.intake.dedupe import DedupeStore
 from anbefal.ingest.intake.gate import Intake
 from anbefal.ingest.models import CONSUMER_TABLES, OUTBOX
 from anbefal.ingest.privacy import routes as privacy
+from anbefal.ingest.privacy.retention import anonymisers
 from anbefal.ingest.rejected import routes as rejected
 from anbefal.ingest.schemas import BatchIn, ResponseIn
 from anbefal.ingest.settings import IngestSettings
@@ -50,8 +52,6 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
         await retention.prune(
             session,
             seen_days=settings.ingest_dedupe_retention_days,
-            rejected_days=settings.ingest_rejected_retention_days,
-            enps_rejected_days=settings.ingest_enps_rejected_retention_days,
             unverified_days=settings.ingest_unverified_retention_days,
         )
         return 0  # once per poll interval is plenty
@@ -67,6 +67,10 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
         CONSUMER_TABLES,
         after_commit=relay.worker.wake,
     )
+    every = settings.retention_interval_s
+    expiry = RetentionWorker(
+        "ingest", runtime.sessionmaker, anonymisers(settings), interval_s=every
+    )
     state = IngestState(
         settings=settings,
         sessionmaker=runtime.sessionmaker,
@@ -79,7 +83,7 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
     return Wiring(
         state,
         consumers=[consumer],
-        workers=[dedupe.run, fetcher.run, pruner.run, relay.worker.run],
+        workers=[dedupe.run, fetcher.run, pruner.run, relay.worker.run, expiry.worker.run],
     )
 
 

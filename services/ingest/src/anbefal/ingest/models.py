@@ -24,6 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from anbefal.common.db import consumer_tables, service_metadata
 from anbefal.common.outbox import outbox_table
+from anbefal.common.tenants import TenantProjection
 
 
 class Base(DeclarativeBase):
@@ -34,6 +35,20 @@ class Base(DeclarativeBase):
 # requests (and its own report), and the audit entries of source changes, through its outbox.
 CONSUMER_TABLES = consumer_tables(Base.metadata)
 OUTBOX = outbox_table(Base.metadata)
+
+
+class Tenant(Base):
+    """What ingest needs of a tenant's settings (from `anbefal.tenants.v1`): how long refused
+    bodies are kept (privacy/retention.py)."""
+
+    __tablename__ = "tenants"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    rejected_retention_days: Mapped[int] = mapped_column(Integer, server_default="30")
+    enps_rejected_retention_days: Mapped[int] = mapped_column(Integer, server_default="7")
+
+
+TENANTS = TenantProjection(Tenant)
 
 
 class Rejected(Base):

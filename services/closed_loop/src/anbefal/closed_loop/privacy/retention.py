@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.closed_loop.models import OUTBOX, ActionRow, AnswerRow, Tenant
 from anbefal.closed_loop.privacy.erasure import erase_action, erase_answer
-from anbefal.common.retention import Anonymiser, Expiry, each, expired, is_erased
+from anbefal.common.retention import Anonymiser, Expiry, default_days, each, expired, is_erased
 
 SETTING = "answers_retention_days"
 
@@ -39,7 +39,7 @@ async def expire_outbox(session: AsyncSession, now: datetime, limit: int) -> int
     ids = select(OUTBOX.c.id).outerjoin(Tenant, Tenant.tenant == OUTBOX.c.tenant)
     ids = ids.where(
         OUTBOX.c.published_at.is_not(None),
-        expired(OUTBOX.c.created_at, Tenant.answers_retention_days, SETTING, now),
+        expired(OUTBOX.c.created_at, Tenant.answers_retention_days, default_days(SETTING), now),
     ).limit(limit)
     gone: list[uuid.UUID] = list((await session.scalars(ids)).all())
     if gone:

@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 from pydantic import ValidationError
 
+from anbefal.common.auth import Principal, Role
 from anbefal.common.crypto import Keyring, key_spec
 from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.migrations import upgrade
@@ -26,6 +27,7 @@ from anbefal.ingest.sources.config import Source, SourceIn
 from anbefal.ingest.sources.routes import SourceOut
 
 TYPEFORM = {"tool": "typeform", "fields": {"score": "nps"}}
+ADMIN = Principal(tenant="acme", role=Role.ADMIN, sub="admin@acme.example")
 QUALTRICS_CONFIG: dict[str, Any] = {
     "tool": "qualtrics", "kind": "nps", "fields": {"score": "QID1"},
     "api_base_url": "https://fra1.qualtrics.com", "survey_ids": [], "client_id": None,
@@ -76,19 +78,19 @@ async def test_secrets_are_generated_sealed_kept_and_bound_to_their_source(stack
     body = SourceIn.model_validate(TYPEFORM)
     try:
         async with db() as session, session.begin():
-            saved = await service.put(session, intake, "acme", "tf", body, by="admin")
+            saved = await service.put(session, intake, "acme", "tf", body, by=ADMIN)
         generated = saved.generated_secret
         assert generated is not None
         assert len(generated) >= 43
         async with db() as session, session.begin():  # a change without a secret keeps it
-            again = await service.put(session, intake, "acme", "tf", body, by="admin")
+            again = await service.put(session, intake, "acme", "tf", body, by=ADMIN)
             assert again.generated_secret is None
             source = await repository.load(session, intake.keyring, "acme", "tf")
             assert source is not None
             assert source.secret == generated
             with pytest.raises(Exception, match="secret is required for delighted"):
                 await service.put(
-                    session, intake, "acme", "dl", SourceIn(tool="delighted"), by="admin"
+                    session, intake, "acme", "dl", SourceIn(tool="delighted"), by=ADMIN
                 )
         conn = await asyncpg.connect(asyncpg_dsn(url))
         try:

@@ -25,7 +25,7 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 COMPOSE = DEPLOY / "compose" / "compose.yaml"
 K8S = DEPLOY / "k8s"
 K8S_VERSION = "1.33.0"
-OPERATOR_KINDS = {"KafkaTopic", "Kafka", "KafkaNodePool", "Cluster"}
+OPERATOR_KINDS = {"KafkaTopic", "Kafka", "KafkaNodePool", "KafkaUser", "Cluster"}
 
 
 def _check_compose(path: Path) -> subprocess.CompletedProcess[str]:
@@ -62,14 +62,16 @@ def test_compose_schema_check_catches_a_broken_file(tmp_path: Path) -> None:
 def test_compose_runs_kraft_kafka_postgres_a_mail_catcher_and_the_four_services() -> None:
     services = yaml.safe_load(COMPOSE.read_text())["services"]
     assert services["kafka"]["image"].startswith("apache/kafka:")
-    assert "controller" in services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]
+    properties = (DEPLOY / "compose" / "kafka" / "server.properties").read_text()
+    assert "process.roles=broker,controller" in properties
     assert services["postgres"]["image"].startswith("postgres:")
     assert "mailpit" in services["mail"]["image"]
     for name in (s.name for s in SERVICES):
         service = services[name]
         assert service["build"]["args"]["SERVICE"] == name
         assert "/readyz" in " ".join(service["healthcheck"]["test"])
-        assert service["depends_on"]["kafka"]["condition"] == "service_healthy"
+        # After the topics and ACLs are in place (which waits for a healthy broker).
+        assert service["depends_on"]["kafka-acls"]["condition"] == "service_completed_successfully"
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
     for infra in ("kafka", "postgres", "mail"):
         assert "healthcheck" in services[infra], infra
@@ -161,7 +163,7 @@ class _CnpgCluster(_Strict):
 
 class _StrimziResource(_Strict):
     apiVersion: Literal["kafka.strimzi.io/v1beta2"]  # noqa: N815
-    kind: Literal["Kafka", "KafkaNodePool"]
+    kind: Literal["Kafka", "KafkaNodePool", "KafkaUser"]
     metadata: _Metadata
     spec: dict[str, Any]
 
@@ -229,3 +231,80 @@ def test_metrics_are_scraped_from_the_internal_port_never_the_api_port() -> None
         assert [p["targetPort"] for p in service["spec"]["ports"]] == ["http"]
     dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
     assert "ANBEFAL_METRICS_PORT=9090" in dockerfile
+
+
+def _by_kind(kind: str) -> list[dict[str, Any]]:
+    return [d for d in _k8s_documents() if d["kind"] == kind]
+
+
+def test_kafka_wants_scram_over_tls_and_each_service_has_its_own_user_and_acls() -> None:
+    (kafka,) = _by_kind("Kafka")
+    listeners = kafka["spec"]["kafka"]["listeners"]
+    assert listeners
+    assert all(lst["tls"] for lst in listeners), "no plaintext listener"
+    assert all(lst["authentication"]["type"] == "scram-sha-512" for lst in listeners)
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    (config,) = _by_kind("ConfigMap")
+    assert config["data"]["ANBEFAL_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    users = {u["metadata"]["name"]: u for u in _by_kind("KafkaUser")}
+    topics = {t.name for t in ALL_TOPICS}
+    for user in users.values():
+        for acl in user["spec"]["authorization"]["acls"]:
+            resource = acl["resource"]
+            if resource["type"] == "topic" and resource["patternType"] == "literal":
+                assert resource["name"] in topics, resource
+    for service in SERVICES:
+        name = f"anbefal-{service.name}"
+        assert users[name]["spec"]["authentication"]["type"] == "scram-sha-512"
+        (deployment,) = [d for d in _by_kind("Deployment") if d["metadata"]["name"] == name]
+        env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["ANBEFAL_KAFKA_SASL_USERNAME"]["value"] == name
+        secret = env["ANBEFAL_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert secret == {"name": name, "key": "password"}
+        if service.group is not None:
+            groups = [
+                a["resource"]["name"]
+                for a in users[name]["spec"]["authorization"]["acls"]
+                if a["resource"]["type"] == "group"
+            ]
+            assert groups == [service.group_id("anbefal")]
+
+
+def test_network_policies_deny_by_default_and_keep_metrics_internal() -> None:
+    policies = {p["metadata"]["name"]: p for p in _by_kind("NetworkPolicy")}
+    deny = policies["anbefal-default-deny"]["spec"]
+    assert deny["podSelector"] == {}
+    assert "ingress" not in deny
+    rules = policies["anbefal-services"]["spec"]["ingress"]
+    metrics = [r for r in rules if any(p["port"] == 9090 for p in r["ports"])]
+    assert all("from" in r for r in metrics), "the metrics port is open to everyone"
+
+
+def test_every_image_is_pinned_by_digest_and_no_database_password_has_a_default() -> None:
+    images = [
+        c["image"]
+        for d in _by_kind("Deployment")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ] + [c["spec"]["imageName"] for c in _by_kind("Cluster")]
+    compose = yaml.safe_load(COMPOSE.read_text())
+    images += [s["image"] for s in compose["services"].values() if "image" in s]
+    unpinned = [i for i in images if "@sha256:" not in i]
+    assert not unpinned, unpinned
+    text = COMPOSE.read_text()
+    assert "POSTGRES_PASSWORD: anbefal" not in text
+    assert ":anbefal@postgres" not in text
+
+
+def test_compose_creates_every_topic_and_kafka_wants_sasl_ssl() -> None:
+    script = (DEPLOY / "compose" / "kafka" / "acls.sh").read_text()
+    main = [t for t in ALL_TOPICS if not t.name.endswith(".dlq")]
+    for spec in main:
+        assert f"topic {spec.name} {spec.partitions}" in script, spec.name
+    properties = (DEPLOY / "compose" / "kafka" / "server.properties").read_text()
+    assert "listeners=SASL_SSL://:9092,CONTROLLER://:9093" in properties
+    assert "allow.everyone.if.no.acl.found=false" in properties
+    compose = yaml.safe_load(COMPOSE.read_text())["services"]
+    for name in (s.name for s in SERVICES):
+        env = compose[name]["environment"]
+        assert env["ANBEFAL_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+        assert env["ANBEFAL_KAFKA_SASL_USERNAME"] == name

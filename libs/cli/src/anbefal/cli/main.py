@@ -23,6 +23,7 @@ from anbefal.common.auth import ROLES, issue_token
 from anbefal.common.crypto import key_spec
 from anbefal.common.events import TenantSettings
 from anbefal.common.kafka import Publisher
+from anbefal.common.kafka.connection import KafkaClientSettings
 from anbefal.common.migrations import upgrade
 from anbefal.common.retention import default_days
 from anbefal.common.services import (
@@ -149,6 +150,14 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: 8001-8004 by service)")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     migrate: Annotated[bool, typer.Option(help="Run this service's migrations first")] = True,
+    create_topics_: Annotated[
+        bool,
+        typer.Option(
+            "--create-topics/--no-create-topics",
+            envvar="ANBEFAL_CREATE_TOPICS",
+            help="Create missing topics (off where the broker's ACLs or an operator own them)",
+        ),
+    ] = True,
     wait_s: Annotated[float, typer.Option(help="How long to wait for Kafka and PostgreSQL")] = 180,
     workers: Annotated[
         int | None,
@@ -160,11 +169,13 @@ def serve(
 
     package = _service(service, param_hint="SERVICE").package
     url = _env("ANBEFAL_DATABASE_URL")
-    bootstrap = _env("ANBEFAL_KAFKA_BOOTSTRAP")
+    _env("ANBEFAL_KAFKA_BOOTSTRAP")
+    bootstrap = KafkaClientSettings().kafka()  # SASL/TLS too, as the service will connect
     progress(f"{service}: waiting for PostgreSQL and Kafka ...")
     asyncio.run(ensure_database(url, wait_s))
     asyncio.run(wait_for_kafka(bootstrap, wait_s))
-    asyncio.run(create_topics(bootstrap, topics.ALL_TOPICS))
+    if create_topics_:
+        asyncio.run(create_topics(bootstrap, topics.ALL_TOPICS))
     if migrate:
         upgrade(package, url)
     if workers is None:
@@ -182,7 +193,8 @@ def serve(
 
 
 async def _publish_tenant(settings: TenantSettings) -> None:
-    publisher = Publisher(_env("ANBEFAL_KAFKA_BOOTSTRAP"), timeout=10, client_id="anbefal-cli")
+    _env("ANBEFAL_KAFKA_BOOTSTRAP")
+    publisher = Publisher(KafkaClientSettings().kafka(), timeout=10, client_id="anbefal-cli")
     await publisher.start()
     try:
         await publisher.wait_ready(30)

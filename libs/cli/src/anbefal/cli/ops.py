@@ -22,6 +22,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from anbefal.common.kafka import Publisher
+from anbefal.common.kafka.connection import KafkaClientSettings
 from anbefal.common.services import CONSUMERS, SERVICES
 
 # Services that consume, hence have a dead_letters table (ingest only produces).
@@ -309,7 +310,9 @@ def dlq_replay(
 
     async def run() -> list[int]:
         engine = _engine()
-        publisher = Publisher(bootstrap, timeout=10, client_id="anbefal-dlq-replay")
+        publisher = Publisher(
+            KafkaClientSettings().kafka(), timeout=10, client_id="anbefal-dlq-replay"
+        )
         await publisher.start()
         try:
             await publisher.wait_ready(30)

@@ -7,16 +7,20 @@ Everything comes from the environment with the `ANBEFAL_` prefix (`ANBEFAL_KAFKA
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from anbefal.common.auth import single_key
 from anbefal.common.crypto import Keyring
+from anbefal.common.kafka.connection import KafkaClientSettings
 
 
-class BaseServiceSettings(BaseSettings):
+class BaseServiceSettings(KafkaClientSettings):
+    """Kafka's connection settings (`kafka_bootstrap`, `kafka_security_protocol`,
+    `kafka_sasl_*`, `kafka_ssl_cafile`) come from `KafkaClientSettings`; `kafka()` builds the
+    connection every producer, consumer and admin client of the process uses."""
+
     model_config = SettingsConfigDict(env_prefix="ANBEFAL_", extra="ignore", frozen=True)
 
-    kafka_bootstrap: str = "127.0.0.1:19092"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:15432/anbefal"
     # Deployment keys for data sealed at rest and in events: `kid:base64url-32-bytes[,kid:...]`,
     # the first seals, all open (rotation). `anbefal keys new` prints one entry.
@@ -47,6 +51,9 @@ class BaseServiceSettings(BaseSettings):
     # The watchdog replaces a Kafka consumer whose poll has fetched nothing for this long while
     # it has lag, or has not returned for this long (out of its group: aiokafka#1154). 0: off.
     consumer_watchdog_s: float = Field(default=20.0, ge=0)
+    # The largest request body a service reads (413 above it, naming this setting): owner and
+    # people uploads, rules, forms. ingest refuses answer bodies over 1 MiB on its own first.
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     # /metrics is served here, never on the API port: a deployment lets only Prometheus reach
     # it. None: the service's dev metrics port (9001-9004); in a container, 0.0.0.0:9090.
     metrics_host: str = "127.0.0.1"

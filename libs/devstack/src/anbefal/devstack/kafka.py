@@ -22,6 +22,7 @@ from typing import Any, NoReturn, TypeVar
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from anbefal.common.kafka.connection import KafkaConnection, as_connection
 from anbefal.common.topics import TopicSpec
 from anbefal.devstack.paths import local_deploy_dir, project_root, state_dir
 from anbefal.devstack.system import apt_install, say
@@ -253,12 +254,13 @@ def run_kafka_foreground(run_dir: Path, port: int, controller_port: int) -> NoRe
     os.execvp(command[0], command)
 
 
-async def wait_for_kafka(bootstrap: str, timeout: float) -> None:
+async def wait_for_kafka(bootstrap: KafkaConnection | str, timeout: float) -> None:
     """Returns once the broker answers a metadata request."""
+    connection = as_connection(bootstrap)
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        admin = AIOKafkaAdminClient(**connection.client_kwargs(), request_timeout_ms=5000)
         try:
             await admin.start()
             await admin.list_topics()
@@ -268,12 +270,16 @@ async def wait_for_kafka(bootstrap: str, timeout: float) -> None:
         finally:
             await admin.close()
         await asyncio.sleep(0.3)
-    raise TimeoutError(f"Kafka at {bootstrap} did not answer within {timeout:.0f}s: {last!r}")
+    raise TimeoutError(
+        f"Kafka at {connection.bootstrap} did not answer within {timeout:.0f}s: {last!r}"
+    )
 
 
-async def create_topics(bootstrap: str, specs: Iterable[TopicSpec]) -> None:
+async def create_topics(bootstrap: KafkaConnection | str, specs: Iterable[TopicSpec]) -> None:
     """Create the topics that do not exist yet (idempotent, safe to race)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(
+        **as_connection(bootstrap).client_kwargs(), request_timeout_ms=15000
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -6,20 +6,27 @@ than the answer's stored version is too late), so it ends where production ends:
 actions, attached answers, cancellations and owners. `simulate` feeds it a period's stored
 answers, oldest first, and counts the outcome per rule. `report` is what a reader may see of
 it: eNPS answers only when the tenant's stored rules route them to people, eNPS counts only
-when they describe at least k people, never an eNPS example.
+when they describe at least k people, never an eNPS example. `report_off_loop` runs `report`
+where it cannot stall the service: in a worker thread, a few at a time, cut at a time limit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from anbefal.closed_loop.actions import ActionState, Book, decide_batch, latest_new
 from anbefal.closed_loop.owners import Directory
 from anbefal.closed_loop.rules import NotRouted, RoutingSettings, RuleSet, TenantRules
+from anbefal.common.errors import TooManyRequests, Unprocessable
 from anbefal.common.events import Action, ActionType, Kind, SurveyResponse
+
+# Dry runs computing at once in one process; each holds a thread until its report is done.
+_SLOTS = asyncio.Semaphore(2)
 
 
 class DryRun:
@@ -189,3 +196,26 @@ def report(
             for rule, o in zip(in_force.rules, current, strict=True)
         },
     )  # fmt: skip
+
+
+async def report_off_loop(*args: Any, timeout_s: float) -> Report:
+    """`report(*args)` in a worker thread: the event loop goes on serving requests, the consumer
+    and the workers while it computes. Past `timeout_s` the caller gets a 422 naming the limit
+    (a thread cannot be stopped: it finishes in the background and keeps its slot until then,
+    so at most two reports ever compute at once)."""
+    if _SLOTS.locked():
+        raise TooManyRequests(
+            "two dry runs are computing already; try again in a minute",
+            headers={"Retry-After": "60"},
+        )
+    await _SLOTS.acquire()
+    computing = asyncio.ensure_future(asyncio.to_thread(report, *args))
+    computing.add_done_callback(lambda _: _SLOTS.release())
+    try:
+        return await asyncio.wait_for(asyncio.shield(computing), timeout_s)
+    except TimeoutError:
+        raise Unprocessable(
+            f"the dry run took longer than its limit of {timeout_s:g} s "
+            "(ANBEFAL_DRY_RUN_TIMEOUT_S): try a shorter period",
+            code="dry_run_too_long",
+        ) from None

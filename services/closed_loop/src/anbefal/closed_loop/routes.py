@@ -13,7 +13,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_validator
 
 from anbefal.closed_loop import repository
-from anbefal.closed_loop.dry_run import report
+from anbefal.closed_loop.dependencies import ClosedLoopStateDep
+from anbefal.closed_loop.dry_run import report_off_loop
 from anbefal.closed_loop.models import OUTBOX
 from anbefal.closed_loop.owners import AccountsDoc, PeopleDoc, accounts_from_csv, people_from_csv
 from anbefal.closed_loop.rules import DEFAULT_RULE_SET, Rule, RuleSet, rule_set_changes
@@ -112,8 +113,6 @@ async def rules_history(
 
 # ------------------------------------------------------------------------------- dry run
 
-DRY_RUN_MAX_ANSWERS = 100_000
-
 
 class DryRunIn(RuleSet):
     """A candidate rule set and the period of past answers to try it on."""
@@ -169,7 +168,10 @@ class DryRunOut(BaseModel):
     start: datetime = Field(serialization_alias="from")
     end: datetime = Field(serialization_alias="to")
     answers: int = Field(description="NPS answers in the period")
-    truncated: bool = Field(description=f"more than {DRY_RUN_MAX_ANSWERS} answers: first ones only")
+    truncated: bool = Field(
+        description="more answers than the dry run tries (ANBEFAL_DRY_RUN_MAX_ANSWERS, default "
+        "100,000): the first ones only"
+    )
     without_action: int = Field(description="NPS answers no rule would act on")
     enps_included: bool = Field(
         description="eNPS answers were tried: only when the rules in force set "
@@ -191,26 +193,34 @@ class DryRunOut(BaseModel):
         "of every answer closed_loop saw with `answered_at` in [from, to). Nothing is stored "
         "or sent. `in_force` counts the same for the rules in force, for comparison. eNPS "
         "answers are tried only when the rules in force route them to people, no eNPS example "
-        "is shown, and an eNPS count of fewer than the tenant's anonymity k is null."
+        "is shown, and an eNPS count of fewer than the tenant's anonymity k is null. The run "
+        "computes off the service's event loop and is answered 422 past "
+        "ANBEFAL_DRY_RUN_TIMEOUT_S (default 30 s); 429 while two are computing."
     ),
 )
 async def dry_run(
-    tenant: TenantPath, body: DryRunIn, principal: AdminOrDirector, session: SessionDep
+    tenant: TenantPath,
+    body: DryRunIn,
+    principal: AdminOrDirector,
+    session: SessionDep,
+    state: ClosedLoopStateDep,
 ) -> DryRunOut:
     now = datetime.now(UTC)
     end = body.end or now
-    answers = await repository.answers_between(
-        session, tenant, body.start, end, DRY_RUN_MAX_ANSWERS + 1
-    )
-    truncated = len(answers) > DRY_RUN_MAX_ANSWERS
-    answers = answers[:DRY_RUN_MAX_ANSWERS]
+    most = state.settings.dry_run_max_answers
+    answers = await repository.answers_between(session, tenant, body.start, end, most + 1)
+    truncated = len(answers) > most
+    answers = answers[:most]
     accounts = {a.respondent.account_id for a in answers if a.respondent.account_id}
     directory = (await repository.directories(session, {tenant: accounts}, {tenant}))[tenant]
     defaults = (await repository.routing_settings(session, {tenant}))[tenant]
     candidate = RuleSet.model_validate(body.model_dump(include=set(RuleSet.model_fields)))
     in_force = (await repository.rule_sets(session, {tenant}))[tenant]
     k = await repository.anonymity_k(session, tenant)
-    seen = report(answers, defaults, candidate, in_force, directory, now, body.examples, k)
+    seen = await report_off_loop(
+        answers, defaults, candidate, in_force, directory, now, body.examples, k,
+        timeout_s=state.settings.dry_run_timeout_s,
+    )  # fmt: skip
     return DryRunOut(
         tenant=tenant, start=body.start, end=end, answers=seen.answers, truncated=truncated,
         without_action=seen.without_action, enps_included=seen.enps_included,

@@ -14,3 +14,7 @@ class ClosedLoopSettings(BaseServiceSettings):
     closed_loop_debounce_s: float = Field(default=5.0, ge=0, le=600)
     # How often held actions whose wait is over are looked for.
     release_poll_s: float = 0.25
+    # The rules dry run: the most answers it tries (the first ones of the period; the answer
+    # says `truncated`), and how long it may compute before it is answered 422.
+    dry_run_max_answers: int = Field(default=100_000, ge=1)
+    dry_run_timeout_s: float = Field(default=30.0, gt=0)

@@ -115,6 +115,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         settings=settings,
         routers=routers,
         wire=wire,
+        refuse_uploads=False,  # Jotform posts its answers as multipart/form-data
     )
     # First, so it is matched before FastAPI's routes (see webhooks/routes.py for why it is bare).
     app.router.routes.insert(0, webhooks.webhook_route)

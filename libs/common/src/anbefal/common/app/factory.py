@@ -17,6 +17,7 @@ from fastapi_offline import FastAPIOffline
 
 from anbefal.common.app.errors import install_error_handlers
 from anbefal.common.app.health import health_router
+from anbefal.common.app.limits import RequestLimits
 from anbefal.common.app.metrics_server import metrics_app, serve_metrics
 from anbefal.common.app.middleware import MetricsMiddleware
 from anbefal.common.app.runtime import Runtime, Wiring
@@ -40,19 +41,19 @@ def create_service_app(
     settings: S,
     routers: Sequence[APIRouter],
     wire: Callable[[Runtime[S]], Wiring[Any]] | None = None,
+    refuse_uploads: bool = True,
 ) -> FastAPI:
     """The service's app; `wire` builds its state, consumers and workers once the engine and
     the producer are up (without it: routes only, and no state). Routes reach the runtime as
     `app.state.runtime` and the state as `app.state.wiring.state`, each through a typed
-    dependency."""
+    dependency. `refuse_uploads`: answer 415 to a multipart body carrying a file (every service
+    but ingest, whose Jotform webhook is multipart)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(name, settings.log_level, settings.log_json)
         engine = create_engine(settings.database_url)
-        publisher = Publisher(
-            settings.kafka_bootstrap, timeout=settings.produce_timeout_s, client_id=name
-        )
+        publisher = Publisher(settings.kafka(), timeout=settings.produce_timeout_s, client_id=name)
         await publisher.start()
         runtime = Runtime(
             name=name,
@@ -101,6 +102,9 @@ def create_service_app(
     # /docs and /redoc load Swagger UI and ReDoc from the package, not a CDN: they work offline
     # and on networks that block third-party scripts.
     app = FastAPIOffline(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.add_middleware(
+        RequestLimits, max_body_bytes=settings.max_body_bytes, refuse_uploads=refuse_uploads
+    )
     app.add_middleware(MetricsMiddleware, service=name)
     install_error_handlers(app)
     app.include_router(health_router())

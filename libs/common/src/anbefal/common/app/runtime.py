@@ -60,7 +60,7 @@ def service_consumer(
     return ConsumerLoop(
         group_id=service.group_id(settings.group_prefix),
         subscriptions=subscriptions,
-        bootstrap=settings.kafka_bootstrap,
+        bootstrap=settings.kafka(),
         sessionmaker=runtime.sessionmaker,
         tables=tables,
         publisher=runtime.publisher,

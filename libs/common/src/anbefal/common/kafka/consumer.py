@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from anbefal.common import metrics, tracing
 from anbefal.common.db import ConsumerTables
 from anbefal.common.errors import PoisonRecordError
+from anbefal.common.kafka.connection import KafkaConnection, as_connection
 from anbefal.common.kafka.dead_letters import DeadLetters
 from anbefal.common.kafka.messages import Message, Poison, decode_records
 from anbefal.common.kafka.offsets import Fenced, OffsetStore
@@ -62,7 +63,7 @@ class ConsumerLoop:
         *,
         group_id: str,
         subscriptions: Subscriptions[Any],
-        bootstrap: str,
+        bootstrap: KafkaConnection | str,
         sessionmaker: async_sessionmaker[AsyncSession],
         tables: ConsumerTables,
         publisher: Publisher,
@@ -76,7 +77,7 @@ class ConsumerLoop:
         self.group_id = group_id
         self.topic_names = subscriptions.topics
         self._subscriptions = subscriptions
-        self._bootstrap = bootstrap
+        self._connection = as_connection(bootstrap)
         self._sessionmaker = sessionmaker
         self._tables = tables
         handler: BatchHandler = subscriptions.dispatch
@@ -155,7 +156,7 @@ class ConsumerLoop:
 
     def _new_consumer(self) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **self._connection.client_kwargs(),
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

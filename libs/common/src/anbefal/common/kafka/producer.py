@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from anbefal.common import metrics, tracing
+from anbefal.common.kafka.connection import KafkaConnection, as_connection
 from anbefal.common.logging import get_logger
 from anbefal.common.partitioner import KeyPartitioner
 
@@ -44,8 +45,16 @@ class Publisher:
     the connection is made.
     """
 
-    def __init__(self, bootstrap: str, *, timeout: float, client_id: str, linger_ms: int = 2):
-        self._bootstrap = bootstrap
+    def __init__(
+        self,
+        bootstrap: KafkaConnection | str,
+        *,
+        timeout: float,
+        client_id: str,
+        linger_ms: int = 2,
+    ):
+        self._connection = as_connection(bootstrap)
+        self._bootstrap = self._connection.bootstrap
         self._timeout = timeout
         self._client_id = client_id
         self._linger_ms = linger_ms
@@ -60,7 +69,7 @@ class Publisher:
 
     def _new_producer(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
+            **self._connection.client_kwargs(),
             client_id=self._client_id,
             enable_idempotence=True,  # implies acks="all"
             partitioner=_PARTITIONER,  # the batch path's, so both paths agree

@@ -40,14 +40,14 @@ def client(**settings: object) -> httpx.AsyncClient:
 
 
 async def test_a_body_over_the_limit_is_refused_naming_the_limit() -> None:
-    async with client(max_body_bytes=2000) as api:
+    async with client(http_max_body_bytes=2000) as api:
         assert (await api.post("/echo", content=b"x" * 2000)).json() == {"bytes": 2000}
         refused = await api.post("/echo", content=b"x" * 2001)
     assert refused.status_code == 413
     error = refused.json()["error"]
     assert error["code"] == "body_too_large"
     assert "2000 bytes" in error["message"]
-    assert "ANBEFAL_MAX_BODY_BYTES" in error["message"]
+    assert "ANBEFAL_HTTP_MAX_BODY_BYTES" in error["message"]
 
 
 async def test_a_streamed_body_without_a_length_is_cut_at_the_limit() -> None:
@@ -55,7 +55,7 @@ async def test_a_streamed_body_without_a_length_is_cut_at_the_limit() -> None:
         for _ in range(50):
             yield b"y" * 100
 
-    async with client(max_body_bytes=2000) as api:
+    async with client(http_max_body_bytes=2000) as api:
         refused = await api.post("/echo", content=chunks())
     assert refused.status_code == 413
 

@@ -52,8 +52,9 @@ class BaseServiceSettings(KafkaClientSettings):
     # it has lag, or has not returned for this long (out of its group: aiokafka#1154). 0: off.
     consumer_watchdog_s: float = Field(default=20.0, ge=0)
     # The largest request body a service reads (413 above it, naming this setting): owner and
-    # people uploads, rules, forms. ingest refuses answer bodies over 1 MiB on its own first.
-    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # people uploads, rules, forms. ingest refuses (and keeps) answer bodies over its own
+    # ANBEFAL_MAX_BODY_BYTES (1 MiB) first; keep this above that.
+    http_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     # /metrics is served here, never on the API port: a deployment lets only Prometheus reach
     # it. None: the service's dev metrics port (9001-9004); in a container, 0.0.0.0:9090.
     metrics_host: str = "127.0.0.1"

@@ -103,7 +103,7 @@ def create_service_app(
     # and on networks that block third-party scripts.
     app = FastAPIOffline(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.add_middleware(
-        RequestLimits, max_body_bytes=settings.max_body_bytes, refuse_uploads=refuse_uploads
+        RequestLimits, max_body_bytes=settings.http_max_body_bytes, refuse_uploads=refuse_uploads
     )
     app.add_middleware(MetricsMiddleware, service=name)
     install_error_handlers(app)

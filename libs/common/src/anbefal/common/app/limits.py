@@ -1,6 +1,6 @@
 """Request caps every service shares, applied before any route reads the body.
 
-- A body over `ANBEFAL_MAX_BODY_BYTES` is answered 413 (by its Content-Length at once, or when
+- A body over `ANBEFAL_HTTP_MAX_BODY_BYTES` is answered 413 (by its Content-Length at once, or when
   a streamed body passes the limit), so an upload route never holds more than that in memory.
 - A multipart body that carries a file is answered 415 on services that take no uploads (all
   but ingest, whose Jotform webhook is multipart): forms post fields, never files. Multipart
@@ -113,7 +113,7 @@ class RequestLimits:
         await _answer(
             send, 413, "body_too_large",
             f"the body is over this service's limit of {self.max_body_bytes} bytes "
-            "(ANBEFAL_MAX_BODY_BYTES)",
+            "(ANBEFAL_HTTP_MAX_BODY_BYTES)",
         )  # fmt: skip
 
 

@@ -25,6 +25,7 @@ from anbefal.closed_loop.models import ActionRow
 from anbefal.closed_loop.owners import AccountsDoc
 from anbefal.closed_loop.rules import RoutingSettings, decide
 from anbefal.common import topics
+from anbefal.common.metrics import tenant_label
 from anbefal.common.crypto import Keyring
 from anbefal.common.datakeys import DataKeys
 from anbefal.common.db import create_engine, create_sessionmaker
@@ -243,7 +244,8 @@ async def test_owners_come_from_the_account_and_an_unowned_task_goes_to_the_team
             ),
         )  # fmt: skip
     before = REGISTRY.get_sample_value(
-        "anbefal_closed_loop_unowned_actions_total", {"tenant": tenant, "type": "call_task"}
+        "anbefal_closed_loop_unowned_actions_total",
+        {"tenant": tenant_label(tenant), "type": "call_task"},
     )
     feed = Feed(db, tenant, debounce_s=0)
     await feed.send(
@@ -254,7 +256,8 @@ async def test_owners_come_from_the_account_and_an_unowned_task_goes_to_the_team
     assert (owned.assignee, owned.assignee_role) == ("acme-dir@x.dk", "director")
     assert (unowned.assignee, unowned.assignee_role) == (None, "team")
     after = REGISTRY.get_sample_value(
-        "anbefal_closed_loop_unowned_actions_total", {"tenant": tenant, "type": "call_task"}
+        "anbefal_closed_loop_unowned_actions_total",
+        {"tenant": tenant_label(tenant), "type": "call_task"},
     )
     assert (before or 0) + 1 == after
 

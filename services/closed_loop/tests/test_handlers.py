@@ -25,7 +25,6 @@ from anbefal.closed_loop.models import ActionRow
 from anbefal.closed_loop.owners import AccountsDoc
 from anbefal.closed_loop.rules import RoutingSettings, decide
 from anbefal.common import topics
-from anbefal.common.metrics import tenant_label
 from anbefal.common.crypto import Keyring
 from anbefal.common.datakeys import DataKeys
 from anbefal.common.db import create_engine, create_sessionmaker
@@ -40,6 +39,7 @@ from anbefal.common.events import (
     response_event_id,
 )
 from anbefal.common.kafka import Message
+from anbefal.common.metrics import tenant_label
 from anbefal.devstack.testing import TEST_DATA_KEYS
 
 pytestmark = pytest.mark.integration

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -22,6 +23,7 @@ from anbefal.common.kafka import Publisher
 from anbefal.devstack.testing import (
     TEST_JWT_SECRET,
     ServiceProcess,
+    asyncpg_dsn,
     call_task_action,
     caught_up,
     wait_until,
@@ -97,6 +99,22 @@ def serving(hook: FakeWebhook) -> Iterator[FakeWebhook]:
         thread.join()
 
 
+async def set_webhook(notify: ServiceProcess, tenant: str, url: str) -> None:
+    """Through notify's admin API: the URL is a credential and never travels on Kafka."""
+    admin = issue_token(TEST_JWT_SECRET, tenant=tenant, role="admin", sub="t")
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {admin}"}) as api:
+        r = await api.put(f"{notify.url}/v1/tenants/{tenant}/chat-webhook", json={"url": url})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"configured": True, "host": "127.0.0.1"}
+
+
+def chat_env(stack: Any) -> dict[str, str]:
+    # The fake webhook is local http: the operator's setting lets any host through.
+    env: dict[str, str] = stack.service_env(stack.new_database())
+    env["ANBEFAL_CHAT_WEBHOOK_ANY_HOST"] = "true"
+    return env
+
+
 @pytest.fixture
 def webhook() -> Iterator[FakeWebhook]:
     with serving(FakeWebhook()) as hook:
@@ -106,7 +124,7 @@ def webhook() -> Iterator[FakeWebhook]:
 async def test_a_detractor_task_reaches_chat_once_despite_a_failure_and_a_kill(
     stack: Any, webhook: FakeWebhook
 ) -> None:
-    env = stack.service_env(stack.new_database())
+    env = chat_env(stack)
     logs = stack.root / "logs"
     first = ServiceProcess("notify", env, logs).start()
     second: ServiceProcess | None = None
@@ -114,9 +132,8 @@ async def test_a_detractor_task_reaches_chat_once_despite_a_failure_and_a_kill(
     await publisher.start()
     tenant = f"chat-{uuid.uuid4().hex[:8]}"
     settings = TenantSettings(
-        tenant=tenant, display_name="Acme", locale="da", chat_webhook_url=webhook.url,
-        updated_at=datetime.now(UTC),
-    )  # fmt: skip
+        tenant=tenant, display_name="Acme", locale="da", updated_at=datetime.now(UTC)
+    )
     detractor = call_task_action(tenant, 2)  # score 2
     passive = call_task_action(tenant, 8).model_copy(update={"type": "follow_up_task"})
     promoter_call = call_task_action(tenant, 9).model_copy(update={"score": 9})
@@ -132,6 +149,7 @@ async def test_a_detractor_task_reaches_chat_once_despite_a_failure_and_a_kill(
         await first.wait_ready()
         await publisher.wait_ready(30)
         await past_earlier_actions(env)
+        await set_webhook(first, tenant, webhook.url)
         await publisher.send(topics.TENANTS, settings.to_bytes(), key=settings.key)
         # The detractor's action twice (a redelivery), and two tasks that are not detractors'.
         records = [detractor, detractor, passive, promoter_call]
@@ -155,6 +173,7 @@ async def test_a_detractor_task_reaches_chat_once_despite_a_failure_and_a_kill(
         await wait_until(posted, 60, "the post retried and accepted")
         (message,) = await chat_log(second)
         tasks = (await api.get(f"{second.url}/v1/tenants/{tenant}/tasks")).json()["tasks"]
+        stored = await stored_urls(env, tenant)
     finally:
         await api.aclose()
         await publisher.stop()
@@ -179,11 +198,27 @@ async def test_a_detractor_task_reaches_chat_once_despite_a_failure_and_a_kill(
     ]
     assert (message["task_id"], message["last_error"]) == (task["id"], None)
     assert "url" not in message  # the webhook URL is a credential
+    # ... sealed wherever it is stored: the tenant's webhook and the outbox row.
+    assert stored
+    assert all(webhook.url not in value and "127.0.0.1" not in value for value in stored)
     assert len(tasks) == 3
 
 
+async def stored_urls(env: dict[str, str], tenant: str) -> list[str]:
+    conn = await asyncpg.connect(asyncpg_dsn(env["ANBEFAL_DATABASE_URL"]))
+    try:
+        rows = await conn.fetch(
+            "SELECT url_sealed AS v FROM notify.chat_webhooks WHERE tenant = $1"
+            " UNION ALL SELECT url FROM notify.chat_messages WHERE tenant = $1",
+            tenant,
+        )
+    finally:
+        await conn.close()
+    return [r["v"] for r in rows]
+
+
 async def test_a_cancelled_task_is_not_posted_after_all(stack: Any) -> None:
-    env = stack.service_env(stack.new_database())
+    env = chat_env(stack)
     notify = ServiceProcess("notify", env, stack.root / "logs").start()
     publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="chat-cancel-test")
     await publisher.start()
@@ -192,15 +227,13 @@ async def test_a_cancelled_task_is_not_posted_after_all(stack: Any) -> None:
     api = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
     # The webhook never accepts, so the post stays pending until the cancellation lands.
     with serving(FakeWebhook()) as hook:
-        settings = TenantSettings(
-            tenant=tenant, display_name="Acme", chat_webhook_url=hook.url,
-            updated_at=datetime.now(UTC),
-        )  # fmt: skip
+        settings = TenantSettings(tenant=tenant, display_name="Acme", updated_at=datetime.now(UTC))
         detractor = call_task_action(tenant, 3)
         try:
             await notify.wait_ready()
             await publisher.wait_ready(30)
             await past_earlier_actions(env)
+            await set_webhook(notify, tenant, hook.url)
             await publisher.send(topics.TENANTS, settings.to_bytes(), key=settings.key)
             await publisher.send(topics.ACTIONS, detractor.to_bytes(), key=detractor.key)
             log_url = f"{notify.url}/v1/tenants/{tenant}/chat-messages"

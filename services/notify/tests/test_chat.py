@@ -20,7 +20,7 @@ def task(**values: object) -> Task:
     return Task(**{**base, **values})
 
 
-HOOKED = Tenant(tenant="acme", display_name="Acme", locale="en", chat_webhook_url="https://h/x")
+HOOKED = Tenant(tenant="acme", display_name="Acme", locale="en")
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,7 @@ def test_only_nps_detractor_call_tasks_are_posted(
 
 
 def test_no_webhook_no_post() -> None:
-    assert not wanted(task(), Tenant(tenant="acme", display_name="Acme", locale="en"))
+    assert not wanted(task(), HOOKED, hooked=False)
     assert not wanted(task(), None)
 
 

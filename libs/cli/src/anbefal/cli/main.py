@@ -15,7 +15,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from anbefal.cli import api, audit, envfile, ingest, ops, privacy, rules, tokens, users
+from anbefal.cli import api, audit, chat, envfile, ingest, ops, privacy, rules, tokens, users
 from anbefal.cli.api import signing_keys
 from anbefal.cli.waiting import ensure_database, progress
 from anbefal.common import topics
@@ -55,6 +55,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(ops.app)  # `anbefal status`, `anbefal dlq ...`
 app.add_typer(users.app, name="user")
 app.add_typer(rules.app, name="rules")
+app.add_typer(chat.app, name="chat")
 app.add_typer(ingest.source_app, name="source")
 app.add_typer(ingest.rejected_app, name="rejected")
 app.add_typer(ingest.app)  # `anbefal import FILE.csv`
@@ -231,9 +232,6 @@ def tenant_set(
     escalation_next_after_hours: Annotated[
         float, typer.Option(help="Hours after a breach before the second level is told")
     ] = 24.0,
-    chat_webhook_url: Annotated[
-        str | None, typer.Option(help="Slack/Teams incoming webhook for new detractor tasks")
-    ] = None,
     answers_retention_days: Annotated[
         int, typer.Option(min=1, help="Days answers and actions keep personal data")
     ] = default_days("answers_retention_days"),
@@ -266,7 +264,6 @@ def tenant_set(
         anonymity_k=anonymity_k,
         escalation_next=escalation_next,
         escalation_next_after_hours=escalation_next_after_hours,
-        chat_webhook_url=chat_webhook_url,
         answers_retention_days=answers_retention_days,
         tasks_retention_days=tasks_retention_days,
         emails_retention_days=emails_retention_days,

@@ -212,7 +212,9 @@ class TenantSettings(EventModel):
     # escalated again, to this address (None: no second level).
     escalation_next: str | None = None
     escalation_next_after_hours: float = Field(default=24.0, gt=0, le=24 * 30)
-    # A Slack or Teams incoming-webhook URL that hears of every new detractor task.
+    # No longer read or written: the chat webhook URL is a credential and is set through
+    # notify's API (PUT /v1/tenants/{t}/chat-webhook), never sent on Kafka. Kept so records
+    # already on the compacted topic still decode.
     chat_webhook_url: str | None = None
     # How long personal data is kept, in days, before the retention workers anonymise it (the
     # figures stay): answers and the actions decided on them, tasks with their notes and chat

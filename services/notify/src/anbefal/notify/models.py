@@ -49,8 +49,6 @@ class Tenant(Base):
     # The second escalation level (TenantSettings.escalation_next*).
     escalation_next: Mapped[str | None] = mapped_column(String(320))
     escalation_next_after_hours: Mapped[float] = mapped_column(Float, server_default="24")
-    # A Slack or Teams incoming webhook for new detractor tasks; it is a credential: never logged.
-    chat_webhook_url: Mapped[str | None] = mapped_column(Text)
     # Days tasks (with notes and chat posts) and mail keep personal data (privacy/retention.py).
     tasks_retention_days: Mapped[int] = mapped_column(Integer, server_default=text("730"))
     emails_retention_days: Mapped[int] = mapped_column(Integer, server_default=text("30"))
@@ -208,6 +206,22 @@ class Suppression(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class ChatWebhook(Base):
+    """A tenant's Slack or Teams incoming webhook for new detractor tasks, set through notify's
+    admin API. The URL is a credential: sealed with the deployment's data keys (context: the
+    tenant), never logged, never returned; `host` is what the API shows."""
+
+    __tablename__ = "chat_webhooks"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    url_sealed: Mapped[str] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(String(253))
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
 class ChatMessage(Base):
     """The chat outbox: a post to a tenant's Slack or Teams incoming webhook, written in the
     transaction that created the task and sent by `ChatWorker` (at-least-once, never lost)."""
@@ -223,6 +237,7 @@ class ChatMessage(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
     tenant: Mapped[str] = mapped_column(String(63), index=True)
     task_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    # The webhook URL as sealed in `chat_webhooks` (the worker opens it to post).
     url: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     # pending -> sent | failed (permanent, with the reason) | cancelled (the task was)

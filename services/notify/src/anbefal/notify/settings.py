@@ -46,7 +46,10 @@ class NotifySettings(BaseServiceSettings):
     login_free_attempts_per_address: int = Field(default=30, ge=1)
     login_free_attempts_per_account: int = Field(default=5, ge=1)
     login_backoff_max_s: float = Field(default=900.0, gt=0)
-    # Slack/Teams incoming webhooks (the URL is per tenant, in TenantSettings.chat_webhook_url).
+    # Slack/Teams incoming webhooks (per tenant, set with PUT /v1/tenants/{t}/chat-webhook).
+    # Operator only (the environment, never the API): accept a webhook on any host, e.g. a
+    # local fake in tests. Otherwise only Slack's and Teams' own hosts, over https.
+    chat_webhook_any_host: bool = False
     chat_timeout_s: float = 10.0
     chat_max_attempts: int = 10
 

@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from anbefal.common.crypto import Undecryptable
 from anbefal.common.logging import get_logger
 from anbefal.common.worker import PollingWorker
 from anbefal.notify import repository
 from anbefal.notify.chat import repository as chat_repository
+from anbefal.notify.chat.service import open_url
 from anbefal.notify.models import ChatMessage
 from anbefal.notify.settings import NotifySettings
 
@@ -60,7 +62,17 @@ class ChatWorker:
         now = datetime.now(UTC)
         max_attempts = self._settings.chat_max_attempts
         try:
-            response = await client.post(message.url, json=message.payload)
+            url = open_url(self._settings.keyring(), message.tenant, message.url)
+        except Undecryptable:
+            await repository.mark_failed_attempt(
+                session, message, "the webhook URL does not open with the data keys listed in "
+                "ANBEFAL_DATA_KEYS: set the tenant's chat webhook again", permanent=True,
+                max_attempts=max_attempts, now=now,
+            )  # fmt: skip
+            bound.error("chat webhook URL cannot be opened")
+            return
+        try:
+            response = await client.post(url, json=message.payload)
         except httpx.HTTPError as exc:
             await repository.mark_failed_attempt(
                 session, message, f"{type(exc).__name__}: {exc}", permanent=False,

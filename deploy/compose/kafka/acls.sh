@@ -16,31 +16,32 @@ topic anbefal.task-events.v1 6
 topic anbefal.scores.v1 3
 topic anbefal.tenants.v1 1 cleanup.policy=compact
 topic anbefal.audit.v1 3
-for t in responses actions task-events scores tenants audit; do topic "anbefal.$t.v1.dlq" 1; done
+topic anbefal.erasures.v1 3 retention.ms=604800000
+topic anbefal.erasure-reports.v1 3
+for t in responses actions task-events scores tenants audit erasures erasure-reports; do
+  topic "anbefal.$t.v1.dlq" 1
+done
 
 write() { kafka acls --add --allow-principal "User:$1" --operation Write --operation Describe --topic "$2"; }
 read_() { kafka acls --add --allow-principal "User:$1" --operation Read --operation Describe --topic "$2"; }
 group() { kafka acls --add --allow-principal "User:$1" --operation Read --group "$2"; }
 
-write ingest anbefal.responses.v1
-write ingest anbefal.audit.v1
-for user in scoring closed-loop notify; do write "$user" anbefal.audit.v1; done
-write scoring anbefal.scores.v1
-read_ scoring anbefal.responses.v1
-read_ scoring anbefal.tenants.v1
-write scoring anbefal.responses.v1.dlq
-write scoring anbefal.tenants.v1.dlq
-group scoring anbefal-scoring
-write closed-loop anbefal.actions.v1
-for t in responses tenants task-events; do
-  read_ closed-loop "anbefal.$t.v1"
-  write closed-loop "anbefal.$t.v1.dlq"
-done
-group closed-loop anbefal-closed-loop
-write notify anbefal.task-events.v1
-for t in actions tenants audit; do
-  read_ notify "anbefal.$t.v1"
-  write notify "anbefal.$t.v1.dlq"
-done
-group notify anbefal-notify
+acls() {  # user group "topics it writes" "topics it reads"
+  local t
+  for t in $3; do write "$1" "$t"; done
+  for t in $4; do read_ "$1" "$t"; done
+  group "$1" "$2"
+}
+acls ingest anbefal-ingest \
+  "anbefal.responses.v1 anbefal.audit.v1 anbefal.erasures.v1 anbefal.erasure-reports.v1 anbefal.erasures.v1.dlq anbefal.erasure-reports.v1.dlq anbefal.tenants.v1.dlq" \
+  "anbefal.erasures.v1 anbefal.erasure-reports.v1 anbefal.tenants.v1"
+acls scoring anbefal-scoring \
+  "anbefal.scores.v1 anbefal.audit.v1 anbefal.erasure-reports.v1 anbefal.responses.v1.dlq anbefal.tenants.v1.dlq anbefal.erasures.v1.dlq" \
+  "anbefal.responses.v1 anbefal.tenants.v1 anbefal.erasures.v1"
+acls closed-loop anbefal-closed-loop \
+  "anbefal.actions.v1 anbefal.audit.v1 anbefal.erasure-reports.v1 anbefal.responses.v1.dlq anbefal.tenants.v1.dlq anbefal.task-events.v1.dlq anbefal.erasures.v1.dlq" \
+  "anbefal.responses.v1 anbefal.tenants.v1 anbefal.task-events.v1 anbefal.erasures.v1"
+acls notify anbefal-notify \
+  "anbefal.task-events.v1 anbefal.audit.v1 anbefal.erasure-reports.v1 anbefal.actions.v1.dlq anbefal.tenants.v1.dlq anbefal.audit.v1.dlq anbefal.erasures.v1.dlq" \
+  "anbefal.actions.v1 anbefal.tenants.v1 anbefal.audit.v1 anbefal.erasures.v1"
 echo "topics and ACLs in place"

@@ -119,6 +119,10 @@ async def test_poison_records_on_every_topic_are_dead_lettered_and_replayable(
         "ANBEFAL_ENV_FILE": str(system.root / "no-env-file"),
     }
     urls = [f"--url={name}={process.url}" for name, process in system.processes.items()]
+    # Counters are served on each process's internal metrics port, not its API port.
+    urls += [
+        f"--metrics-url={name}={process.metrics_url}" for name, process in system.processes.items()
+    ]
     status = await anbefal("status", *urls, env=env)
     assert status.returncode == 0, status.stdout
     lines = {line.split()[0]: line.split() for line in status.stdout.splitlines()[1:]}

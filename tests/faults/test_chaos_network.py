@@ -492,6 +492,10 @@ async def test_ingest_clock_jumps(stack: Any) -> None:
         # (With this, libfaketime 0.9.10 breaks Python 3.11's time.sleep, wolfcw/libfaketime#426;
         # ingest never calls it.)
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        # Every webhook of a phase fails verification: the limit for unverified traffic from
+        # one address (the test's) would answer 429 instead; this test is about the clock.
+        "ANBEFAL_INGEST_UNVERIFIED_RATE_PER_S": "100000",
+        "ANBEFAL_INGEST_UNVERIFIED_BURST": "100000",
     }
     system = ChaosSystem(
         stack.root, stack.service_env(stack.new_database()), overrides={"ingest": faked}
@@ -552,14 +556,20 @@ async def test_ingest_clock_jumps(stack: Any) -> None:
                 assert statuses == {401}, (name, statuses)
             else:
                 assert statuses <= {200, 202}, (name, statuses)  # no false rejects
+        # Refused signatures keep no body, only sampled lines that say why.
         kept = await system.fetch(
-            "SELECT reason, count(*) AS n FROM ingest.rejected WHERE tenant = $1 GROUP BY 1",
-            tenant,
+            "SELECT count(*) AS n FROM ingest.rejected WHERE tenant = $1", tenant
         )
-        reasons = {row["reason"]: row["n"] for row in kept}
-        assert reasons == {
-            "Standard Webhooks signature rejected: Message timestamp too old": per_phase,
-            "Standard Webhooks signature rejected: Message timestamp too new": per_phase,
+        assert kept[0]["n"] == 0
+        sampled = await system.fetch(
+            "SELECT DISTINCT reason FROM ingest.unverified_deliveries WHERE tenant = $1", tenant
+        )
+        # A sample: one line per sender and kind of refusal per minute, whichever came first.
+        reasons = {row["reason"] for row in sampled}
+        assert reasons, "no sampled line for the refused signatures"
+        assert reasons <= {
+            "Standard Webhooks signature rejected: Message timestamp too old",
+            "Standard Webhooks signature rejected: Message timestamp too new",
         }, reasons
         await drained_or_explain(system)
         verdict = await check(system, generator, "ingest clock jumps +/-10 min (libfaketime)")

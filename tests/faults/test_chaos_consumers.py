@@ -83,7 +83,13 @@ async def test_poison_records_on_every_topic_are_dead_lettered_and_replayable(
             )
     finally:
         await publisher.stop()
-    consumed = {"scoring": "scoring", "closed-loop": "closed_loop", "notify": "notify"}
+    # ingest consumes too: erasure requests and tenant settings.
+    consumed = {
+        "ingest": "ingest",
+        "scoring": "scoring",
+        "closed-loop": "closed_loop",
+        "notify": "notify",
+    }
 
     async def dead_lettered() -> bool:
         for service, schema in consumed.items():
@@ -92,7 +98,7 @@ async def test_poison_records_on_every_topic_are_dead_lettered_and_replayable(
                 "WHERE group_id = $1 AND key LIKE 'poison-%' AND replayed_at IS NULL",
                 system.group(service),
             )
-            # Two topics per consumer, four poison records per topic.
+            # At least two topics per consumer, four poison records per topic.
             if rows[0]["n"] < 2 * len(poison):
                 return False
         return True
@@ -131,8 +137,6 @@ async def test_poison_records_on_every_topic_are_dead_lettered_and_replayable(
         name, health, ready, lag, dlq = lines[service][:5]
         assert (health, ready, lag) == ("ok", "ready", "0"), status.stdout
         assert int(dlq) >= 2 * len(poison), status.stdout
-    # ingest consumes nothing: no lag and no dead letters to show, rather than a false 0.
-    assert lines["ingest"][1:5] == ["ok", "ready", "-", "-"], status.stdout
 
     listing = await anbefal("dlq", "list", "--service", "scoring", env=env)
     assert listing.returncode == 0, listing.stdout

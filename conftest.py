@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common import topics
+from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.migrations import upgrade_all
 from anbefal.devstack.kafka import KafkaBroker, create_topics
 from anbefal.devstack.paths import state_dir
@@ -68,3 +70,11 @@ def artifacts_dir() -> Path:
     path = Path(__file__).parent / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture
+async def db(stack: Stack) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on a new database with every service's schema, for one test."""
+    engine = create_engine(stack.new_database(), pool_size=2)
+    yield create_sessionmaker(engine)
+    await engine.dispose()

@@ -82,7 +82,12 @@ def test_a_malformed_key_spec_says_what_is_wrong(spec: str, why: str) -> None:
         Keyring.parse(spec)
 
 
-def test_settings_refuse_a_malformed_spec_at_start_and_explain_a_missing_one() -> None:
+def test_settings_refuse_a_malformed_spec_at_start_and_explain_a_missing_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Settings read the environment too: a key there (a developer's `.local/anbefal.env`,
+    # loaded by an in-process CLI test) must not stand in for the missing one.
+    monkeypatch.delenv("ANBEFAL_DATA_KEYS", raising=False)
     with pytest.raises(ValueError, match="32 bytes"):
         BaseServiceSettings(jwt_secret=SecretStr(SECRET), data_keys=SecretStr("a:c2hvcnQ"))
     with pytest.raises(RuntimeError, match="ANBEFAL_DATA_KEYS is not set"):

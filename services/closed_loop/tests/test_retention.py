@@ -5,7 +5,6 @@ and other tenants' are untouched; every figure (scores, times, segments, rules, 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -21,7 +20,6 @@ from anbefal.closed_loop.privacy.retention import anonymisers
 from anbefal.common import topics
 from anbefal.common.crypto import Keyring
 from anbefal.common.datakeys import DataKeys
-from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.events import (
     Owners,
     Respondent,
@@ -39,13 +37,6 @@ pytestmark = pytest.mark.integration
 KEYS = DataKeys(Keyring.parse(TEST_DATA_KEYS))
 START = datetime(2026, 1, 5, 9, tzinfo=UTC)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-async def db(stack: Any) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(stack.new_database(), pool_size=2)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 def answer(tenant: str, rid: str, score: int, at: datetime) -> SurveyResponse:

@@ -6,7 +6,6 @@ untouched, and every figure (status, outcome, score, times, segments) stays."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common import topics
-from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.events import Action, Respondent, TenantSettings, action_id
 from anbefal.common.kafka import Message
 from anbefal.common.retention import RetentionWorker
@@ -40,13 +38,6 @@ SETTINGS = NotifySettings(
     public_url="https://notify.example/",
 )
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-async def db(stack: Any) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(stack.new_database(), pool_size=2)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 def thank_you(tenant: str) -> Action:

@@ -5,7 +5,6 @@ unlinks answers past their tenant's retention without changing a figure."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +16,6 @@ from anbefal.common import topics
 from anbefal.common.contact import seal_events
 from anbefal.common.crypto import Keyring
 from anbefal.common.datakeys import DataKeys
-from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.erasure import identity_hash
 from anbefal.common.events import (
     Respondent,
@@ -38,13 +36,6 @@ pytestmark = pytest.mark.integration
 KEYRING = Keyring.parse(TEST_DATA_KEYS)
 START = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-async def db(stack: Any) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(stack.new_database(), pool_size=2)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 def answer(tenant: str, rid: str, score: int, at: datetime) -> SurveyResponse:

@@ -6,12 +6,19 @@ Everything comes from the environment with the `ANBEFAL_` prefix (`ANBEFAL_KAFKA
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from anbefal.common.auth import single_key
 from anbefal.common.crypto import Keyring
 from anbefal.common.kafka.connection import KafkaClientSettings
+
+# Keyrings are asked for on every authenticated request and every sealed value: parse each
+# configured spec once (settings are frozen, so a spec never changes under its string).
+_parsed_keyring = lru_cache(maxsize=16)(Keyring.parse)
+_single_key = lru_cache(maxsize=4)(single_key)
 
 
 class BaseServiceSettings(KafkaClientSettings):
@@ -74,7 +81,7 @@ class BaseServiceSettings(KafkaClientSettings):
             raise RuntimeError(
                 "ANBEFAL_DATA_KEYS is not set; generate a key with `anbefal keys new` and set it"
             )
-        return Keyring.parse(self.data_keys.get_secret_value())
+        return _parsed_keyring(self.data_keys.get_secret_value())
 
     @model_validator(mode="after")
     def _need_keys(self) -> BaseServiceSettings:
@@ -87,7 +94,7 @@ class BaseServiceSettings(KafkaClientSettings):
     def signing_keys(self) -> Keyring:
         """The bearer tokens' keys (`common/auth.py`)."""
         if self.jwt_keys is not None:
-            return Keyring.parse(self.jwt_keys.get_secret_value())
+            return _parsed_keyring(self.jwt_keys.get_secret_value())
         if self.jwt_secret is not None:
-            return single_key(self.jwt_secret.get_secret_value())
+            return _single_key(self.jwt_secret.get_secret_value())
         raise ValueError("set ANBEFAL_JWT_KEYS or ANBEFAL_JWT_SECRET")

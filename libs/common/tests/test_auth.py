@@ -141,3 +141,30 @@ async def test_one_dependency_checks_token_tenant_and_role(
         assert response.json()["error"]["code"] == code
     else:
         assert response.json() == {"tenant": "acme", "sub": "ida"}
+
+
+def test_a_scoped_token_carries_its_scope_and_an_unscoped_one_none() -> None:
+    from anbefal.common.auth import parse_scope
+
+    scope = parse_scope("team=Alpha, country=DK")
+    lead = verify_token(
+        SECRET,
+        issue_token(SECRET, tenant="acme", role="viewer", sub="lead@acme.example", scope=scope),
+    )
+    assert lead.scope == (("country", "DK"), ("team", "Alpha"))
+    assert lead.sees({"team": "Alpha", "country": "DK", "site": "Aarhus"})
+    assert not lead.sees({"team": "Beta", "country": "DK"})
+    assert not lead.sees({"country": "DK"})
+    everyone = verify_token(
+        SECRET, issue_token(SECRET, tenant="acme", role="viewer", sub="v@acme.example")
+    )
+    assert everyone.scope == ()
+    assert everyone.sees({"team": "Beta"})
+
+
+@pytest.mark.parametrize("text", ["team", "team=", "=Alpha", "team=Alpha,team=Beta"])
+def test_a_scope_that_is_not_dimension_value_is_refused_with_the_part_named(text: str) -> None:
+    from anbefal.common.auth import parse_scope
+
+    with pytest.raises(ValueError, match="scope"):
+        parse_scope(text)

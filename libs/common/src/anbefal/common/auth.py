@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -47,11 +48,46 @@ class InvalidToken(Exception):
     pass
 
 
+Scope = tuple[tuple[str, str], ...]
+"""A team lead's segment values, sorted `(dimension, value)` pairs; empty means the whole tenant."""
+
+
+def scope_of(values: Mapping[str, str] | None) -> Scope:
+    """The canonical scope for a mapping such as `{"team": "Alpha"}` (sorted, so equal scopes
+    compare equal and hash alike)."""
+    return tuple(sorted((str(k), str(v)) for k, v in (values or {}).items()))
+
+
+def parse_scope(text: str) -> Scope:
+    """`team=Alpha,country=DK` (the CLI's `--scope`) as a scope; raises ValueError naming the
+    part that is not `dimension=value`."""
+    pairs: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        dimension, sep, value = part.partition("=")
+        if not sep or not dimension.strip() or not value.strip():
+            raise ValueError(f"scope part {part!r} is not dimension=value")
+        if dimension.strip() in pairs:
+            raise ValueError(f"scope names the dimension {dimension.strip()!r} twice")
+        pairs[dimension.strip()] = value.strip()
+    return scope_of(pairs)
+
+
 @dataclass(frozen=True)
 class Principal:
     tenant: str
     role: Role
     sub: str
+    # A scoped reader (a team lead) sees only answers, figures and tasks whose segments hold all
+    # of these values. The service that owns the data enforces it, never only a page.
+    scope: Scope = ()
+
+    @property
+    def scoped(self) -> bool:
+        return bool(self.scope)
+
+    def sees(self, segments: Mapping[str, str]) -> bool:
+        """Whether a record with these segment values is inside this reader's scope."""
+        return all(segments.get(dimension) == value for dimension, value in self.scope)
 
 
 def single_key(secret: str) -> Keyring:
@@ -74,6 +110,7 @@ def issue_token(
     role: Role | str,
     sub: str,
     ttl_s: int = 30 * 24 * 3600,
+    scope: Scope = (),
 ) -> str:
     """A bearer token for the APIs, signed with the current key (a plain secret is the one key
     `default`)."""
@@ -81,7 +118,7 @@ def issue_token(
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     ring = _keys(keys)
     now = int(time.time())
-    claims = {
+    claims: dict[str, object] = {
         "tenant": tenant,
         "role": str(role),
         "sub": sub,
@@ -91,6 +128,8 @@ def issue_token(
         "aud": API_AUDIENCE,
         "jti": secrets.token_urlsafe(12),
     }
+    if scope:
+        claims["scope"] = dict(scope)
     secret = ring.keys[ring.current]
     return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": ring.current})
 
@@ -114,6 +153,14 @@ def verify_token(keys: Keyring | str, token: str) -> Principal:
         raise InvalidToken(str(exc)) from exc
     if claims["role"] not in ROLES:
         raise InvalidToken("unknown role")
+    raw_scope = claims.get("scope") or {}
+    if not isinstance(raw_scope, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw_scope.items()
+    ):
+        raise InvalidToken("scope must map dimensions to values")
     return Principal(
-        tenant=str(claims["tenant"]), role=Role(claims["role"]), sub=str(claims["sub"])
+        tenant=str(claims["tenant"]),
+        role=Role(claims["role"]),
+        sub=str(claims["sub"]),
+        scope=scope_of(raw_scope),
     )

@@ -26,6 +26,20 @@ from anbefal.devstack.scratch import scratch_servers
 from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET, TEST_UNSUBSCRIBE_KEYS
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_developer_env_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The CLI runs in this process in many tests, and its start-up loads `.local/anbefal.env`
+    into the environment; a developer's file (written by `make run`) must not leak their secrets
+    and addresses into the suite, so the whole run points the CLI at a file that does not exist."""
+    previous = os.environ.get("ANBEFAL_ENV_FILE")
+    os.environ["ANBEFAL_ENV_FILE"] = str(tmp_path_factory.mktemp("env") / "no-env-file")
+    yield
+    if previous is None:
+        os.environ.pop("ANBEFAL_ENV_FILE", None)
+    else:
+        os.environ["ANBEFAL_ENV_FILE"] = previous
+
+
 @dataclass
 class Stack:
     root: Path

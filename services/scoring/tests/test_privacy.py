@@ -1,5 +1,6 @@
 """scoring's part of an erasure and an export, against PostgreSQL: the person's NPS answers lose
-what found them and their time of day, and no figure moves."""
+what found them, what the answers API shows of them (comment, name, key) and their time of day,
+and no figure moves."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def answer(response_id: str, kind: str, score: int, key: str, email: str | None)
         event_id=response_event_id("acme", "api", response_id), version=1, tenant="acme",
         kind=kind, score=score, answered_at=AT, received_at=AT,
         source=Source(tool="api", response_id=response_id),
-        respondent=Respondent(key=key, email=email), segments={"department": "Support"},
+        respondent=Respondent(key=key, name="Ida Holm", email=email, account_id="acct-9"),
+        segments={"department": "Support"}, comment=f"Svar {response_id}: for lang ventetid",
     )  # fmt: skip
 
 
@@ -58,10 +60,22 @@ async def test_erased_answers_keep_their_figures(stack: Any) -> None:
             rows = {a.score: a for a in await session.scalars(select(Answer))}
             for erased in (rows[3], rows[10]):
                 assert (erased.respondent_hash, erased.email_hash) == (None, None)
+                assert (erased.comment, erased.respondent_name, erased.respondent_key) == (
+                    None, None, None,
+                )  # fmt: skip
                 assert erased.answered_at == datetime(2026, 12, 1, tzinfo=UTC)
                 assert erased.segments == {"department": "Support"}
             assert (rows[2].respondent_hash, rows[2].answered_at) == (None, AT)  # eNPS
-            assert rows[9].email_hash is not None  # Bo's
+            # An employee's comment is kept without anything that names them.
+            assert rows[2].comment == "Svar r-3: for lang ventetid"
+            assert (rows[2].respondent_name, rows[2].respondent_key, rows[2].account_id) == (
+                None, None, None,
+            )  # fmt: skip
+            bo = rows[9]  # Bo's answer keeps what the answers API shows
+            assert bo.email_hash is not None
+            assert (bo.comment, bo.respondent_name, bo.respondent_key, bo.account_id) == (
+                "Svar r-4: for lang ventetid", "Ida Holm", "c-7", "acct-9",
+            )  # fmt: skip
             assert await erasure.erase(session, "acme", ida, KEYRING) == 0
             assert (await export.collect(session, "acme", ida, KEYRING)) == {"answers": []}
     finally:

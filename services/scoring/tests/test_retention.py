@@ -38,12 +38,12 @@ START = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 
-def answer(tenant: str, rid: str, score: int, at: datetime) -> SurveyResponse:
+def answer(tenant: str, rid: str, score: int, at: datetime, kind: str = "nps") -> SurveyResponse:
     return SurveyResponse(
-        event_id=response_event_id(tenant, "api", rid), version=1, tenant=tenant, kind="nps",
+        event_id=response_event_id(tenant, "api", rid), version=1, tenant=tenant, kind=kind,
         score=score, answered_at=at, received_at=at, source=Source(tool="api", response_id=rid),
         respondent=Respondent(key=f"c-{rid}", name="Ida", email=f"{rid}@Example.com"),
-        segments={"department": "Support"},
+        segments={"department": "Support"}, comment=f"Prisen er for høj ({rid})",
     )  # fmt: skip
 
 
@@ -62,7 +62,16 @@ async def feed(db: async_sessionmaker[AsyncSession], *events: Any) -> None:
 async def stored(db: async_sessionmaker[AsyncSession]) -> tuple[dict[str, Any], list[Any]]:
     async with db() as session:
         answers = {
-            str(a.event_id): (a.score, a.day, a.segments, a.respondent_hash, a.email_hash)
+            str(a.event_id): (
+                a.score,
+                a.day,
+                a.segments,
+                a.respondent_hash,
+                a.email_hash,
+                a.comment,
+                a.respondent_name,
+                a.respondent_key,
+            )
             for a in await session.scalars(select(Answer))
         }
         buckets = sorted(
@@ -97,7 +106,7 @@ async def test_retention_unlinks_expired_answers_and_keeps_every_figure(
         answer(default, "other", 7, START),
     )
     answers, buckets = await stored(db)
-    assert all(row[3] and row[4] for row in answers.values())
+    assert all(row[3] and row[4] and row[5] and row[6] and row[7] for row in answers.values())
     clock = [START + 40 * DAY]
     retention = RetentionWorker(
         "scoring", db, anonymisers(), interval_s=86_400, clock=lambda: clock[0]
@@ -107,7 +116,7 @@ async def test_retention_unlinks_expired_answers_and_keeps_every_figure(
     after, after_buckets = await stored(db)
     assert after_buckets == buckets
     old = str(response_event_id(short, "api", "old"))
-    assert after[old][3:] == (None, None)
+    assert after[old][3:] == (None, None, None, None, None)
     assert {k: v[:3] for k, v in after.items()} == {k: v[:3] for k, v in answers.items()}
     assert {k: v for k, v in after.items() if k != old} == {
         k: v for k, v in answers.items() if k != old
@@ -118,4 +127,29 @@ async def test_retention_unlinks_expired_answers_and_keeps_every_figure(
     assert await retention.worker.run_once() == 2
     final, final_buckets = await stored(db)
     assert final_buckets == buckets
-    assert all(row[3:] == (None, None) for row in final.values())
+    assert all(row[3:] == (None, None, None, None, None) for row in final.values())
+
+
+async def test_retention_clears_an_employees_comment(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """eNPS answers hold no link to a person, but their comment may name one: it goes too."""
+    tenant = f"sc-{uuid.uuid4().hex[:6]}"
+    settings = TenantSettings(
+        tenant=tenant, display_name="Staff", answers_retention_days=30, updated_at=START
+    )
+    staff = answer(tenant, "staff", 4, START, kind="enps").model_copy(
+        update={"respondent": Respondent(key="e-1")}
+    )
+    await feed(db, settings, staff)
+    answers, buckets = await stored(db)
+    (row,) = answers.values()
+    assert row[5:] == ("Prisen er for høj (staff)", None, None)
+    retention = RetentionWorker(
+        "scoring", db, anonymisers(), interval_s=86_400, clock=lambda: START + 40 * DAY
+    )
+    assert await retention.worker.run_once() == 1
+    after, after_buckets = await stored(db)
+    assert after_buckets == buckets
+    assert after[str(staff.event_id)] == (*row[:5], None, None, None)
+    assert await retention.worker.run_once() == 0

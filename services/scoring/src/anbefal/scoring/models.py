@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Text,
     func,
     text,
 )
@@ -56,10 +57,24 @@ class Answer(Base):
     # link from an employee to their answer) and once erased.
     respondent_hash: Mapped[str | None] = mapped_column(String(80))
     email_hash: Mapped[str | None] = mapped_column(String(80))
+    # What the answers API shows (answers_api/): the comment, and for an NPS answer the
+    # respondent's key, name and account. Never an email or phone; an eNPS answer keeps its
+    # comment only. Erasure and retention set them to NULL (privacy/erasure.py).
+    comment: Mapped[str | None] = mapped_column(Text)
+    respondent_key: Mapped[str | None] = mapped_column(Text)
+    respondent_name: Mapped[str | None] = mapped_column(Text)
+    account_id: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         # The eNPS cross-dimension check counts who is in two segments at once within a window.
         Index("ix_answers_tenant_kind_day", "tenant", "kind", "day"),
+        Index(
+            "ix_answers_tenant_kind_answered",
+            "tenant",
+            "kind",
+            text("answered_at DESC"),
+            text("event_id DESC"),
+        ),
         Index(
             "ix_answers_respondent_hash",
             "respondent_hash",

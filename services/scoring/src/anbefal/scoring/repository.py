@@ -58,16 +58,19 @@ _LOCK_STORED = text(
 _UPSERT_ANSWERS = text(
     "INSERT INTO scoring.answers AS a "
     "(event_id, tenant, version, kind, score, day, answered_at, segments, respondent_hash, "
-    "email_hash) "
+    "email_hash, comment, respondent_key, respondent_name, account_id) "
     "SELECT * FROM unnest(CAST(:event_id AS uuid[]), CAST(:tenant AS text[]), "
     "CAST(:version AS int[]), CAST(:kind AS text[]), CAST(:score AS int2[]), "
     "CAST(:day AS date[]), CAST(:answered_at AS timestamptz[]), "
     "CAST(CAST(:segments AS text[]) AS jsonb[]), CAST(:respondent_hash AS text[]), "
-    "CAST(:email_hash AS text[])) "
+    "CAST(:email_hash AS text[]), CAST(:comment AS text[]), CAST(:respondent_key AS text[]), "
+    "CAST(:respondent_name AS text[]), CAST(:account_id AS text[])) "
     "ON CONFLICT (event_id) DO UPDATE SET version = excluded.version, kind = excluded.kind, "
     "score = excluded.score, day = excluded.day, answered_at = excluded.answered_at, "
     "segments = excluded.segments, respondent_hash = excluded.respondent_hash, "
-    "email_hash = excluded.email_hash, updated_at = now() WHERE a.version < excluded.version"
+    "email_hash = excluded.email_hash, comment = excluded.comment, "
+    "respondent_key = excluded.respondent_key, respondent_name = excluded.respondent_name, "
+    "account_id = excluded.account_id, updated_at = now() WHERE a.version < excluded.version"
 )
 _ADD_TO_BUCKETS = text(
     "INSERT INTO scoring.daily_buckets AS b "
@@ -147,6 +150,7 @@ async def apply_answers(
             (
                 r.event_id, r.tenant, r.version, r.kind, r.score, day, r.answered_at,
                 orjson.dumps(answer_segments).decode(), *identities.get(r.event_id, (None, None)),
+                r.comment or None, *_shown_respondent(r),
             )
         )  # fmt: skip
     if not rows:
@@ -156,7 +160,8 @@ async def apply_answers(
         as_columns(
             rows,
             ("event_id", "tenant", "version", "kind", "score", "day", "answered_at", "segments")
-            + ("respondent_hash", "email_hash"),
+            + ("respondent_hash", "email_hash", "comment")
+            + ("respondent_key", "respondent_name", "account_id"),
         ),
     )
     # Sorted keys: two consumers touching the same buckets lock them in the same order.
@@ -179,6 +184,14 @@ async def apply_answers(
     )
     await add_to_blocks(session, blocks)
     return len(rows)
+
+
+def _shown_respondent(r: SurveyResponse) -> tuple[str | None, str | None, str | None]:
+    """What the answers API shows of an NPS respondent (key, name, account; the name from the
+    sealed contact data the consumer opened); nothing of an employee."""
+    if r.kind != "nps":
+        return None, None, None
+    return r.respondent.key, r.respondent.name or None, r.respondent.account_id or None
 
 
 def _add(

@@ -1,9 +1,11 @@
-"""What scoring erases of a person: the link from their NPS answers to them.
+"""What scoring erases of a person: the link from their NPS answers to them, and what the
+answers API shows of them.
 
 An answer keeps its score, day and segments, so every figure stays as it was; it loses the keyed
-hashes that found it and the time of day it was given (`answered_at` becomes the start of its
-UTC day: no figure reads the time). The event id stays: it is what dedupe needs, a hash of the
-tenant, the tool and the tool's response id, and names nobody.
+hashes that found it, its comment, the respondent's key and name, and the time of day it was
+given (`answered_at` becomes the start of its UTC day: no figure reads the time). The event id
+stays: it is what dedupe needs, a hash of the tenant, the tool and the tool's response id, and
+names nobody.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ async def erase(session: AsyncSession, tenant: str, subject: Subject, keyring: K
 
 
 async def unlink(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
-    """The answers without what links them to a person (erasure and retention)."""
+    """The answers without what links them to a person or may name one (erasure and
+    retention). The account stays: it names a company, and no person."""
     if ids:
         await session.execute(
             update(Answer)
@@ -74,6 +77,9 @@ async def unlink(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
             .values(
                 respondent_hash=None,
                 email_hash=None,
+                comment=None,
+                respondent_key=None,
+                respondent_name=None,
                 answered_at=func.date_trunc("day", Answer.answered_at),
             )
         )

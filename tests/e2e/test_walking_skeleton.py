@@ -14,10 +14,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from anbefal.common import topics
+from anbefal.common import hops, topics
 from anbefal.common.auth import issue_token
 from anbefal.common.metrics import tenant_label
+from anbefal.common.services import CLOSED_LOOP, NOTIFY
 from anbefal.devstack.mailsink import MailSink, read_messages
 from anbefal.devstack.testing import (
     TEST_JWT_SECRET,
@@ -72,6 +74,16 @@ async def system(stack: Any, tmp_path: Path) -> AsyncIterator[System]:
         for process in processes.values():
             process.stop()
         sink.stop()
+
+
+def hop_count(metrics: str, stage: str) -> float:
+    """How many hops of `stage` a service's /metrics counted."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "anbefal_hop_seconds_count" and sample.labels["stage"] == stage
+    )
 
 
 def answer(
@@ -187,6 +199,16 @@ async def test_three_answers_scored_routed_and_followed_up_exactly_once(system: 
         assert f'anbefal_tasks_open{{tenant="{tenant_label(tenant)}"}} 2.0' in metrics
         assert tenant not in metrics
         assert "anbefal_detractor_to_task_seconds_count 0.0" not in metrics
+
+        # Each hop from the answer to its task and mail is timed (the latency budget).
+        prefix = system.env["ANBEFAL_GROUP_PREFIX"]
+        closed_loop = system.processes["closed-loop"]
+        loop_metrics = (await client.get(f"{closed_loop.metrics_url}/metrics")).text
+        consumed = hops.consumed(topics.RESPONSES, CLOSED_LOOP.group_id(prefix))
+        assert hop_count(loop_metrics, consumed) >= 3
+        assert hop_count(loop_metrics, hops.published("closed_loop.outbox", topics.ACTIONS)) >= 3
+        assert hop_count(metrics, hops.consumed(topics.ACTIONS, NOTIFY.group_id(prefix))) >= 3
+        assert hop_count(metrics, hops.EMAIL_SENT) >= 1
 
         # The survey tool retries everything: nothing may change.
         await post_all()

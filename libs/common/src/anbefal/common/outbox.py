@@ -8,8 +8,10 @@ Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several copies of a service s
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
+from functools import partial
 from typing import NamedTuple
 
 from sqlalchemy import (
@@ -28,8 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from anbefal.common import hops
 from anbefal.common.kafka import TRACE_HEADER, OutRecord, Publisher
-from anbefal.common.worker import PollingWorker
+from anbefal.common.worker import PollingWorker, on_commit
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -98,7 +101,7 @@ class OutboxRelay:
         t = self._table
         rows = (
             await session.execute(
-                select(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)
+                select(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers, t.c.created_at)
                 .where(t.c.published_at.is_(None))
                 .order_by(t.c.created_at)
                 .limit(self._batch)
@@ -108,12 +111,20 @@ class OutboxRelay:
         if not rows:
             return 0
         by_topic: dict[str, list[OutRecord]] = {}
+        written: dict[str, list[float]] = {}
         for row in rows:
             headers = [(k, v.encode()) for k, v in row.headers]
             by_topic.setdefault(row.topic, []).append((row.key, row.payload, headers))
+            written.setdefault(row.topic, []).append(row.created_at.timestamp())
         for topic, records in by_topic.items():
             await self._publisher.send_many(topic, records)
         await session.execute(
             update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=func.now())
         )
+        on_commit(session, partial(self._observe, written))
         return len(rows)
+
+    def _observe(self, written: dict[str, list[float]]) -> None:
+        now = time.time()
+        for topic, created in written.items():
+            hops.observe(hops.published(self._table.fullname, topic), created, now)

@@ -26,7 +26,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anbefal.common import metrics, tracing
+from anbefal.common import hops, metrics, tracing
 from anbefal.common.db import ConsumerTables
 from anbefal.common.errors import PoisonRecordError
 from anbefal.common.kafka.connection import KafkaConnection, as_connection
@@ -265,6 +265,11 @@ class ConsumerLoop:
                 next_offset=end,
             )
         self.health.last_progress = time.monotonic()
+        hops.observe(
+            hops.consumed(tp.topic, self.group_id),
+            hops.record_times(r.timestamp for r in records),
+            time.time(),
+        )
         metrics.RECORDS_PROCESSED.labels(self.group_id, tp.topic).inc(len(records))
         # One line per committed batch; it carries the batch's trace ids (see tracing.py).
         self._log.info(

@@ -7,15 +7,16 @@ the same Message-ID. Email is therefore at-least-once (docs/architecture.md §4)
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anbefal.common import metrics
+from anbefal.common import hops, metrics
 from anbefal.common.crypto import Keyring
 from anbefal.common.logging import get_logger
-from anbefal.common.worker import PollingWorker
+from anbefal.common.worker import PollingWorker, on_commit
 from anbefal.notify import repository
 from anbefal.notify.email import repository as email_repository
 from anbefal.notify.email.sender import EmailSender, PermanentFailure, build_message
@@ -49,6 +50,8 @@ class EmailWorker:
         # Checked at send time, not when the row was written: an address unsubscribed while
         # its mail waited for a retry is not sent either.
         suppressed = await unsubscribe.suppressed(session, emails, self._keyring())
+        sent: list[float] = []
+        on_commit(session, lambda: hops.observe(hops.EMAIL_SENT, sent, time.time()))
         for email in emails:
             bound = log.bind(tenant=email.tenant, email_id=str(email.id), trace_id=email.trace_id)
             now = datetime.now(UTC)
@@ -99,6 +102,7 @@ class EmailWorker:
                 metrics.EMAILS_FAILED.labels(email.template).inc()
             else:
                 await email_repository.mark_sent(session, email.id)
+                sent.append(email.created_at.timestamp())
                 metrics.EMAILS_SENT.labels(email.template).inc()
                 bound.info("email sent", template=email.template, message_id=email.message_id)
         return len(emails)

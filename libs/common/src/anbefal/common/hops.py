@@ -1,0 +1,57 @@
+"""Where the time goes between an answer's 202 and its task: one histogram, a stage per hop.
+
+Each hop is timed from a timestamp the data already carries to the moment its effect is
+committed (docs/architecture.md §4, "The latency budget"):
+
+- `<topic> -> <group>`: a record's Kafka timestamp (the producer's clock when it was sent) to
+  the commit of the consumer transaction that applied it;
+- `outbox <table> -> <topic>`: an outbox row's `created_at` (the writing transaction's start) to
+  the relay's commit after the broker acknowledged it;
+- `email queued -> sent`: an email row's `created_at` to the commit after the relay took it.
+
+The clocks compared are the producer's, PostgreSQL's and the observing process's: the same on
+one machine, and within NTP's few milliseconds between machines. A negative difference (a clock
+behind another) counts as 0 rather than poisoning the histogram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import Histogram
+
+HOP_SECONDS = Histogram(
+    "anbefal_hop_seconds",
+    "Time of one hop between an answer's 202 and its task and mail, by stage",
+    ["stage"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+
+EMAIL_SENT = "email queued -> sent"
+
+
+def consumed(topic: str, group: str) -> str:
+    """The stage of records of `topic` applied by consumer group `group`."""
+    return f"{topic} -> {group}"
+
+
+def published(table: str, topic: str) -> str:
+    """The stage of outbox rows of `table` published to `topic`."""
+    return f"outbox {table} -> {topic}"
+
+
+def elapsed(since: Iterable[float], now: float) -> list[float]:
+    """Seconds from each of `since` (epoch seconds) to `now`; a clock behind counts 0."""
+    return [max(0.0, now - at) for at in since]
+
+
+def record_times(timestamps_ms: Iterable[int]) -> list[float]:
+    """Kafka record timestamps (epoch milliseconds) as epoch seconds; records without one
+    (a timestamp of -1, from clients older than the v2 record format) are left out."""
+    return [ms / 1000 for ms in timestamps_ms if ms >= 0]
+
+
+def observe(stage: str, since: Iterable[float], now: float) -> None:
+    histogram = HOP_SECONDS.labels(stage)
+    for seconds in elapsed(since, now):
+        histogram.observe(seconds)

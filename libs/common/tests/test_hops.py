@@ -1,0 +1,39 @@
+"""The hop histogram's stages: which clock readings a hop's seconds come from."""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY
+
+from anbefal.common import hops
+
+
+def value(stage: str, suffix: str) -> float:
+    return REGISTRY.get_sample_value(f"anbefal_hop_seconds{suffix}", {"stage": stage}) or 0.0
+
+
+def test_record_timestamps_are_milliseconds_and_records_without_one_are_left_out() -> None:
+    assert hops.record_times([1_700_000_000_250, -1, 1_700_000_001_000]) == [
+        1_700_000_000.25,
+        1_700_000_001.0,
+    ]
+
+
+def test_a_hop_is_now_minus_its_start_and_a_clock_behind_counts_zero() -> None:
+    assert hops.elapsed([100.0, 99.5, 100.75], now=100.5) == [0.5, 1.0, 0.0]
+
+
+def test_stages_name_the_topic_and_who_applied_or_published_it() -> None:
+    assert hops.consumed("anbefal.responses.v1", "anbefal-closed-loop") == (
+        "anbefal.responses.v1 -> anbefal-closed-loop"
+    )
+    assert hops.published("closed_loop.outbox", "anbefal.actions.v1") == (
+        "outbox closed_loop.outbox -> anbefal.actions.v1"
+    )
+
+
+def test_observe_counts_each_start_in_its_stage() -> None:
+    stage = hops.consumed("test.hops", "unit")
+    before_count, before_sum = value(stage, "_count"), value(stage, "_sum")
+    hops.observe(stage, hops.record_times([10_000, 10_500]), now=11.0)
+    assert value(stage, "_count") - before_count == 2
+    assert value(stage, "_sum") - before_sum == 1.5

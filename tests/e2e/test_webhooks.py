@@ -453,6 +453,68 @@ async def test_thin_webhooks_are_fetched_with_retries(ingest: Ingest) -> None:
         api.fail_first = 0
 
 
+THIN_SOURCES = {
+    "surveymonkey": {
+        "tool": "surveymonkey",
+        "secret": SECRET,
+        "client_id": "cid-1",
+        "api_base_url": "https://api.surveymonkey.com/v3",
+        "api_token": "api-token",
+        "fields": {"score": "q-nps", "comment": "q-why"},
+    },
+    "qualtrics": {
+        "tool": "qualtrics",
+        "secret": SECRET,
+        "api_base_url": "https://fra1.qualtrics.com/API/v3",
+        "api_token": "api-token",
+        "fields": {"score": "QID1", "comment": "QID2_TEXT"},
+    },
+}
+
+
+async def test_a_redelivered_thin_webhook_is_a_duplicate_without_a_new_fetch(
+    ingest: Ingest,
+) -> None:
+    api = ingest.api
+    assert api is not None
+    tenant = new_tenant()
+    for name, body in THIN_SOURCES.items():
+        await ingest.add_source(tenant, name, body)
+    sm_id, qx_id = f"sm-{uuid.uuid4().hex[:8]}", f"R_{uuid.uuid4().hex[:8]}"
+    api.add_surveymonkey("300222", sm_id, 4, "Too slow", "Support")
+    api.add_qualtrics("SV_abc123", qx_id, 9, "Great")
+    # Each retry is the tool's own new delivery of the same answer: SurveyMonkey gives it a new
+    # event_id, Qualtrics sends the same ids again.
+    deliveries = {
+        "surveymonkey": lambda: tools.surveymonkey(
+            "cid-1", SECRET, survey_id="300222", response_id=sm_id
+        ),
+        "qualtrics": lambda: tools.qualtrics(SECRET, survey_id="SV_abc123", response_id=qx_id),
+    }
+
+    def calls(response_id: str) -> int:
+        return sum(response_id in path for path in api.requests)
+
+    queued = {}
+    for name, delivery in deliveries.items():
+        first = await ingest.post(tenant, name, delivery())
+        assert (first.status_code, first.json()["status"]) == (202, "queued"), first.text
+        queued[name] = first.json()["fetch_job_id"]
+        # Retried while the fetch is still queued or running: acknowledged, nothing new queued.
+        again = await ingest.post(tenant, name, delivery())
+        assert (again.status_code, again.json()["status"]) == (200, "duplicate"), again.text
+        assert again.json()["fetch_job_id"] == queued[name]
+    await events_for(ingest, tenant, 2)
+    fetched = {sm_id: calls(sm_id), qx_id: calls(qx_id)}
+    assert fetched == {sm_id: 1, qx_id: 1}
+    # Retried after the answer was fetched and published: still a duplicate, and no vendor call.
+    for name, delivery in deliveries.items():
+        late = await ingest.post(tenant, name, delivery())
+        assert (late.status_code, late.json()["status"]) == (200, "duplicate"), late.text
+    assert {sm_id: calls(sm_id), qx_id: calls(qx_id)} == fetched
+    assert len(await records(ingest.stack.kafka.bootstrap, topics.RESPONSES, tenant)) == 2
+
+
 async def test_a_source_cannot_point_the_fetcher_at_an_internal_host(ingest: Ingest) -> None:
     tenant = new_tenant()
     body = {

@@ -66,10 +66,11 @@ class Rig:
 
     async def job(self, tenant: str, response_id: str) -> int:
         async with self.db() as session, session.begin():
-            return await add_fetch_job(
+            queued = await add_fetch_job(
                 session, tenant=tenant, source="sm", survey_id=SURVEY,
                 response_id=response_id, trace_id=uuid.uuid4().hex,
             )  # fmt: skip
+            return queued.job_id
 
     async def jobs(self, tenant: str) -> dict[str, FetchJob]:
         async with self.db() as session:

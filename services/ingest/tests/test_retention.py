@@ -17,9 +17,10 @@ from anbefal.common.kafka import Message
 from anbefal.common.retention import RetentionWorker
 from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET
 from anbefal.ingest.handlers import subscriptions
-from anbefal.ingest.models import Rejected
+from anbefal.ingest.models import FetchJob, Rejected
 from anbefal.ingest.privacy.retention import anonymisers
 from anbefal.ingest.rejected.repository import store_rejected
+from anbefal.ingest.retention import prune
 from anbefal.ingest.settings import IngestSettings
 
 pytestmark = pytest.mark.integration
@@ -64,5 +65,32 @@ async def test_refused_bodies_go_after_their_tenants_retention(stack: Any) -> No
         assert await left(timedelta(days=4)) == everything[:2]
         assert await left(timedelta(days=8)) == ["acme/nps-src"]
         assert await left(timedelta(days=31)) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_finished_fetch_jobs_go_with_the_dedupe_keys(stack: Any) -> None:
+    """A thin webhook's job is its answer's dedupe key: a finished one goes after the dedupe
+    retention (a redelivery after that fetches again), a pending one stays until it is done."""
+    engine = create_engine(stack.new_database(), pool_size=1)
+    db = create_sessionmaker(engine)
+    now = datetime.now(UTC)
+    try:
+        async with db() as session, session.begin():
+            for response_id, status, age in (
+                ("old-done", "done", 8), ("old-failed", "failed", 8), ("old-pending", "pending", 8),
+                ("new-done", "done", 6),
+            ):  # fmt: skip
+                session.add(
+                    FetchJob(
+                        tenant="acme", source="sm", survey_id="1", response_id=response_id,
+                        trace_id="t", status=status, created_at=now - timedelta(days=age),
+                    )
+                )  # fmt: skip
+        async with db() as session, session.begin():
+            await prune(session, seen_days=7, now=now)
+        async with db() as session:
+            left = set(await session.scalars(select(FetchJob.response_id)))
+        assert left == {"old-pending", "new-done"}
     finally:
         await engine.dispose()

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -135,9 +136,17 @@ class SeenAnswer(Base):
 class FetchJob(Base):
     """A thin webhook (SurveyMonkey, Qualtrics): the answer is fetched from the tool's API later.
 
-    Stored before the webhook gets its 202, so the answer cannot be lost between the two."""
+    Stored before the webhook gets its 202, so the answer cannot be lost between the two. One
+    live job (pending or done) per answer: a redelivery of it is a duplicate, not a new fetch;
+    one given up (failed) makes way for the next delivery or a replay."""
 
     __tablename__ = "fetch_jobs"
+    __table_args__ = (
+        Index(
+            "uq_ingest_fetch_jobs_answer", "tenant", "source", "survey_id", "response_id",
+            unique=True, postgresql_where=text("status IN ('pending', 'done')"),
+        ),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(String(63))
@@ -153,6 +162,10 @@ class FetchJob(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The delivery as the tool sent it (ids only; kept headers), kept in `rejected` as a
+    # replayable body if the fetch is given up.
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
 
 
 class Erasure(Base):

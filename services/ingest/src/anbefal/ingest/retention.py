@@ -1,5 +1,6 @@
-"""What ingest forgets, and when: dedupe keys after the tools' retry window, the sampled lines
-about unverified deliveries after a week. Refused bodies go by their tenant's retention
+"""What ingest forgets, and when: dedupe keys after the tools' retry window (and with them the
+finished fetch jobs, which are the thin webhooks' dedupe keys), the sampled lines about
+unverified deliveries after a week. Refused bodies go by their tenant's retention
 (privacy/retention.py)."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.ingest.models import SeenAnswer, UnverifiedDelivery
+from anbefal.ingest.models import FetchJob, SeenAnswer, UnverifiedDelivery
 
 
 async def prune(
@@ -20,13 +21,15 @@ async def prune(
     now: datetime | None = None,
 ) -> int:
     now = now or datetime.now(UTC)
-    seen = await session.execute(
-        delete(SeenAnswer).where(SeenAnswer.seen_at < now - timedelta(days=seen_days))
-    )
+    seen_before = now - timedelta(days=seen_days)
+    seen = await session.execute(delete(SeenAnswer).where(SeenAnswer.seen_at < seen_before))
     unverified = await session.execute(
         delete(UnverifiedDelivery).where(
             UnverifiedDelivery.received_at < now - timedelta(days=unverified_days)
         )
     )
-    counts = [r.rowcount for r in (seen, unverified)]  # type: ignore[attr-defined]
+    finished = await session.execute(
+        delete(FetchJob).where(FetchJob.status != "pending", FetchJob.created_at < seen_before)
+    )
+    counts = [r.rowcount for r in (seen, unverified, finished)]  # type: ignore[attr-defined]
     return sum(int(n or 0) for n in counts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -29,6 +30,10 @@ _KEPT_HEADERS = frozenset(
 )
 
 
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+
+
 async def store_rejected(
     session: AsyncSession,
     *,
@@ -48,7 +53,7 @@ async def store_rejected(
         status_code=status_code,
         reason=reason,
         details=details,
-        headers={k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS},
+        headers=kept_headers(headers),
         body=body,
         verified=verified,
         enps=enps,

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.ingest.models import FetchJob
+
+# The jobs that stand for their answer: one at most per answer (a unique partial index).
+_LIVE = FetchJob.status.in_(("pending", "done"))
+
+
+@dataclass(frozen=True)
+class Queued:
+    job_id: int
+    # False: the answer already had a live job (queued, or fetched), and that job is `job_id`.
+    new: bool
 
 
 async def add_fetch_job(
@@ -19,17 +31,27 @@ async def add_fetch_job(
     survey_id: str,
     response_id: str,
     trace_id: str,
-) -> int:
-    job = FetchJob(
-        tenant=tenant,
-        source=source,
-        survey_id=survey_id,
-        response_id=response_id,
-        trace_id=trace_id,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Queued:
+    """Queue the answer's fetch, unless it is queued or fetched already (a tool's redelivery):
+    one statement, so two redeliveries at once still queue one job."""
+    answer = {"tenant": tenant, "source": source, "survey_id": survey_id}
+    answer["response_id"] = response_id
+    job_id = await session.scalar(
+        insert(FetchJob)
+        .values(**answer, trace_id=trace_id, body=body, headers=headers)
+        .on_conflict_do_nothing(index_elements=list(answer), index_where=_LIVE)
+        .returning(FetchJob.id)
     )
-    session.add(job)
-    await session.flush()
-    return job.id
+    if job_id is not None:
+        return Queued(job_id, new=True)
+    live = await session.scalar(
+        select(FetchJob.id).where(*(getattr(FetchJob, k) == v for k, v in answer.items()), _LIVE)
+    )
+    if live is None:  # given up between the two statements: a new job is due after all
+        return await add_fetch_job(session, **answer, trace_id=trace_id, body=body, headers=headers)
+    return Queued(live, new=False)
 
 
 async def lease_fetch_job(

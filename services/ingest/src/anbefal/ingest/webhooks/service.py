@@ -11,6 +11,7 @@ from anbefal.common.errors import ServiceError
 from anbefal.common.kafka import BrokerUnavailable
 from anbefal.common.logging import get_logger
 from anbefal.ingest.intake.pipeline import publish_answers, to_event
+from anbefal.ingest.rejected.repository import kept_headers
 from anbefal.ingest.sources.config import Source
 from anbefal.ingest.state import IngestState
 from anbefal.ingest.webhooks import repository
@@ -33,21 +34,7 @@ async def process(
     if isinstance(parsed, Ignored):
         return ServiceError(200, "ignored", parsed.reason)
     if isinstance(parsed, FetchRequest):
-        try:
-            async with state.sessionmaker() as session, session.begin():
-                job_id = await repository.add_fetch_job(
-                    session,
-                    tenant=source.tenant,
-                    source=source.name,
-                    survey_id=parsed.survey_id,
-                    response_id=parsed.response_id,
-                    trace_id=trace_id,
-                )
-        except (OSError, SQLAlchemyError) as exc:
-            log.warning("cannot queue a fetch; asked to retry", error=repr(exc))
-            return state.intake.unavailable("the webhook could not be recorded; retry later")
-        state.wake_fetcher()
-        return JSONResponse({"status": "queued", "fetch_job_id": job_id, "trace_id": trace_id}, 202)
+        return await _queue_fetch(state, source, delivery, parsed, trace_id)
     events = [
         to_event(source.tenant, item, delivery.received_at, source.event_tool) for item in parsed
     ]
@@ -81,3 +68,32 @@ async def process(
         "trace_id": trace_id,
     }
     return Response(orjson.dumps(body), 202 if new else 200, media_type="application/json")
+
+
+async def _queue_fetch(
+    state: IngestState, source: Source, delivery: Delivery, parsed: FetchRequest, trace_id: str
+) -> Response:
+    """202 once the fetch is queued; 200 `duplicate` for an answer already queued or fetched
+    (the tool retried its delivery): no second job, so no second call to the tool's API."""
+    try:
+        async with state.sessionmaker() as session, session.begin():
+            queued = await repository.add_fetch_job(
+                session,
+                tenant=source.tenant,
+                source=source.name,
+                survey_id=parsed.survey_id,
+                response_id=parsed.response_id,
+                trace_id=trace_id,
+                body=delivery.body,
+                headers=kept_headers(delivery.headers),
+            )
+    except (OSError, SQLAlchemyError) as exc:
+        log.warning("cannot queue a fetch; asked to retry", error=repr(exc))
+        return state.intake.unavailable("the webhook could not be recorded; retry later")
+    if not queued.new:
+        body = {"status": "duplicate", "fetch_job_id": queued.job_id, "trace_id": trace_id}
+        return JSONResponse(body, 200)
+    state.wake_fetcher()
+    return JSONResponse(
+        {"status": "queued", "fetch_job_id": queued.job_id, "trace_id": trace_id}, 202
+    )

@@ -1,4 +1,4 @@
-"""`anbefal user add`: staff accounts for the call-back page."""
+"""`anbefal user add`: staff accounts for the web app (the queue and the dashboard)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,18 @@ from typing import Annotated
 import typer
 
 from anbefal.cli.api import cli_actor
+from anbefal.common.auth import Scope, parse_scope
 from anbefal.common.db import create_engine, create_sessionmaker
-from anbefal.notify.staff.service import STAFF_ROLES, add_user, deactivate_user
+from anbefal.notify.staff.service import LOGIN_ROLES, add_user, deactivate_user
 
-app = typer.Typer(help="Staff accounts for the call-back page.", no_args_is_help=True)
+app = typer.Typer(help="Staff accounts for the web app.", no_args_is_help=True)
 
 
-async def add(url: str, **fields: str) -> None:
+async def add(url: str, scope: Scope = (), **fields: str) -> None:
     engine = create_engine(url, pool_size=1)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
-            await add_user(session, actor=cli_actor(), **fields)
+            await add_user(session, actor=cli_actor(), scope=scope, **fields)
     finally:
         await engine.dispose()
 
@@ -45,15 +46,26 @@ def _database_url() -> str:
 def user_add(
     tenant: Annotated[str, typer.Option(help="Tenant the person works for")],
     email: Annotated[str, typer.Option(help="Login email")],
-    role: Annotated[str, typer.Option(help=f"One of: {', '.join(STAFF_ROLES)}")] = "agent",
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(LOGIN_ROLES)}")] = "agent",
     name: Annotated[str, typer.Option(help="Display name")] = "",
     locale: Annotated[str, typer.Option(help="Page language: en or da")] = "en",
+    scope: Annotated[
+        str,
+        typer.Option(
+            help="A team lead's segment values, e.g. team=Alpha or team=Alpha,country=DK: "
+            "everything they read is limited to them (empty: the whole tenant)"
+        ),
+    ] = "",
     password_stdin: Annotated[
         bool, typer.Option(help="Read the password from standard input")
     ] = False,
 ) -> None:
-    """Create a staff user (or update an existing one's name, role and password, which ends
-    their sessions)."""
+    """Create a staff user (or update an existing one's name, role, scope and password, which
+    ends their sessions)."""
+    try:
+        parsed = parse_scope(scope)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scope") from exc
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -68,11 +80,13 @@ def user_add(
                 role=role,
                 password=password,
                 locale=locale,
+                scope=parsed,
             )
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    print(f"user {email} ({role}) saved for tenant {tenant}", file=sys.stderr)
+    limited = f", scope {scope}" if parsed else ""
+    print(f"user {email} ({role}{limited}) saved for tenant {tenant}", file=sys.stderr)
 
 
 @app.command("deactivate")

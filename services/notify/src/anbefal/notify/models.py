@@ -170,14 +170,19 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     # A deactivated user cannot log in, and their sessions are gone.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # A team lead's segment values (`{"team": "Alpha"}`); empty: the whole tenant. Every token
+    # the web app issues for the user carries it, and the services filter by it.
+    scope: Mapped[dict[str, str]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class StaffSession(Base):
     """A staff login. The cookie holds a random token; only its SHA-256 is stored, so the
-    table does not hand out sessions. Logging out, deactivation and saving the user (a new role or
-    password) delete the rows; a row whose user is inactive or has another role counts for
-    nothing either."""
+    table does not hand out sessions. Logging out, deactivation and saving the user (a new role,
+    scope or password) delete the rows; a row whose user is inactive or has another role or
+    scope counts for nothing either."""
 
     __tablename__ = "staff_sessions"
     __table_args__ = (Index("ix_staff_sessions_user", "tenant", "email"),)
@@ -186,6 +191,9 @@ class StaffSession(Base):
     tenant: Mapped[str] = mapped_column(String(63))
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(20))
+    scope: Mapped[dict[str, str]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
     # The token every form of this session carries (cross-site request forgery).
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

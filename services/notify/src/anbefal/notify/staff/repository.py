@@ -14,13 +14,13 @@ from anbefal.notify.models import StaffSession, StaffUser
 
 
 async def upsert_user(session: AsyncSession, row: dict[str, Any]) -> None:
-    """Create a user, or update the name, role, locale and password of an existing one (which
-    makes a deactivated user active again)."""
+    """Create a user, or update the name, role, scope, locale and password of an existing one
+    (which makes a deactivated user active again)."""
     stmt = insert(StaffUser).values({**row, "active": True})
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[StaffUser.tenant, StaffUser.email],
-            set_={c: stmt.excluded[c] for c in ("name", "role", "locale", "password_hash")}
+            set_={c: stmt.excluded[c] for c in ("name", "role", "scope", "locale", "password_hash")}
             | {"active": True},
         )
     )
@@ -61,7 +61,7 @@ async def live_session(
     session: AsyncSession, digest: str, now: datetime
 ) -> tuple[StaffSession, StaffUser] | None:
     """The session with this token digest, unexpired, whose user is still active in the
-    session's role."""
+    session's role and scope."""
     row = (
         await session.execute(
             select(StaffSession, StaffUser)
@@ -74,6 +74,7 @@ async def live_session(
                 StaffSession.expires_at > now,
                 StaffUser.active.is_(True),
                 StaffUser.role == StaffSession.role,
+                StaffUser.scope == StaffSession.scope,
             )
         )
     ).first()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common import audit
+from anbefal.common.auth import Role, Scope
 from anbefal.common.events import Actor
 from anbefal.notify.models import OUTBOX, StaffUser
 from anbefal.notify.staff import repository, sessions
@@ -16,6 +17,9 @@ from anbefal.notify.staff.throttle import LoginThrottle
 from anbefal.notify.tasks.lifecycle import STAFF
 
 STAFF_ROLES: tuple[str, ...] = tuple(role.value for role in STAFF)
+# Who may log in to the web app: the staff who work tasks, and viewers, who read the dashboard
+# and the queue (without respondents' contact details).
+LOGIN_ROLES: tuple[str, ...] = (*STAFF_ROLES, Role.VIEWER.value)
 
 
 async def add_user(
@@ -28,30 +32,34 @@ async def add_user(
     password: str,
     actor: Actor,
     locale: str = "en",
+    scope: Scope = (),
 ) -> None:
-    """Create a user, or update the name, role and password of an existing one (and activate
-    it); `actor` made the change (the audit trail records it). The user's sessions end: whatever
+    """Create a user, or update the name, role, scope and password of an existing one (and
+    activate it); `actor` made the change (the audit trail records it). A team lead's `scope`
+    limits everything they read to those segment values. The user's sessions end: whatever
     changed, they log in again under it."""
-    if role not in STAFF_ROLES:
-        raise ValueError(f"role must be one of {', '.join(STAFF_ROLES)}")
+    if role not in LOGIN_ROLES:
+        raise ValueError(f"role must be one of {', '.join(LOGIN_ROLES)}")
     if len(password) < 10:
         raise ValueError("the password needs at least 10 characters")
     email = email.strip().lower()
-    row = {
+    row: dict[str, object] = {
         "tenant": tenant,
         "email": email,
         "name": name,
         "role": role,
         "locale": locale,
+        "scope": dict(scope),
         "password_hash": hash_password(password),
     }
-    before = await repository.user(session, tenant, row["email"])
+    before = await repository.user(session, tenant, email)
     await repository.upsert_user(session, row)
     await audit.record(
         session, OUTBOX, tenant=tenant, actor=actor,
-        action="user.changed" if before else "user.added", target=f"user:{row['email']}",
+        action="user.changed" if before else "user.added", target=f"user:{email}",
         detail={"role": {"from": before.role if before else None, "to": role},
                 "name": {"from": before.name if before else None, "to": name},
+                "scope": {"from": before.scope if before else None, "to": dict(scope)},
                 "password_changed": True},
     )  # fmt: skip
     await sessions.end_all(session, tenant, email)

@@ -1,6 +1,6 @@
 """Staff sessions, kept server-side: the cookie holds a random token that means something only
 while its row in `staff_sessions` lives. Logging out deletes the row; deactivating a user or
-saving them (a new role or password) deletes all of theirs.
+saving them (a new role, scope or password) deletes all of theirs.
 
 The token is not a JWT and no other service accepts it: the other APIs take bearer tokens of
 the API audience only (`common/auth.py`).
@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.common.auth import Principal, Role
+from anbefal.common.auth import Principal, Role, scope_of
 from anbefal.notify.models import StaffUser
 from anbefal.notify.staff import repository
 
@@ -42,6 +42,7 @@ async def start(session: AsyncSession, user: StaffUser, *, hours: float) -> str:
         "tenant": user.tenant,
         "email": user.email,
         "role": user.role,
+        "scope": user.scope,
         "csrf": secrets.token_urlsafe(32),
         "expires_at": now + timedelta(hours=hours),
     }
@@ -51,14 +52,16 @@ async def start(session: AsyncSession, user: StaffUser, *, hours: float) -> str:
 
 async def current(session: AsyncSession, token: str | None) -> Login | None:
     """The live session behind a cookie's token, or None (no cookie, logged out, expired, user
-    deactivated or given another role)."""
+    deactivated or given another role or scope)."""
     if not token:
         return None
     found = await repository.live_session(session, _digest(token), datetime.now(UTC))
     if found is None:
         return None
     row, user = found
-    principal = Principal(tenant=row.tenant, role=Role(row.role), sub=row.email)
+    principal = Principal(
+        tenant=row.tenant, role=Role(row.role), sub=row.email, scope=scope_of(row.scope)
+    )
     return Login(principal=principal, csrf=row.csrf, locale=user.locale)
 
 

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from anbefal.common import topics
-from anbefal.common.auth import issue_token
+from anbefal.common.auth import Scope, issue_token, parse_scope
 from anbefal.common.events import (
     Respondent,
     ScoresChanged,
@@ -138,8 +138,8 @@ class Scoring:
 
         await wait_until(stored, 60, f"k={k} stored for {tenant}")
 
-    def client(self, tenant: str) -> httpx.AsyncClient:
-        token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="director", sub="d")
+    def client(self, tenant: str, scope: Scope = ()) -> httpx.AsyncClient:
+        token = issue_token(TEST_JWT_SECRET, tenant=tenant, role="director", sub="d", scope=scope)
         return httpx.AsyncClient(
             base_url=f"{self.process.url}/v1/tenants/{tenant}",
             headers={"Authorization": f"Bearer {token}"},
@@ -256,7 +256,15 @@ async def test_windows_significance_timeseries_and_anonymity(scoring: Scoring) -
         assert body["window"]["cell"] == month_name(TODAY.date())
         assert body["window"]["closed"] is False
         teams = {s["value"]: s for s in body["segments"]}
-        assert {v: s["n"] for v, s in teams.items()} == {"red": 8, "green": 14}
+        assert {v: s["n"] for v, s in teams.items() if not s["suppressed"]} == {
+            "red": 8,
+            "green": 14,
+        }
+        # Blue is listed as answered but waiting for k changes, with no count.
+        assert (teams["blue"]["n"], teams["blue"]["suppressed_reason"]) == (
+            None,
+            "awaiting_changes",
+        )
         r = await scores.get("/scores", params={"kind": "enps", "dimension": "department"})
         departments = {s["value"]: s["n"] for s in r.json()["segments"]}
         assert departments == {"ops": 8, "dev": 14}
@@ -493,7 +501,7 @@ async def test_previous_nps_never_shows_what_its_own_period_hides(scoring: Scori
         assert (a["value"], a["n"], a["suppressed"]) == ("a", 10, False)
         assert a["previous_nps"] is None  # not a's hidden 100.0
         assert a["significant_change"] is None
-        assert a["previous_suppressed_reason"] == "hidden_to_protect_another_segment"
+        assert a["previous_suppressed_reason"] == "protects_other_segment"
 
         # The previous cell's own breakdown hides the same, and says why.
         r = await scores.get(
@@ -508,8 +516,8 @@ async def test_previous_nps_never_shows_what_its_own_period_hides(scoring: Scori
         before = {s["value"]: s for s in r.json()["segments"]}
         assert before["a"]["suppressed"] is True
         assert before["a"]["n"] is None
-        assert before["a"]["suppressed_reason"] == "hidden_to_protect_another_segment"
-        assert before["b"]["suppressed_reason"] == "too_few_answers"
+        assert before["a"]["suppressed_reason"] == "protects_other_segment"
+        assert before["b"]["suppressed_reason"] == "too_few"
 
 
 async def test_an_enps_answer_moved_by_a_later_version_counts_once(scoring: Scoring) -> None:
@@ -531,3 +539,223 @@ async def test_an_enps_answer_moved_by_a_later_version_counts_once(scoring: Scor
     # Seven people answered: no figure counts one of them twice.
     assert shown["all"]["all"] <= 7
     assert sum(shown["team"].values()) <= shown["all"]["all"]
+
+
+async def test_an_unknown_dimension_is_refused_naming_the_known_ones(scoring: Scoring) -> None:
+    tenant = new_tenant()
+    await scoring.send(
+        [answer(tenant, 1, "nps", 9, 3, department="Support", country="SE")]
+        + team(tenant, 10, K, 9, department="Support")
+    )
+    async with scoring.client(tenant) as scores:
+        for path, params in (
+            ("/scores", {"dimension": "departement"}),
+            ("/scores", {"dimension": "departement", "kind": "enps"}),
+            ("/scores/timeseries", {"dimension": "departement", "value": "Support"}),
+        ):
+            if path.endswith("timeseries"):
+                params |= {"from": (TODAY - timedelta(days=9)).date().isoformat()}
+                params |= {"to": TODAY.date().isoformat()}
+            r = await scores.get(path, params=params)
+            assert r.status_code == 422, r.text
+            error = r.json()["error"]
+            assert error["code"] == "unknown_dimension"
+            assert "'departement'" in error["message"]
+            assert "country, department" in error["message"]
+            assert error["details"] == [
+                {"field": "dimension", "allowed": ["all", "country", "department"]}
+            ]
+        # A known dimension without answers in the window is no error: no segments.
+        r = await scores.get("/scores", params={"dimension": "country", "window": "1d"})
+        assert (r.status_code, r.json()["segments"]) == (200, [])
+
+
+async def test_several_dimensions_filter_at_once(scoring: Scoring) -> None:
+    tenant = new_tenant()
+    await scoring.send(
+        [answer(tenant, i, "nps", 10, 1, department="Support", country="SE") for i in range(3)]
+        + [answer(tenant, 10 + i, "nps", 2, 2, department="Support", country="DK")
+           for i in range(2)]
+        + [answer(tenant, 20 + i, "nps", 3, 2, department="Sales", country="SE")
+           for i in range(4)]
+        # The previous 30 days: one Support/SE detractor.
+        + [answer(tenant, 30, "nps", 0, 40, department="Support", country="SE")]
+    )  # fmt: skip
+    async with scoring.client(tenant) as scores:
+        r = await scores.get(
+            "/scores", params=[("filter", "department:Support"), ("filter", "country:SE")]
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["filters"] == ["country:SE", "department:Support"]
+        (seg,) = body["segments"]
+        assert (seg["value"], seg["n"], seg["nps"]) == ("all", 3, 100.0)
+        assert (seg["previous_n"], seg["previous_nps"], seg["change"]) == (1, -100.0, 200.0)
+
+        r = await scores.get("/scores", params={"filter": "country:SE", "dimension": "department"})
+        assert {s["value"]: s["n"] for s in r.json()["segments"]} == {"Support": 3, "Sales": 4}
+        r = await scores.get(
+            "/scores",
+            params=[("filter", "country:SE"), ("filter", "country:DK"),
+                    ("filter", "department:Support"), ("format", "csv")],
+        )  # fmt: skip
+        (row,) = csv.DictReader(io.StringIO(r.text))
+        assert (row["value"], row["n"]) == ("all", "5")
+
+        r = await scores.get(
+            "/scores/timeseries",
+            params=[("filter", "department:Support"), ("filter", "country:SE"),
+                    ("from", (TODAY - timedelta(days=60)).date().isoformat()),
+                    ("to", TODAY.date().isoformat()), ("interval", "month")],
+        )  # fmt: skip
+        assert r.status_code == 200, r.text
+        assert sum(p["n"] for p in r.json()["points"]) == 4
+
+        r = await scores.get("/scores", params={"filter": "department"})
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_filter")
+        # eNPS figures are whole grid cells by one dimension: an intersection of two would
+        # differ from the segments shown by a few people.
+        r = await scores.get("/scores", params={"filter": "country:SE", "kind": "enps"})
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "enps_filter")
+
+    async with httpx.AsyncClient(base_url=scoring.process.url) as client:
+        spec = (await client.get("/openapi.json")).json()
+    params = {
+        p["name"]: p for p in spec["paths"]["/v1/tenants/{tenant}/scores"]["get"]["parameters"]
+    }
+    assert "department:Support" in params["filter"]["description"]
+
+
+async def test_calendar_windows_compare_with_the_whole_previous_period(scoring: Scoring) -> None:
+    tenant = new_tenant()
+    this_month = TODAY.date().replace(day=1)
+    previous_last = this_month - timedelta(days=1)
+    previous_first = previous_last.replace(day=1)
+    noon = TODAY.timetz()
+    await scoring.send(
+        [answer_at(tenant, 1, "nps", 0, datetime.combine(previous_first, noon)),
+         answer_at(tenant, 2, "nps", 0, datetime.combine(previous_last, noon)),
+         answer_at(tenant, 3, "nps", 10, TODAY)]
+    )  # fmt: skip
+    async with scoring.client(tenant) as scores:
+        r = await scores.get("/scores", params={"window": "month"})
+        assert r.status_code == 200, r.text
+        window = r.json()["window"]
+        assert (window["first_day"], window["last_day"]) == (
+            this_month.isoformat(),
+            TODAY.date().isoformat(),
+        )
+        (seg,) = r.json()["segments"]
+        assert (seg["previous_first_day"], seg["previous_last_day"]) == (
+            previous_first.isoformat(),
+            previous_last.isoformat(),
+        )
+        assert (seg["n"], seg["previous_n"], seg["change"]) == (1, 2, 200.0)
+
+        r = await scores.get("/scores", params={"window": "7d"})
+        (seg,) = r.json()["segments"]
+        assert seg["previous_first_day"] == (TODAY - timedelta(days=13)).date().isoformat()
+        assert seg["previous_last_day"] == (TODAY - timedelta(days=7)).date().isoformat()
+
+        r = await scores.get("/scores", params={"window": "year"})
+        assert r.status_code == 200, r.text
+        (seg,) = r.json()["segments"]
+        assert seg["previous_first_day"] == f"{TODAY.year - 1}-01-01"
+        assert seg["previous_last_day"] == f"{TODAY.year - 1}-12-31"
+
+
+async def test_hidden_segments_say_why_and_every_answer_says_as_of(scoring: Scoring) -> None:
+    tenant = new_tenant()
+    await scoring.send(
+        team(tenant, 0, 6, 9, team="Alpha")
+        + team(tenant, 100, 7, 3, team="Beta")
+        + team(tenant, 200, 5, 8, team="Gamma")
+    )
+    await scoring.set_anonymity_k(tenant, 6)
+    # Delta's two answers change its block twice: fewer than k changes, so never published.
+    await scoring.send(team(tenant, 300, 2, 10, team="Delta"))
+    started = datetime.now(UTC)
+    async with scoring.client(tenant) as scores:
+        r = await scores.get("/scores", params={"kind": "enps", "dimension": "team"})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        teams = {s["value"]: s for s in body["segments"]}
+        assert teams["Beta"]["n"] == 7
+        # Gamma: 5 < k; Alpha: shown, it would give Gamma away as "all minus Alpha and Beta";
+        # Delta: answered, but not yet k changes. A team nobody in answered is not listed.
+        reasons = {v: s["suppressed_reason"] for v, s in teams.items() if s["suppressed"]}
+        assert reasons == {
+            "Gamma": "too_few", "Alpha": "protects_other_segment", "Delta": "awaiting_changes",
+        }  # fmt: skip
+        for value in reasons:
+            assert all(teams[value][f] is None for f in ("n", "nps", "promoters", "previous_n"))
+        as_of = datetime.fromisoformat(body["as_of"])
+        assert as_of == datetime.fromisoformat(body["window"]["as_of"])
+        assert as_of <= started
+
+        r = await scores.get(
+            "/scores", params={"kind": "enps", "dimension": "team", "format": "csv"}
+        )
+        rows = {row["value"]: row for row in csv.DictReader(io.StringIO(r.text))}
+        assert rows["Delta"]["suppressed_reason"] == "awaiting_changes"
+        assert {datetime.fromisoformat(row["as_of"]) for row in rows.values()} == {as_of}
+
+        # NPS figures count every stored answer: as of the read.
+        r = await scores.get("/scores")
+        assert started <= datetime.fromisoformat(r.json()["as_of"]) <= datetime.now(UTC)
+        r = await scores.get(
+            "/scores/timeseries",
+            params={"from": TODAY.date().isoformat(), "to": TODAY.date().isoformat()},
+        )
+        assert started <= datetime.fromisoformat(r.json()["as_of"])
+
+
+async def test_a_team_lead_reads_only_figures_inside_their_scope(scoring: Scoring) -> None:
+    tenant = new_tenant()
+    await scoring.send(
+        [answer(tenant, i, "nps", 10, 1, team="Alpha", country="SE") for i in range(3)]
+        + [answer(tenant, 10 + i, "nps", 1, 1, team="Beta", country="SE") for i in range(2)]
+        + team(tenant, 100, 6, 9, team="Alpha")
+        + team(tenant, 200, 7, 3, team="Beta")
+        + team(tenant, 300, 5, 8, team="Gamma")
+    )
+    async with scoring.client(tenant, parse_scope("team=Alpha")) as lead:
+        r = await lead.get("/scores")
+        assert r.status_code == 200, r.text
+        assert r.json()["filters"] == ["team:Alpha"]
+        assert [(s["value"], s["n"]) for s in r.json()["segments"]] == [("all", 3)]
+        r = await lead.get("/scores", params={"dimension": "country"})
+        assert [(s["value"], s["n"]) for s in r.json()["segments"]] == [("SE", 3)]
+        r = await lead.get("/scores", params={"dimension": "team"})
+        assert [(s["value"], s["n"]) for s in r.json()["segments"]] == [("Alpha", 3)]
+        r = await lead.get(
+            "/scores/timeseries",
+            params={"from": (TODAY - timedelta(days=7)).date().isoformat(),
+                    "to": TODAY.date().isoformat()},
+        )  # fmt: skip
+        assert sum(p["n"] for p in r.json()["points"]) == 3
+
+        r = await lead.get("/scores", params={"filter": "team:Beta"})
+        assert r.status_code == 403, r.text
+        assert "team=Beta is outside your scope (team=Alpha)" in r.json()["error"]["message"]
+        r = await lead.get(
+            "/scores/timeseries",
+            params={"dimension": "team", "value": "Beta", "from": TODAY.date().isoformat(),
+                    "to": TODAY.date().isoformat()},
+        )  # fmt: skip
+        assert r.status_code == 403, r.text
+
+        r = await lead.get("/scores", params={"kind": "enps"})
+        assert [(s["value"], s["n"]) for s in r.json()["segments"]] == [("all", 6)]
+
+    # With k = 6, Gamma (5) is hidden and the tenant-wide breakdown hides Alpha to protect it:
+    # Alpha's lead gets no more than any reader, so their total is hidden too.
+    await scoring.set_anonymity_k(tenant, 6)
+    async with scoring.client(tenant, parse_scope("team=Alpha")) as lead:
+        r = await lead.get("/scores", params={"kind": "enps"})
+        (seg,) = r.json()["segments"]
+        assert (seg["suppressed"], seg["n"]) == (True, None)
+        assert seg["suppressed_reason"] == "protects_other_segment"
+    async with scoring.client(tenant, parse_scope("team=Beta")) as lead:
+        r = await lead.get("/scores", params={"kind": "enps", "dimension": "team"})
+        assert [(s["value"], s["n"]) for s in r.json()["segments"]] == [("Beta", 7)]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
-from anbefal.scoring.routes import scores_csv
 from anbefal.scoring.schemas import IntervalOut, ScoresOut, SegmentScore, WindowOut
+from anbefal.scoring.scores_api.output import scores_csv
+
+AS_OF = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
 
 
 def export(*values: str) -> list[dict[str, str]]:
@@ -18,6 +20,7 @@ def export(*values: str) -> list[dict[str, str]]:
         window=WindowOut(
             name="30d", first_day=date(2026, 11, 1), last_day=date(2026, 11, 30), time_zone="UTC"
         ),
+        as_of=AS_OF,
         segments=[
             SegmentScore(
                 value=v,
@@ -44,3 +47,8 @@ def test_formula_cells_are_written_as_text() -> None:
 def test_numbers_stay_numbers() -> None:
     (row,) = export("Aarhus C")
     assert (row["nps"], row["interval_low"], row["n"]) == ("-30.0", "-60.0", "10")
+
+
+def test_every_row_says_as_of_when_its_figures_are_current() -> None:
+    rows = export("Support", "IT")
+    assert {row["as_of"] for row in rows} == {"2026-11-30T09:15:00+00:00"}

@@ -281,8 +281,8 @@ class ScoresChanged(EventModel):
     # answer changes the segment had seen; eNPS: those the tenant's published figures include).
     sequence: int = Field(ge=0)
     suppressed: bool = False
-    # eNPS: why a suppressed figure is hidden ("too_few_answers" or
-    # "hidden_to_protect_another_segment"), the grid cell ("2026-12") and when it last moved.
+    # eNPS: why a suppressed figure is hidden ("too_few" or "protects_other_segment"), the
+    # grid cell ("2026-12") and when it last moved.
     suppressed_reason: str | None = None
     cell: str | None = None
     as_of: AwareDatetime | None = None

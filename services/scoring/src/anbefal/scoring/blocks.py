@@ -106,3 +106,21 @@ async def enps_publications(session: AsyncSession, tenant: str) -> int:
         )
     )
     return int(total or 0)
+
+
+async def awaiting_blocks(
+    session: AsyncSession, *, tenant: str, first: date, last: date
+) -> list[Block]:
+    """The blocks of the months from `first` to `last` that hold answers no figure shows yet
+    (fewer than k changes since they were last published, or never published). Only their
+    month and group: their counts stay inside scoring."""
+    rows = await session.execute(
+        select(EnpsBlock.month, EnpsBlock.segments).where(
+            EnpsBlock.tenant == tenant,
+            EnpsBlock.month >= first,
+            EnpsBlock.month <= last,
+            EnpsBlock.changes > EnpsBlock.shown_changes,
+            EnpsBlock.promoters + EnpsBlock.passives + EnpsBlock.detractors > 0,
+        )
+    )
+    return [Block(month, group_of(segments), Figures()) for month, segments in rows]

@@ -24,14 +24,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from anbefal.common.auth import Scope
 from anbefal.scoring.anonymity import effective_k, hidden_everywhere
 from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
 from anbefal.scoring.nps import Figures
 
 CellKind = Literal["month", "quarter"]
-Reason = Literal["too_few_answers", "hidden_to_protect_another_segment"]
-TOO_FEW: Reason = "too_few_answers"
-PROTECTS: Reason = "hidden_to_protect_another_segment"
+# Why a reader does not see a segment's figure: it describes fewer than k people (`too_few`);
+# showing it would let a reader compute one that does, by subtraction (`protects_other_segment`);
+# or its people answered but no block of theirs has had the k changes it takes to be published
+# (`awaiting_changes`). A segment nobody answered is not listed at all.
+Reason = Literal["too_few", "protects_other_segment", "awaiting_changes"]
+TOO_FEW: Reason = "too_few"
+PROTECTS: Reason = "protects_other_segment"
+AWAITING: Reason = "awaiting_changes"
 # The one group key of a block: its (dimension, value) pairs, sorted.
 Group = tuple[tuple[str, str], ...]
 
@@ -150,6 +156,12 @@ class CellView:
     def reason(self, dimension: str, value: str) -> Reason | None:
         return self.hidden.get(dimension, {}).get(value)
 
+    def values(self, dimension: str) -> list[str]:
+        """Every segment of the dimension a reader is told of: shown, or hidden with a reason."""
+        return list(
+            dict.fromkeys([*self.figures.get(dimension, {}), *self.hidden.get(dimension, {})])
+        )
+
     def shown(self, dimension: str, value: str) -> Figures | None:
         """The segment's figures, or None when the reader may not see them (or it has none)."""
         figures = self.figures.get(dimension, {}).get(value)
@@ -187,12 +199,48 @@ def view(blocks: Iterable[Block], cell: Cell, k: int) -> CellView:
     return quarter
 
 
-def _hide_breakdowns(view: CellView, *, everything: bool) -> CellView:
+def _hide_breakdowns(view: CellView, *, everything: bool, reason: Reason = PROTECTS) -> CellView:
     hidden = {dimension: dict(reasons) for dimension, reasons in view.hidden.items()}
     for dimension, values in view.figures.items():
         if dimension != ALL_DIMENSION or everything:
             for value in values:
-                hidden.setdefault(dimension, {}).setdefault(value, PROTECTS)
+                hidden.setdefault(dimension, {}).setdefault(value, reason)
+    return CellView(view.cell, view.figures, hidden, view.as_of)
+
+
+def in_scope(block: Block, scope: Scope) -> bool:
+    return all(pair in block.group for pair in scope)
+
+
+def scoped_view(blocks: Iterable[Block], cell: Cell, k: int, scope: Scope) -> CellView:
+    """The cell as a reader with `scope` sees it: the blocks inside the scope, with the k rules
+    applied among them. The scope's total is the figure of the scope's segment that every
+    reader sees (or a part of it), so where the tenant-wide view hides one of the scope's
+    segments, everything here is hidden for the same reason: a team lead learns no more than
+    any reader about the people around their team."""
+    blocks = list(blocks)
+    if not scope:
+        return view(blocks, cell, k)
+    mine = view([b for b in blocks if in_scope(b, scope)], cell, k)
+    everyone = view(blocks, cell, k)
+    for dimension, value in scope:
+        reason = everyone.reason(dimension, value)
+        if reason is not None:
+            return _hide_breakdowns(mine, everything=True, reason=reason)
+    return mine
+
+
+def with_awaiting(view: CellView, pending: Iterable[Block]) -> CellView:
+    """`view` telling also of the segments whose people answered in the cell but none of whose
+    blocks is published yet (`awaiting_changes`): no count, only that someone answered."""
+    months = set(view.cell.months())
+    hidden = {dimension: dict(reasons) for dimension, reasons in view.hidden.items()}
+    for block in pending:
+        if block.month not in months:
+            continue
+        for dimension, value in ((ALL_DIMENSION, ALL_VALUE), *block.group):
+            if value not in view.figures.get(dimension, {}):
+                hidden.setdefault(dimension, {}).setdefault(value, AWAITING)
     return CellView(view.cell, view.figures, hidden, view.as_of)
 
 
@@ -238,7 +286,7 @@ class Row:
 
 def rows(current: CellView, previous: CellView, dimension: str) -> list[Row]:
     out = []
-    for value in current.figures.get(dimension, {}):
+    for value in current.values(dimension):
         figures = current.shown(dimension, value)
         out.append(
             Row(

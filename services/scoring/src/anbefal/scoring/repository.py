@@ -24,6 +24,7 @@ from anbefal.scoring.models import (
     SegmentState,
 )
 from anbefal.scoring.nps import Figures
+from anbefal.scoring.windows import Window
 
 BucketKey = tuple[str, str, str, str, date]  # tenant, kind, dimension, value, day
 SegmentKey = tuple[str, str, str, str]  # tenant, kind, dimension, value
@@ -251,13 +252,15 @@ def _segment_in(table: type[SegmentState], states: Sequence[SegmentState]) -> Co
 
 
 async def figures_and_previous(
-    session: AsyncSession, *, tenant: str, kind: str, dimension: str, first: date, last: date
+    session: AsyncSession, *, tenant: str, kind: str, dimension: str, window: Window
 ) -> tuple[dict[str, Figures], dict[str, Figures]]:
-    """A dimension's figures over [first, last] and over the period of the same length just
-    before it, in one scan: the scores API's every request needs both."""
+    """A dimension's figures over the window and over the period it is compared with, in one
+    scan: the scores API's every request needs both."""
     b = DailyBucket
-    start = first - (last - first + timedelta(days=1))
-    now, before = b.day >= first, b.day < first
+    first, last = window.first, window.last
+    start = min(first, window.previous_first)
+    now = b.day >= first
+    before = (b.day >= window.previous_first) & (b.day <= window.previous_last)
     rows = await session.execute(
         select(
             b.value,
@@ -280,6 +283,14 @@ async def figures_and_previous(
             if p is not None:  # no bucket of this segment in that period
                 out[row[0]] = Figures(int(p), int(pa), int(d))
     return current, previous
+
+
+async def known_dimensions(session: AsyncSession, tenant: str) -> list[str]:
+    """Every dimension the tenant's answers ever had (either kind), and `all`, sorted."""
+    rows = await session.scalars(
+        select(DailyBucket.dimension).where(DailyBucket.tenant == tenant).distinct()
+    )
+    return sorted({ALL_DIMENSION, *rows})
 
 
 async def segment_states(session: AsyncSession, tenant: str, kind: str) -> list[SegmentState]:

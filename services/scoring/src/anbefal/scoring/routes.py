@@ -1,12 +1,10 @@
-"""Scoring's read API."""
+"""Scoring's read API: the scores per segment and their timeseries (the request's parts are
+in `scores_api/`)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, Query
@@ -16,65 +14,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from anbefal.common.auth import Principal, Role
 from anbefal.common.deps import SessionDep, TenantPath, allow
 from anbefal.common.errors import Unprocessable
-from anbefal.scoring import grid, repository, scores
+from anbefal.scoring import answer_figures, grid, repository, scores
 from anbefal.scoring.dependencies import ScoringStateDep
-from anbefal.scoring.grid import GRID_HELP, Cell, cells_between
+from anbefal.scoring.grid import cells_between
 from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
-from anbefal.scoring.nps import Figures, significant_change
-from anbefal.scoring.schemas import (
-    IntervalOut,
-    ScoresOut,
-    SegmentScore,
-    TimeseriesOut,
-    TimeseriesPoint,
-    WindowOut,
+from anbefal.scoring.nps import Figures
+from anbefal.scoring.schemas import ScoresOut, TimeseriesOut, TimeseriesPoint, WindowOut
+from anbefal.scoring.scores_api import request
+from anbefal.scoring.scores_api.output import (
+    CSV_RESPONSE,
+    grid_segment,
+    nps_segment,
+    scores_csv,
+    segment_out,
+    sort_key,
 )
+from anbefal.scoring.segment_filter import FILTER_HELP, SegmentFilter
 from anbefal.scoring.settings import ScoringSettings
-from anbefal.scoring.windows import WINDOW_PATTERN, window_days
+from anbefal.scoring.windows import WINDOW_PATTERN
 
 router = APIRouter(tags=["scores"])
 READERS = (Role.ADMIN, Role.DIRECTOR, Role.VIEWER, Role.AGENT, Role.OPS)
 Reader = Annotated[Principal, allow(*READERS)]
-
-
-def segment_out(value: str, figures: Figures, *, suppress: bool) -> SegmentScore:
-    if suppress:
-        return SegmentScore(
-            value=value, suppressed=True, n=None, promoters=None, passives=None,
-            detractors=None, nps=None, interval=None,
-        )  # fmt: skip
-    interval = figures.interval()
-    return SegmentScore(
-        value=value,
-        n=figures.n,
-        promoters=figures.promoters,
-        passives=figures.passives,
-        detractors=figures.detractors,
-        nps=None if figures.nps is None else round(figures.nps, 2),
-        interval=None
-        if interval is None
-        else IntervalOut(low=round(interval.low, 2), high=round(interval.high, 2)),
-    )
-
-
 Kind = Literal["nps", "enps"]
-DAY_LIMIT = 3 * 366  # a bound on how much one request may scan
-
-
-def _range(window: str, first: date | None, last: date | None, today: date) -> tuple[date, date]:
-    if first is not None or last is not None:
-        if first is None or last is None:
-            raise Unprocessable("give both `from` and `to`, or neither", code="invalid_range")
-        if first > last:
-            raise Unprocessable("`from` is after `to`", code="invalid_range")
-    else:
-        try:
-            first, last = window_days(window, today)
-        except ValueError as exc:
-            raise Unprocessable(str(exc), code="invalid_window") from exc
-    if (last - first).days >= DAY_LIMIT:
-        raise Unprocessable(f"a range may span at most {DAY_LIMIT} days", code="invalid_range")
-    return first, last
 
 
 async def _tenant(
@@ -85,134 +47,53 @@ async def _tenant(
     )
 
 
-CSV_COLUMNS = (
-    "value", "suppressed", "n", "promoters", "passives", "detractors", "nps",
-    "interval_low", "interval_high", "previous_nps", "significant_change",
-    "suppressed_reason", "previous_suppressed_reason",
-)  # fmt: skip
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {
-            "text/csv": {
-                "schema": {"type": "string"},
-                "example": ",".join(CSV_COLUMNS) + "\nSupport,false,42,20,12,10,23.81,"
-                "-1.2,46.3,10.0,false,,\nIT,true,,,,,,,,,,too_few_answers,\n",
-            }
-        },
-        "description": "JSON by default; CSV with `format=csv` or `Accept: text/csv`, one "
-        "row per segment, with the same suppression (a hidden eNPS segment has empty cells).",
-    }
-}
-
-
-# A cell starting with one of these is a formula to a spreadsheet; segment values come from
-# respondents' answers, so such a value is written with a leading apostrophe (shown as text).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: object) -> object:
-    """`value` as a CSV cell no spreadsheet runs as a formula (numbers stay numbers)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def scores_csv(body: ScoresOut) -> Response:
-    out = io.StringIO()
-    # CRLF (RFC 4180): a cell holding a CR or LF is then quoted, not split into two rows.
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for s in body.segments:
-        row = s.model_dump()
-        interval = s.interval
-        row["interval_low"] = None if interval is None else interval.low
-        row["interval_high"] = None if interval is None else interval.high
-        writer.writerow(
-            ""
-            if row[c] is None
-            else str(row[c]).lower()
-            if isinstance(row[c], bool)
-            else spreadsheet_safe(row[c])
-            for c in CSV_COLUMNS
-        )
-    window = body.window
-    name = f"{body.tenant}-{body.kind}-{body.dimension}-{window.first_day}-{window.last_day}.csv"
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
 WINDOW_HELP = (
-    "NPS: `7d`, `30d` (the default), `90d`, `365d`, or `month` and `quarter` so far. eNPS: "
-    "`month` (the default) or `quarter`, the current cell of the eNPS grid; any other window "
-    "is refused (422 `enps_grid`)"
+    "NPS: a rolling window `7d`, `30d` (the default), `90d`, `365d` (compared with the window of "
+    "the same length before it), or `month`, `quarter`, `year` to date in the tenant's time "
+    "zone (compared with the whole previous month, quarter or year). eNPS: `month` (the "
+    "default) or `quarter`, the current cell of the eNPS grid; any other window is refused "
+    "(422 `enps_grid`)"
 )
 PERIOD_HELP = (
-    "A whole cell of the grid in the tenant's time zone: `YYYY-MM` (a calendar month) or "
-    "`YYYY-Qn` (a quarter); instead of `window`"
+    "A whole calendar month `YYYY-MM` or quarter `YYYY-Qn` in the tenant's time zone, compared "
+    "with the whole one before it; instead of `window`"
 )
-RANGE_HELP = "NPS only (eNPS refuses a custom range with 422 `enps_grid`)"
-ENPS_GRID_DETAILS = [
-    {"field": "window", "allowed": ["month", "quarter"]},
-    {"field": "period", "allowed": ["YYYY-MM", "YYYY-Qn"]},
-    {"field": "interval", "allowed": ["month", "quarter"]},
+RANGE_HELP = (
+    "NPS only, compared with the days of the same number just before (eNPS refuses a custom "
+    "range with 422 `enps_grid`)"
+)
+DIMENSION_HELP = (
+    "`all`, or a segment such as `department`; a dimension the tenant's answers never had is "
+    "refused (422 `unknown_dimension`, naming the known ones)"
+)
+SCOPE_HELP = (
+    " A reader whose token carries a scope (a team lead) gets figures of the answers inside it "
+    "only, and 403 `outside_scope` for a filter or segment outside it."
+)
+FilterQuery = Annotated[
+    list[str],
+    Query(
+        alias="filter",
+        max_length=20,
+        description=f"NPS: {FILTER_HELP}. eNPS refuses a filter (422 `enps_filter`): its "
+        "figures are whole grid cells by one dimension at a time",
+    ),
 ]
 
 
-def _grid_error(why: str) -> Unprocessable:
-    return Unprocessable(f"{why}. {GRID_HELP}", code="enps_grid", details=ENPS_GRID_DETAILS)
+def _refuse_enps_filter(kind: str, items: list[str]) -> None:
+    if kind == "enps" and items:
+        raise Unprocessable(
+            "eNPS figures are broken down by one dimension at a time: an intersection of two "
+            "segments, set beside the segments shown, could single out fewer than k people. "
+            "Read one dimension's breakdown instead",
+            code="enps_filter",
+            details=[{"field": "filter"}],
+        )
 
 
-def _enps_cell(
-    window: str | None, period: str | None, first: date | None, last: date | None, today: date
-) -> Cell:
-    """The eNPS grid cell a request asks for; anything off the grid is refused."""
-    if first is not None or last is not None:
-        raise _grid_error("eNPS has no custom range")
-    if period is not None:
-        if window is not None:
-            raise Unprocessable("give `window` or `period`, not both", code="invalid_window")
-        try:
-            return Cell.parse(period)
-        except ValueError as exc:
-            raise _grid_error(str(exc)) from exc
-    if window is None or window == "month":
-        return Cell.containing("month", today)
-    if window == "quarter":
-        return Cell.containing("quarter", today)
-    raise _grid_error(f"eNPS has no rolling window {window!r}")
-
-
-def _nps_range(
-    window: str | None, period: str | None, first: date | None, last: date | None, today: date
-) -> tuple[date, date, str]:
-    if period is not None:
-        if window is not None or first is not None or last is not None:
-            raise Unprocessable("give `period` alone", code="invalid_window")
-        try:
-            cell = Cell.parse(period)
-        except ValueError as exc:
-            raise Unprocessable(str(exc), code="invalid_window") from exc
-        return cell.first_day, cell.last_day, cell.name
-    name = (window or "30d") if first is None and last is None else "custom"
-    first, last = _range(window or "30d", first, last, today)
-    return first, last, name
-
-
-def _grid_segment(row: grid.Row) -> SegmentScore:
-    if row.figures is None:
-        out = segment_out(row.value, Figures(), suppress=True)
-        out.suppressed_reason = row.reason
-        return out
-    out = segment_out(row.value, row.figures, suppress=False)
-    if row.previous is None:
-        out.previous_suppressed_reason = row.previous_reason
-    else:
-        out.previous_nps = None if row.previous.nps is None else round(row.previous.nps, 2)
-        out.significant_change = significant_change(row.figures, row.previous)
-    return out
+def _filter_names(where: SegmentFilter) -> list[str]:
+    return [f"{d}:{v}" for d, values in where.pairs for v in values]
 
 
 @router.get(
@@ -237,9 +118,8 @@ async def get_scores(
     last: Annotated[
         date | None, Query(alias="to", description=f"Custom range end (inclusive); {RANGE_HELP}")
     ] = None,
-    dimension: Annotated[
-        str, Query(max_length=40, description="`all`, or a segment such as `department`")
-    ] = ALL_DIMENSION,
+    dimension: Annotated[str, Query(max_length=40, description=DIMENSION_HELP)] = ALL_DIMENSION,
+    filters: FilterQuery = [],  # noqa: B006 (FastAPI copies a query default)
     sort: Literal["nps", "detractors", "n", "value"] = "nps",
     format: Annotated[
         Literal["json", "csv"] | None,
@@ -247,50 +127,55 @@ async def get_scores(
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> ScoresOut | Response:
-    """Every figure has n, the counts, NPS, its 95% adjusted-Wald interval, and whether it
-    changed significantly against the previous period of the same length.
+    """Every figure has n, the counts, NPS, its 95% adjusted-Wald interval, and its comparison
+    with the previous period: that period's first and last day, n, NPS, the change in points
+    and whether it is significant.
 
     eNPS figures are cells of a fixed grid (calendar months and quarters in the tenant's time
     zone): `window=month|quarter` (the current cell, the default `month`) or `period=YYYY-MM`
     / `YYYY-Qn`; a rolling window or a custom range is refused (422 `enps_grid`). A hidden
-    segment says why (`suppressed_reason`); `previous_nps` is the previous cell's figure where
-    that cell shows it, else null with `previous_suppressed_reason`. The current month moves
-    only in steps of at least k answers of one group of people; `window.as_of` says when it
-    last moved."""
+    segment is listed with `suppressed: true`, no counts, and `suppressed_reason`: `too_few`
+    (fewer than k people), `protects_other_segment` (it would give a hidden one away by
+    subtraction) or `awaiting_changes` (people answered, but not yet k changes); a segment
+    nobody answered is not listed. `previous_nps` is the previous cell's figure where that cell
+    shows it, else null with `previous_suppressed_reason`. The current month moves only in
+    steps of at least k answers of one group of people; `as_of` says when it last moved."""
+    _refuse_enps_filter(kind, filters)
+    where = request.reader_filter(principal, filters)
     zone, k = await _tenant(state.settings, session, tenant)
     today = datetime.now(zone).date()
     if kind == "enps":
-        cell = _enps_cell(window, period, first, last, today)
+        cell = request.enps_cell(window, period, first, last, today)
+        days = request.cell_window(cell, period or window or "month")
         current, previous = await scores.enps_cells(
-            session, tenant=tenant, cells=[cell, cell.previous()], k=k
+            session, tenant=tenant, cells=[cell, cell.previous()], k=k, scope=principal.scope
         )
-        segments = [_grid_segment(row) for row in grid.rows(current, previous, dimension)]
-        shown_window = WindowOut(
-            name=period or window or "month",
-            first_day=cell.first_day,
-            last_day=cell.last_day,
-            time_zone=zone.key,
-            cell=cell.name,
-            closed=cell.last_day < today,
-            as_of=current.as_of,
-        )
+        segments = [grid_segment(row, days) for row in grid.rows(current, previous, dimension)]
+        as_of = current.as_of
+        cell_fields = {"cell": cell.name, "closed": cell.last_day < today, "as_of": as_of}
     else:
-        first, last, name = _nps_range(window, period, first, last, today)
+        days = request.nps_window(window, period, first, last, today)
+        as_of = datetime.now(UTC)
         shown = await scores.nps_breakdown(
-            session, tenant=tenant, dimension=dimension, first=first, last=last
+            session, tenant=tenant, dimension=dimension, window=days, where=where
         )
-        segments = []
-        for value, f in shown.figures.items():
-            out = segment_out(value, f, suppress=False)
-            before = shown.previous.get(value, Figures())
-            out.previous_nps = None if before.nps is None else round(before.nps, 2)
-            out.significant_change = significant_change(f, before)
-            segments.append(out)
-        shown_window = WindowOut(name=name, first_day=first, last_day=last, time_zone=zone.key)
-    segments.sort(key=_sort_key(sort))
+        segments = [
+            nps_segment(value, f, shown.previous.get(value, Figures()), days)
+            for value, f in shown.figures.items()
+        ]
+        cell_fields = {}
+    if not segments and dimension != ALL_DIMENSION:
+        await request.check_dimension(session, tenant, dimension)
+    segments.sort(key=sort_key(sort))
+    shown_window = WindowOut(
+        name=days.name, first_day=days.first, last_day=days.last, time_zone=zone.key,
+        previous_first_day=days.previous_first, previous_last_day=days.previous_last,
+        **cell_fields,
+    )  # fmt: skip
     body = ScoresOut(
-        tenant=tenant, kind=kind, dimension=dimension, window=shown_window, segments=segments
-    )
+        tenant=tenant, kind=kind, dimension=dimension, window=shown_window, as_of=as_of,
+        filters=_filter_names(where), segments=segments,
+    )  # fmt: skip
     wants_csv = format == "csv" or (format is None and "text/csv" in (accept or ""))
     return scores_csv(body) if wants_csv else body
 
@@ -318,22 +203,32 @@ async def get_timeseries(
         Literal["day", "week", "month", "quarter"],
         Query(description="eNPS: `month` or `quarter` only (422 `enps_grid` otherwise)"),
     ] = "week",
-    dimension: Annotated[str, Query(max_length=40)] = ALL_DIMENSION,
+    dimension: Annotated[str, Query(max_length=40, description=DIMENSION_HELP)] = ALL_DIMENSION,
     value: Annotated[str, Query(max_length=200)] = ALL_VALUE,
+    filters: FilterQuery = [],  # noqa: B006 (FastAPI copies a query default)
 ) -> TimeseriesOut:
     """NPS per period between `from` and `to`. eNPS points are whole cells of the grid, each
-    exactly as the scores API shows that cell (with its suppression): the cells that hold a
-    day of `from`..`to`, and `first_day`/`last_day` say which days they cover."""
+    exactly as the scores API shows that cell (with its suppression and its reason): the
+    cells that hold a day of `from`..`to`, and `first_day`/`last_day` say which days they
+    cover."""
+    _refuse_enps_filter(kind, filters)
+    where = request.reader_filter(principal, filters)
+    series_where = request.reader_filter(
+        principal, [*filters, *request.segment_item(dimension, value)]
+    )
     zone, k = await _tenant(state.settings, session, tenant)
-    first, last = _range("custom", first, last, datetime.now(zone).date())
+    first, last = request.checked_range(first, last)
     points = []
     if kind == "enps":
         if interval not in ("month", "quarter"):
-            raise _grid_error(f"eNPS has no {interval} interval")
+            raise request.grid_error(f"eNPS has no {interval} interval")
         cells = cells_between(interval, first, last)
         first, last = cells[0].first_day, cells[-1].last_day
-        for view in await scores.enps_cells(session, tenant=tenant, cells=cells, k=k):
-            if value not in view.figures.get(dimension, {}):
+        views = await scores.enps_cells(
+            session, tenant=tenant, cells=cells, k=k, scope=principal.scope
+        )
+        for view in views:
+            if value not in view.values(dimension):
                 continue
             figures = view.shown(dimension, value)
             seg = segment_out(value, figures or Figures(), suppress=figures is None)
@@ -345,35 +240,31 @@ async def get_timeseries(
                     **seg.model_dump(include=_POINT_FIELDS),
                 )
             )
+        as_of = max((v.as_of for v in views if v.as_of is not None), default=None)
     else:
-        series = await repository.timeseries(
-            session, tenant=tenant, kind=kind, dimension=dimension, value=value,
-            first=first, last=last, interval=interval,
-        )  # fmt: skip
+        as_of = datetime.now(UTC)
+        if series_where:
+            series = await answer_figures.series(
+                session, tenant=tenant, kind=kind, first=first, last=last, interval=interval,
+                where=series_where,
+            )  # fmt: skip
+        else:
+            series = await repository.timeseries(
+                session, tenant=tenant, kind=kind, dimension=dimension, value=value,
+                first=first, last=last, interval=interval,
+            )  # fmt: skip
         for start, f in series:
             seg = segment_out(value, f, suppress=False)
             points.append(
                 TimeseriesPoint(period_start=start, **seg.model_dump(include=_POINT_FIELDS))
             )
+    if not points and dimension != ALL_DIMENSION:
+        await request.check_dimension(session, tenant, dimension)
     return TimeseriesOut(
         tenant=tenant, kind=kind, dimension=dimension, value=value, interval=interval,
-        first_day=first, last_day=last, time_zone=zone.key, points=points,
+        first_day=first, last_day=last, time_zone=zone.key, as_of=as_of,
+        filters=_filter_names(where), points=points,
     )  # fmt: skip
 
 
 _POINT_FIELDS = {"suppressed", "n", "promoters", "passives", "detractors", "nps", "interval"}
-
-
-def _sort_key(sort: str) -> Callable[[SegmentScore], tuple[bool, float, str]]:
-    def key(s: SegmentScore) -> tuple[bool, float, str]:
-        if sort == "value":
-            return (False, 0.0, s.value)
-        if s.suppressed or s.n is None:
-            return (True, 0.0, s.value)  # suppressed segments last
-        if sort == "detractors":
-            return (False, -(s.detractors or 0) / max(s.n, 1), s.value)
-        if sort == "n":
-            return (False, -float(s.n), s.value)
-        return (False, -(s.nps or 0.0), s.value)
-
-    return key

@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
-# Why an eNPS figure is hidden: it describes fewer than k people, or showing it would let a
-# reader compute one that does ("all minus the shown segments", another dimension, a quarter
-# minus its months). Never an exact count below k.
-SuppressedReason = Literal["too_few_answers", "hidden_to_protect_another_segment"]
+from anbefal.scoring.grid import Reason
+
+# Why an eNPS figure is hidden (grid.Reason): `too_few` (fewer than k people),
+# `protects_other_segment` (showing it would let a reader compute one that does: "all minus the
+# shown segments", another dimension, a quarter minus its months) or `awaiting_changes` (people
+# answered, but their blocks have not had the k changes it takes to be published). Never a count.
+SuppressedReason = Reason
+AS_OF_HELP = (
+    "When the figures are current to: NPS counts every answer stored, so the time of the read; "
+    "eNPS the last publication of a block the figures include (null: none published yet)"
+)
 
 
 class IntervalOut(BaseModel):
@@ -31,6 +37,18 @@ class SegmentScore(BaseModel):
     # cell hides the segment, so its figure is not shown here either).
     previous_suppressed_reason: SuppressedReason | None = None
     significant_change: bool | None = None
+    previous_first_day: date | None = Field(
+        default=None, description="The first day of the period this figure is compared with"
+    )
+    previous_last_day: date | None = Field(
+        default=None, description="The last day of the period this figure is compared with"
+    )
+    previous_n: int | None = Field(
+        default=None, description="Answers in the previous period (null where it is hidden)"
+    )
+    change: float | None = Field(
+        default=None, description="`nps` minus `previous_nps`, in points (null without both)"
+    )
 
 
 class WindowOut(BaseModel):
@@ -49,6 +67,16 @@ class WindowOut(BaseModel):
     as_of: datetime | None = Field(
         default=None, description="eNPS: when the cell's figures shown last moved"
     )
+    previous_first_day: date | None = Field(
+        default=None, description="The first day of the period the figures are compared with"
+    )
+    previous_last_day: date | None = None
+
+
+FILTERS_HELP = (
+    "The segment values the figures are limited to (`dimension:value`): the request's "
+    "`filter` and the reader's scope"
+)
 
 
 class ScoresOut(BaseModel):
@@ -56,6 +84,8 @@ class ScoresOut(BaseModel):
     kind: str
     dimension: str
     window: WindowOut
+    as_of: datetime | None = Field(description=AS_OF_HELP)
+    filters: list[str] = Field(default_factory=list, description=FILTERS_HELP)
     segments: list[SegmentScore]
 
 
@@ -81,4 +111,6 @@ class TimeseriesOut(BaseModel):
     first_day: date
     last_day: date
     time_zone: str
+    as_of: datetime | None = Field(description=AS_OF_HELP)
+    filters: list[str] = Field(default_factory=list, description=FILTERS_HELP)
     points: list[TimeseriesPoint]

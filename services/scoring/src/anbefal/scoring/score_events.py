@@ -32,7 +32,7 @@ from anbefal.scoring import blocks, repository, scores
 from anbefal.scoring.grid import Cell, Reason
 from anbefal.scoring.models import OUTBOX, SegmentState
 from anbefal.scoring.nps import Figures
-from anbefal.scoring.windows import window_days
+from anbefal.scoring.windows import window
 
 EVENT_WINDOW = "30d"
 
@@ -88,11 +88,12 @@ class ScoreEventScheduler:
         breakdowns: dict[tuple[str, str], scores.Breakdown] = {}
         events = []
         for s in states:
-            first, last = window_days(EVENT_WINDOW, now.astimezone(tenants[s.tenant][0]).date())
+            days = window(EVENT_WINDOW, now.astimezone(tenants[s.tenant][0]).date())
+            first, last = days.first, days.last
             group = (s.tenant, s.dimension)
             if group not in breakdowns:
                 breakdowns[group] = await scores.nps_breakdown(
-                    session, tenant=s.tenant, dimension=s.dimension, first=first, last=last
+                    session, tenant=s.tenant, dimension=s.dimension, window=days
                 )
             f = breakdowns[group].figures.get(s.value, Figures())
             event = _event(s, s.changes, EVENT_WINDOW, first, last, now, f)

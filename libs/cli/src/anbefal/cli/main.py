@@ -15,7 +15,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from anbefal.cli import api, audit, chat, envfile, ingest, ops, privacy, rules, tokens, users
+from anbefal.cli import api, audit, chat, envfile, ingest, ops, privacy, rules, sso, tokens, users
 from anbefal.cli.api import signing_keys
 from anbefal.cli.waiting import ensure_database, progress
 from anbefal.common import topics
@@ -61,6 +61,7 @@ app.add_typer(ingest.rejected_app, name="rejected")
 app.add_typer(ingest.app)  # `anbefal import FILE.csv`
 app.add_typer(audit.app)  # `anbefal audit --tenant T`
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(sso.app, name="sso")
 
 SERVICE_NAMES = ", ".join(s.name for s in SERVICES)
 DEMO_PASSWORD = "demo-password"

@@ -26,6 +26,7 @@ from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
 from anbefal.notify.privacy import export
 from anbefal.notify.privacy.retention import anonymisers
 from anbefal.notify.settings import NotifySettings
+from anbefal.notify.sso import routes as sso_routes
 from anbefal.notify.staff.passwords import PasswordChecker
 from anbefal.notify.staff.service import Logins
 from anbefal.notify.staff.throttle import LoginThrottle
@@ -106,6 +107,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             email_routes.router,
             chat_routes.router,
             audit_routes.router,
+            sso_routes.router,
             login_routes.router,
             ui_routes.router,
             unsubscribe_routes.router,

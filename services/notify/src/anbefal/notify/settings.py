@@ -51,6 +51,9 @@ class NotifySettings(BaseServiceSettings):
     # local fake in tests. Otherwise only Slack's and Teams' own hosts, over https.
     chat_webhook_any_host: bool = False
     chat_timeout_s: float = 10.0
+    # Single sign-on (PUT /v1/tenants/{t}/sso). Operator only: accept an issuer over plain http,
+    # e.g. a provider on this machine in development and tests. Otherwise https only.
+    sso_allow_http_issuer: bool = False
     chat_max_attempts: int = 10
 
     @field_validator("unsubscribe_keys")

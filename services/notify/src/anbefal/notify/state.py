@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from anbefal.notify.settings import NotifySettings
+from anbefal.notify.sso.oidc import Provider
 from anbefal.notify.staff.service import Logins
 
 
@@ -12,3 +13,5 @@ from anbefal.notify.staff.service import Logins
 class NotifyState:
     settings: NotifySettings
     logins: Logins
+    # Single sign-on providers' discovery documents and keys, cached for the process.
+    sso: Provider = field(default_factory=Provider)

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from anbefal.common.deps import SessionDep
 from anbefal.notify.dependencies import NotifyStateDep
+from anbefal.notify.sso.words import sso_words
 from anbefal.notify.staff import service as staff
 from anbefal.notify.staff import sessions
 from anbefal.notify.staff.passwords import Busy
@@ -25,7 +26,7 @@ router = APIRouter(include_in_schema=False)
 BUSY_RETRY_S = 5
 
 
-def _login_page(
+def login_page(
     request: Request,
     state: NotifyStateDep,
     status: int = 200,
@@ -35,7 +36,14 @@ def _login_page(
 ) -> HTMLResponse:
     token = guard.login_form_token(request)
     page = render(
-        request, "login.html", status, csrf=token, error=error, tenant=tenant, email=email
+        request,
+        "login.html",
+        status,
+        csrf=token,
+        error=error,
+        tenant=tenant,
+        email=email,
+        sso=sso_words(request.cookies.get(LOCALE_COOKIE)),
     )
     guard.set_login_form_token(page, token, state.settings)
     return page
@@ -43,7 +51,7 @@ def _login_page(
 
 @router.get("/login")
 async def login_form(request: Request, state: NotifyStateDep) -> HTMLResponse:
-    return _login_page(request, state)
+    return login_page(request, state)
 
 
 @router.post("/login")
@@ -60,24 +68,24 @@ async def login(
     try:
         guard.check_login_post(request, state.settings, csrf)
     except guard.Forged:
-        return _login_page(request, state, 403, text["forged"], tenant=tenant, email=email)
+        return login_page(request, state, 403, text["forged"], tenant=tenant, email=email)
     address = request.client.host if request.client else "unknown"
     try:
         user = await staff.authenticate(
             session, state.logins, address, tenant.strip(), email, password
         )
     except Busy:
-        page = _login_page(request, state, 503, text["busy"], tenant=tenant, email=email)
+        page = login_page(request, state, 503, text["busy"], tenant=tenant, email=email)
         page.headers["Retry-After"] = str(BUSY_RETRY_S)
         return page
     if isinstance(user, staff.Throttled):
         wait = wait_words(text, user.retry_after_s)
         error = text["throttled"].format(wait=wait)
-        page = _login_page(request, state, 429, error, tenant=tenant, email=email)
+        page = login_page(request, state, 429, error, tenant=tenant, email=email)
         page.headers["Retry-After"] = str(user.retry_after_s)
         return page
     if user is None:
-        return _login_page(request, state, 401, text["bad_login"], tenant=tenant, email=email)
+        return login_page(request, state, 401, text["bad_login"], tenant=tenant, email=email)
     token = await sessions.start(session, user, hours=state.settings.staff_session_hours)
     response = RedirectResponse("/queue", status_code=303)
     guard.set_session(response, token, state.settings)

@@ -1,7 +1,7 @@
 """single sign-on: one OpenID Connect provider per tenant
 
-Revision: noti0015
-Parent: noti0014
+Revision: noti0016
+Parent: noti0015
 Created: 2026-12-05 01:30:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "noti0015"
-down_revision: str | None = "noti0014"
+revision: str = "noti0016"
+down_revision: str | None = "noti0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -134,6 +134,9 @@ async def ingest(stack: Any) -> AsyncIterator[Ingest]:
         stack.new_database(),
         ANBEFAL_INGEST_FETCH_POLL_S="0.2",
         ANBEFAL_INGEST_FETCH_BACKOFF_S="0.2",
+        # A Qualtrics answer not readable yet is asked for again for this long (minutes in
+        # production).
+        ANBEFAL_INGEST_FETCH_NOT_FOUND_GRACE_S="1.5",
         ANBEFAL_INGEST_VENDOR_API_OVERRIDE=api.url,
         # The fuzz test sends hundreds of unsigned requests from one address.
         ANBEFAL_INGEST_UNVERIFIED_BURST="5000",
@@ -513,6 +516,33 @@ async def test_a_redelivered_thin_webhook_is_a_duplicate_without_a_new_fetch(
         assert (late.status_code, late.json()["status"]) == (200, "duplicate"), late.text
     assert {sm_id: calls(sm_id), qx_id: calls(qx_id)} == fetched
     assert len(await records(ingest.stack.kafka.bootstrap, topics.RESPONSES, tenant)) == 2
+
+
+async def test_a_qualtrics_answer_never_readable_is_kept_and_replayed(ingest: Ingest) -> None:
+    api = ingest.api
+    assert api is not None
+    tenant = new_tenant()
+    await ingest.add_source(tenant, "qualtrics", THIN_SOURCES["qualtrics"])
+    response_id = f"R_{uuid.uuid4().hex[:8]}"
+    delivery = tools.qualtrics(SECRET, survey_id="SV_abc123", response_id=response_id)
+    r = await ingest.post(tenant, "qualtrics", delivery)
+    assert r.status_code == 202, r.text
+
+    async def given_up() -> list[dict[str, Any]]:
+        return await ingest.rejected(tenant)
+
+    await wait_until(lambda: _nonempty(given_up), 30, "the unreadable answer given up")
+    (kept,) = await ingest.rejected(tenant)
+    assert sum(response_id in path for path in api.requests) > 1  # asked again before giving up
+    assert kept["verified"] is True  # the delivery as Qualtrics sent it: replayable
+    async with httpx.AsyncClient(base_url=ingest.url, headers=ingest.admin(tenant)) as client:
+        shown = await client.get(f"/v1/tenants/{tenant}/rejected/{kept['id']}")
+        assert base64.b64decode(shown.json()["body_base64"]) == delivery.body
+        api.add_qualtrics("SV_abc123", response_id, 6, "Late")
+        replay = await client.post(f"/v1/tenants/{tenant}/rejected/{kept['id']}/replay")
+        assert (replay.status_code, replay.json()["status"]) == (202, "queued"), replay.text
+    (event,) = await events_for(ingest, tenant, 1)
+    assert (event["score"], event["comment"]) == (6, "Late")
 
 
 async def test_a_source_cannot_point_the_fetcher_at_an_internal_host(ingest: Ingest) -> None:

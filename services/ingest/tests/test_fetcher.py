@@ -201,3 +201,44 @@ async def test_a_stalled_tool_holds_no_lock_and_no_other_tenant(stack: Any) -> N
 
         await wait_until(slow_done, 20, "the stalled fetches completed once released")
         assert quick > 0
+
+
+QX = SourceIn.model_validate(
+    {
+        "tool": "qualtrics",
+        "secret": "a-long-enough-shared-key-0123456789abcdef",
+        "api_base_url": "https://fra1.qualtrics.com/API/v3",
+        "api_token": "api-token",
+        "fields": {"score": "QID1", "comment": "QID2_TEXT"},
+    }
+)
+
+
+async def test_a_qualtrics_answer_not_readable_yet_is_fetched_once_it_is(stack: Any) -> None:
+    """Qualtrics announces a completed response before its API serves it: a 404 soon after the
+    delivery is retried with backoff, and the answer is published once it can be read."""
+    async with running(stack, ingest_fetch_not_found_grace_s=120) as rig:
+        tenant = f"t-{uuid.uuid4().hex[:8]}"
+        async with rig.db() as session, session.begin():
+            await sources.upsert_source(
+                session, Keyring.parse(TEST_DATA_KEYS), tenant=tenant, name="qx",
+                tool="qualtrics", config=Source.build(tenant, "qx", QX).public_config(), by="t",
+                secret="a-long-enough-shared-key-0123456789abcdef", api_token="api-token",
+            )  # fmt: skip
+            await add_fetch_job(
+                session, tenant=tenant, source="qx", survey_id="SV_abc123",
+                response_id="R_late", trace_id=uuid.uuid4().hex,
+            )  # fmt: skip
+
+        async def asked_twice() -> bool:
+            return sum("R_late" in path for path in rig.api.requests) >= 2
+
+        await wait_until(asked_twice, 20, "the unreadable answer asked for again")
+        assert (await rig.jobs(tenant))["R_late"].status == "pending"
+        rig.api.add_qualtrics("SV_abc123", "R_late", 3, "Not yet")
+
+        async def done() -> bool:
+            return (await rig.jobs(tenant))["R_late"].status == "done"
+
+        await wait_until(done, 20, "the answer fetched once readable")
+        assert await rig.rejected(tenant) == []

@@ -23,6 +23,9 @@ class IngestSettings(BaseServiceSettings):
     ingest_fetch_poll_s: float = 1.0
     ingest_fetch_max_attempts: int = 8
     ingest_fetch_backoff_s: float = 2.0
+    # Qualtrics announces a completed response a little before its API serves it: a 404 this
+    # soon after the delivery is retried (with the backoff, within the attempts), not given up.
+    ingest_fetch_not_found_grace_s: float = Field(default=300.0, ge=0)
     # Each request's connect/read/write timeout, and the whole fetch's (every request it makes,
     # however slowly the tool trickles its answer).
     ingest_fetch_timeout_s: float = 10.0

@@ -34,10 +34,12 @@ class FetchFailed(Exception):
     """A call to a tool's API failed. `detail` is for the ops log only (a tenant sees a generic
     message: a status or a connection error would make the fetcher a port scanner)."""
 
-    def __init__(self, detail: str, *, permanent: bool) -> None:
+    def __init__(self, detail: str, *, permanent: bool, status: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.permanent = permanent
+        # The tool's HTTP status, when it answered one.
+        self.status = status
 
 
 async def resolve(host: str, port: int) -> list[str]:
@@ -129,7 +131,9 @@ class VendorHttp:
                 if code >= 300:
                     # A redirect is not followed; a 4xx other than 408/429 will not heal.
                     permanent = code < 400 or (code < 500 and code not in (408, 429))
-                    raise FetchFailed(f"{tool} API answered {code}", permanent=permanent)
+                    raise FetchFailed(
+                        f"{tool} API answered {code}", permanent=permanent, status=code
+                    )
                 body = await self._read_capped(tool, response)
         except httpx.ConnectError as exc:
             raise _Unreachable(f"{tool} API: {exc!r}", permanent=False) from exc

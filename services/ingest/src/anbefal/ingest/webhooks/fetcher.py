@@ -5,8 +5,11 @@ the queue; the lease counts the attempt and makes the job due again only after t
 case this copy dies). The fetch runs with no transaction open and no row locked, under a total
 time cap, several at once (at most `ingest_fetch_per_tenant` of one tenant, so one tenant's slow
 tool never holds up the others). A second short transaction records the outcome: done, retried
-with exponential backoff, or given up and kept in `rejected` for ops. A crash between publish and
-that commit fetches and publishes again, which the answer's stable event id makes harmless.
+with exponential backoff, or given up and kept in `rejected` (the delivery as the tool sent it,
+replayable: a replay queues a new fetch). A Qualtrics 404 within
+`ingest_fetch_not_found_grace_s` of the delivery is retried: the answer is announced before it
+can be read. A crash between publish and that commit fetches and publishes again, which the
+answer's stable event id makes harmless.
 
 What went wrong on the wire (a status, a refused address, a timeout) goes to the ops log and the
 job's `last_error`; the tenant's rejected log only says that the fetch failed, so a source's
@@ -166,6 +169,8 @@ class Fetcher:
         except PayloadInvalid as exc:  # the answer itself, as the tenant's tool holds it
             return Outcome(exc.message, permanent=exc.status != 200, shown=exc.message)
         except FetchFailed as exc:
+            if exc.status == 404 and self._not_readable_yet(source.tool, lease):
+                return Outcome(f"{exc.detail} (not readable yet; asked again)")
             return Outcome(exc.detail, permanent=exc.permanent)
         except TimeoutError:
             return Outcome(f"no answer within {self.settings.ingest_fetch_total_s:g} s")
@@ -183,6 +188,12 @@ class Fetcher:
         except BrokerUnavailable as exc:
             return Outcome(f"broker unavailable: {exc}")
         return Outcome()
+
+    def _not_readable_yet(self, tool: str, lease: Lease) -> bool:
+        age = (datetime.now(UTC) - lease.created_at).total_seconds()
+        return FETCHERS[tool].not_found_while_new and (
+            age < self.settings.ingest_fetch_not_found_grace_s
+        )
 
     async def _record(self, session: AsyncSession, lease: Lease, outcome: Outcome) -> None:
         bound = log.bind(tenant=lease.tenant, source=lease.source, trace_id=lease.trace_id)
@@ -205,6 +216,9 @@ class Fetcher:
             "the answer could not be read from the survey tool's API; ops find why in "
             f"ingest's log under trace id {lease.trace_id}"
         )
+        # The delivery as the tool sent it, verified on arrival: replaying it queues a new
+        # fetch. A job queued before jobs kept their delivery leaves only its ids.
+        ids = orjson.dumps({"survey_id": job.survey_id, "response_id": job.response_id})
         await rejected.store_rejected(
             session,
             tenant=job.tenant,
@@ -212,8 +226,8 @@ class Fetcher:
             status_code=422 if outcome.permanent else 502,
             reason=f"fetching response {job.response_id} failed: {shown}",
             details=[{"field": "fetch", "message": shown, "attempts": str(job.attempts)}],
-            headers={},
-            body=orjson.dumps({"survey_id": job.survey_id, "response_id": job.response_id}),
-            verified=False,
+            headers=job.headers or {},
+            body=ids if job.body is None else job.body,
+            verified=job.body is not None,
         )
         bound.warning("fetch given up", error=outcome.error, attempts=job.attempts)

@@ -126,6 +126,9 @@ class VendorApi(Protocol):
 
 
 class FetchingAdapter(Adapter, Protocol):
+    # The tool's API may answer 404 for a response it has just announced (not readable yet).
+    not_found_while_new: bool
+
     async def fetch(
         self, api: VendorApi, source: Source, request: FetchRequest
     ) -> list[ResponseIn] | Ignored:

@@ -33,6 +33,8 @@ from anbefal.ingest.webhooks.adapters.forms import parse_urlencoded
 
 class QualtricsAdapter:
     tool = "qualtrics"
+    # The completedResponse event can come before the responses API serves the answer.
+    not_found_while_new = True
 
     def verify(self, delivery: Delivery, source: Source) -> None:
         try:

@@ -45,6 +45,7 @@ def _choices(survey: Any) -> dict[str, Any]:
 
 class SurveyMonkeyAdapter:
     tool = "surveymonkey"
+    not_found_while_new = False
 
     def verify(self, delivery: Delivery, source: Source) -> None:
         key = f"{source.client_id}&{source.secret}".encode()

@@ -179,6 +179,10 @@ class TaskEvent(EventModel):
     type: Literal["created", "claimed", "completed", "escalated", "reassigned", "reopened"]
     at: AwareDatetime
     actor: str | None = None
+    # `completed` only: how the call went and why the respondent was unhappy (one of the
+    # tenant's reason codes, or None when none was given).
+    outcome: str | None = None
+    reason: str | None = None
 
     @property
     def key(self) -> bytes:

@@ -25,6 +25,7 @@ from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
 from anbefal.notify.privacy import export
 from anbefal.notify.privacy.retention import anonymisers
+from anbefal.notify.reasons import routes as reasons_routes
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.sso import routes as sso_routes
 from anbefal.notify.staff.passwords import PasswordChecker
@@ -104,6 +105,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         # The API's routers in the order of its OpenAPI document, then the pages.
         routers=[
             tasks_routes.router,
+            reasons_routes.router,
             email_routes.router,
             chat_routes.router,
             audit_routes.router,

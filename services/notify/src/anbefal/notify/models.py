@@ -93,6 +93,9 @@ class Task(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(320))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(20))
+    # Why the respondent was unhappy, one of the tenant's reason codes (`reasons/`), chosen
+    # with the outcome; a reopen clears it here and keeps it in `task_completions`.
+    reason: Mapped[str | None] = mapped_column(String(40))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # SLA clock: each is set once, by whichever notify copy got the row first.
     warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -109,6 +112,39 @@ class TaskNote(Base):
     author: Mapped[str] = mapped_column(String(320))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TaskCompletion(Base):
+    """Each completion of a task, kept when the task is reopened (`reopened_at`), so a reopen
+    never loses what an earlier call found out."""
+
+    __tablename__ = "task_completions"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    task_id: Mapped[uuid.UUID] = mapped_column(UUID, ForeignKey(Task.id), index=True)
+    tenant: Mapped[str] = mapped_column(String(63))
+    outcome: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    completed_by: Mapped[str] = mapped_column(String(320))
+    completed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    reopened_by: Mapped[str | None] = mapped_column(String(320))
+    reopened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutcomeReasons(Base):
+    """A tenant's own reason codes for completed tasks (`reasons/`); no row: the defaults."""
+
+    __tablename__ = "outcome_reasons"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    # [{"code": "price", "labels": {"da": "Pris", "en": "Price"}}, ...] in the order shown.
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    updated_by: Mapped[str | None] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class Email(Base):

@@ -35,6 +35,8 @@ class TaskOut(BaseModel):
     claimed_by: str | None = None
     claimed_at: datetime | None = None
     outcome: str | None = None
+    # One of the tenant's reason codes (`GET .../outcome-reasons`), chosen with the outcome.
+    reason: str | None = None
     completed_at: datetime | None = None
     # The SLA clock's marks: the 75% warning, the escalation at breach, the next level.
     warned_at: datetime | None = None
@@ -96,8 +98,22 @@ class NoteOut(BaseModel):
     created_at: datetime
 
 
+class CompletionOut(BaseModel):
+    """One completion of a task; a reopened task keeps its earlier ones (`reopened_at`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    outcome: str
+    reason: str | None
+    completed_by: str
+    completed_at: datetime
+    reopened_by: str | None
+    reopened_at: datetime | None
+
+
 class TaskDetail(TaskOut):
     notes: list[NoteOut] = Field(default_factory=list)
+    completions: list[CompletionOut] = Field(default_factory=list)
 
 
 class CompleteIn(BaseModel):
@@ -105,6 +121,12 @@ class CompleteIn(BaseModel):
 
     outcome: Outcome
     note: Note = Field(description="What was said or done; mandatory")
+    reason: str | None = Field(
+        default=None,
+        max_length=40,
+        description="Why the respondent was unhappy: one of the tenant's reason codes "
+        "(`GET .../outcome-reasons`; 422 naming the allowed codes otherwise)",
+    )
 
 
 class ReassignIn(BaseModel):

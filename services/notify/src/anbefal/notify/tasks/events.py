@@ -15,7 +15,14 @@ from anbefal.notify.models import OUTBOX, Task
 TaskEventType = str
 
 
-def task_event(task: Task, type_: TaskEventType, actor: str | None) -> OutboxEvent:
+def task_event(
+    task: Task,
+    type_: TaskEventType,
+    actor: str | None,
+    *,
+    outcome: str | None = None,
+    reason: str | None = None,
+) -> OutboxEvent:
     # `created` happens once per task, so its id is fixed: a re-run handler enqueues nothing new.
     event_id = uuid.uuid5(task.id, "created") if type_ == "created" else uuid.uuid4()
     event = TaskEvent(
@@ -26,6 +33,8 @@ def task_event(task: Task, type_: TaskEventType, actor: str | None) -> OutboxEve
         type=type_,
         at=datetime.now(UTC),
         actor=actor,
+        outcome=outcome,
+        reason=reason,
     )
     return OutboxEvent(event_id, task.tenant, event.key, event.to_bytes())
 

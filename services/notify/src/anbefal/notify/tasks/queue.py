@@ -7,13 +7,15 @@ for the HTTP layer to render.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.auth import Principal
 from anbefal.common.errors import NotFound
-from anbefal.notify.models import Task, TaskNote
+from anbefal.notify.models import Task, TaskCompletion, TaskNote
+from anbefal.notify.reasons import repository as reasons
 from anbefal.notify.tasks import events, repository
 from anbefal.notify.tasks.events import task_event
 from anbefal.notify.tasks.lifecycle import Outcome, Transition, check
@@ -33,6 +35,11 @@ async def waiting(session: AsyncSession, tenant: str, *, mine: str | None) -> li
 
 async def notes(session: AsyncSession, task: Task) -> list[TaskNote]:
     return await repository.notes(session, task.id)
+
+
+async def completions(session: AsyncSession, task: Task) -> list[TaskCompletion]:
+    """Every completion of the task, oldest first (a reopened one has `reopened_at`)."""
+    return await repository.completions(session, task.id)
 
 
 async def history(session: AsyncSession, task: Task) -> list[Task]:
@@ -65,10 +72,14 @@ async def _locked(
 
 
 async def _changed(
-    session: AsyncSession, task: Task, event: str, who: Principal, **values: object
+    session: AsyncSession, task: Task, event: str, who: Principal, **values: Any
 ) -> Task:
     await repository.set_task(session, task, **values)
-    await events.record(session, [task_event(task, event, who.sub)])
+    # A completion's event says how it went and why (`values` holds both then).
+    said = (
+        {"outcome": values["outcome"], "reason": values["reason"]} if event == "completed" else {}
+    )
+    await events.record(session, [task_event(task, event, who.sub, **said)])
     await session.refresh(task)
     return task
 
@@ -89,12 +100,18 @@ async def complete(
     who: Principal,
     outcome: Outcome,
     note: str,
+    reason: str | None = None,
 ) -> Task:
+    """Close a claimed task with how the call went and, optionally, why the respondent was
+    unhappy: one of the tenant's reason codes (422 naming the allowed ones otherwise)."""
+    reason = (await reasons.load(session, tenant)).check(reason)
     task = await _locked(session, tenant, task_id, "complete", who)
     await repository.add_note(session, task, who.sub, f"[{outcome}] {note}")
+    await repository.add_completion(session, task, who.sub, outcome, reason)
     return await _changed(
-        session, task, "completed", who, status="done", outcome=outcome, completed_at=func.now()
-    )
+        session, task, "completed", who,
+        status="done", outcome=outcome, reason=reason, completed_at=func.now(),
+    )  # fmt: skip
 
 
 async def reassign(
@@ -125,9 +142,12 @@ async def reopen(
 ) -> Task:
     task = await _locked(session, tenant, task_id, "reopen", who)
     await repository.add_note(session, task, who.sub, note)
+    # The task's outcome and reason go; its completion rows keep them (`completions`).
+    await repository.mark_reopened(session, task, who.sub)
     return await _changed(
         session, task, "reopened", who,
-        status="open", outcome=None, completed_at=None, claimed_by=None, claimed_at=None,
+        status="open", outcome=None, reason=None, completed_at=None,
+        claimed_by=None, claimed_at=None,
     )  # fmt: skip
 
 

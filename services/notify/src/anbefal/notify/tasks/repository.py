@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import func
 
 from anbefal.common import metrics
-from anbefal.notify.models import Task, TaskNote, Tenant
+from anbefal.notify.models import Task, TaskCompletion, TaskNote, Tenant
 from anbefal.notify.tasks.lifecycle import ACTIVE
 
 
@@ -86,6 +86,35 @@ async def set_task(session: AsyncSession, task: Task, **values: Any) -> None:
 async def add_note(session: AsyncSession, task: Task, author: str, body: str) -> None:
     session.add(TaskNote(task_id=task.id, tenant=task.tenant, author=author, body=body))
     await session.flush()
+
+
+async def add_completion(
+    session: AsyncSession, task: Task, by: str, outcome: str, reason: str | None
+) -> None:
+    session.add(
+        TaskCompletion(
+            task_id=task.id, tenant=task.tenant, outcome=outcome, reason=reason, completed_by=by
+        )
+    )
+    await session.flush()
+
+
+async def mark_reopened(session: AsyncSession, task: Task, by: str) -> None:
+    """The task's open completion (there is one while it is done) was reopened now."""
+    await session.execute(
+        update(TaskCompletion)
+        .where(TaskCompletion.task_id == task.id, TaskCompletion.reopened_at.is_(None))
+        .values(reopened_at=func.now(), reopened_by=by)
+    )
+
+
+async def completions(session: AsyncSession, task_id: uuid.UUID) -> list[TaskCompletion]:
+    rows = await session.scalars(
+        select(TaskCompletion)
+        .where(TaskCompletion.task_id == task_id)
+        .order_by(TaskCompletion.completed_at, TaskCompletion.id)
+    )
+    return list(rows)
 
 
 async def notes(session: AsyncSession, task_id: uuid.UUID) -> list[TaskNote]:

@@ -15,6 +15,7 @@ from anbefal.notify.access import Reader, Staff, respondent_for
 from anbefal.notify.models import Task
 from anbefal.notify.schemas import (
     CompleteIn,
+    CompletionOut,
     NoteIn,
     NoteOut,
     ReassignIn,
@@ -59,6 +60,9 @@ def task_out(task: Task, now: datetime, principal: Principal) -> TaskOut:
 async def _detail(session: AsyncSession, task: Task, principal: Principal) -> TaskDetail:
     out = TaskDetail.model_validate(task_out(task, datetime.now(UTC), principal).model_dump())
     out.notes = [NoteOut.model_validate(n) for n in await queue.notes(session, task)]
+    out.completions = [
+        CompletionOut.model_validate(c) for c in await queue.completions(session, task)
+    ]
     return out
 
 
@@ -83,7 +87,7 @@ async def claim(
 @router.post(
     "/v1/tenants/{tenant}/tasks/{task_id}/complete",
     response_model=TaskDetail,
-    summary="Close a claimed task with an outcome and a note",
+    summary="Close a claimed task with an outcome, a note and optionally a reason code",
 )
 async def complete(
     tenant: TenantPath,
@@ -92,7 +96,9 @@ async def complete(
     principal: Staff,
     session: SessionDep,
 ) -> TaskDetail:
-    task = await queue.complete(session, tenant, task_id, principal, body.outcome, body.note)
+    task = await queue.complete(
+        session, tenant, task_id, principal, body.outcome, body.note, body.reason
+    )
     return await _detail(session, task, principal)
 
 

@@ -21,12 +21,13 @@ from anbefal.common.errors import ServiceError
 from anbefal.notify.access import respondent_for
 from anbefal.notify.dependencies import NotifyStateDep
 from anbefal.notify.models import Task
+from anbefal.notify.reasons import repository as reason_codes
 from anbefal.notify.schemas import CompleteIn, NoteIn, ReassignIn, ReopenIn
 from anbefal.notify.staff.sessions import Login
 from anbefal.notify.tasks import queue
 from anbefal.notify.tasks.lifecycle import LEADS, Outcome, is_overdue
 from anbefal.notify.ui import guard
-from anbefal.notify.ui.pages import render, to_login, words
+from anbefal.notify.ui.pages import LOCALE_COOKIE, render, to_login, words
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form()]
@@ -133,6 +134,9 @@ async def _task_page(
     view = _task_view(task, now, principal)
     view["notes"] = await queue.notes(session, task)
     history = [_task_view(t, now, principal) for t in await queue.history(session, task)]
+    locale = request.cookies.get(LOCALE_COOKIE)
+    reasons = await reason_codes.load(session, principal.tenant)
+    view["reason_label"] = reasons.label(task.reason, locale) if task.reason else None
     return render(
         request,
         "task.html",
@@ -143,6 +147,7 @@ async def _task_page(
         can_lead=principal.role in LEADS,
         error=error,
         outcomes=get_args(Outcome),
+        reasons=[(code, reasons.label(code, locale)) for code in reasons.codes],
     )
 
 
@@ -204,10 +209,15 @@ async def complete(
     csrf: Csrf = "",
     outcome: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
 ) -> Response:
     async def change(who: Principal) -> object:
-        body = CompleteIn.model_validate({"outcome": outcome, "note": note})
-        return await queue.complete(session, who.tenant, task_id, who, body.outcome, body.note)
+        body = CompleteIn.model_validate(
+            {"outcome": outcome, "note": note, "reason": reason or None}
+        )
+        return await queue.complete(
+            session, who.tenant, task_id, who, body.outcome, body.note, body.reason
+        )
 
     return await _act(request, session, state, task_id, csrf, change)
 

@@ -6,6 +6,8 @@ the whole system running, and prints per rate the p50/p90/p99 of
 - 202 -> action published (the `Action` record read back from `anbefal.actions.v1`),
 - 202 -> task stored (the row visible in notify's tasks table; scores 0-8 make tasks),
 - and post -> 202 itself, which grows when ingest cannot keep the rate,
+- and where that time went: each service's `anbefal_hop_seconds` histogram for the run, one line
+  per stage (count, mean, and p50/p90 read from the buckets: "<= 25 ms" means that bucket),
 
 beside a raw baseline measured in the same run at the same rate: one record produced to the
 same broker and read back by a consumer (the least any hop through Kafka costs).
@@ -30,6 +32,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from anbefal.common import topics
 from anbefal.common.auth import issue_token
@@ -224,6 +227,55 @@ class Pipeline:
         return to_202, to_action, to_task
 
 
+# (service, stage) -> (bucket upper bound -> cumulative count, sum of seconds)
+Hops = dict[tuple[str, str], tuple[dict[float, float], float]]
+
+
+async def scrape_hops(system: ChaosSystem) -> Hops:
+    """Every service's `anbefal_hop_seconds` histogram as it stands."""
+    hops: Hops = {}
+    async with httpx.AsyncClient(timeout=10) as client:
+        for service, process in system.processes.items():
+            text = (await client.get(f"{process.metrics_url}/metrics")).text
+            for family in text_string_to_metric_families(text):
+                if family.name != "anbefal_hop_seconds":
+                    continue
+                for sample in family.samples:
+                    key = (service, sample.labels["stage"])
+                    buckets, total = hops.get(key, ({}, 0.0))
+                    if sample.name.endswith("_bucket"):
+                        buckets[float(sample.labels["le"])] = sample.value
+                    elif sample.name.endswith("_sum"):
+                        total = sample.value
+                    hops[key] = (buckets, total)
+    return hops
+
+
+def bucket_of(counts: dict[float, float], q: float) -> str:
+    """The histogram bucket the `q` quantile falls in."""
+    total = counts[float("inf")]
+    le = next(le for le, n in counts.items() if n >= q * total)
+    return f"<= {le * 1000:.0f} ms" if le != float("inf") else "> 60 s"
+
+
+def hop_lines(before: Hops, after: Hops) -> list[str]:
+    """One line per stage with hops between the two scrapes."""
+    lines = []
+    for (service, stage), (buckets, total) in sorted(after.items()):
+        old_buckets, old_total = before.get((service, stage), ({}, 0.0))
+        counts = {le: n - old_buckets.get(le, 0.0) for le, n in sorted(buckets.items())}
+        count = counts.get(float("inf"), 0.0)
+        if not count:
+            continue
+
+        mean = (total - old_total) / count * 1000
+        lines.append(
+            f"  {service:<11} {stage:<58} n={count:<6.0f} mean {mean:6.0f} ms"
+            f"  p50 {bucket_of(counts, 0.5):>11}  p90 {bucket_of(counts, 0.9):>11}"
+        )
+    return lines
+
+
 def line(label: str, samples: list[float]) -> str:
     p50, p90, p99 = percentiles(samples)
     return (
@@ -242,7 +294,9 @@ async def main_async(rates: list[float], seconds: float, warmup: float) -> int:
         for rate in rates:
             print(f"== {rate:.0f} answers/s for {seconds:.0f} s, each with a comment")
             base = await raw_round_trips(system.bootstrap, rate, seconds)
+            before = await scrape_hops(system)
             to_202, to_action, to_task = await pipeline.run(rate, seconds)
+            await asyncio.sleep(2)  # the last mails' hop is observed once they are sent
             base50 = percentiles(base)[0]
             figures = [
                 f"== {rate:.0f} answers/s for {seconds:.0f} s",
@@ -252,6 +306,8 @@ async def main_async(rates: list[float], seconds: float, warmup: float) -> int:
                 line("202 -> task stored", to_task),
                 f"  ratio p50: action {percentiles(to_action)[0] / base50:.1f}x, "
                 f"task {percentiles(to_task)[0] / base50:.1f}x the raw round trip",
+                "  hops (anbefal_hop_seconds, this rate's answers and the rest of the system's):",
+                *hop_lines(before, await scrape_hops(system)),
             ]
             print("\n".join(figures[1:]))
             summary += figures

@@ -12,7 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common.db import create_engine, create_sessionmaker
-from anbefal.common.worker import PollingWorker, on_commit
+from anbefal.common.worker import PollingWorker, on_commit, wake_on_commit
+from anbefal.devstack.testing import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -135,3 +136,41 @@ async def test_what_a_step_counts_is_counted_once_it_committed(
     assert await worker.run_once() == 1
     assert counted == ["c"]
     assert await stored(db) == ["c"]
+
+
+async def test_a_commit_anywhere_in_the_process_wakes_the_workers_of_its_channel(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """Work written outside the worker (a route, a consumer) is taken at once, not at the next
+    poll; a rolled-back write wakes nobody."""
+    steps: list[list[str]] = []
+
+    async def step(session: AsyncSession) -> int:
+        steps.append(await stored(db))
+        return 0
+
+    async def write(value: str, channel: str, *, fail: bool = False) -> None:
+        async with db() as session, session.begin():
+            await insert(session, value)
+            wake_on_commit(session, channel)
+            if fail:
+                raise RuntimeError("the writer failed")
+
+    async def steps_taken(n: int) -> bool:
+        return len(steps) >= n
+
+    stop = asyncio.Event()
+    worker = PollingWorker("test", db, step, poll_s=60, wakes_on="test-channel")
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        await wait_until(lambda: steps_taken(1), 10, "the first step")
+        with pytest.raises(RuntimeError):
+            await write("rolled-back", "test-channel", fail=True)
+        await write("d", "another-channel")
+        await write("e", "test-channel")
+        await wait_until(lambda: steps_taken(2), 5, "the step after the commit")
+        # Only the last commit woke it: the second step saw both committed rows.
+        assert steps[1:] == [["d", "e"]]
+    finally:
+        stop.set()
+        await task

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common import hops
 from anbefal.common.kafka import TRACE_HEADER, OutRecord, Publisher
-from anbefal.common.worker import PollingWorker, on_commit
+from anbefal.common.worker import PollingWorker, on_commit, wake_on_commit
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -78,6 +78,12 @@ async def enqueue(
         for e in events
     ]
     await session.execute(insert(table).values(rows).on_conflict_do_nothing())
+    # Published as soon as this commits, by this process's relay (another copy's polls).
+    wake_on_commit(session, relay_channel(table))
+
+
+def relay_channel(table: Table) -> str:
+    return f"outbox-relay:{table.fullname}"
 
 
 class OutboxRelay:
@@ -93,8 +99,9 @@ class OutboxRelay:
         self._publisher = publisher
         self._table = table
         self._batch = batch
+        channel = relay_channel(table)
         self.worker = PollingWorker(
-            f"outbox-relay:{table.fullname}", sessionmaker, self.publish_once, poll_s=poll_s
+            channel, sessionmaker, self.publish_once, poll_s=poll_s, wakes_on=channel
         )
 
     async def publish_once(self, session: AsyncSession) -> int:

@@ -1,8 +1,10 @@
 """The loop behind every background worker (outbox relay, email sender, SLA clock).
 
-Work runs until there is none left, then the worker sleeps until it is woken (a consumer just
-committed something for it) or the poll interval passes, so work committed by another copy of
-the service is picked up too.
+Work runs until there is none left, then the worker sleeps until it is woken or the poll
+interval passes, so work committed by another copy of the service is picked up too. Whoever
+writes a worker's work (a route, a consumer, another worker) calls `wake_on_commit` with the
+worker's channel in the same transaction: its commit wakes the workers of that channel running
+in this process at once, so the poll interval only bounds what other copies wrote.
 
 The worker owns the transaction: each step gets a session inside a transaction the worker opens,
 and commits when the step returns (rolls back when it raises), so step code never commits.
@@ -13,7 +15,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
 
 from anbefal.common.logging import get_logger
 from anbefal.common.transient import is_transient
@@ -23,12 +27,35 @@ log = get_logger(__name__)
 # One step of work in the worker's transaction; returns how much it did (0: nothing left).
 Step = Callable[[AsyncSession], Awaitable[int]]
 _ON_COMMIT = "anbefal.on_commit"
+_WAKE = "anbefal.wake"
+# channel -> the workers of that channel running in this process
+_running: dict[str, set[PollingWorker]] = {}
 
 
 def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     """Run `callback` once the step's transaction committed; never if it rolls back. For what a
     step counts (metrics): a step retried after a failed commit must not count twice."""
     session.info.setdefault(_ON_COMMIT, []).append(callback)
+
+
+def wake_on_commit(session: AsyncSession, channel: str) -> None:
+    """Wake the running workers of `channel` once the session's transaction commits; never if
+    it rolls back (a savepoint rolled back inside it may still wake them: a step that finds
+    nothing costs one query)."""
+    session.info.setdefault(_WAKE, set()).add(channel)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_after_commit(session: Session) -> None:
+    for channel in session.info.pop(_WAKE, ()):
+        for worker in _running.get(channel, ()):
+            worker.wake()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_rollback(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WAKE, None)  # after a commit, already taken
 
 
 class PollingWorker:
@@ -40,14 +67,16 @@ class PollingWorker:
         *,
         poll_s: float,
         after_commit: Callable[[], None] | None = None,
+        wakes_on: str | None = None,
     ) -> None:
-        """`after_commit` runs after each committed step that did some work (to wake the worker
-        that takes it on, say)."""
+        """`after_commit` runs after each committed step that did some work; `wakes_on`: the
+        channel whose commits wake this worker while it runs (see `wake_on_commit`)."""
         self.name = name
         self._sessionmaker = sessionmaker
         self._step = step
         self._poll_s = poll_s
         self._after_commit = after_commit
+        self._wakes_on = wakes_on
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -64,6 +93,14 @@ class PollingWorker:
         return done
 
     async def run(self, stop: asyncio.Event) -> None:
+        channel = _running.setdefault(self._wakes_on, set()) if self._wakes_on else set()
+        channel.add(self)
+        try:
+            await self._run(stop)
+        finally:
+            channel.discard(self)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 done = await self.run_once()

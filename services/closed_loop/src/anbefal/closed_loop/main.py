@@ -37,8 +37,6 @@ def wire(runtime: Runtime[ClosedLoopSettings]) -> Wiring[ClosedLoopState]:
         CLOSED_LOOP,
         handlers.subscriptions(settings.closed_loop_debounce_s, keys, keyring=settings.keyring),
         CONSUMER_TABLES,
-        # Publish the actions just committed now, not at the next poll.
-        after_commit=relay.worker.wake,
     )
 
     releaser = PollingWorker(
@@ -46,7 +44,6 @@ def wire(runtime: Runtime[ClosedLoopSettings]) -> Wiring[ClosedLoopState]:
         runtime.sessionmaker,
         partial(handlers.release_due, keys=keys),
         poll_s=settings.release_poll_s,
-        after_commit=relay.worker.wake,
     )
     interval_s = settings.retention_interval_s
     retention = RetentionWorker(

@@ -65,7 +65,6 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
         INGEST,
         handlers.subscriptions(settings.keyring),
         CONSUMER_TABLES,
-        after_commit=relay.worker.wake,
     )
     every = settings.retention_interval_s
     expiry = RetentionWorker(

@@ -50,23 +50,17 @@ def wire(runtime: Runtime[NotifySettings]) -> Wiring[NotifyState]:
         max_per_recipient_per_day=settings.email_max_per_recipient_per_day,
         keyring=settings.keyring,
     )
-    sla = SlaClock(runtime.sessionmaker, settings, on_email=sender.worker.wake)
+    sla = SlaClock(runtime.sessionmaker, settings)
     chat = ChatWorker(runtime.sessionmaker, settings)
     relay = OutboxRelay(
         runtime.sessionmaker, runtime.publisher, OUTBOX, poll_s=settings.email_poll_s
     )
-
-    def committed() -> None:
-        sender.worker.wake()
-        chat.worker.wake()
-        relay.worker.wake()
 
     consumer = service_consumer(
         runtime,
         NOTIFY,
         handlers.subscriptions(settings),
         CONSUMER_TABLES,
-        after_commit=committed,
     )
     logins = Logins(
         LoginThrottle(

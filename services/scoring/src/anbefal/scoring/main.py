@@ -30,7 +30,6 @@ def wire(runtime: Runtime[ScoringSettings]) -> Wiring[ScoringState]:
         default_k=settings.default_anonymity_k,
         interval_s=settings.scores_event_interval_s,
         poll_s=settings.scores_poll_s,
-        after_commit=relay.worker.wake,
     )
     # A larger fetch: a batch's cost is mostly per transaction (begin, savepoint, offset,
     # commit), so 500 records spread over six partitions (about 80 per transaction) drain a

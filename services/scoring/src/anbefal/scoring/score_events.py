@@ -18,7 +18,6 @@ the broker loses nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -46,7 +45,6 @@ class ScoreEventScheduler:
         default_k: int,
         interval_s: float,
         poll_s: float,
-        after_commit: Callable[[], None],
         batch: int = 200,
     ) -> None:
         self._default_time_zone = default_time_zone
@@ -58,7 +56,6 @@ class ScoreEventScheduler:
             sessionmaker,
             self.schedule_once,
             poll_s=poll_s,
-            after_commit=after_commit,
         )
 
     async def schedule_once(self, session: AsyncSession) -> int:

@@ -49,7 +49,6 @@ def service_consumer(
     service: Service,
     subscriptions: Subscriptions[Any],
     tables: ConsumerTables,
-    after_commit: Callable[[], None] | None = None,
     max_records: int = 500,
 ) -> ConsumerLoop:
     """The service's consumer loop, configured from its settings (group `<prefix>-<group>`, the
@@ -67,6 +66,5 @@ def service_consumer(
         session_timeout_ms=settings.consumer_session_timeout_ms,
         max_poll_interval_ms=settings.consumer_max_poll_interval_ms,
         watchdog_s=settings.consumer_watchdog_s,
-        after_commit=after_commit,
         max_records=max_records,
     )

@@ -72,7 +72,6 @@ class ConsumerLoop:
         session_timeout_ms: int = 10_000,
         max_poll_interval_ms: int = 300_000,
         watchdog_s: float = 20.0,
-        after_commit: Callable[[], None] | None = None,
     ) -> None:
         self.group_id = group_id
         self.topic_names = subscriptions.topics
@@ -88,7 +87,6 @@ class ConsumerLoop:
         self._max_attempts = max_attempts
         self._session_timeout_ms = session_timeout_ms
         self._max_poll_interval_ms = max_poll_interval_ms
-        self._after_commit = after_commit
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._offsets = OffsetStore(sessionmaker, tables.offsets, group_id)
@@ -283,8 +281,6 @@ class ConsumerLoop:
         )
         if dead:
             metrics.DEAD_LETTERS.labels(self.group_id, tp.topic).inc(dead)
-        if self._after_commit is not None:
-            self._after_commit()
 
     async def _apply(
         self,

@@ -10,13 +10,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common.worker import wake_on_commit
 from anbefal.notify import repository
 from anbefal.notify.models import ChatMessage, ChatWebhook
+
+# The chat worker's wake-up: a commit that queued posts wakes this process's sender.
+SENDER = "chat-sender"
 
 
 async def insert_chat_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         await session.execute(insert(ChatMessage).values(rows).on_conflict_do_nothing())
+        wake_on_commit(session, SENDER)
 
 
 async def claim_due_chat_messages(session: AsyncSession, limit: int) -> list[ChatMessage]:

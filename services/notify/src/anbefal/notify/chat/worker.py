@@ -41,7 +41,11 @@ class ChatWorker:
         self._settings = settings
         self._batch = batch
         self.worker = PollingWorker(
-            "chat-sender", sessionmaker, self.send_due, poll_s=settings.email_poll_s
+            chat_repository.SENDER,
+            sessionmaker,
+            self.send_due,
+            poll_s=settings.email_poll_s,
+            wakes_on=chat_repository.SENDER,
         )
 
     async def send_due(self, session: AsyncSession) -> int:

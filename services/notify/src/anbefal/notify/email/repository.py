@@ -11,8 +11,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common.worker import wake_on_commit
 from anbefal.notify import repository
 from anbefal.notify.models import Email
+
+# The email worker's wake-up: a commit that queued mail wakes this process's sender.
+SENDER = "email-sender"
 
 
 async def insert_emails(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -20,6 +24,7 @@ async def insert_emails(session: AsyncSession, rows: list[dict[str, Any]]) -> No
         await session.execute(
             insert(Email).values(rows).on_conflict_do_nothing(index_elements=[Email.action_id])
         )
+        wake_on_commit(session, SENDER)
 
 
 async def list_emails(session: AsyncSession, tenant: str, limit: int) -> list[Email]:

@@ -43,7 +43,13 @@ class EmailWorker:
         self._keyring = keyring
         self._max_attempts = max_attempts
         self._batch = batch
-        self.worker = PollingWorker("email-sender", sessionmaker, self.send_due, poll_s=poll_s)
+        self.worker = PollingWorker(
+            email_repository.SENDER,
+            sessionmaker,
+            self.send_due,
+            poll_s=poll_s,
+            wakes_on=email_repository.SENDER,
+        )
 
     async def send_due(self, session: AsyncSession) -> int:
         emails = await email_repository.claim_due_emails(session, self._batch)

@@ -7,7 +7,6 @@ idempotency key is derived from the task, so a task is warned once and escalated
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,13 +32,12 @@ class SlaClock:
         sessionmaker: async_sessionmaker[AsyncSession],
         settings: NotifySettings,
         *,
-        on_email: Callable[[], None],
         batch: int = 50,
     ) -> None:
         self._settings = settings
         self._batch = batch
         self.worker = PollingWorker(
-            "sla-clock", sessionmaker, self.step, poll_s=settings.sla_poll_s, after_commit=on_email
+            "sla-clock", sessionmaker, self.step, poll_s=settings.sla_poll_s
         )
 
     async def step(self, session: AsyncSession) -> int:

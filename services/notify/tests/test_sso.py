@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from anbefal.notify.sso.models import SsoProvider
+from anbefal.notify.models import SsoProvider
 from anbefal.notify.sso.oidc import Attempt, check_issuer
 from anbefal.notify.sso.service import check_roles, person, role_for
 

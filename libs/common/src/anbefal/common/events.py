@@ -228,6 +228,11 @@ class TenantSettings(EventModel):
     emails_retention_days: int = Field(default=30, ge=1)
     rejected_retention_days: int = Field(default=30, ge=1)
     enps_rejected_retention_days: int = Field(default=7, ge=1)
+    # The leadership digest (notify): who gets it, every how many days, and at which hour of
+    # the tenant's morning; it goes out on weekdays only. No recipients: no digest.
+    digest_recipients: list[str] = Field(default_factory=list, max_length=50)
+    digest_every_days: int = Field(default=14, ge=1, le=92)
+    digest_hour: int = Field(default=8, ge=0, le=23)
     # Who published these settings (the audit trail records it); None from older producers.
     changed_by: Actor | None = None
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from anbefal.common.db import consumer_tables, service_metadata
@@ -52,6 +52,11 @@ class Tenant(Base):
     # Days tasks (with notes and chat posts) and mail keep personal data (privacy/retention.py).
     tasks_retention_days: Mapped[int] = mapped_column(Integer, server_default=text("730"))
     emails_retention_days: Mapped[int] = mapped_column(Integer, server_default=text("30"))
+    time_zone: Mapped[str] = mapped_column(String(64), server_default="Europe/Copenhagen")
+    # The leadership digest (`digest/`): recipients, cadence in days, hour of the local morning.
+    digest_recipients: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'"))
+    digest_every_days: Mapped[int] = mapped_column(Integer, server_default=text("14"))
+    digest_hour: Mapped[int] = mapped_column(Integer, server_default=text("8"))
 
 
 TENANTS = TenantProjection(Tenant)
@@ -172,6 +177,10 @@ class Email(Base):
     recipient: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(400))
     body: Mapped[str] = mapped_column(Text)
+    # An HTML alternative to `body`, and the PNG images it shows inline (content id → base64),
+    # for mail that carries charts (the digest); most mail is plain text only.
+    html: Mapped[str | None] = mapped_column(Text)
+    images: Mapped[dict[str, str] | None] = mapped_column(JSONB)
     # Respondent-facing mail only: the link that puts the recipient on the suppression list,
     # also sent as the List-Unsubscribe header (RFC 2369/8058).
     unsubscribe_url: Mapped[str | None] = mapped_column(Text)
@@ -317,4 +326,29 @@ class AuditRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB)
     recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class SsoProvider(Base):
+    """A tenant's OpenID Connect provider. The client secret is a credential: sealed with the
+    deployment's data keys (context: the tenant), never returned or logged. `domains` says whose
+    email addresses sign in here (one tenant per domain); `roles` maps values of the
+    `group_claim` claim to staff roles, `default_role` is for members of no mapped group (None:
+    they are refused)."""
+
+    __tablename__ = "sso_providers"
+    # "Which tenant signs in alice@acme.example?" is asked at every SSO login.
+    __table_args__ = (Index("ix_sso_providers_domains", "domains", postgresql_using="gin"),)
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(500))
+    client_secret_sealed: Mapped[str] = mapped_column(Text)
+    domains: Mapped[list[str]] = mapped_column(ARRAY(String(253)))
+    group_claim: Mapped[str] = mapped_column(String(100))
+    roles: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    default_role: Mapped[str | None] = mapped_column(String(20))
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -29,7 +31,11 @@ def build_message(
     body: str,
     message_id: str,
     unsubscribe_url: str | None = None,
+    html: str | None = None,
+    images: Mapping[str, str] | None = None,
 ) -> EmailMessage:
+    """The message; with `html`, a multipart/alternative whose HTML part carries `images`
+    (content id → base64 PNG) as multipart/related parts, shown inline by `cid:` references."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
@@ -44,6 +50,14 @@ def build_message(
         message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(body)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+        html_part = message.get_body(("html",))
+        assert html_part is not None  # just added
+        for cid, png in (images or {}).items():
+            html_part.add_related(
+                base64.b64decode(png), "image", "png", cid=f"<{cid}>", filename=f"{cid}.png"
+            )
     return message
 
 

@@ -89,6 +89,8 @@ class EmailWorker:
                 body=email.body,
                 message_id=email.message_id,
                 unsubscribe_url=email.unsubscribe_url,
+                html=email.html,
+                images=email.images,
             )
             try:
                 await self._sender.send(message)

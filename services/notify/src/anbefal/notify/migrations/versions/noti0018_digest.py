@@ -1,7 +1,7 @@
 """the digest: emails with an HTML part and inline images; tenants' time zone and digest settings
 
-Revision: noti0017
-Parent: noti0016
+Revision: noti0018
+Parent: noti0017
 Created: 2026-12-05 01:25:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "noti0017"
-down_revision: str | None = "noti0016"
+revision: str = "noti0018"
+down_revision: str | None = "noti0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,6 +18,8 @@ from anbefal.ingest.main import create_app as ingest_app
 from anbefal.ingest.settings import IngestSettings
 from anbefal.notify.main import create_app as notify_app
 from anbefal.notify.settings import NotifySettings
+from anbefal.scoring.main import create_app as scoring_app
+from anbefal.scoring.settings import ScoringSettings
 
 # (service, path) -> the roles that may read it; every other role gets 403.
 READERS: dict[tuple[str, str], set[str]] = {
@@ -25,6 +27,7 @@ READERS: dict[tuple[str, str], set[str]] = {
     ("notify", "/v1/tenants/acme/emails"): {"admin", "director", "ops"},
     ("notify", "/v1/tenants/acme/chat-messages"): {"admin", "director", "ops"},
     ("ingest", "/v1/tenants/acme/rejected"): {"admin", "ops"},
+    ("scoring", "/v1/tenants/acme/answers"): {"admin", "director", "agent", "viewer", "ops"},
 }
 
 
@@ -35,6 +38,7 @@ def apps() -> dict[str, FastAPI]:
             NotifySettings(jwt_secret=TEST_JWT_SECRET, unsubscribe_keys=TEST_UNSUBSCRIBE_KEYS),
         ),
         "ingest": (ingest_app, IngestSettings(jwt_secret=TEST_JWT_SECRET)),
+        "scoring": (scoring_app, ScoringSettings(jwt_secret=TEST_JWT_SECRET)),
     }
     result = {}
     for name, (create, settings) in made.items():

@@ -10,6 +10,7 @@ from anbefal.common.outbox import OutboxRelay
 from anbefal.common.retention import RetentionWorker
 from anbefal.common.services import SCORING
 from anbefal.scoring import handlers
+from anbefal.scoring.answers_api.routes import router as answers_router
 from anbefal.scoring.models import CONSUMER_TABLES, OUTBOX
 from anbefal.scoring.privacy import export
 from anbefal.scoring.privacy.retention import anonymisers
@@ -56,6 +57,6 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         title="Anbefal scoring",
         description="Rolling NPS and eNPS per segment, with n and a 95% interval on every figure.",
         settings=settings or ScoringSettings(),
-        routers=[router, export_router(SCORING.name, export.collect, OUTBOX)],
+        routers=[router, answers_router, export_router(SCORING.name, export.collect, OUTBOX)],
         wire=wire,
     )

@@ -11,11 +11,10 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.common.auth import Principal, Role
-from anbefal.common.deps import SessionDep, TenantPath, allow
+from anbefal.common.deps import SessionDep, TenantPath
 from anbefal.common.errors import Unprocessable
 from anbefal.scoring import answer_figures, grid, repository, scores
-from anbefal.scoring.dependencies import ScoringStateDep
+from anbefal.scoring.dependencies import Reader, ScoringStateDep
 from anbefal.scoring.grid import cells_between
 from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
 from anbefal.scoring.nps import Figures
@@ -34,8 +33,6 @@ from anbefal.scoring.settings import ScoringSettings
 from anbefal.scoring.windows import WINDOW_PATTERN
 
 router = APIRouter(tags=["scores"])
-READERS = (Role.ADMIN, Role.DIRECTOR, Role.VIEWER, Role.AGENT, Role.OPS)
-Reader = Annotated[Principal, allow(*READERS)]
 Kind = Literal["nps", "enps"]
 
 

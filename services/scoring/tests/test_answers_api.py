@@ -144,7 +144,7 @@ async def test_nps_answers_filters_and_cursor(
     day = late["day"]
     assert comments((await get(client, **{"from": day, "to": day})).json()) == [NPS[4].comment]
 
-    several = await get(client, segment=["department:Support", "country:SE"])
+    several = await get(client, filter=["department:Support", "country:SE"])
     assert comments(several.json()) == [NPS[0].comment, NPS[1].comment, None]
     assert comments((await get(client, category="detractor")).json()) == [
         NPS[0].comment, NPS[1].comment,
@@ -181,9 +181,11 @@ async def test_a_team_lead_reads_only_their_scope(
     assert comments((await get(client, scope=lead, window="90d")).json()) == [
         NPS[4].comment, NPS[5].comment,
     ]  # fmt: skip
-    outside = await get(client, scope=lead, segment="department:Support")
-    assert outside.json()["total"] == 0
-    assert outside.json()["answers"] == []
+    outside = await get(client, scope=lead, filter="department:Support")
+    assert outside.status_code == 403
+    assert outside.json()["error"]["code"] == "outside_scope"
+    both = await get(client, filter=["department:Sales", "department:Support"], window="90d")
+    assert both.json()["total"] == 6
     assert (await get(client, role="ingest")).status_code == 403
 
 
@@ -206,7 +208,7 @@ async def test_enps_comments_only_inside_shown_groups(
     await feed(db, SETTINGS)
     await publish(db, red + blue + green)
 
-    body = (await get(client, kind="enps", segment="team:red")).json()
+    body = (await get(client, kind="enps", filter="team:red")).json()
     assert sorted(comments(body)) == sorted(a.comment for a in red)
     month = NOW.astimezone().strftime("%Y-%m")
     for item in body["answers"]:
@@ -219,16 +221,22 @@ async def test_enps_comments_only_inside_shown_groups(
         assert item["day"] is None
         assert item["period"] == month
     # Green's block has too few people to be published: nothing of it is shown, anywhere.
-    green_body = (await get(client, kind="enps", segment="team:green")).json()
-    assert (green_body["answers"], green_body["suppressed_reason"]) == ([], "too_few_answers")
-    assert len(comments((await get(client, kind="enps", segment="team:blue")).json())) == 5
+    green_body = (await get(client, kind="enps", filter="team:green")).json()
+    assert (green_body["answers"], green_body["suppressed_reason"]) == ([], "awaiting_changes")
+    assert len(comments((await get(client, kind="enps", filter="team:blue")).json())) == 5
     everyone = comments((await get(client, kind="enps")).json())
     assert sorted(everyone) == sorted(a.comment for a in red + blue)
     # A category only where that category has at least k people in the group.
-    promoters = (await get(client, kind="enps", segment="team:red", category="promoter")).json()
+    promoters = (await get(client, kind="enps", filter="team:red", category="promoter")).json()
     assert promoters["total"] == 5
-    detractors = (await get(client, kind="enps", segment="team:red", category="detractor")).json()
-    assert (detractors["answers"], detractors["suppressed_reason"]) == ([], "too_few_answers")
+    detractors = (await get(client, kind="enps", filter="team:red", category="detractor")).json()
+    assert (detractors["answers"], detractors["suppressed_reason"]) == ([], "too_few")
+
+    # A team lead of red reads red's comments as the total of their view, and nothing else.
+    red_lead: Scope = (("team", "red"),)
+    mine = (await get(client, scope=red_lead, kind="enps")).json()
+    assert sorted(comments(mine)) == sorted(a.comment for a in red)
+    assert (await get(client, scope=red_lead, kind="enps", filter="team:blue")).status_code == 403
 
     # A new answer is not shown until its group is published again (before/after one person).
     await feed(db, enps(30, 0, "red", "Ny kommentar"))
@@ -239,7 +247,7 @@ async def test_enps_comments_only_inside_shown_groups(
     for params in (
         {"from": day, "to": day},
         {"window": "30d"},
-        {"segment": ["team:red", "department:Ops"]},
+        {"filter": ["team:red", "department:Ops"]},
         {"has_comment": "false"},
     ):
         refused = await get(client, kind="enps", **params)

@@ -34,8 +34,7 @@ def conditions(q: AnswerQuery) -> list[ColumnElement[bool]]:
         a.day >= q.period.first_day,
         a.day <= q.period.last_day,
     ]
-    if q.segments:
-        where.append(a.segments.contains(q.segments))
+    where += q.segments.where(a.segments)
     if q.category is not None:
         band = BANDS[q.category]
         where.append(a.score.between(band.low, band.high))

@@ -12,25 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.auth import Principal
 from anbefal.common.deps import SessionDep, TenantPath
-from anbefal.common.errors import Unprocessable
 from anbefal.common.nps import Category, category
 from anbefal.scoring import repository as scoring_repository
 from anbefal.scoring import scores
 from anbefal.scoring.answers_api import repository
 from anbefal.scoring.answers_api.enps import hidden_reason
-from anbefal.scoring.answers_api.query import (
-    AnswerQuery,
-    Cursor,
-    Kind,
-    enps_period,
-    grid_error,
-    nps_period,
-    segment_values,
-)
+from anbefal.scoring.answers_api.query import AnswerQuery, Cursor, Kind, period_of
 from anbefal.scoring.answers_api.schemas import AnswerOut, AnswersOut, PeriodOut, RespondentOut
 from anbefal.scoring.dependencies import Reader, ScoringStateDep
 from anbefal.scoring.grid import Reason
 from anbefal.scoring.models import Answer
+from anbefal.scoring.scores_api.request import grid_error, reader_filter
+from anbefal.scoring.segment_filter import FILTER_HELP as SEGMENT_FILTER_HELP
+from anbefal.scoring.segment_filter import SegmentFilter
 from anbefal.scoring.windows import WINDOW_PATTERN
 
 router = APIRouter(tags=["answers"])
@@ -39,10 +33,7 @@ WINDOW_HELP = (
     "NPS: `7d`, `30d` (the default), `90d`, ..., `month` or `quarter` so far. eNPS: `month` "
     "(the default) or `quarter`, the current cell of the eNPS grid"
 )
-SEGMENT_HELP = (
-    "`dimension:value`, repeat for several dimensions at once (`segment=department:Support&"
-    "segment=country:SE`). eNPS: one dimension at most"
-)
+FILTER_HELP = f"{SEGMENT_FILTER_HELP}. eNPS: one segment value at most"
 
 
 @dataclass(frozen=True)
@@ -54,7 +45,7 @@ class Filters:
     period: str | None
     first: date | None
     last: date | None
-    segment: list[str]
+    filter: list[str]
     category: Category | None
     has_comment: bool | None
     q: str | None
@@ -72,7 +63,7 @@ def filters(
     last: Annotated[
         date | None, Query(alias="to", description="NPS only: last day, inclusive")
     ] = None,
-    segment: Annotated[list[str] | None, Query(description=SEGMENT_HELP)] = None,
+    filter: Annotated[list[str] | None, Query(description=FILTER_HELP)] = None,
     category: Annotated[
         Category | None, Query(description="promoter, passive or detractor")
     ] = None,
@@ -84,7 +75,7 @@ def filters(
         Query(min_length=1, max_length=200, description="Free text in the comment, any case"),
     ] = None,
 ) -> Filters:
-    return Filters(kind, window, period, first, last, segment or [], category, has_comment, q)
+    return Filters(kind, window, period, first, last, filter or [], category, has_comment, q)
 
 
 FiltersDep = Annotated[Filters, Depends(filters)]
@@ -92,41 +83,41 @@ FiltersDep = Annotated[Filters, Depends(filters)]
 
 @dataclass(frozen=True)
 class Resolved:
-    query: AnswerQuery | None  # None: the segment filter contradicts the reader's scope
+    query: AnswerQuery
     zone: ZoneInfo
     k: int
-    segments: dict[str, str]
     hidden: Reason | None  # eNPS: the grid hides this group
+    period: PeriodOut
 
 
 async def resolve(
     f: Filters, tenant: str, principal: Principal, session: AsyncSession, state: ScoringStateDep
-) -> tuple[Resolved, PeriodOut]:
-    """The filters as a query in the tenant's zone, with the eNPS rules decided."""
+) -> Resolved:
+    """The filters as a query in the tenant's zone, inside the reader's scope (403 outside
+    it), with the eNPS rules decided."""
     settings = state.settings
     zone, k = await scoring_repository.get_tenant_zone(
         session, tenant, settings.default_time_zone, settings.default_anonymity_k
     )
-    today = datetime.now(zone).date()
-    if f.kind == "enps":
-        period = enps_period(f.window, f.period, f.first, f.last, today)
-        if f.has_comment is False:
-            raise grid_error("eNPS answers are listed only as comments")
-    else:
-        period = nps_period(f.window, f.period, f.first, f.last, today)
-    segments = segment_values(f.segment, principal)
-    query = None
+    period = period_of(f.kind, f.window, f.period, f.first, f.last, datetime.now(zone).date())
+    if f.kind == "enps" and f.has_comment is False:
+        raise grid_error("eNPS answers are listed only as comments")
+    segments = reader_filter(principal, f.filter)
+    query = AnswerQuery(tenant, f.kind, period, segments, f.category, f.has_comment, f.q)
     hidden: Reason | None = None
-    if segments is not None:
-        query = AnswerQuery(tenant, f.kind, period, segments, f.category, f.has_comment, f.q)
-        if period.cell is not None:
-            (view,) = await scores.enps_cells(session, tenant=tenant, cells=[period.cell], k=k)
-            hidden = hidden_reason(view, segments, f.category, k)
+    if period.cell is not None:
+        # A team lead's view of the cell is their scope's (its total is the scope's people).
+        scope = principal.scope
+        (view,) = await scores.enps_cells(
+            session, tenant=tenant, cells=[period.cell], k=k, scope=scope
+        )
+        beyond = SegmentFilter(tuple(p for p in segments.pairs if p[0] not in dict(scope)))
+        hidden = hidden_reason(view, beyond, f.category, k)
     out = PeriodOut(
         name=period.name, first_day=period.first_day, last_day=period.last_day,
         time_zone=zone.key, cell=None if period.cell is None else period.cell.name,
     )  # fmt: skip
-    return Resolved(query, zone, k, segments or {}, hidden), out
+    return Resolved(query, zone, k, hidden, out)
 
 
 def answer_out(a: Answer, zone: ZoneInfo, cell: str | None) -> AnswerOut:
@@ -166,17 +157,17 @@ async def list_answers(
     one segment of one dimension; a category only where it counts k people), with no score,
     identity or segments, dated by the cell; elsewhere `suppressed_reason` says why none are.
     A reader with a scope sees only answers inside it."""
-    resolved, period = await resolve(f, tenant, principal, session, state)
-    after = None if cursor is None else Cursor.decode(cursor)
-    if after is not None and (after.answered_at is None) != (f.kind == "enps"):
-        raise Unprocessable("the cursor is not one this API gave", code="invalid_cursor")
+    resolved = await resolve(f, tenant, principal, session, state)
+    after = None if cursor is None else Cursor.decode(cursor, f.kind)
+    period = resolved.period
     body = AnswersOut(
-        tenant=tenant, kind=f.kind, period=period, segments=resolved.segments, total=0,
-        suppressed_reason=resolved.hidden, answers=[], next=None,
+        tenant=tenant, kind=f.kind, period=period,
+        filter=[f"{d}:{v}" for d, values in resolved.query.segments.pairs for v in values],
+        total=0, suppressed_reason=resolved.hidden, answers=[], next=None,
     )  # fmt: skip
-    q = resolved.query
-    if q is None or resolved.hidden is not None:
+    if resolved.hidden is not None:
         return body
+    q = resolved.query
     rows = await repository.page(session, q, after, limit + 1)
     body.total = await repository.count(session, q)
     body.answers = [answer_out(a, resolved.zone, period.cell) for a in rows[:limit]]

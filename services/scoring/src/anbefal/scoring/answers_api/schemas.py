@@ -44,7 +44,9 @@ class AnswersOut(BaseModel):
     tenant: str
     kind: str
     period: PeriodOut
-    segments: dict[str, str] = Field(description="the segment values read (scope included)")
+    filter: list[str] = Field(
+        description="the segment values read (`dimension:value`), scope included"
+    )
     total: int = Field(description="how many answers match, over every page")
     suppressed_reason: SuppressedReason | None = Field(
         default=None,

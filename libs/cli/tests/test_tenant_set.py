@@ -1,40 +1,41 @@
-"""`anbefal tenant set`: the settings record it publishes, retention included."""
+"""`anbefal tenant set`: a partial update through notify's settings API, of the options given."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from anbefal.cli import main
-from anbefal.common.events import TenantSettings
+from anbefal.cli import api, main
 
 
 @pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> list[TenantSettings]:
-    sent: list[TenantSettings] = []
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[str, Any]]]:
+    calls: list[tuple[str, str, dict[str, Any]]] = []
 
-    async def publish(settings: TenantSettings) -> None:
-        sent.append(settings)
+    def call(tenant: str, url: str, method: str, path: str, **kwargs: Any) -> None:
+        calls.append((method, f"{url}/v1/tenants/{tenant}{path}", kwargs["json"]))
 
-    monkeypatch.setattr(main, "_publish_tenant", publish)
-    return sent
+    monkeypatch.setattr(api, "call", call)
+    return calls
 
 
-def test_retention_defaults_and_overrides(published: list[TenantSettings]) -> None:
+def test_only_the_options_given_are_sent(sent: list[tuple[str, str, dict[str, Any]]]) -> None:
     runner = CliRunner()
-    assert runner.invoke(main.app, ["tenant", "set", "acme"]).exit_code == 0
+    result = runner.invoke(main.app, ["tenant", "set", "acme", "--url", "http://notify"])
+    assert result.exit_code == 0, result.output
     result = runner.invoke(
         main.app,
-        ["tenant", "set", "acme", "--answers-retention-days", "365", "--emails-retention-days",
-         "14", "--enps-rejected-retention-days", "3"],
+        ["tenant", "set", "acme", "--url", "http://notify", "--answers-retention-days", "365",
+         "--locale", "da", "--name", "Acme A/S"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    defaults, changed = published
-    days = (
-        "answers_retention_days", "tasks_retention_days", "emails_retention_days",
-        "rejected_retention_days", "enps_rejected_retention_days",
-    )  # fmt: skip
-    assert [getattr(defaults, d) for d in days] == [730, 730, 30, 30, 7]
-    assert [getattr(changed, d) for d in days] == [365, 730, 14, 30, 3]
-    refused = runner.invoke(main.app, ["tenant", "set", "acme", "--tasks-retention-days", "0"])
-    assert refused.exit_code != 0
+    assert sent == [
+        ("PATCH", "http://notify/v1/tenants/acme/settings", {}),
+        (
+            "PATCH",
+            "http://notify/v1/tenants/acme/settings",
+            {"display_name": "Acme A/S", "locale": "da", "answers_retention_days": 365},
+        ),
+    ]

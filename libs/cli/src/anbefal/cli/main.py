@@ -21,11 +21,8 @@ from anbefal.cli.waiting import ensure_database, progress
 from anbefal.common import topics
 from anbefal.common.auth import ROLES, issue_token
 from anbefal.common.crypto import key_spec
-from anbefal.common.events import TenantSettings
-from anbefal.common.kafka import Publisher
 from anbefal.common.kafka.connection import KafkaClientSettings
 from anbefal.common.migrations import upgrade
-from anbefal.common.retention import default_days
 from anbefal.common.services import (
     CLOSED_LOOP,
     INGEST,
@@ -194,17 +191,6 @@ def serve(
     )
 
 
-async def _publish_tenant(settings: TenantSettings) -> None:
-    _env("ANBEFAL_KAFKA_BOOTSTRAP")
-    publisher = Publisher(KafkaClientSettings().kafka(), timeout=10, client_id="anbefal-cli")
-    await publisher.start()
-    try:
-        await publisher.wait_ready(30)
-        await publisher.send(topics.TENANTS, settings.to_bytes(), key=settings.key)
-    finally:
-        await publisher.stop()
-
-
 @tenant_app.command("label")
 def tenant_label(tenant: Annotated[str, typer.Argument(help="Tenant slug, e.g. `demo`")]) -> None:
     """The tenant's label on /metrics (a hash: the metrics name no customer)."""
@@ -216,64 +202,57 @@ def tenant_label(tenant: Annotated[str, typer.Argument(help="Tenant slug, e.g. `
 @tenant_app.command("set")
 def tenant_set(
     tenant: Annotated[str, typer.Argument(help="Tenant slug, e.g. `demo`")],
-    name: Annotated[str, typer.Option(help="Display name")] = "",
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
     director: Annotated[str | None, typer.Option(help="Default director email")] = None,
     salesperson: Annotated[str | None, typer.Option(help="Default salesperson email")] = None,
-    time_zone: Annotated[str, typer.Option(help="IANA time zone")] = "Europe/Copenhagen",
-    locale: Annotated[str, typer.Option(help="da or en")] = "en",
+    time_zone: Annotated[str | None, typer.Option(help="IANA time zone")] = None,
+    locale: Annotated[str | None, typer.Option(help="da or en")] = None,
     sender_name: Annotated[str | None, typer.Option(help="Email sender name")] = None,
     sender_email: Annotated[str | None, typer.Option(help="Email sender address")] = None,
-    follow_up_days: Annotated[int, typer.Option(help="Days to follow up a passive")] = 5,
+    follow_up_days: Annotated[int | None, typer.Option(help="Days to follow up a passive")] = None,
     anonymity_k: Annotated[
-        int, typer.Option(min=3, help="Smallest eNPS group shown (never below 3)")
-    ] = 5,
+        int | None, typer.Option(help="Smallest eNPS group shown (never below 3)")
+    ] = None,
     escalation_next: Annotated[
         str | None, typer.Option(help="Second escalation level's email address")
     ] = None,
     escalation_next_after_hours: Annotated[
-        float, typer.Option(help="Hours after a breach before the second level is told")
-    ] = 24.0,
+        float | None, typer.Option(help="Hours after a breach before the second level is told")
+    ] = None,
     answers_retention_days: Annotated[
-        int, typer.Option(min=1, help="Days answers and actions keep personal data")
-    ] = default_days("answers_retention_days"),
+        int | None, typer.Option(help="Days answers and actions keep personal data")
+    ] = None,
     tasks_retention_days: Annotated[
-        int, typer.Option(min=1, help="Days tasks, notes and chat posts keep personal data")
-    ] = default_days("tasks_retention_days"),
+        int | None, typer.Option(help="Days tasks, notes and chat posts keep personal data")
+    ] = None,
     emails_retention_days: Annotated[
-        int, typer.Option(min=1, help="Days sent mail keeps its address and text")
-    ] = default_days("emails_retention_days"),
+        int | None, typer.Option(help="Days sent mail keeps its address and text")
+    ] = None,
     rejected_retention_days: Annotated[
-        int, typer.Option(min=1, help="Days refused bodies are kept")
-    ] = default_days("rejected_retention_days"),
+        int | None, typer.Option(help="Days refused bodies are kept")
+    ] = None,
     enps_rejected_retention_days: Annotated[
-        int, typer.Option(min=1, help="Days refused bodies holding eNPS answers are kept")
-    ] = default_days("enps_rejected_retention_days"),
+        int | None, typer.Option(help="Days refused bodies holding eNPS answers are kept")
+    ] = None,
+    url: Annotated[str, typer.Option(help="Base URL of the notify service")] = NOTIFY.dev_url,
 ) -> None:
-    """Create or replace a tenant's settings (published on `anbefal.tenants.v1`).
-
-    The whole settings record is replaced: give every option you want kept."""
-    settings = TenantSettings(
-        tenant=tenant,
-        display_name=name or tenant,
-        time_zone=time_zone,
-        locale=locale,
-        default_director=director,
-        default_salesperson=salesperson,
-        follow_up_days=follow_up_days,
-        sender_name=sender_name,
-        sender_email=sender_email,
-        anonymity_k=anonymity_k,
-        escalation_next=escalation_next,
-        escalation_next_after_hours=escalation_next_after_hours,
-        answers_retention_days=answers_retention_days,
-        tasks_retention_days=tasks_retention_days,
-        emails_retention_days=emails_retention_days,
-        rejected_retention_days=rejected_retention_days,
-        enps_rejected_retention_days=enps_rejected_retention_days,
-        updated_at=datetime.now(UTC),
-        changed_by=api.cli_actor(),
-    )
-    asyncio.run(_publish_tenant(settings))
+    """Create a tenant, or change some of its settings: only the options given change (notify's
+    `PATCH /v1/tenants/{tenant}/settings`, which publishes them on `anbefal.tenants.v1`)."""
+    given = {
+        "display_name": name, "default_director": director,
+        "default_salesperson": salesperson, "time_zone": time_zone, "locale": locale,
+        "sender_name": sender_name, "sender_email": sender_email,
+        "follow_up_days": follow_up_days, "anonymity_k": anonymity_k,
+        "escalation_next": escalation_next,
+        "escalation_next_after_hours": escalation_next_after_hours,
+        "answers_retention_days": answers_retention_days,
+        "tasks_retention_days": tasks_retention_days,
+        "emails_retention_days": emails_retention_days,
+        "rejected_retention_days": rejected_retention_days,
+        "enps_rejected_retention_days": enps_rejected_retention_days,
+    }  # fmt: skip
+    fields = {k: v for k, v in given.items() if v is not None}
+    api.call(tenant, url, "PATCH", "/settings", json=fields)
     progress(f"tenant {tenant} saved")
 
 

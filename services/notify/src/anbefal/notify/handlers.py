@@ -29,6 +29,7 @@ from anbefal.notify.privacy import erasure
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.staff import service as staff
 from anbefal.notify.tasks import service as tasks
+from anbefal.notify.tenants import repository as tenant_records
 
 log = get_logger(__name__)
 
@@ -50,12 +51,18 @@ def subscriptions(settings: NotifySettings) -> Subscriptions[Tenant]:
         {
             Action: partial(handle_actions, settings=settings),
             AuditEntry: audit.store,
-            TenantSettings: audit.settings_changed,
+            TenantSettings: settings_changed,
             ErasureRequested: erasure_handler(NOTIFY.name, settings.keyring, erasure.erase, OUTBOX),
         },
         tenants=TENANTS,
         keys=DataKeys(settings.keyring()),
     )
+
+
+async def settings_changed(ctx: HandlerContext[Tenant], events: Sequence[TenantSettings]) -> None:
+    """Audited (each setting from and to), and kept whole for the next partial update."""
+    await audit.settings_changed(ctx, events)
+    await tenant_records.save(ctx.session, events)
 
 
 async def handle_actions(

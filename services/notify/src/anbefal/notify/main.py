@@ -35,6 +35,7 @@ from anbefal.notify.state import NotifyState
 from anbefal.notify.tasks import repository as tasks_repository
 from anbefal.notify.tasks import routes as tasks_routes
 from anbefal.notify.tasks.sla import SlaClock
+from anbefal.notify.tenants import routes as tenants_routes
 from anbefal.notify.ui import login as login_routes
 from anbefal.notify.ui import routes as ui_routes
 from anbefal.notify.unsubscribe import routes as unsubscribe_routes
@@ -102,6 +103,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             reasons_routes.router,
             email_routes.router,
             chat_routes.router,
+            tenants_routes.router,
             audit_routes.router,
             sso_routes.router,
             login_routes.router,

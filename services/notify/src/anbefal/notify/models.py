@@ -62,6 +62,19 @@ class Tenant(Base):
 TENANTS = TenantProjection(Tenant)
 
 
+class TenantRecord(Base):
+    """A tenant's whole settings record (`TenantSettings`), the newest notify has: saved by a
+    partial update at once (so a second update right after builds on the first), and by the
+    consumer from `anbefal.tenants.v1` when the event is newer. What a partial update starts
+    from; the other services keep only the columns they read (`tenants`)."""
+
+    __tablename__ = "tenant_settings"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Task(Base):
     """A call-back or follow-up task. `UNIQUE(action_id)`: an action makes exactly one task."""
 

@@ -36,11 +36,12 @@ async def save(session: AsyncSession, entries: Sequence[AuditEntry]) -> None:
     await session.execute(insert(AuditRow).values(rows).on_conflict_do_nothing())
 
 
-async def latest_detail(session: AsyncSession, tenant: str, kind: str) -> dict[str, Any] | None:
-    """The detail of the tenant's newest entry of `kind`, if any."""
+async def latest_settings(session: AsyncSession, tenant: str) -> dict[str, Any] | None:
+    """The detail of the tenant's newest settings entry, if any (not the chat webhook's, which
+    is a `tenant` entry too)."""
     detail: dict[str, Any] | None = await session.scalar(
         select(AuditRow.detail)
-        .where(AuditRow.tenant == tenant, AuditRow.kind == kind)
+        .where(AuditRow.tenant == tenant, AuditRow.kind == "tenant", AuditRow.target == "settings")
         .order_by(AuditRow.at.desc(), AuditRow.event_id.desc())
         .limit(1)
     )

@@ -1,5 +1,5 @@
-"""The audit store: entries in from every service (and tenant settings, which the command line
-publishes straight to Kafka), pages of them out, newest first."""
+"""The audit store: entries in from every service (and the tenant settings events, which carry
+their actor), pages of them out, newest first."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ async def settings_changed(ctx: HandlerContext[Any], events: Sequence[TenantSett
     entries = []
     for settings in events:
         if settings.tenant not in latest:
-            detail = await repository.latest_detail(ctx.session, settings.tenant, "tenant")
+            detail = await repository.latest_settings(ctx.session, settings.tenant)
             latest[settings.tenant] = detail.get("settings") if detail else None
         entry = settings_entry(settings, latest[settings.tenant])
         latest[settings.tenant] = entry.detail["settings"]

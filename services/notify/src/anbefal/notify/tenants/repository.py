@@ -1,0 +1,37 @@
+"""The tenant settings records' SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from anbefal.common.events import TenantSettings
+from anbefal.notify.models import TenantRecord
+
+
+async def locked(session: AsyncSession, tenant: str) -> TenantSettings | None:
+    """The tenant's record, its row locked until the transaction ends (None: no settings yet)."""
+    row = await session.scalar(
+        select(TenantRecord).where(TenantRecord.tenant == tenant).with_for_update()
+    )
+    return None if row is None else TenantSettings.model_validate(row.settings)
+
+
+async def save(session: AsyncSession, records: Sequence[TenantSettings]) -> None:
+    """Keep each record unless the stored one is newer (an event read after a later update)."""
+    for record in records:
+        stmt = insert(TenantRecord).values(
+            tenant=record.tenant,
+            settings=record.model_dump(mode="json"),
+            updated_at=record.updated_at,
+        )
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[TenantRecord.tenant],
+                set_={"settings": stmt.excluded.settings, "updated_at": stmt.excluded.updated_at},
+                where=TenantRecord.updated_at <= stmt.excluded.updated_at,
+            )
+        )

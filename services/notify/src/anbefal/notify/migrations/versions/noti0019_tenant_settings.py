@@ -1,7 +1,7 @@
 """tenant settings: notify keeps each tenant's whole record, for partial updates
 
-Revision: noti0018
-Parent: noti0017
+Revision: noti0019
+Parent: noti0018
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "noti0018"
-down_revision: str | None = "noti0017"
+revision: str = "noti0019"
+down_revision: str | None = "noti0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

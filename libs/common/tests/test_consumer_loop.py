@@ -19,13 +19,14 @@ from aiokafka.structs import TopicPartition
 from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, String, Table, text
 from sqlalchemy.dialects.postgresql import UUID, insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from anbefal.common import topics
 from anbefal.common.db import consumer_tables, create_engine, create_sessionmaker, service_metadata
 from anbefal.common.errors import PoisonRecordError
 from anbefal.common.events import Respondent, Source, SurveyResponse, response_event_id
 from anbefal.common.kafka import ConsumerLoop, Handler, HandlerContext, Publisher, Subscriptions
+from anbefal.common.kafka.messages import Message
 from anbefal.common.partitioner import KeyPartitioner
 from anbefal.devstack.testing import asyncpg_dsn, caught_up, end_offsets, wait_until
 
@@ -469,3 +470,65 @@ async def test_a_slow_batch_is_not_mistaken_for_a_stuck_consumer(stack: Any) -> 
         async with _running(loop):
             await rig.wait_stored(3)
         assert sum(rig.restarts(r) for r in ("stalled", "not_in_group", "error")) == 0
+
+
+class SeenPartitions(Subscriptions[Any]):
+    """The subscriptions, noting the partitions of each transaction's messages."""
+
+    def __init__(self) -> None:
+        super().__init__({SurveyResponse: store})
+        self.calls: list[set[tuple[str, int]]] = []
+
+    async def dispatch(self, session: AsyncSession, messages: Sequence[Message]) -> None:
+        self.calls.append({(m.topic, m.partition) for m in messages})
+        await super().dispatch(session, messages)
+
+
+async def test_a_polls_partitions_are_applied_in_one_transaction(stack: Any) -> None:
+    """A transaction costs more than the records in it: the records a poll brings from several
+    partitions are applied together, each partition's offset advanced in the same commit."""
+    url = stack.new_database()
+    tenant = f"poll-{uuid.uuid4().hex[:8]}"
+    group = f"poll-{uuid.uuid4().hex[:8]}"
+    publisher = Publisher(stack.kafka.bootstrap, timeout=10, client_id="poll-test")
+    await publisher.start()
+    await publisher.wait_ready(30)
+    engine = create_engine(url)
+    await create_tables(engine)
+    subscriptions = SeenPartitions()
+    loop = ConsumerLoop(
+        group_id=group,
+        subscriptions=subscriptions,
+        bootstrap=stack.kafka.bootstrap,
+        sessionmaker=create_sessionmaker(engine),
+        tables=TABLES,
+        publisher=publisher,
+    )
+    # One respondent each: their keys spread the answers over the topic's partitions.
+    answers = [response(tenant, f"r-{i}", i % 11) for i in range(30)]
+    await publisher.send_many(
+        topics.RESPONSES,
+        [(f"{tenant}:c-{i}".encode(), a.to_bytes(), None) for i, a in enumerate(answers)],
+    )
+    task = asyncio.create_task(loop.run())
+    try:
+        await wait_until(
+            partial(caught_up, stack.kafka.bootstrap, url, SCHEMA, group, [topics.RESPONSES]),
+            60,
+            "the loop consumed everything",
+        )
+    finally:
+        loop.stop()
+        await asyncio.wait_for(task, 30)
+        await engine.dispose()
+        await publisher.stop()
+
+    assert max(len(partitions) for partitions in subscriptions.calls) > 1
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        stored = await conn.fetchval(
+            f"SELECT count(*) FROM {SCHEMA}.answers WHERE tenant = $1", tenant
+        )
+    finally:
+        await conn.close()
+    assert stored == len(answers)

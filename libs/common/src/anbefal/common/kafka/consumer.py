@@ -1,11 +1,13 @@
 """The one consumer loop every service uses.
 
-Auto-commit is off. Each polled batch of a partition is one PostgreSQL transaction that applies
-the handler's effect, dead-letters the records that can never be processed and advances the
-stored offset with a compare-and-set (offsets.py). The path of a record:
+Auto-commit is off. Each poll's records, of every partition it brought, are one PostgreSQL
+transaction that applies the handler's effect, dead-letters the records that can never be
+processed and advances each partition's stored offset with a compare-and-set (offsets.py). A
+transaction costs more than the records in it, so one per poll (not one per partition) is what
+keeps a quiet consumer's latency and a busy one's throughput. The path of a record:
 
-    run -> _poll (getmany) -> _process (one partition's batch)
-        -> _apply (decode; one transaction: handlers, poison isolation, dead letters, offset)
+    run -> _poll (getmany) -> _process (the poll's batch)
+        -> _apply (decode; one transaction: handlers, poison isolation, dead letters, offsets)
         -> Subscriptions.dispatch (each handler gets the batch's events of its type)
 
 A transient failure (transient.py) rolls the whole batch back and retries it; any other failure
@@ -176,15 +178,12 @@ class ConsumerLoop:
             fetched = False
             self.health.in_batch = True
             try:
-                # Tenant settings first: a poll's answers then see the settings it brought.
-                for tp, records in sorted(
-                    batches.items(), key=lambda b: self._subscriptions.rank(b[0].topic)
-                ):
-                    if self._stopping.is_set():
-                        break
-                    if tp in positions and records:
-                        fetched = True
-                        await self._process(consumer, tp, records)
+                batch = {
+                    tp: records for tp, records in batches.items() if tp in positions and records
+                }
+                if batch and not self._stopping.is_set():
+                    fetched = True
+                    await self._process(consumer, batch)
             finally:
                 self.health.in_batch = False
             self.health.polled(
@@ -213,38 +212,41 @@ class ConsumerLoop:
     async def _process(
         self,
         consumer: AIOKafkaConsumer,
-        tp: TopicPartition,
-        records: list[ConsumerRecord[Any, Any]],
+        fetched: dict[TopicPartition, list[ConsumerRecord[Any, Any]]],
     ) -> None:
-        expected = self._offsets.positions[tp]
-        records = [r for r in records if r.offset >= expected]
-        if not records:
+        batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
+        spans: dict[TopicPartition, tuple[int, int]] = {}  # partition -> (expected, end)
+        for tp, records in fetched.items():
+            expected = self._offsets.positions[tp]
+            records = [r for r in records if r.offset >= expected]
+            if records:
+                batch[tp] = records
+                spans[tp] = (expected, records[-1].offset + 1)
+        if not batch:
             return
-        end = records[-1].offset + 1
         # Every log line about this batch, the handler's included, carries its trace ids.
-        with tracing.bind_batch(r.headers for r in records):
+        with tracing.bind_batch(r.headers for records in batch.values() for r in records):
             try:
-                dead = await self._apply(tp, records, expected, end)
+                dead = await self._apply(batch, spans)
             except Fenced:
                 metrics.BATCH_RETRIES.labels(self.group_id, "fenced").inc()
-                self._log.warning(
-                    "offset moved by another consumer; re-seeking", partition=tp.partition
-                )
-                stored = await self._offsets.reload(tp)
-                if stored is not None:
-                    consumer.seek(tp, stored)
+                self._log.warning("offset moved by another consumer; re-seeking")
+                for tp in spans:
+                    stored = await self._offsets.reload(tp)
+                    if stored is not None:
+                        consumer.seek(tp, stored)
                 return
             except Exception as exc:
                 if not is_transient(exc):
                     raise
                 metrics.BATCH_RETRIES.labels(self.group_id, type(exc).__name__).inc()
-                self._log.warning(
-                    "batch failed; will retry", error=repr(exc), partition=tp.partition
-                )
-                consumer.seek(tp, expected)
+                self._log.warning("batch failed; will retry", error=repr(exc))
+                for tp, (expected, _) in spans.items():
+                    consumer.seek(tp, expected)
                 await self._sleep(1.0)
                 return
-            self._committed(tp, records, end, dead)
+            for tp, records in batch.items():
+                self._committed(tp, records, spans[tp][1], dead.get(tp, 0))
 
     def _committed(
         self, tp: TopicPartition, records: list[ConsumerRecord[Any, Any]], end: int, dead: int
@@ -284,13 +286,18 @@ class ConsumerLoop:
 
     async def _apply(
         self,
-        tp: TopicPartition,
-        records: list[ConsumerRecord[Any, Any]],
-        expected: int,
-        end: int,
-    ) -> int:
-        """One transaction: effect + dead letters + offset compare-and-set. Returns dead count."""
-        messages, poison = decode_records(tp.topic, records)
+        batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]],
+        spans: dict[TopicPartition, tuple[int, int]],
+    ) -> dict[TopicPartition, int]:
+        """One transaction: effect + dead letters + offsets' compare-and-set. Returns the dead
+        count of each partition."""
+        messages: list[Message] = []
+        poison: list[Poison] = []
+        # Tenant settings first: a poll's answers then see the settings it brought.
+        for tp in sorted(batch, key=lambda tp: self._subscriptions.rank(tp.topic)):
+            decoded, undecodable = decode_records(tp.topic, batch[tp])
+            messages += decoded
+            poison += undecodable
         async with self._sessionmaker() as session, session.begin():
             if messages:
                 try:
@@ -300,19 +307,23 @@ class ConsumerLoop:
                     if is_transient(exc):
                         raise
                     # Find the record(s) at fault: one savepoint per record, bounded tries.
-                    poison.extend(await self._isolate(session, messages, records))
+                    poison.extend(await self._isolate(session, messages, batch))
             if poison:
                 await self._dead_letters.store(session, poison)
-            await self._offsets.advance(session, tp, expected, end)
-        return len(poison)
+            await self._offsets.advance(session, spans)
+        dead: dict[TopicPartition, int] = {}
+        for record, _ in poison:
+            tp = TopicPartition(record.topic, record.partition)
+            dead[tp] = dead.get(tp, 0) + 1
+        return dead
 
     async def _isolate(
         self,
         session: AsyncSession,
         messages: list[Message],
-        records: list[ConsumerRecord[Any, Any]],
+        batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]],
     ) -> list[Poison]:
-        by_offset = {r.offset: r for r in records}
+        by_offset = {(r.topic, r.partition, r.offset): r for rs in batch.values() for r in rs}
         poison: list[Poison] = []
         for message in messages:
             error: BaseException | None = None
@@ -336,7 +347,8 @@ class ConsumerLoop:
                     partition=message.partition,
                     offset=message.offset,
                 )
-                poison.append((by_offset[message.offset], f"{reason}: {error!r}"))
+                record = by_offset[(message.topic, message.partition, message.offset)]
+                poison.append((record, f"{reason}: {error!r}"))
         return poison
 
 

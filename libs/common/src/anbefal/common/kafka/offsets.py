@@ -1,19 +1,19 @@
 """The offsets a consumer group stores in PostgreSQL, beside the effects they account for.
 
-A batch's transaction advances its partition's offset with a compare-and-set from the offset the
-batch started at, so a member that lost its partition (paused past its session, say) cannot
-commit a batch another member already applied: its transaction fails with `Fenced` and rolls
-back. On assignment a consumer seeks to the stored offsets, so a kill -9 at any instant neither
-loses nor double-counts a record.
+A batch's transaction advances each of its partitions' offsets with a compare-and-set from the
+offset the batch started at, so a member that lost a partition (paused past its session, say)
+cannot commit a batch another member already applied: its transaction fails with `Fenced` and
+rolls back. On assignment a consumer seeks to the stored offsets, so a kill -9 at any instant
+neither loses nor double-counts a record.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from aiokafka.structs import TopicPartition
-from sqlalchemy import Table, select, update
+from sqlalchemy import BigInteger, Integer, String, Table, column, select, update, values
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -88,22 +88,30 @@ class OffsetStore:
             self.positions.pop(tp, None)
 
     async def advance(
-        self, session: AsyncSession, tp: TopicPartition, expected: int, end: int
+        self, session: AsyncSession, spans: Mapping[TopicPartition, tuple[int, int]]
     ) -> None:
-        """In the batch's transaction: move the stored offset from `expected` to `end`, or raise
-        `Fenced` if it is no longer at `expected`."""
+        """In the batch's transaction, one statement: move each partition's stored offset from
+        `expected` to `end` (`spans[tp] == (expected, end)`), or raise `Fenced` if any of them
+        is no longer at its `expected`."""
         table = self._table
+        moves = values(
+            column("topic", String),
+            column("partition", Integer),
+            column("expected", BigInteger),
+            column("end", BigInteger),
+            name="moves",
+        ).data([(tp.topic, tp.partition, e, n) for tp, (e, n) in spans.items()])
         result = await session.execute(
             update(table)
             .where(
                 table.c.group_id == self._group_id,
-                table.c.topic == tp.topic,
-                table.c.partition == tp.partition,
-                table.c.next_offset == expected,
+                table.c.topic == moves.c.topic,
+                table.c.partition == moves.c.partition,
+                table.c.next_offset == moves.c.expected,
             )
-            .values(next_offset=end)
+            .values(next_offset=moves.c.end)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if result.rowcount != len(spans):  # type: ignore[attr-defined]
             raise Fenced()
 
     async def reload(self, tp: TopicPartition) -> int | None:

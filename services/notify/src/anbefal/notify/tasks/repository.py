@@ -7,8 +7,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    and_,
+    case,
+    column,
+    or_,
+    select,
+    update,
+    values,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import func
 
@@ -81,6 +94,37 @@ async def get_task(
 
 async def set_task(session: AsyncSession, task: Task, **values: Any) -> None:
     await session.execute(update(Task).where(Task.id == task.id).values(**values))
+
+
+async def revise_tasks(session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Newer revisions onto their tasks, every row in one statement. A row: (task id, revision,
+    score, comment, attached, status, requeue); `requeue` clears the claim (back in the queue
+    for anyone)."""
+    if not rows:
+        return
+    revised = values(
+        column("id", UUID(as_uuid=True)),
+        column("revision", Integer),
+        column("score", SmallInteger),
+        column("comment", Text),
+        column("attached", JSONB),
+        column("status", String),
+        column("requeue", Boolean),
+        name="revised",
+    ).data(list(rows))
+    await session.execute(
+        update(Task)
+        .where(Task.id == revised.c.id)
+        .values(
+            revision=revised.c.revision,
+            score=revised.c.score,
+            comment=revised.c.comment,
+            attached=revised.c.attached,
+            status=revised.c.status,
+            claimed_by=case((revised.c.requeue, None), else_=Task.claimed_by),
+            claimed_at=case((revised.c.requeue, None), else_=Task.claimed_at),
+        )
+    )
 
 
 async def add_note(session: AsyncSession, task: Task, author: str, body: str) -> None:

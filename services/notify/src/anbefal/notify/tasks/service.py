@@ -71,28 +71,27 @@ async def apply(session: AsyncSession, actions: Sequence[Action]) -> Applied:
 async def apply_revisions(session: AsyncSession, actions: Sequence[Action]) -> list[uuid.UUID]:
     """Newer revisions of actions whose task exists: the late comment, the changed score and
     the attached answers land on the task; a cancelled action takes it out of the queue. An
-    older or repeated revision changes nothing. Returns the tasks cancelled now."""
+    older or repeated revision changes nothing. Returns the tasks cancelled now. One statement
+    for the whole batch."""
     tasks = await repository.tasks_by_action(session, [a.action_id for a in actions])
     cancelled = []
+    revised = []
     for action in actions:
         task = tasks.get(action.action_id)
         if task is None or action.revision <= task.revision:
             continue
         status = after_revision(task.status, action.cancelled)
-        values: dict[str, Any] = {
-            "revision": action.revision,
-            "score": action.score,
-            "comment": action.comment,
-            "attached": _attached(action),
-            "status": status,
-        }
-        if task.status == "cancelled" and status == "open":
-            values.update(claimed_by=None, claimed_at=None)  # back in the queue for anyone
+        # A revived task is back in the queue for anyone.
+        requeue = task.status == "cancelled" and status == "open"
+        revised.append(
+            (task.id, action.revision, action.score, action.comment, _attached(action), status,
+             requeue)
+        )  # fmt: skip
         if status == "cancelled":
             cancelled.append(task.id)
-        await repository.set_task(session, task, **values)
         log.info(
             "task revised", tenant=task.tenant, task_id=str(task.id),
             revision=action.revision, status=status,
         )  # fmt: skip
+    await repository.revise_tasks(session, revised)
     return cancelled

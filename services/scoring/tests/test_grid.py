@@ -4,7 +4,9 @@ from datetime import date
 
 import pytest
 
+from anbefal.common.auth import parse_scope
 from anbefal.scoring.grid import (
+    AWAITING,
     PROTECTS,
     TOO_FEW,
     Block,
@@ -13,7 +15,9 @@ from anbefal.scoring.grid import (
     group_of,
     publishable,
     rows,
+    scoped_view,
     view,
+    with_awaiting,
 )
 from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
 from anbefal.scoring.nps import Figures
@@ -73,3 +77,52 @@ def test_previous_is_shown_only_where_its_own_cell_shows_it() -> None:
     assert row.previous_reason == PROTECTS
     assert before.reason("department", "b") == TOO_FEW
     assert before.as_of is None
+
+
+def test_a_group_that_answered_but_awaits_k_changes_is_listed_without_a_count() -> None:
+    cell = Cell.parse("2026-11")
+    shown = view([block(11, 6, team="a", country="DK")], cell, 5)
+    awaiting = [block(11, 0, team="b", country="DK"), block(10, 0, team="c")]
+    seen = with_awaiting(shown, awaiting)
+    assert seen.values("team") == ["a", "b"]  # c answered in October: not this cell
+    assert (seen.reason("team", "b"), seen.shown("team", "b")) == (AWAITING, None)
+    assert seen.reason("country", "DK") is None  # shown (a's people): nothing awaits there
+    assert [(r.value, r.reason) for r in rows(seen, view([], cell.previous(), 5), "team")] == [
+        ("a", None),
+        ("b", AWAITING),
+    ]
+    # Before any block of the cell is published, the total itself awaits.
+    assert with_awaiting(view([], cell, 5), awaiting).reason(ALL_DIMENSION, ALL_VALUE) == AWAITING
+
+
+def test_a_scoped_view_applies_the_rules_inside_the_scope_and_no_more_is_shown() -> None:
+    cell = Cell.parse("2026-11")
+    blocks = [
+        block(11, 6, team="Alpha", country="DK"),
+        block(11, 5, team="Alpha", country="SE"),
+        block(11, 2, team="Alpha", country="NO"),
+        block(11, 9, team="Beta", country="DK"),
+    ]
+    alpha = scoped_view(blocks, cell, 5, parse_scope("team=Alpha"))
+    assert alpha.shown(ALL_DIMENSION, ALL_VALUE) == Figures(promoters=13)
+    assert alpha.values("team") == ["Alpha"]
+    # Inside Alpha: NO (2) is too few, and SE is hidden with it so that "Alpha minus DK"
+    # is not NO's two people; DK's 6 beside Beta's 9 stays inside the scope.
+    assert alpha.reason("country", "NO") == TOO_FEW
+    assert alpha.reason("country", "SE") == PROTECTS
+    assert alpha.shown("country", "DK") == Figures(promoters=6)
+    assert scoped_view(blocks, cell, 5, ()) == view(blocks, cell, 5)
+
+    # With a team of 3 beside them, the tenant-wide view hides Alpha (the smallest shown) so
+    # that "all minus the shown teams" is not those 3; Alpha's lead then gets nothing either.
+    blocks = [block(11, 6, team="Alpha"), block(11, 9, team="Beta"), block(11, 3, team="Gamma")]
+    assert view(blocks, cell, 5).reason("team", "Alpha") == PROTECTS
+    hidden = scoped_view(blocks, cell, 5, parse_scope("team=Alpha"))
+    assert hidden.shown(ALL_DIMENSION, ALL_VALUE) is None
+    assert hidden.reason(ALL_DIMENSION, ALL_VALUE) == PROTECTS
+    assert hidden.reason("team", "Alpha") == PROTECTS
+
+
+def test_a_cell_nobody_answered_in_lists_nothing() -> None:
+    empty = view([], Cell.parse("2026-11"), 5)
+    assert (empty.values(ALL_DIMENSION), empty.reason(ALL_DIMENSION, ALL_VALUE)) == ([], None)

@@ -265,7 +265,7 @@ def _view(cell: Cell, blocks: list[Block], k: int) -> CellView:
                 hidden.setdefault(dimension, {})[value] = TOO_FEW
             elif value in hidden_sets.get(dimension, set()):
                 hidden.setdefault(dimension, {})[value] = PROTECTS
-    if total.n < k:
+    if blocks and total.n < k:  # a cell nobody answered in has no total to hide
         hidden[ALL_DIMENSION] = {ALL_VALUE: TOO_FEW}
     as_of = max((b.as_of for b in blocks if b.as_of is not None), default=None)
     shown = {ALL_DIMENSION: {ALL_VALUE: total}} if blocks else {}

@@ -293,3 +293,55 @@ async def test_viewers_and_ops_see_tasks_without_contact_details(env: Env) -> No
                     assert not {"phone", "email"} & respondent.keys(), (role, respondent)
             logs = [(await api.get(p)).status_code for p in ("/emails", "/chat-messages")]
             assert logs == ([200, 200] if role in ("director", "admin", "ops") else [403, 403])
+
+
+async def test_an_admin_changes_role_and_scope_and_deactivates_through_the_api(env: Env) -> None:
+    async def cookie_of(email: str) -> str:
+        async with env.page(local_address="127.0.0.43") as page:
+            assert (await page.log_in(env.tenant, email, PASSWORD)).status_code == 303
+            return page.session_cookie
+
+    async def lives(cookie: str) -> bool:
+        async with httpx.AsyncClient(
+            base_url=env.notify.url, cookies={"anbefal_session": cookie}, timeout=30
+        ) as client:
+            return (await client.get("/queue")).status_code == 200
+
+    async with env.api("admin") as api:
+        listed = (await api.get("/users")).json()["users"]
+        sam = next(u for u in listed if u["email"] == "sam@acme.example")
+        assert (sam["role"], sam["scope"], sam["active"]) == ("agent", {}, True)
+        assert not any("password" in key for user in listed for key in user)
+
+        open_page = await cookie_of("sam@acme.example")
+        r = await api.patch(
+            "/users/Sam@acme.example", json={"role": "director", "scope": "team=Alpha"}
+        )
+        assert r.status_code == 200, r.text
+        assert (r.json()["role"], r.json()["scope"]) == ("director", {"team": "Alpha"})
+        assert not await lives(open_page)  # sessions end at once: log in again under the role
+
+        for body, field in (
+            ({"role": "ingest"}, "role"),
+            ({"scope": "team"}, "scope"),
+            ({"active": True}, "active"),
+            ({"name": "x"}, "name"),
+        ):
+            r = await api.patch("/users/sam@acme.example", json=body)
+            assert r.status_code == 422, (body, r.text)
+            assert [d["field"] for d in r.json()["error"]["details"]] == [field], r.text
+        assert (
+            await api.patch("/users/nobody@acme.example", json={"role": "agent"})
+        ).status_code == 404
+
+        open_page = await cookie_of("sam@acme.example")
+        r = await api.patch("/users/sam@acme.example", json={"active": False})
+        assert (r.status_code, r.json()["active"]) == (200, False), r.text
+        assert not await lives(open_page)
+        async with env.page(local_address="127.0.0.44") as page:
+            assert (await page.log_in(env.tenant, "sam@acme.example", PASSWORD)).status_code == 401
+    for role in ("director", "agent", "viewer", "ops"):
+        async with env.api(role) as other:
+            assert (await other.get("/users")).status_code == 403, role
+            r = await other.patch("/users/ida@acme.example", json={"role": "admin"})
+            assert r.status_code == 403, role

@@ -28,6 +28,7 @@ from anbefal.notify.privacy.retention import anonymisers
 from anbefal.notify.reasons import routes as reasons_routes
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.sso import routes as sso_routes
+from anbefal.notify.staff import routes as staff_routes
 from anbefal.notify.staff.passwords import PasswordChecker
 from anbefal.notify.staff.service import Logins
 from anbefal.notify.staff.throttle import LoginThrottle
@@ -104,6 +105,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             email_routes.router,
             chat_routes.router,
             tenants_routes.router,
+            staff_routes.router,
             audit_routes.router,
             sso_routes.router,
             login_routes.router,

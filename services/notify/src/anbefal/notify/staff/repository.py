@@ -33,6 +33,24 @@ async def user(session: AsyncSession, tenant: str, email: str) -> StaffUser | No
     return result
 
 
+async def users(session: AsyncSession, tenant: str) -> list[StaffUser]:
+    return list(
+        await session.scalars(
+            select(StaffUser).where(StaffUser.tenant == tenant).order_by(StaffUser.email)
+        )
+    )
+
+
+async def set_role(
+    session: AsyncSession, tenant: str, email: str, role: str, scope: dict[str, str]
+) -> None:
+    await session.execute(
+        update(StaffUser)
+        .where(StaffUser.tenant == tenant, StaffUser.email == email)
+        .values(role=role, scope=scope)
+    )
+
+
 async def deactivate(session: AsyncSession, tenant: str, email: str) -> bool:
     """Mark a user inactive; False if there is no such user."""
     result = await session.execute(

@@ -65,6 +65,37 @@ async def add_user(
     await sessions.end_all(session, tenant, email)
 
 
+async def change_role(
+    session: AsyncSession,
+    *,
+    tenant: str,
+    email: str,
+    role: str | None,
+    scope: Scope | None,
+    actor: Actor,
+) -> StaffUser | None:
+    """Give a user another role or scope (None: keep it); their sessions end, so they log in
+    again under it. None if there is no such user."""
+    email = email.strip().lower()
+    before = await repository.user(session, tenant, email)
+    if before is None:
+        return None
+    after_role = role or before.role
+    if after_role not in LOGIN_ROLES:
+        raise ValueError(f"role must be one of {', '.join(LOGIN_ROLES)}")
+    after_scope = before.scope if scope is None else dict(scope)
+    was = (before.role, dict(before.scope))
+    await repository.set_role(session, tenant, email, after_role, after_scope)
+    await audit.record(
+        session, OUTBOX, tenant=tenant, actor=actor, action="user.changed", target=f"user:{email}",
+        detail={"role": {"from": was[0], "to": after_role},
+                "scope": {"from": was[1], "to": after_scope}, "password_changed": False},
+    )  # fmt: skip
+    await sessions.end_all(session, tenant, email)
+    await session.refresh(before)
+    return before
+
+
 async def deactivate_user(session: AsyncSession, *, tenant: str, email: str, actor: Actor) -> bool:
     """The user can no longer log in and their sessions end; False if there is no such user.
     `actor` made the change (the audit trail records it)."""

@@ -28,6 +28,7 @@ READERS: dict[tuple[str, str], set[str]] = {
     ("notify", "/v1/tenants/acme/chat-messages"): {"admin", "director", "ops"},
     ("ingest", "/v1/tenants/acme/rejected"): {"admin", "ops"},
     ("scoring", "/v1/tenants/acme/answers"): {"admin", "director", "agent", "viewer", "ops"},
+    ("scoring", "/v1/tenants/acme/themes"): {"admin", "director", "agent", "viewer", "ops"},
 }
 
 

@@ -39,6 +39,7 @@ class Kind(StrEnum):
     TENANT = "tenant"  # the tenant's settings
     ERASURE = "erasure"  # a person's data erased
     EXPORT = "export"  # a person's data exported
+    THEMES = "themes"  # a tenant's named themes (scoring)
 
 
 KINDS: Final = tuple(k.value for k in Kind)

@@ -18,6 +18,7 @@ from anbefal.scoring.routes import router
 from anbefal.scoring.score_events import ScoreEventScheduler
 from anbefal.scoring.settings import ScoringSettings
 from anbefal.scoring.state import ScoringState
+from anbefal.scoring.themes.routes import router as themes_router
 
 
 def wire(runtime: Runtime[ScoringSettings]) -> Wiring[ScoringState]:
@@ -57,6 +58,11 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         title="Anbefal scoring",
         description="Rolling NPS and eNPS per segment, with n and a 95% interval on every figure.",
         settings=settings or ScoringSettings(),
-        routers=[router, answers_router, export_router(SCORING.name, export.collect, OUTBOX)],
+        routers=[
+            router,
+            answers_router,
+            themes_router,
+            export_router(SCORING.name, export.collect, OUTBOX),
+        ],
         wire=wire,
     )

@@ -187,4 +187,16 @@ class Tenant(Base):
     answers_retention_days: Mapped[int] = mapped_column(Integer, server_default=text("730"))
 
 
+class TenantThemes(Base):
+    """A tenant's named themes (themes/store.py): `[{"name", "keywords": [...]}, ...]`; a
+    tenant without a row reads the built-in ones."""
+
+    __tablename__ = "themes"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    themes: Mapped[list[dict[str, object]]] = mapped_column(JSONB)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 TENANTS = TenantProjection(Tenant)

@@ -77,3 +77,17 @@ async def page(
                 tuple_(a.answered_at, a.event_id) < tuple_(cursor.answered_at, cursor.event_id)
             )
     return list(await session.scalars(statement))
+
+
+async def comments(
+    session: AsyncSession, q: AnswerQuery, limit: int
+) -> list[tuple[str, int, dict[str, str]]]:
+    """The newest `limit` comments the query matches, with their score and segments."""
+    a = Answer
+    rows = await session.execute(
+        select(a.comment, a.score, a.segments)
+        .where(*conditions(q), a.comment.is_not(None))
+        .order_by(a.answered_at.desc(), a.event_id.desc())
+        .limit(limit)
+    )
+    return [(str(c), int(s), dict(seg)) for c, s, seg in rows]

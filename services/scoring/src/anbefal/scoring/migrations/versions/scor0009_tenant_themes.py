@@ -1,7 +1,7 @@
 """a tenant's named themes (keywords per theme) for the themes API
 
-Revision: scor0008
-Parent: scor0007
+Revision: scor0009
+Parent: scor0008
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "scor0008"
-down_revision: str | None = "scor0007"
+revision: str = "scor0009"
+down_revision: str | None = "scor0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -23,6 +23,7 @@ from anbefal.notify.email import routes as email_routes
 from anbefal.notify.email.sender import SmtpSender
 from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
+from anbefal.notify.performance import routes as performance_routes
 from anbefal.notify.privacy import export
 from anbefal.notify.privacy.retention import anonymisers
 from anbefal.notify.reasons import routes as reasons_routes
@@ -102,6 +103,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         routers=[
             tasks_routes.router,
             reasons_routes.router,
+            performance_routes.router,
             email_routes.router,
             chat_routes.router,
             tenants_routes.router,

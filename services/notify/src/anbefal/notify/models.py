@@ -83,6 +83,8 @@ class Task(Base):
         Index("ix_tasks_queue", "tenant", "status", "due_at"),
         # The task page's "earlier answers and tasks" of one respondent.
         Index("ix_tasks_respondent", "tenant", text("(respondent ->> 'key')")),
+        # The closed-loop figures: a tenant's tasks by the day of their answer.
+        Index("ix_tasks_answered", "tenant", "answered_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
@@ -110,6 +112,9 @@ class Task(Base):
     # Who holds the task: set only by the conditional claim, so two agents never both hold it.
     claimed_by: Mapped[str | None] = mapped_column(String(320))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The first time anyone took the task up (its first claim; completing needs one): kept
+    # through reassigning and reopening, which clear `claimed_at`. The figures' first contact.
+    first_contact_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(20))
     # Why the respondent was unhappy, one of the tenant's reason codes (`reasons/`), chosen
     # with the outcome; a reopen clears it here and keeps it in `task_completions`.

@@ -34,6 +34,8 @@ class TaskOut(BaseModel):
     created_at: datetime
     claimed_by: str | None = None
     claimed_at: datetime | None = None
+    # The first claim, kept through reassigning and reopening (the figures' first contact).
+    first_contact_at: datetime | None = None
     outcome: str | None = None
     # One of the tenant's reason codes (`GET .../outcome-reasons`), chosen with the outcome.
     reason: str | None = None

@@ -23,9 +23,12 @@ from anbefal.notify.tasks.lifecycle import Outcome, Transition, check
 NOT_FOUND = "no such task"  # also for another tenant's ids: never confirm they exist
 
 
-async def tasks(session: AsyncSession, tenant: str, status: str | None, limit: int) -> list[Task]:
-    """The tenant's tasks (of one status, or all), overdue first."""
-    return await repository.list_tasks(session, tenant, status, limit)
+async def tasks(
+    session: AsyncSession, reader: Principal, status: str | None, limit: int
+) -> list[Task]:
+    """The reader's tenant's tasks (of one status, or all) inside the reader's scope, overdue
+    first."""
+    return await repository.list_tasks(session, reader.tenant, status, limit, reader.scope)
 
 
 async def waiting(session: AsyncSession, tenant: str, *, mine: str | None) -> list[Task]:
@@ -47,9 +50,12 @@ async def history(session: AsyncSession, task: Task) -> list[Task]:
     return await repository.respondent_history(session, task)
 
 
-async def get(session: AsyncSession, tenant: str, task_id: uuid.UUID) -> Task:
+async def get(
+    session: AsyncSession, tenant: str, task_id: uuid.UUID, reader: Principal | None = None
+) -> Task:
+    """One task; 404 for another tenant's, and for one outside the `reader`'s scope."""
     task = await repository.get_task(session, tenant, task_id)
-    if task is None:
+    if task is None or (reader is not None and not reader.sees(task.segments)):
         raise NotFound(NOT_FOUND)
     return task
 
@@ -64,7 +70,7 @@ async def _locked(
     # FOR UPDATE: concurrent transitions of one task queue up here and each sees the last one's
     # result, so of twenty agents claiming at once exactly one gets the task.
     task = await repository.get_task(session, tenant, task_id, lock=True)
-    if task is None:
+    if task is None or not who.sees(task.segments):
         raise NotFound(NOT_FOUND)
     if transition is not None:
         check(transition, status=task.status, holder=task.claimed_by, actor=who.sub, role=who.role)
@@ -89,8 +95,10 @@ async def claim(session: AsyncSession, tenant: str, task_id: uuid.UUID, who: Pri
     if task.status != "open":
         return task  # already ours
     return await _changed(
-        session, task, "claimed", who, status="claimed", claimed_by=who.sub, claimed_at=func.now()
-    )
+        session, task, "claimed", who,
+        status="claimed", claimed_by=who.sub, claimed_at=func.now(),
+        first_contact_at=func.coalesce(Task.first_contact_at, func.now()),
+    )  # fmt: skip
 
 
 async def complete(

@@ -26,14 +26,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import func
 
 from anbefal.common import metrics
+from anbefal.common.auth import Scope
 from anbefal.notify.models import Task, TaskCompletion, TaskNote, Tenant
 from anbefal.notify.tasks.lifecycle import ACTIVE
 
 
 async def list_tasks(
-    session: AsyncSession, tenant: str, status: str | None, limit: int
+    session: AsyncSession, tenant: str, status: str | None, limit: int, scope: Scope = ()
 ) -> list[Task]:
     query = select(Task).where(Task.tenant == tenant)
+    if scope:
+        # `Principal.sees` in SQL: the task's segments hold every (dimension, value) of it.
+        query = query.where(Task.segments.contains(dict(scope)))
     if status:
         query = query.where(Task.status == status)
     # Overdue first falls out of ordering by due time; tasks without a due time last.

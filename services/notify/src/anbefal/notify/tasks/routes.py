@@ -30,7 +30,13 @@ from anbefal.notify.tasks.lifecycle import is_overdue
 router = APIRouter(tags=["tasks"])
 
 
-@router.get("/v1/tenants/{tenant}/tasks", response_model=TaskList, summary="The call-back queue")
+@router.get(
+    "/v1/tenants/{tenant}/tasks",
+    response_model=TaskList,
+    summary="The call-back queue",
+    description="A reader with a scope (a team lead) gets only the tasks inside it; another "
+    "task's id answers 404, as another tenant's does.",
+)
 async def list_tasks(
     tenant: TenantPath,
     principal: Reader,
@@ -41,7 +47,8 @@ async def list_tasks(
     now = datetime.now(UTC)
     return TaskList(
         tasks=[
-            task_out(t, now, principal) for t in await queue.tasks(session, tenant, status, limit)
+            task_out(t, now, principal)
+            for t in await queue.tasks(session, principal, status, limit)
         ]
     )
 
@@ -70,7 +77,7 @@ async def _detail(session: AsyncSession, task: Task, principal: Principal) -> Ta
 async def get_task(
     tenant: TenantPath, task_id: TaskId, principal: Reader, session: SessionDep
 ) -> TaskDetail:
-    return await _detail(session, await queue.get(session, tenant, task_id), principal)
+    return await _detail(session, await queue.get(session, tenant, task_id, principal), principal)
 
 
 @router.post(

@@ -124,7 +124,7 @@ async def _task_page(
     """The task page, or for an id not in the principal's tenant the queue page with 404."""
     principal = login.principal
     try:
-        task = await queue.get(session, principal.tenant, task_id)
+        task = await queue.get(session, principal.tenant, task_id, principal)
     except ServiceError as exc:
         return render(
             request, "queue.html", exc.status, login=login, tasks=[], error=exc.message,

@@ -15,7 +15,20 @@ from typing import Annotated
 import httpx
 import typer
 
-from anbefal.cli import api, audit, chat, envfile, ingest, ops, privacy, rules, sso, tokens, users
+from anbefal.cli import (
+    api,
+    audit,
+    chat,
+    envfile,
+    ingest,
+    ops,
+    privacy,
+    rules,
+    sso,
+    status,
+    tokens,
+    users,
+)
 from anbefal.cli.api import signing_keys
 from anbefal.cli.waiting import ensure_database, progress
 from anbefal.common import topics
@@ -49,7 +62,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(dev_app, name="dev")
 app.add_typer(keys_app, name="keys")
-app.add_typer(ops.app)  # `anbefal status`, `anbefal dlq ...`
+app.add_typer(status.app)  # `anbefal status`
+app.add_typer(ops.app)  # `anbefal dlq ...`
 app.add_typer(users.app, name="user")
 app.add_typer(rules.app, name="rules")
 app.add_typer(chat.app, name="chat")

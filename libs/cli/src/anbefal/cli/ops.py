@@ -1,8 +1,7 @@
-"""Ops commands: `anbefal status` (one table of every service) and `anbefal dlq ...`.
+"""Ops commands: `anbefal dlq ...` (and the helpers `anbefal status` shares, `status.py`).
 
-`status` reads each service's /healthz and /readyz on its API port, and /metrics on its
-internal metrics port. `dlq` reads a service's
-`dead_letters` table (ANBEFAL_DATABASE_URL) and can replay a record to its original topic.
+`dlq` reads a service's `dead_letters` table (ANBEFAL_DATABASE_URL) and can replay a record to
+its original topic.
 """
 
 from __future__ import annotations
@@ -11,11 +10,9 @@ import asyncio
 import importlib
 import json
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import httpx
 import typer
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Table, select, update
@@ -23,29 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from anbefal.common.kafka import Publisher
 from anbefal.common.kafka.connection import KafkaClientSettings
-from anbefal.common.services import CONSUMERS, SERVICES
+from anbefal.common.services import CONSUMERS
 
 # Services that consume, hence have a dead_letters table (ingest only produces).
 CONSUMING = {s.name: s for s in CONSUMERS}
 # Headers the consumer loop adds on the DLQ topic; a replayed record must not carry them.
 _DLQ_HEADER_PREFIX = "dlq-"
 
-# Added to the root app without a name: `status` and `dlq` become top-level commands.
+# Added to the root app without a name: `dlq` becomes a top-level command.
 app = typer.Typer()
 dlq_app = typer.Typer(help="Dead letters: records a consumer could not process.")
 app.add_typer(dlq_app, name="dlq")
-
-
-@dataclass
-class ServiceStatus:
-    name: str
-    url: str
-    healthy: bool
-    ready: bool
-    lag: int | None
-    dlq: int | None
-    sla_breaches: int | None
-    problem: str = ""
 
 
 def metric_sum(metrics_text: str, family: str, *, empty_is_none: bool = False) -> int | None:
@@ -60,53 +45,6 @@ def metric_sum(metrics_text: str, family: str, *, empty_is_none: bool = False) -
     return None
 
 
-async def fetch_status(
-    client: httpx.AsyncClient, name: str, url: str, metrics_url: str
-) -> ServiceStatus:
-    status = ServiceStatus(name, url, False, False, None, None, None)
-    try:
-        status.healthy = (await client.get(f"{url}/healthz")).status_code == 200
-        ready = await client.get(f"{url}/readyz")
-        status.ready = ready.status_code == 200
-        checks: dict[str, Any] = ready.json().get("checks", {})
-        failing = [k for k, v in checks.items() if not (v["ok"] if isinstance(v, dict) else v)]
-        status.problem = ", ".join(failing)
-        text = (await client.get(f"{metrics_url}/metrics")).text
-    except (httpx.HTTPError, ValueError) as exc:
-        status.problem = f"unreachable: {type(exc).__name__}"
-        return status
-    status.lag = metric_sum(text, "anbefal_consumer_lag", empty_is_none=True)
-    status.dlq = metric_sum(text, "anbefal_dead_letters_pending", empty_is_none=True)
-    # prometheus_client strips `_total` from counter family names.
-    status.sla_breaches = metric_sum(text, "anbefal_sla_breaches")
-    return status
-
-
-def render_status(rows: list[ServiceStatus]) -> str:
-    def cell(value: int | None) -> str:
-        return "-" if value is None else str(value)
-
-    header = ("SERVICE", "HEALTH", "READY", "LAG", "DLQ", "SLA BREACHES", "URL", "PROBLEM")
-    table = [header] + [
-        (
-            r.name,
-            "ok" if r.healthy else "DOWN",
-            "ready" if r.ready else "NOT READY",
-            cell(r.lag),
-            cell(r.dlq),
-            cell(r.sla_breaches),
-            r.url,
-            r.problem,
-        )
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip()
-        for row in table
-    )
-
-
 def parse_urls(overrides: list[str], defaults: dict[str, str], option: str) -> dict[str, str]:
     urls = dict(defaults)
     for item in overrides:
@@ -117,44 +55,6 @@ def parse_urls(overrides: list[str], defaults: dict[str, str], option: str) -> d
             )
         urls[name] = url.rstrip("/")
     return urls
-
-
-@app.command("status")
-def status(
-    url: Annotated[
-        list[str] | None,
-        typer.Option(help="SERVICE=URL, repeatable (default: 127.0.0.1:8001-8004)"),
-    ] = None,
-    metrics_url: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="SERVICE=URL of the internal metrics port, repeatable "
-            "(default: 127.0.0.1:9001-9004)"
-        ),
-    ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds per request")] = 3.0,
-) -> None:
-    """One table: each service's health, readiness, consumer lag, DLQ size and SLA breaches.
-
-    Exits 1 when any service is down or not ready.
-    """
-    urls = parse_urls(url or [], {s.name: s.dev_url for s in SERVICES}, "--url")
-    metrics_urls = parse_urls(
-        metrics_url or [], {s.name: s.dev_metrics_url for s in SERVICES}, "--metrics-url"
-    )
-
-    async def gather() -> list[ServiceStatus]:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            return list(
-                await asyncio.gather(
-                    *(fetch_status(client, n, u, metrics_urls[n]) for n, u in urls.items())
-                )
-            )
-
-    rows = asyncio.run(gather())
-    print(render_status(rows))
-    if not all(r.healthy and r.ready for r in rows):
-        raise typer.Exit(1)
 
 
 def _dead_letters(service: str) -> Table:

@@ -35,6 +35,10 @@ class Role(StrEnum):
 
 
 ROLES: tuple[str, ...] = tuple(r.value for r in Role)
+# The tenant claim of an operator's token for the deployment-wide routes (`/v1/ops/...`, e.g.
+# what `anbefal status` reads). No tenant is named `*` (`events.TENANT_PATTERN`), so such a
+# token acts for no tenant and every tenant route refuses it.
+DEPLOYMENT = "*"
 ALGORITHM = "HS256"
 ISSUER = "anbefal"
 API_AUDIENCE = "anbefal:api"

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.app import Runtime
-from anbefal.common.auth import InvalidToken, Principal, Role, verify_token
+from anbefal.common.auth import DEPLOYMENT, InvalidToken, Principal, Role, verify_token
 from anbefal.common.errors import Forbidden, Unauthenticated
 from anbefal.common.events import TENANT_PATTERN
 from anbefal.common.kafka import Publisher
@@ -106,3 +106,15 @@ def allow(*roles: Role) -> Any:
         return principal
 
     return Depends(principal_in_role)
+
+
+def allow_deployment(*roles: Role) -> Any:
+    """The auth dependency of a deployment-wide route: a token whose tenant is `DEPLOYMENT`
+    (no tenant's token, however privileged), in one of `roles`."""
+    admitted = frozenset(roles)
+
+    async def deployment_principal(principal: PrincipalDep) -> Principal:
+        authorize(principal, DEPLOYMENT, admitted)
+        return principal
+
+    return Depends(deployment_principal)

@@ -23,6 +23,7 @@ from anbefal.notify.email import routes as email_routes
 from anbefal.notify.email.sender import SmtpSender
 from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import CONSUMER_TABLES, OUTBOX
+from anbefal.notify.performance import health as health_routes
 from anbefal.notify.performance import routes as performance_routes
 from anbefal.notify.privacy import export
 from anbefal.notify.privacy.retention import anonymisers
@@ -104,6 +105,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             tasks_routes.router,
             reasons_routes.router,
             performance_routes.router,
+            health_routes.router,
             email_routes.router,
             chat_routes.router,
             tenants_routes.router,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, Subquery, distinct, extract, func, literal, null, select, tuple_
@@ -121,3 +121,46 @@ async def dimensions(session: AsyncSession, tenant: str, scope: Scope) -> Sequen
     if scope:
         query = query.where(Task.segments.contains(dict(scope)))
     return sorted(await session.scalars(query))
+
+
+@dataclass(frozen=True)
+class QueueHealth:
+    """One tenant's queue now, for ops (`anbefal status`)."""
+
+    tenant: str
+    open: int
+    overdue: int
+    sla_breaches: int
+    not_escalated: int
+    unowned: int
+
+
+async def queue_health(
+    session: AsyncSession, now: datetime, escalation_grace: timedelta
+) -> list[QueueHealth]:
+    """Every tenant with open or claimed tasks: how many, how many past due, how many of those
+    the SLA clock escalated (open breaches) and has not escalated `escalation_grace` after
+    their due time, and how many no one owns (no assignee, no holder)."""
+    active = Task.status.in_(ACTIVE)
+    past_due = Task.due_at < now
+    query = (
+        select(
+            Task.tenant,
+            func.count().label("open"),
+            func.count().filter(past_due).label("overdue"),
+            func.count().filter(past_due, Task.escalated_at.is_not(None)).label("breaches"),
+            func.count()
+            .filter(Task.due_at < now - escalation_grace, Task.escalated_at.is_(None))
+            .label("not_escalated"),
+            func.count()
+            .filter(Task.assignee.is_(None), Task.claimed_by.is_(None))
+            .label("unowned"),
+        )
+        .where(active)
+        .group_by(Task.tenant)
+        .order_by(Task.tenant)
+    )
+    return [
+        QueueHealth(r.tenant, r.open, r.overdue, r.breaches, r.not_escalated, r.unowned)
+        for r in await session.execute(query)
+    ]

@@ -95,22 +95,25 @@ def test_a_group_that_answered_but_awaits_k_changes_is_listed_without_a_count() 
     assert with_awaiting(view([], cell, 5), awaiting).reason(ALL_DIMENSION, ALL_VALUE) == AWAITING
 
 
-def test_a_scoped_view_applies_the_rules_inside_the_scope_and_no_more_is_shown() -> None:
+def test_a_scoped_view_shows_only_figures_every_reader_sees() -> None:
     cell = Cell.parse("2026-11")
     blocks = [
-        block(11, 6, team="Alpha", country="DK"),
-        block(11, 5, team="Alpha", country="SE"),
-        block(11, 2, team="Alpha", country="NO"),
+        block(11, 6, team="Alpha", country="DK", squad="A1"),
+        block(11, 5, team="Alpha", country="SE", squad="A2"),
+        block(11, 2, team="Alpha", country="NO", squad="A2"),
         block(11, 9, team="Beta", country="DK"),
     ]
     alpha = scoped_view(blocks, cell, 5, parse_scope("team=Alpha"))
+    # The total is team Alpha's figure, and the squads lie wholly inside Alpha: as tenant-wide.
     assert alpha.shown(ALL_DIMENSION, ALL_VALUE) == Figures(promoters=13)
     assert alpha.values("team") == ["Alpha"]
-    # Inside Alpha: NO (2) is too few, and SE is hidden with it so that "Alpha minus DK"
-    # is not NO's two people; DK's 6 beside Beta's 9 stays inside the scope.
+    assert alpha.shown("squad", "A1") == Figures(promoters=6)
+    assert alpha.shown("squad", "A2") == Figures(promoters=7)
+    # Alpha's people in a country are an intersection: "DK minus Alpha's DK" would be Beta's
+    # 9 here, but could be 1 elsewhere, so no intersection is shown; NO is too few anyway.
+    assert alpha.reason("country", "DK") == PROTECTS
     assert alpha.reason("country", "NO") == TOO_FEW
-    assert alpha.reason("country", "SE") == PROTECTS
-    assert alpha.shown("country", "DK") == Figures(promoters=6)
+    assert alpha.shown("country", "SE") is None
     assert scoped_view(blocks, cell, 5, ()) == view(blocks, cell, 5)
 
     # With a team of 3 beside them, the tenant-wide view hides Alpha (the smallest shown) so

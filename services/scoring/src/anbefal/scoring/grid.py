@@ -213,21 +213,44 @@ def in_scope(block: Block, scope: Scope) -> bool:
 
 
 def scoped_view(blocks: Iterable[Block], cell: Cell, k: int, scope: Scope) -> CellView:
-    """The cell as a reader with `scope` sees it: the blocks inside the scope, with the k rules
-    applied among them. The scope's total is the figure of the scope's segment that every
-    reader sees (or a part of it), so where the tenant-wide view hides one of the scope's
-    segments, everything here is hidden for the same reason: a team lead learns no more than
-    any reader about the people around their team."""
+    """The cell as a reader with `scope` (a team lead) sees it: the segments of the blocks
+    inside the scope, each shown only where it is a figure every reader sees, the same in the
+    tenant-wide view (the segment lies wholly inside the scope, and that view shows it). The
+    scope's total is shown where it equals a shown segment of the scope (`team=Alpha`: team
+    Alpha's figure). Anything else is an intersection (Alpha's people in one country) that,
+    set beside the tenant-wide figures (that country), could single out fewer than k people:
+    hidden as `protects_other_segment`, or with the reason the tenant-wide view gives. So a
+    team lead learns nothing any reader could not."""
     blocks = list(blocks)
-    if not scope:
-        return view(blocks, cell, k)
-    mine = view([b for b in blocks if in_scope(b, scope)], cell, k)
     everyone = view(blocks, cell, k)
-    for dimension, value in scope:
+    if not scope:
+        return everyone
+    mine = view([b for b in blocks if in_scope(b, scope)], cell, k)
+    hidden: dict[str, dict[str, Reason]] = {}
+    for dimension, values in mine.figures.items():
+        for value, figures in values.items():
+            same = [(dimension, value)]
+            if dimension == ALL_DIMENSION:
+                same = list(scope)
+            reason = _shown_alike(everyone, same, figures)
+            if reason is not None:
+                hidden.setdefault(dimension, {})[value] = reason
+    return CellView(cell, mine.figures, hidden, mine.as_of)
+
+
+def _shown_alike(
+    everyone: CellView, segments: list[tuple[str, str]], figures: Figures
+) -> Reason | None:
+    """None when one of `segments` is shown tenant-wide with exactly `figures` (the scoped
+    blocks are a subset of its blocks, so equal counts are the same people); else why not."""
+    reasons: list[Reason] = []
+    for dimension, value in segments:
+        if everyone.shown(dimension, value) == figures:
+            return None
         reason = everyone.reason(dimension, value)
         if reason is not None:
-            return _hide_breakdowns(mine, everything=True, reason=reason)
-    return mine
+            reasons.append(reason)
+    return reasons[0] if reasons else PROTECTS
 
 
 def with_awaiting(view: CellView, pending: Iterable[Block]) -> CellView:

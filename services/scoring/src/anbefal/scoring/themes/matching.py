@@ -3,37 +3,47 @@ shares a stem with the comment's words in the same order ("contact person", not 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from anbefal.scoring.themes.catalogue import Theme
-from anbefal.scoring.themes.stemming import stemmed, words
+from anbefal.scoring.themes.stemming import stemmed
 
 
 class Matcher:
+    """The themes, indexed by stem: a comment costs one dictionary look-up per stem it holds,
+    however many keywords there are; a phrase is walked only when its first word is there."""
+
     def __init__(self, themes: Iterable[Theme]) -> None:
         self.themes = tuple(themes)
-        # Per theme: each keyword as its words' stem sets.
-        self._keywords = [
-            (t.name, [stemmed(k) for k in t.keywords if words(k)]) for t in self.themes
-        ]
+        self._single: dict[str, set[str]] = defaultdict(set)
+        self._phrases: dict[str, list[tuple[str, list[frozenset[str]]]]] = defaultdict(list)
+        for theme in self.themes:
+            for keyword in theme.keywords:
+                parts = stemmed(keyword)
+                for stem in parts[0] if parts else ():
+                    if len(parts) == 1:
+                        self._single[stem].add(theme.name)
+                    else:
+                        self._phrases[stem].append((theme.name, parts))
         self.stems: frozenset[str] = frozenset(
-            s for _, keywords in self._keywords for k in keywords for w in k for s in w
+            s for t in self.themes for k in t.keywords for w in stemmed(k) for s in w
         )
 
     def themes_of(self, comment: str) -> list[str]:
         text = stemmed(comment)
-        if not text:
-            return []
-        present = frozenset().union(*text)
-        return [
-            name
-            for name, keywords in self._keywords
-            if any(_occurs(k, text, present) for k in keywords)
-        ]
+        present: set[str] = set().union(*text) if text else set()
+        hits: set[str] = set()
+        for stem in present:
+            hits.update(self._single.get(stem, ()))
+            for name, phrase in self._phrases.get(stem, ()):
+                if name not in hits and _occurs(phrase, text, present):
+                    hits.add(name)
+        return [t.name for t in self.themes if t.name in hits]
 
 
 def _occurs(
-    keyword: Sequence[frozenset[str]], text: Sequence[frozenset[str]], present: frozenset[str]
+    keyword: Sequence[frozenset[str]], text: Sequence[frozenset[str]], present: set[str]
 ) -> bool:
     if not all(w & present for w in keyword):
         return False  # the common case, decided without walking the text

@@ -266,7 +266,7 @@ def _batches(path: Path, size: int) -> Iterator[list[tuple[int, dict[str, Any]]]
             yield batch
 
 
-def _post(
+def post_batch(
     client: httpx.Client, docs: list[dict[str, Any]], *, history: bool, attempts: int = 10
 ) -> httpx.Response:
     """POST a batch; on 429/503 wait as the server says and try again (the batch is idempotent)."""
@@ -321,7 +321,7 @@ def import_csv(
     ):
         task = progress.add_task("import", total=total, summary="")
         for batch in _batches(file, batch_size):
-            response = _post(client, [doc for _, doc in batch], history=not route)
+            response = post_batch(client, [doc for _, doc in batch], history=not route)
             if response.status_code == 422:
                 details = response.json()["error"].get("details", [])
                 results: list[dict[str, Any]] = [

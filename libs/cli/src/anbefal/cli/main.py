@@ -19,6 +19,7 @@ from anbefal.cli import (
     api,
     audit,
     chat,
+    demo,
     envfile,
     ingest,
     ops,
@@ -73,6 +74,7 @@ app.add_typer(ingest.app)  # `anbefal import FILE.csv`
 app.add_typer(audit.app)  # `anbefal audit --tenant T`
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(sso.app, name="sso")
+app.add_typer(demo.app, name="demo")
 
 SERVICE_NAMES = ", ".join(s.name for s in SERVICES)
 DEMO_PASSWORD = "demo-password"
@@ -314,21 +316,39 @@ def dev_welcome(
         sender_email="director@demo.example",
         follow_up_days=5,
     )
-    # A staff account for the call-back page; a fixed password is fine for a local demo only.
-    asyncio.run(
-        users.add(
-            _env("ANBEFAL_DATABASE_URL"), tenant="demo", email="agent@demo.example",
-            name="Ada Agent", role="agent", password=DEMO_PASSWORD, locale="en",
-        )
-    )  # fmt: skip
-    banner = f"""
+    # Staff accounts for the queue and the dashboard; a fixed password is fine for a local
+    # demo only.
+    for email, name, role in (
+        ("agent@demo.example", "Ada Agent", "agent"),
+        ("director@demo.example", "Dorthe Director", "director"),
+    ):
+        asyncio.run(
+            users.add(
+                _env("ANBEFAL_DATABASE_URL"), tenant="demo", email=email, name=name, role=role,
+                password=DEMO_PASSWORD, locale="en",
+            )
+        )  # fmt: skip
+    banner = welcome_banner(os.environ.get("ANBEFAL_MAIL_HTTP_PORT", "8025"))
+    print(banner, flush=True)
+    if stay:
+        while True:
+            time.sleep(3600)
+
+
+def welcome_banner(mail_port: str) -> str:
+    """What `make run` prints once everything is up."""
+    return f"""
 Anbefal is running.
   ingest       {INGEST.dev_url}/docs
   scoring      {SCORING.dev_url}/docs
   closed loop  {CLOSED_LOOP.dev_url}/docs
   notify       {NOTIFY.dev_url}/docs
   staff page   {NOTIFY.dev_url}/  (organisation demo, agent@demo.example, {DEMO_PASSWORD})
-  mail sink    http://127.0.0.1:{os.environ.get("ANBEFAL_MAIL_HTTP_PORT", "8025")}/
+  dashboard    {NOTIFY.dev_url}/dashboard  (demo, director@demo.example, {DEMO_PASSWORD})
+  mail sink    http://127.0.0.1:{mail_port}/
+
+Six months of a Danish company's answers for the dashboard (history: no tasks, no mail):
+  uv run anbefal demo load --tenant demo
 
 Post an answer (tenant `demo`):
   TOKEN=$(uv run anbefal token issue --tenant demo --role admin --sub me --ttl 1d)
@@ -341,10 +361,6 @@ Post an answer (tenant `demo`):
 
 Ctrl-C stops everything; data is kept in .local/ for the next `make run`.
 """
-    print(banner, flush=True)
-    if stay:
-        while True:
-            time.sleep(3600)
 
 
 def main() -> None:

@@ -1,9 +1,9 @@
 """notify service: actions in; tasks, emails, chat posts and the staff page out; and the store
 of every service's audit trail.
 
-One folder per feature (`tasks`, `email`, `chat`, `staff`, `ui`, `unsubscribe`, `audit`), each
-with its routes, service and repository; `handlers.py` decides what an action makes, this
-module wires.
+One folder per feature (`tasks`, `email`, `chat`, `staff`, `ui`, `dashboard`, `unsubscribe`,
+`audit`), each with its routes, service and repository; `handlers.py` decides what an action
+makes, this module wires.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from anbefal.notify import handlers
 from anbefal.notify.audit import routes as audit_routes
 from anbefal.notify.chat import routes as chat_routes
 from anbefal.notify.chat.worker import ChatWorker
+from anbefal.notify.dashboard import routes as dashboard_routes
 from anbefal.notify.email import routes as email_routes
 from anbefal.notify.email.sender import SmtpSender
 from anbefal.notify.email.worker import EmailWorker
@@ -114,6 +115,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             sso_routes.router,
             login_routes.router,
             ui_routes.router,
+            dashboard_routes.router,
             unsubscribe_routes.router,
             export_router(NOTIFY.name, export.collect, OUTBOX),
         ],

@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 
 from anbefal.common.crypto import Keyring
-from anbefal.common.services import NOTIFY
+from anbefal.common.services import NOTIFY, SCORING
 from anbefal.common.settings import BaseServiceSettings
 from anbefal.notify.unsubscribe.tokens import LinkKeys
 
@@ -35,6 +35,11 @@ class NotifySettings(BaseServiceSettings):
     unsubscribe_legacy_secrets: SecretStr | None = None
     # Where the page is served; used for task links in staff mail and unsubscribe links.
     public_url: str = NOTIFY.dev_url
+    # The dashboard reads scoring's API here, as the logged-in person (a token the web app
+    # issues for them, valid for a minute); a call slower than the timeout shows the section
+    # as unavailable rather than holding the page.
+    scoring_url: str = SCORING.dev_url
+    dashboard_api_timeout_s: float = Field(default=10.0, gt=0)
     # How often the staff page's queue asks for fresh rows (its live update).
     ui_poll_s: float = Field(default=5.0, gt=0)
     # Staff logins: a session lasts this long; password checks run this many at once (off the

@@ -5,6 +5,8 @@ from __future__ import annotations
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Call-back queue",
+        "nav": "Pages",
+        "nav_dashboard": "Dashboard",
         "login": "Log in",
         "logout": "Log out",
         "tenant": "Organisation",
@@ -71,6 +73,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "da": {
         "title": "Tilbagekaldskø",
+        "nav": "Sider",
+        "nav_dashboard": "Overblik",
         "login": "Log ind",
         "logout": "Log ud",
         "tenant": "Organisation",

@@ -87,7 +87,9 @@ async def login(
     if user is None:
         return login_page(request, state, 401, text["bad_login"], tenant=tenant, email=email)
     token = await sessions.start(session, user, hours=state.settings.staff_session_hours)
-    response = RedirectResponse("/queue", status_code=303)
+    # Viewers work no tasks: their page is the dashboard.
+    home = "/dashboard" if user.role == "viewer" else "/queue"
+    response = RedirectResponse(home, status_code=303)
     guard.set_session(response, token, state.settings)
     response.set_cookie(
         LOCALE_COOKIE, user.locale, samesite="lax", secure=guard.secure(state.settings)

@@ -1,0 +1,86 @@
+"""The other services' APIs, read as the logged-in person.
+
+The web app holds no figures of its own: it asks scoring's API with a bearer token it issues
+for the person in the session (their tenant, role, email as `sub`, and a team lead's scope),
+valid for a minute. Each service then applies its own rules (roles, eNPS anonymity, scope) to
+the person's own rights, exactly as for any other API caller.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from anbefal.common.auth import Principal, issue_token
+from anbefal.notify.settings import NotifySettings
+
+TOKEN_TTL_S = 60
+
+
+class Unavailable(Exception):
+    """The API could not be read (down, slow, or a 5xx): the page says so instead of failing."""
+
+
+class Refused(Exception):
+    """The API refused the request (4xx): `message` says why, in the API's words."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def token_for(settings: NotifySettings, principal: Principal) -> str:
+    return issue_token(
+        settings.signing_keys(),
+        tenant=principal.tenant,
+        role=principal.role,
+        sub=principal.sub,
+        ttl_s=TOKEN_TTL_S,
+        scope=principal.scope,
+    )
+
+
+class Apis:
+    """`async with Apis(settings, principal) as apis:` one page's calls, sharing a connection."""
+
+    def __init__(self, settings: NotifySettings, principal: Principal) -> None:
+        self.tenant = principal.tenant
+        self._client = httpx.AsyncClient(
+            base_url=settings.scoring_url,
+            headers={"Authorization": f"Bearer {token_for(settings, principal)}"},
+            timeout=settings.dashboard_api_timeout_s,
+        )
+
+    async def __aenter__(self) -> Apis:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._client.aclose()
+
+    async def get(self, path: str, params: dict[str, str]) -> httpx.Response:
+        try:
+            response = await self._client.get(f"/v1/tenants/{self.tenant}/{path}", params=params)
+        except httpx.HTTPError as exc:
+            raise Unavailable(str(exc)) from exc
+        if response.status_code >= 500:
+            raise Unavailable(f"{path}: {response.status_code}")
+        if response.status_code >= 400:
+            raise Refused(response.status_code, _message(response))
+        return response
+
+    async def json(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        body: dict[str, Any] = (await self.get(path, params)).json()
+        return body
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error", {})
+        return str(error.get("message") or response.reason_phrase)
+    except ValueError:
+        return response.reason_phrase

@@ -156,9 +156,9 @@ async def log_in(
     context = await browser.new_context(viewport=viewport, timezone_id="America/New_York")
     page = await context.new_page()
     await page.goto(f"{system.notify.url}/login")
-    await page.get_by_label("Organisation").fill(system.tenant)
-    await page.get_by_label("Email").fill(person.email)
-    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_label("Organisation", exact=True).fill(system.tenant)
+    await page.get_by_label("Email", exact=True).fill(person.email)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
     await page.get_by_role("button", name="Log in").click()
     await page.wait_for_load_state()
     return context, page

@@ -37,10 +37,14 @@ async def claim_due(session: AsyncSession, model: type[D], limit: int) -> list[D
     return list(await session.scalars(query))
 
 
-async def mark_sent(session: AsyncSession, model: type[Delivery], row_id: uuid.UUID) -> None:
+async def mark_sent(
+    session: AsyncSession, model: type[Delivery], row_ids: Sequence[uuid.UUID]
+) -> None:
+    if not row_ids:
+        return
     await session.execute(
         update(model)
-        .where(model.id == row_id)
+        .where(model.id.in_(row_ids))
         .values(status="sent", sent_at=func.now(), attempts=model.attempts + 1, last_error=None)
     )
 

@@ -29,7 +29,7 @@ async def claim_due_chat_messages(session: AsyncSession, limit: int) -> list[Cha
 
 
 async def mark_chat_sent(session: AsyncSession, message: ChatMessage) -> None:
-    await repository.mark_sent(session, ChatMessage, message.id)
+    await repository.mark_sent(session, ChatMessage, [message.id])
 
 
 async def list_chat_messages(session: AsyncSession, tenant: str, limit: int) -> list[ChatMessage]:

@@ -43,8 +43,9 @@ async def claim_due_emails(session: AsyncSession, limit: int) -> list[Email]:
     return await repository.claim_due(session, Email, limit)
 
 
-async def mark_sent(session: AsyncSession, email_id: uuid.UUID) -> None:
-    await repository.mark_sent(session, Email, email_id)
+async def mark_sent(session: AsyncSession, email_ids: Sequence[uuid.UUID]) -> None:
+    """The batch's sent mail, in one statement."""
+    await repository.mark_sent(session, Email, email_ids)
 
 
 async def mark_suppressed(session: AsyncSession, email_id: uuid.UUID) -> None:

@@ -7,9 +7,11 @@ the same Message-ID. Email is therefore at-least-once (docs/architecture.md §4)
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -56,11 +58,10 @@ class EmailWorker:
         # Checked at send time, not when the row was written: an address unsubscribed while
         # its mail waited for a retry is not sent either.
         suppressed = await unsubscribe.suppressed(session, emails, self._keyring())
-        sent: list[float] = []
-        on_commit(session, lambda: hops.observe(hops.EMAIL_SENT, sent, time.time()))
+        planned: dict[str, int] = {}  # respondent mail to each address in this batch
+        ready: list[tuple[Email, EmailMessage]] = []
         for email in emails:
             bound = log.bind(tenant=email.tenant, email_id=str(email.id), trace_id=email.trace_id)
-            now = datetime.now(UTC)
             if email.recipient and (email.tenant, email.recipient.lower()) in suppressed:
                 await email_repository.mark_suppressed(session, email.id)
                 bound.info("email not sent: the recipient unsubscribed")
@@ -68,11 +69,11 @@ class EmailWorker:
             if not email.recipient:
                 await repository.mark_failed_attempt(
                     session, email, "the respondent has no email address",
-                    permanent=True, max_attempts=self._max_attempts, now=now,
+                    permanent=True, max_attempts=self._max_attempts, now=datetime.now(UTC),
                 )  # fmt: skip
                 bound.warning("email not sendable: no recipient")
                 continue
-            if await self._over_daily_cap(session, email):
+            if await self._over_daily_cap(session, email, planned):
                 reason = (
                     f"not sent: {email.recipient} had {self._daily_cap} mails a day already "
                     "(ANBEFAL_EMAIL_MAX_PER_RECIPIENT_PER_DAY)"
@@ -81,45 +82,71 @@ class EmailWorker:
                 metrics.EMAILS_CAPPED.labels(email.template).inc()
                 bound.warning("email skipped: the recipient's daily cap", cap=self._daily_cap)
                 continue
-            message = build_message(
-                sender=email.sender,
-                recipient=email.recipient,
-                reply_to=email.reply_to,
-                subject=email.subject,
-                body=email.body,
-                message_id=email.message_id,
-                unsubscribe_url=email.unsubscribe_url,
-                html=email.html,
-                images=email.images,
-            )
-            try:
-                await self._sender.send(message)
-            except PermanentFailure as exc:
-                await repository.mark_failed_attempt(
-                    session, email, str(exc), permanent=True,
-                    max_attempts=self._max_attempts, now=now,
-                )  # fmt: skip
-                bound.error("email refused permanently", error=str(exc))
-                metrics.EMAILS_FAILED.labels(email.template).inc()
-            except Exception as exc:
-                await repository.mark_failed_attempt(
-                    session, email, repr(exc), permanent=False,
-                    max_attempts=self._max_attempts, now=now,
-                )  # fmt: skip
-                bound.warning("email attempt failed", error=repr(exc), attempt=email.attempts + 1)
-                metrics.EMAILS_FAILED.labels(email.template).inc()
+            ready.append((email, self._message(email, email.recipient)))
+        # The batch's SMTP conversations overlap: a mail does not wait for the ones before it.
+        outcomes = await asyncio.gather(
+            *(self._sender.send(message) for _, message in ready), return_exceptions=True
+        )
+        sent: list[Email] = []
+        for (email, _), outcome in zip(ready, outcomes, strict=True):
+            if outcome is None:
+                sent.append(email)
+            elif isinstance(outcome, Exception):
+                await self._failed(session, email, outcome)
             else:
-                await email_repository.mark_sent(session, email.id)
-                sent.append(email.created_at.timestamp())
-                metrics.EMAILS_SENT.labels(email.template).inc()
-                bound.info("email sent", template=email.template, message_id=email.message_id)
+                raise outcome  # cancelled: the step rolls back, nothing is marked
+        await email_repository.mark_sent(session, [e.id for e in sent])
+        for email in sent:
+            metrics.EMAILS_SENT.labels(email.template).inc()
+            log.info(
+                "email sent", tenant=email.tenant, email_id=str(email.id),
+                trace_id=email.trace_id, template=email.template, message_id=email.message_id,
+            )  # fmt: skip
+        queued = [e.created_at.timestamp() for e in sent]
+        on_commit(session, lambda: hops.observe(hops.EMAIL_SENT, queued, time.time()))
         return len(emails)
 
-    async def _over_daily_cap(self, session: AsyncSession, email: Email) -> bool:
+    @staticmethod
+    def _message(email: Email, recipient: str) -> EmailMessage:
+        return build_message(
+            sender=email.sender,
+            recipient=recipient,
+            reply_to=email.reply_to,
+            subject=email.subject,
+            body=email.body,
+            message_id=email.message_id,
+            unsubscribe_url=email.unsubscribe_url,
+            html=email.html,
+            images=email.images,
+        )
+
+    async def _failed(self, session: AsyncSession, email: Email, error: Exception) -> None:
+        bound = log.bind(tenant=email.tenant, email_id=str(email.id), trace_id=email.trace_id)
+        permanent = isinstance(error, PermanentFailure)
+        attempt = email.attempts + 1
+        await repository.mark_failed_attempt(
+            session, email, str(error) if permanent else repr(error), permanent=permanent,
+            max_attempts=self._max_attempts, now=datetime.now(UTC),
+        )  # fmt: skip
+        if permanent:
+            bound.error("email refused permanently", error=str(error))
+        else:
+            bound.warning("email attempt failed", error=repr(error), attempt=attempt)
+        metrics.EMAILS_FAILED.labels(email.template).inc()
+
+    async def _over_daily_cap(
+        self, session: AsyncSession, email: Email, planned: dict[str, int]
+    ) -> bool:
+        """Over the address's daily cap, counting the mail sent and the mail of this batch
+        (`planned`, which a mail under the cap is added to)."""
         # Staff mail (no unsubscribe link) goes to the tenant's own people: not capped.
         if not email.unsubscribe_url or not email.recipient:
             return False
+        address = email.recipient.lower()
         sent = await email_repository.respondent_mail_sent_to(
             session, email.recipient, timedelta(days=1)
         )
-        return sent >= self._daily_cap
+        if sent + planned.get(address, 0) >= self._daily_cap:
+            return True
+        planned[address] = planned.get(address, 0) + 1
+        return False

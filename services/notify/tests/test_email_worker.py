@@ -1,0 +1,91 @@
+"""The mail worker against PostgreSQL: a batch's SMTP conversations overlap, and every mail of
+it ends sent, retried or refused as its own conversation went."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from anbefal.common.crypto import Keyring, key_spec
+from anbefal.common.db import create_engine, create_sessionmaker
+from anbefal.notify.email.sender import PermanentFailure
+from anbefal.notify.email.worker import EmailWorker
+from anbefal.notify.models import Email
+
+pytestmark = pytest.mark.integration
+
+KEYRING = Keyring.parse(key_spec("k1", b"k" * 32))
+AT = datetime(2026, 12, 1, 9, 17, tzinfo=UTC)
+
+
+def mail(tenant: str, recipient: str) -> Email:
+    return Email(
+        id=uuid.uuid4(), action_id=uuid.uuid4(), tenant=tenant, template="thank_you",
+        message_id=f"<{uuid.uuid4()}@x>", sender="acme@example.com", recipient=recipient,
+        subject="Tak", body="Tak for dit svar", status="pending", attempts=0,
+        next_attempt_at=AT,
+    )  # fmt: skip
+
+
+class Relay:
+    """An SMTP relay that answers nobody until `expected` conversations are open at once (or a
+    while has passed), then refuses or fails the addresses it was told to."""
+
+    def __init__(self, expected: int, refuse: str, fail: str) -> None:
+        self.expected, self.refuse, self.fail = expected, refuse, fail
+        self.open = 0
+        self.most_open = 0
+        self._all_open = asyncio.Event()
+
+    async def send(self, message: EmailMessage) -> None:
+        self.open += 1
+        self.most_open = max(self.most_open, self.open)
+        if self.open == self.expected:
+            self._all_open.set()
+        try:
+            await asyncio.wait_for(self._all_open.wait(), 2)
+        except TimeoutError:
+            pass
+        finally:
+            self.open -= 1
+        if message["To"] == self.refuse:
+            raise PermanentFailure("550 no such user")
+        if message["To"] == self.fail:
+            raise ConnectionError("the relay hung up")
+
+
+async def test_a_batchs_mails_are_sent_at_once_and_each_ends_as_its_send_went(
+    stack: Any,
+) -> None:
+    engine = create_engine(stack.new_database(), pool_size=1)
+    db = create_sessionmaker(engine)
+    tenant = f"mail-{uuid.uuid4().hex[:8]}"
+    addresses = [f"p{n}@x.example" for n in range(5)]
+    relay = Relay(len(addresses), refuse=addresses[3], fail=addresses[4])
+    worker = EmailWorker(
+        db, relay, poll_s=60, max_attempts=3, max_per_recipient_per_day=5,
+        keyring=lambda: KEYRING,
+    )  # fmt: skip
+    try:
+        async with db() as session, session.begin():
+            session.add_all([mail(tenant, a) for a in addresses])
+        assert await worker.worker.run_once() == len(addresses)
+        async with db() as session:
+            rows = {
+                e.recipient: e
+                for e in await session.scalars(select(Email).where(Email.tenant == tenant))
+            }
+    finally:
+        await engine.dispose()
+
+    assert relay.most_open == len(addresses)
+    assert [rows[a].status for a in addresses] == ["sent", "sent", "sent", "failed", "pending"]
+    assert [rows[a].attempts for a in addresses] == [1, 1, 1, 1, 1]
+    assert rows[addresses[0]].sent_at is not None
+    assert rows[addresses[4]].last_error == "ConnectionError('the relay hung up')"

@@ -18,11 +18,21 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from anbefal.common.auth import Scope
 from anbefal.common.nps import category
-from anbefal.scoring.grid import Block, Cell, Group, group_of, publishable, rows, view
+from anbefal.scoring.grid import (
+    Block,
+    Cell,
+    Group,
+    group_of,
+    publishable,
+    rows,
+    scoped_view,
+    view,
+)
 from anbefal.scoring.models import ALL_DIMENSION, ALL_VALUE
 from anbefal.scoring.nps import Figures
 
@@ -116,6 +126,16 @@ class Scoring:
             for answer in answers
         )
 
+    def members_of(self, cell: Cell, scope: Scope) -> frozenset[int]:
+        """The published answers of the cell inside a reader's scope."""
+        months = set(cell.months())
+        return frozenset(
+            answer
+            for (month, group), answers in self.shown.items()
+            if month in months and all(pair in group for pair in scope)
+            for answer in answers
+        )
+
 
 def obtainable(scoring: Scoring) -> set[frozenset[int]]:
     """The answers behind every figure a reader can see right now (and derive by subtraction
@@ -179,3 +199,48 @@ def test_no_two_obtainable_figures_isolate_fewer_than_k(org: Organisation) -> No
         if scoring.apply(answer, atom, score):
             remembered |= obtainable(scoring)
     assert small_nested_differences(remembered, org.k) == []
+
+
+def scoped_figures(scoring: Scoring, scope: Scope) -> set[frozenset[int]]:
+    """The answers behind every figure a reader with `scope` sees right now."""
+    blocks = scoring.blocks()
+    seen: set[frozenset[int]] = set()
+    for cell in CELLS:
+        current = scoped_view(blocks, cell, scoring.k, scope)
+        for dimension in (ALL_DIMENSION, *DIMENSIONS):
+            for value in current.values(dimension):
+                shown = current.shown(dimension, value)
+                if shown is None:
+                    continue
+                members = scoring.members(cell, dimension, value) & scoring.members_of(cell, scope)
+                assert shown.n == len(members)
+                seen.add(members)
+    return seen
+
+
+# Team t0 in two countries beside team t1 in one: t0's people in dk are a figure no
+# tenant-wide reader sees ("dk minus t0's dk" would be t1).
+TWO_TEAMS = Organisation(
+    k=3,
+    people=[{"department": "d0", "team": t, "country": c}
+            for t, c in [("t0", "dk")] * 3 + [("t0", "se")] * 3 + [("t1", "dk")] * 3],
+    steps=[(who, 0, 9, False) for who in range(9)],
+    raise_k_at=None,
+)  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(organisations())
+@example(TWO_TEAMS)
+def test_a_team_lead_sees_no_figure_that_every_reader_does_not(org: Organisation) -> None:
+    """Whatever a scoped reader sees is a figure the tenant-wide reader sees too, so holding a
+    scoped token beside the others isolates nobody."""
+    scoring = Scoring(org.k)
+    scopes = {pair for person in org.people for pair in person.items()}
+    for i, (who, day, score, _) in enumerate(org.steps):
+        month = (START + timedelta(days=day)).replace(day=1)
+        if not scoring.apply(i, (month, group_of(org.people[who])), score):
+            continue
+        everyone = obtainable(scoring)
+        for pair in sorted(scopes):
+            assert scoped_figures(scoring, (pair,)) <= everyone, pair

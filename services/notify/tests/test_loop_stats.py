@@ -8,10 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import update
 
+from anbefal.cli.users import add as add_staff
 from anbefal.common.events import Action, Respondent, action_id
+from anbefal.devstack.staffpage import form_token
 from anbefal.notify.models import Task
 
 pytestmark = pytest.mark.integration
@@ -184,3 +187,32 @@ async def test_the_first_contact_is_kept_through_reassign_and_reopen(api: Any) -
         await boss.post(f"/tasks/{task_id}/complete", json={"outcome": "reached", "note": "ok"})
         reopened = (await boss.post(f"/tasks/{task_id}/reopen", json={"note": "again"})).json()
     assert reopened["first_contact_at"] == first
+
+
+async def test_a_team_leads_queue_page_and_history_hold_only_their_scope(api: Any) -> None:
+    ids = await seed(api)
+    email, password = "lead@acme.example", "long enough password"
+    await add_staff(
+        api.url, tenant=TENANT, email=email, name="Lead", role="director", password=password,
+        locale="en", scope=(("department", "Sales"),),
+    )  # fmt: skip
+    # The same respondent answered in Support earlier: not for a Sales lead's eyes.
+    respondent = Respondent(key="c-shared")
+    earlier = action(2, 10, 38, "Support").model_copy(update={"respondent": respondent})
+    later = action(1, 2, 46, "Sales").model_copy(update={"respondent": respondent})
+    support_task = await api.new_task(earlier)
+    sales_task = await api.new_task(later)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api.app),
+        base_url="http://test",
+        headers={"Origin": "http://test"},
+    ) as page:
+        login = await page.get("/login")
+        fields = {"tenant": TENANT, "email": email, "password": password}
+        await page.post("/login", data={**fields, "csrf": form_token(login.text)})
+        team = (await page.get("/queue", params={"view": "team"})).text
+        assert ids["t3"] in team  # Sales, open
+        assert support_task not in team  # Support, open
+        shown = (await page.get(f"/tasks/{sales_task}")).text
+        assert 'id="history"' not in shown  # the Support answer is not shown as history
+        assert (await page.get(f"/tasks/{ids['t1']}")).status_code == 404

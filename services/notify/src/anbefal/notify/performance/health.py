@@ -50,6 +50,4 @@ async def queue_health(
     now = datetime.now(UTC)
     grace = timedelta(seconds=max(MIN_ESCALATION_GRACE_S, 3 * state.settings.sla_poll_s))
     rows = await repository.queue_health(session, now, grace)
-    return QueueHealthOut(
-        as_of=now, tenants=[TenantQueue.model_validate(r, from_attributes=True) for r in rows]
-    )
+    return QueueHealthOut(as_of=now, tenants=[TenantQueue.model_validate(r) for r in rows])

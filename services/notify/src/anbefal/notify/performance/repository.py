@@ -19,6 +19,7 @@ from anbefal.common.nps import DETRACTORS
 from anbefal.notify.models import Task
 from anbefal.notify.performance.period import Period
 from anbefal.notify.tasks.lifecycle import ACTIVE
+from anbefal.notify.tasks.repository import within
 
 Key = tuple[str | None] | None
 
@@ -56,14 +57,13 @@ class Selection:
             Task.response_event_id, Task.score, Task.status, Task.answered_at, Task.due_at,
             Task.first_contact_at, Task.outcome, Task.reason, value.label("value"),
         ).where(
+            within(self.scope),
             Task.tenant == self.tenant,
             Task.kind == self.kind,
             Task.status != "cancelled",
             Task.answered_at >= self.period.start,
             Task.answered_at < self.period.end,
         )  # fmt: skip
-        if self.scope:
-            query = query.where(Task.segments.contains(dict(self.scope)))
         return query.subquery("period_tasks")
 
     def grouped(self, query: Select[Any], rows: Subquery, *keys: Any) -> Select[Any]:
@@ -117,30 +117,17 @@ async def counts(session: AsyncSession, selection: Selection, now: datetime) -> 
 async def dimensions(session: AsyncSession, tenant: str, scope: Scope) -> Sequence[str]:
     """The segment dimensions the tenant's tasks carry (the reader's scope applied)."""
     keys = func.jsonb_object_keys(Task.segments)
-    query = select(keys).distinct().where(Task.tenant == tenant)
-    if scope:
-        query = query.where(Task.segments.contains(dict(scope)))
+    query = select(keys).distinct().where(Task.tenant == tenant, within(scope))
     return sorted(await session.scalars(query))
-
-
-@dataclass(frozen=True)
-class QueueHealth:
-    """One tenant's queue now, for ops (`anbefal status`)."""
-
-    tenant: str
-    open: int
-    overdue: int
-    sla_breaches: int
-    not_escalated: int
-    unowned: int
 
 
 async def queue_health(
     session: AsyncSession, now: datetime, escalation_grace: timedelta
-) -> list[QueueHealth]:
-    """Every tenant with open or claimed tasks: how many, how many past due, how many of those
-    the SLA clock escalated (open breaches) and has not escalated `escalation_grace` after
-    their due time, and how many no one owns (no assignee, no holder)."""
+) -> list[dict[str, Any]]:
+    """Every tenant with open or claimed tasks (`tenant`): how many (`open`), how many past due
+    (`overdue`), how many of those the SLA clock escalated (`sla_breaches`: open breaches) and
+    has not escalated `escalation_grace` after their due time (`not_escalated`), and how many no
+    one owns (`unowned`: no assignee, no holder)."""
     active = Task.status.in_(ACTIVE)
     past_due = Task.due_at < now
     query = (
@@ -148,7 +135,7 @@ async def queue_health(
             Task.tenant,
             func.count().label("open"),
             func.count().filter(past_due).label("overdue"),
-            func.count().filter(past_due, Task.escalated_at.is_not(None)).label("breaches"),
+            func.count().filter(past_due, Task.escalated_at.is_not(None)).label("sla_breaches"),
             func.count()
             .filter(Task.due_at < now - escalation_grace, Task.escalated_at.is_(None))
             .label("not_escalated"),
@@ -160,7 +147,4 @@ async def queue_health(
         .group_by(Task.tenant)
         .order_by(Task.tenant)
     )
-    return [
-        QueueHealth(r.tenant, r.open, r.overdue, r.breaches, r.not_escalated, r.unowned)
-        for r in await session.execute(query)
-    ]
+    return [dict(row._mapping) for row in await session.execute(query)]

@@ -31,9 +31,10 @@ async def tasks(
     return await repository.list_tasks(session, reader.tenant, status, limit, reader.scope)
 
 
-async def waiting(session: AsyncSession, tenant: str, *, mine: str | None) -> list[Task]:
-    """The queue on the staff page: one person's (`mine`) or the team's."""
-    return await repository.queue(session, tenant, mine=mine)
+async def waiting(session: AsyncSession, reader: Principal, *, mine: str | None) -> list[Task]:
+    """The queue on the staff page: one person's (`mine`) or the team's, inside the reader's
+    scope."""
+    return await repository.queue(session, reader.tenant, mine=mine, scope=reader.scope)
 
 
 async def notes(session: AsyncSession, task: Task) -> list[TaskNote]:
@@ -45,9 +46,9 @@ async def completions(session: AsyncSession, task: Task) -> list[TaskCompletion]
     return await repository.completions(session, task.id)
 
 
-async def history(session: AsyncSession, task: Task) -> list[Task]:
-    """The same respondent's other tasks, newest first."""
-    return await repository.respondent_history(session, task)
+async def history(session: AsyncSession, task: Task, reader: Principal) -> list[Task]:
+    """The same respondent's other tasks inside the reader's scope, newest first."""
+    return await repository.respondent_history(session, task, reader.scope)
 
 
 async def get(

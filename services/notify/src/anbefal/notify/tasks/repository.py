@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     Integer,
     SmallInteger,
     String,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     column,
     or_,
     select,
+    true,
     update,
     values,
 )
@@ -31,13 +33,16 @@ from anbefal.notify.models import Task, TaskCompletion, TaskNote, Tenant
 from anbefal.notify.tasks.lifecycle import ACTIVE
 
 
+def within(scope: Scope) -> ColumnElement[bool]:
+    """`Principal.sees` in SQL: the task's segments hold every (dimension, value) of `scope`
+    (any task for the whole tenant's `()`)."""
+    return Task.segments.contains(dict(scope)) if scope else true()
+
+
 async def list_tasks(
     session: AsyncSession, tenant: str, status: str | None, limit: int, scope: Scope = ()
 ) -> list[Task]:
-    query = select(Task).where(Task.tenant == tenant)
-    if scope:
-        # `Principal.sees` in SQL: the task's segments hold every (dimension, value) of it.
-        query = query.where(Task.segments.contains(dict(scope)))
+    query = select(Task).where(Task.tenant == tenant, within(scope))
     if status:
         query = query.where(Task.status == status)
     # Overdue first falls out of ordering by due time; tasks without a due time last.
@@ -46,12 +51,12 @@ async def list_tasks(
 
 
 async def queue(
-    session: AsyncSession, tenant: str, *, mine: str | None, limit: int = 200
+    session: AsyncSession, tenant: str, *, mine: str | None, scope: Scope = (), limit: int = 200
 ) -> list[Task]:
     """Tasks not done, in queue order. With `mine` (an address): only what that person may pick
     up or holds: tasks assigned to them or to nobody and not held by someone else, plus their
     own claims. Without: the whole team's queue."""
-    query = select(Task).where(Task.tenant == tenant, Task.status.in_(ACTIVE))
+    query = select(Task).where(Task.tenant == tenant, Task.status.in_(ACTIVE), within(scope))
     if mine is not None:
         mine = mine.lower()
         query = query.where(
@@ -67,7 +72,9 @@ async def queue(
     return list(await session.scalars(query.limit(limit)))
 
 
-async def respondent_history(session: AsyncSession, task: Task, limit: int = 20) -> list[Task]:
+async def respondent_history(
+    session: AsyncSession, task: Task, scope: Scope = (), limit: int = 20
+) -> list[Task]:
     """The same respondent's other tasks in this tenant (their earlier answers), newest first.
     notify only knows the answers that made a task; the respondent key links them."""
     key = task.respondent.get("key")
@@ -79,6 +86,7 @@ async def respondent_history(session: AsyncSession, task: Task, limit: int = 20)
             Task.tenant == task.tenant,
             Task.respondent["key"].astext == key,
             Task.id != task.id,
+            within(scope),
         )
         .order_by(Task.answered_at.desc())
         .limit(limit)

@@ -51,7 +51,7 @@ def _queue_context(principal: Principal, view: Views) -> dict[str, Any] | None:
 async def _queue_rows(session: SessionDep, principal: Principal, view: Views) -> list[Any]:
     mine = principal.sub if view == "mine" else None
     now = datetime.now(UTC)
-    waiting = await queue.waiting(session, principal.tenant, mine=mine)
+    waiting = await queue.waiting(session, principal, mine=mine)
     return [_task_view(t, now, principal) for t in waiting]
 
 
@@ -133,7 +133,7 @@ async def _task_page(
     now = datetime.now(UTC)
     view = _task_view(task, now, principal)
     view["notes"] = await queue.notes(session, task)
-    history = [_task_view(t, now, principal) for t in await queue.history(session, task)]
+    history = [_task_view(t, now, principal) for t in await queue.history(session, task, principal)]
     locale = request.cookies.get(LOCALE_COOKIE)
     reasons = await reason_codes.load(session, principal.tenant)
     view["reason_label"] = reasons.label(task.reason, locale) if task.reason else None

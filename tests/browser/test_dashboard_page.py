@@ -358,3 +358,49 @@ async def test_an_agent_has_no_dashboard(system: System, browser: Browser) -> No
     assert refused is not None
     assert refused.status == 403
     await context.close()
+
+
+async def test_themes_comments_and_the_closed_loop_equal_their_apis(
+    system: System, browser: Browser, artifacts_dir: Path
+) -> None:
+    await scored(system)
+    context, page = await log_in(browser, system, VIEWER, DESKTOP)
+    await page.goto(f"{system.notify.url}/dashboard")
+    # Themes: each theme's count is the themes API's.
+    body = await api(system, VIEWER, "themes", kind="nps", window="90d")
+    shown = page.locator("#themes li[data-theme]")
+    expected = [t for t in body["themes"] if t["total"]][:6]
+    assert await shown.count() == len(expected) > 0
+    for i, theme in enumerate(expected):
+        assert await shown.nth(i).get_attribute("data-theme") == theme["name"]
+        assert await shown.nth(i).get_attribute("data-total") == str(theme["total"])
+    # The latest comments, filtered to detractors mentioning a word.
+    await page.get_by_label("Category", exact=True).select_option("detractor")
+    await page.get_by_label("Search the comments").fill("montør")
+    await page.get_by_role("button", name="Filter").click()
+    listed = await api(system, VIEWER, "answers", kind="nps", window="90d", has_comment="true",
+                       category="detractor", q="montør", limit="10")  # fmt: skip
+    await expect(page.locator("#comments-total")).to_have_attribute(
+        "data-value", str(listed["total"])
+    )
+    items = page.locator("#comments li[data-answer]")
+    assert await items.count() == len(listed["answers"]) > 0
+    for i, answer in enumerate(listed["answers"]):
+        assert await items.nth(i).get_attribute("data-answer") == answer["id"]
+        assert await items.nth(i).get_attribute("data-category") == "detractor"
+        await expect(items.nth(i)).to_contain_text(answer["comment"])
+    # Closed loop: the demo is history, so no detractor has a task; the page says what the API says.
+    headers = {"Authorization": f"Bearer {token(system, VIEWER)}"}
+    async with httpx.AsyncClient(headers=headers) as client:
+        stats = (
+            await client.get(
+                f"{system.notify.url}/v1/tenants/{system.tenant}/loop-stats",
+                params={"window": "30d"},
+            )
+        ).json()
+    for name in ("detractors_with_task", "open", "overdue_now"):
+        figure = page.locator(f'#performance [data-figure="{name}"]')
+        await expect(figure).to_have_text(str(stats["total"][name]))
+    await expect(page.locator("#performance")).to_contain_text("No tasks in this period.")
+    await page.screenshot(path=str(artifacts_dir / "dashboard-insights-en.png"), full_page=True)
+    await context.close()

@@ -8,6 +8,7 @@ import pytest
 from anbefal.common.auth import Principal, Role, verify_token
 from anbefal.devstack.testing import TEST_JWT_SECRET, TEST_UNSUBSCRIBE_KEYS
 from anbefal.notify.dashboard.client import token_for
+from anbefal.notify.dashboard.insights import CommentFilter
 from anbefal.notify.dashboard.service import Query, change_words, hidden_words
 from anbefal.notify.dashboard.words import WORDS, day, number
 from anbefal.notify.settings import NotifySettings
@@ -67,3 +68,11 @@ def test_the_forms_choices_fall_back_to_what_the_api_takes() -> None:
         "kind": "nps", "window": "year", "dimension": "department", "sort": "nps",
     }  # fmt: skip
     assert "filter=country%3ADK" in Query.of("nps", "30d", "team", "n", "country:DK").link()
+
+
+def test_the_comment_filter_asks_for_commented_answers_of_one_category() -> None:
+    assert CommentFilter.of("detractor", "  montør ").params() == {
+        "kind": "nps", "window": "90d", "has_comment": "true", "limit": "10",
+        "category": "detractor", "q": "montør",
+    }  # fmt: skip
+    assert "category" not in CommentFilter.of("everyone", "").params()

@@ -7,6 +7,7 @@ scores API's own CSV, passed through.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -14,10 +15,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.auth import Principal, Role
 from anbefal.common.deps import SessionDep
-from anbefal.notify.dashboard import service
+from anbefal.notify.dashboard import insights, service
 from anbefal.notify.dashboard.client import Apis, Refused, Unavailable
 from anbefal.notify.dashboard.words import dashboard_words, day, number
 from anbefal.notify.dependencies import NotifyStateDep
@@ -61,6 +63,7 @@ class Reading:
     login: Login | Response
     settings: NotifySettings
     query: service.Query
+    session: AsyncSession
 
 
 async def _reading(
@@ -68,27 +71,39 @@ async def _reading(
 ) -> Reading:
     login = await guard.logged_in(request, session)
     if login is None:
-        return Reading(to_login(), state.settings, query)
+        return Reading(to_login(), state.settings, query, session)
     if not may_read(login.principal):
         words = dashboard_words(request.cookies.get(LOCALE_COOKIE))
         refused = render(request, "refused.html", 403, login=login, error=words["forbidden"])
-        return Reading(refused, state.settings, query)
-    return Reading(login, state.settings, query)
+        return Reading(refused, state.settings, query, session)
+    return Reading(login, state.settings, query, session)
 
 
 ReadingDep = Annotated[Reading, Depends(_reading)]
 
 
 @router.get("/dashboard")
-async def dashboard_page(request: Request, reading: ReadingDep) -> Response:
+async def dashboard_page(
+    request: Request,
+    reading: ReadingDep,
+    category: Annotated[str, Query(alias="c_category", max_length=20)] = "",
+    q: Annotated[str, Query(alias="c_q", max_length=200)] = "",
+) -> Response:
     login, settings, query = reading.login, reading.settings, reading.query
     if isinstance(login, Response):
         return login
     locale = request.cookies.get(LOCALE_COOKIE, "en")
     words = dashboard_words(locale)
     zone = ZoneInfo(settings.default_time_zone)
+    wanted = insights.CommentFilter.of(category, q)
     async with Apis(settings, login.principal) as apis:
-        view = await service.dashboard(apis, words, locale, query, datetime.now(zone).date())
+        view, found, themes = await asyncio.gather(
+            service.dashboard(apis, words, locale, query, datetime.now(zone).date()),
+            insights.comments(words, apis, wanted),
+            insights.themes(words, apis),
+        )
+    # After the API calls: the request's database session is not shared between tasks.
+    closed_loop = await insights.performance(words, reading.session, login.principal)
     return render(
         request,
         "dashboard.html",
@@ -101,6 +116,11 @@ async def dashboard_page(request: Request, reading: ReadingDep) -> Response:
         scope=scope_words(login.principal),
         num=lambda value, decimals=1: number(value, locale, decimals),
         day=lambda value: day(value, locale),
+        wanted=wanted,
+        categories=insights.CATEGORIES,
+        comments=found,
+        themes=themes,
+        closed_loop=closed_loop,
     )
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common import topics
@@ -190,12 +189,10 @@ async def test_a_team_lead_reads_only_their_scope(
 
 
 async def publish(db: async_sessionmaker[AsyncSession], answers: Sequence[SurveyResponse]) -> None:
-    """The answers in, stored a while before the score event scheduler publishes their blocks."""
+    """The answers in, and their blocks published straight after, as the score event
+    scheduler does a few seconds later."""
     await feed(db, *answers)
     async with db() as session, session.begin():
-        await session.execute(
-            text("UPDATE scoring.answers SET updated_at = updated_at - interval '10 minutes'")
-        )
         await blocks.publish_ready(session, TENANT, 5)
 
 
@@ -238,9 +235,17 @@ async def test_enps_comments_only_inside_shown_groups(
     assert sorted(comments(mine)) == sorted(a.comment for a in red)
     assert (await get(client, scope=red_lead, kind="enps", filter="team:blue")).status_code == 403
 
-    # A new answer is not shown until its group is published again (before/after one person).
+    # A new answer is not shown until its group is published again (before/after one person),
+    # nor is a new version of a shown one (its comment is replaced by the new version's).
     await feed(db, enps(30, 0, "red", "Ny kommentar"))
-    assert comments((await get(client, kind="enps")).json()) == everyone
+    edited = red[0].model_copy(update={"version": 2, "comment": "Rettet kommentar"})
+    await feed(db, edited)
+    now = comments((await get(client, kind="enps")).json())
+    assert sorted(now) == sorted(c for c in everyone if c != red[0].comment)
+    # Four more people (five since the last publication): published again, with all of them.
+    await publish(db, [enps(31 + i, 9, "red", f"Endnu en {i}") for i in range(4)])
+    after = comments((await get(client, kind="enps")).json())
+    assert {"Ny kommentar", "Rettet kommentar", "Endnu en 0"} <= set(after)
 
     # Off the grid, or a group the grid has no figure for: refused.
     day = NOW.date().isoformat()

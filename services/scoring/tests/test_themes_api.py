@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common import topics
@@ -176,9 +175,6 @@ async def test_enps_theme_counts_describe_at_least_k_people(
     staff += [enps(9, 10, "God ledelse og gode kolleger")]
     await feed(db, SETTINGS, *staff)
     async with db() as session, session.begin():
-        await session.execute(
-            text("UPDATE scoring.answers SET updated_at = updated_at - interval '10 minutes'")
-        )
         await blocks.publish_ready(session, TENANT, 5)
     config = {
         "themes": [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,20 +27,34 @@ _ADD_TO_BLOCKS = text(
     "CAST(:changes AS bigint[])) AS u(t, m, s, p, pa, d, c) "
     "ON CONFLICT (tenant, month, segments) DO UPDATE SET "
     "promoters = b.promoters + excluded.promoters, passives = b.passives + excluded.passives, "
-    "detractors = b.detractors + excluded.detractors, changes = b.changes + excluded.changes"
+    "detractors = b.detractors + excluded.detractors, changes = b.changes + excluded.changes "
+    "RETURNING tenant, month, CAST(segments AS text), changes"
 )
 
 
-async def add_to_blocks(session: AsyncSession, blocks: dict[BlockKey, list[int]]) -> None:
-    """Add a batch's changes (per block: promoters, passives, detractors, changes)."""
-    if blocks:
-        await session.execute(
-            _ADD_TO_BLOCKS,
-            as_columns(
-                ((*key, *counts) for key, counts in sorted(blocks.items())),
-                ("tenant", "month", "segments", "promoters", "passives", "detractors", "changes"),
-            ),
-        )
+def block_key(tenant: str, month: date, segments: str) -> BlockKey:
+    """A block's key with its segments as one JSON text (keys sorted), however it was read."""
+    group = orjson.loads(segments)
+    return tenant, month, orjson.dumps(dict(sorted(group.items()))).decode()
+
+
+async def add_to_blocks(
+    session: AsyncSession, blocks: dict[BlockKey, list[int]]
+) -> dict[BlockKey, int]:
+    """Add a batch's changes (per block: promoters, passives, detractors, changes); returns
+    each block's count of changes after them. An answer of the batch is in the block's
+    published figures once the block's `shown_changes` reaches that count: the publication
+    locked the block after this transaction, so it read this batch's counts."""
+    if not blocks:
+        return {}
+    rows = await session.execute(
+        _ADD_TO_BLOCKS,
+        as_columns(
+            ((*key, *counts) for key, counts in sorted(blocks.items())),
+            ("tenant", "month", "segments", "promoters", "passives", "detractors", "changes"),
+        ),
+    )
+    return {block_key(t, m, s): int(c) for t, m, s, c in rows}
 
 
 # A JSONB key cannot live in the ORM's identity map: the blocks are read and written by SQL.

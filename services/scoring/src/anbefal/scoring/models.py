@@ -64,6 +64,9 @@ class Answer(Base):
     respondent_key: Mapped[str | None] = mapped_column(Text)
     respondent_name: Mapped[str | None] = mapped_column(Text)
     account_id: Mapped[str | None] = mapped_column(Text)
+    # eNPS: its block's count of changes once this version was added (blocks.add_to_blocks);
+    # the answer is in the block's published figures once `shown_changes` reaches it.
+    enps_position: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         # A window of a tenant's answers of one kind; with score and segments included, a read

@@ -98,6 +98,14 @@ _COUNT_CHANGES = text(
 )
 
 
+# An eNPS answer's place in its block's changes (blocks.add_to_blocks): the answers API shows
+# its comment only once the block's published changes reach it.
+_SET_POSITIONS = text(
+    "UPDATE scoring.answers AS a SET enps_position = u.p FROM unnest(CAST(:ids AS uuid[]), "
+    "CAST(:positions AS bigint[])) AS u(id, p) WHERE a.event_id = u.id"
+)
+
+
 # An answer's keyed hashes of its respondent key and address (None: not kept), by event id.
 Identities = Mapping[uuid.UUID, tuple[str | None, str | None]]
 
@@ -126,6 +134,7 @@ async def apply_answers(
     touched: Counter[SegmentKey] = Counter()
     blocks: dict[BlockKey, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # counts, changes
     rows: list[tuple[object, ...]] = []
+    enps_blocks: dict[uuid.UUID, BlockKey] = {}  # the block each eNPS answer now counts in
     for r in responses:
         old = existing.get(r.event_id)
         if old is not None and old.version >= r.version:
@@ -147,6 +156,9 @@ async def apply_answers(
                 day, answer_segments = old.day, old_segments
         _add(deltas, segments, blocks, r.tenant, r.kind, r.score, day, answer_segments, 1)
         touched.update(segments)
+        if r.kind == "enps":
+            group = orjson.dumps(dict(group_of(answer_segments))).decode()
+            enps_blocks[r.event_id] = (r.tenant, day.replace(day=1), group)
         rows.append(
             (
                 r.event_id, r.tenant, r.version, r.kind, r.score, day, r.answered_at,
@@ -183,7 +195,15 @@ async def apply_answers(
             ("tenant", "kind", "dimension", "value", "changes"),
         ),
     )
-    await add_to_blocks(session, blocks)
+    positions = await add_to_blocks(session, blocks)
+    if enps_blocks:
+        await session.execute(
+            _SET_POSITIONS,
+            {
+                "ids": list(enps_blocks),
+                "positions": [positions[key] for key in enps_blocks.values()],
+            },
+        )
     return len(rows)
 
 

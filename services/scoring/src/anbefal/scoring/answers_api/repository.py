@@ -5,7 +5,6 @@ time), a keyset cursor over that order."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 from sqlalchemy import ColumnElement, Date, cast, exists, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,10 +14,6 @@ from anbefal.scoring.answers_api.query import AnswerQuery, Cursor
 from anbefal.scoring.models import ALL_DIMENSION, Answer, EnpsBlock
 
 BANDS = {"promoter": PROMOTERS, "passive": PASSIVES, "detractor": DETRACTORS}
-# A consumer's transaction that began before a block's publication may commit after it, its
-# answer then stamped before the publication though not in it; an answer is shown only once a
-# publication came this long after it changed.
-PUBLICATION_MARGIN = timedelta(minutes=1)
 
 
 def _like(text: str) -> str:
@@ -50,7 +45,10 @@ def conditions(q: AnswerQuery) -> list[ColumnElement[bool]]:
                 b.tenant == a.tenant,
                 b.month == cast(func.date_trunc("month", a.day), Date),
                 b.segments == a.segments.op("-")(literal(ALL_DIMENSION)),
-                b.published_at >= a.updated_at + PUBLICATION_MARGIN,
+                b.published_at.is_not(None),
+                # In the block's published figures (an answer stored before positions were
+                # kept counts from its block's first publication).
+                b.shown_changes >= func.coalesce(a.enps_position, 0),
             )
         )
     return where

@@ -20,6 +20,7 @@ from anbefal.cli import (
     audit,
     chat,
     demo,
+    digest,
     envfile,
     ingest,
     ops,
@@ -73,6 +74,7 @@ app.add_typer(ingest.rejected_app, name="rejected")
 app.add_typer(ingest.app)  # `anbefal import FILE.csv`
 app.add_typer(audit.app)  # `anbefal audit --tenant T`
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(digest.app, name="digest")
 app.add_typer(sso.app, name="sso")
 app.add_typer(demo.app, name="demo")
 
@@ -250,6 +252,19 @@ def tenant_set(
     enps_rejected_retention_days: Annotated[
         int | None, typer.Option(help="Days refused bodies holding eNPS answers are kept")
     ] = None,
+    digest_recipient: Annotated[
+        list[str] | None,
+        typer.Option(help="Who gets the leadership digest (repeat; replaces the list)"),
+    ] = None,
+    no_digest: Annotated[
+        bool, typer.Option("--no-digest", help="Send the digest to nobody")
+    ] = False,
+    digest_every_days: Annotated[
+        int | None, typer.Option(help="Days between digests (default 14)")
+    ] = None,
+    digest_hour: Annotated[
+        int | None, typer.Option(help="Hour of the weekday morning it goes out (default 8)")
+    ] = None,
     url: Annotated[str, typer.Option(help="Base URL of the notify service")] = NOTIFY.dev_url,
 ) -> None:
     """Create a tenant, or change some of its settings: only the options given change (notify's
@@ -266,6 +281,8 @@ def tenant_set(
         "emails_retention_days": emails_retention_days,
         "rejected_retention_days": rejected_retention_days,
         "enps_rejected_retention_days": enps_rejected_retention_days,
+        "digest_recipients": [] if no_digest else digest_recipient,
+        "digest_every_days": digest_every_days, "digest_hour": digest_hour,
     }  # fmt: skip
     fields = {k: v for k, v in given.items() if v is not None}
     api.call(tenant, url, "PATCH", "/settings", json=fields)

@@ -20,6 +20,8 @@ from anbefal.notify.audit import routes as audit_routes
 from anbefal.notify.chat import routes as chat_routes
 from anbefal.notify.chat.worker import ChatWorker
 from anbefal.notify.dashboard import routes as dashboard_routes
+from anbefal.notify.digest import routes as digest_routes
+from anbefal.notify.digest.worker import DigestWorker
 from anbefal.notify.email import routes as email_routes
 from anbefal.notify.email.sender import SmtpSender
 from anbefal.notify.email.worker import EmailWorker
@@ -57,6 +59,7 @@ def wire(runtime: Runtime[NotifySettings]) -> Wiring[NotifyState]:
     )
     sla = SlaClock(runtime.sessionmaker, settings)
     chat = ChatWorker(runtime.sessionmaker, settings)
+    digest = DigestWorker(runtime.sessionmaker, settings, on_email=sender.worker.wake)
     relay = OutboxRelay(
         runtime.sessionmaker, runtime.publisher, OUTBOX, poll_s=settings.email_poll_s
     )
@@ -87,6 +90,7 @@ def wire(runtime: Runtime[NotifySettings]) -> Wiring[NotifyState]:
         workers=[
             sender.worker.run,
             chat.worker.run,
+            digest.worker.run,
             relay.worker.run,
             sla.worker.run,
             retention.worker.run,
@@ -111,6 +115,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             chat_routes.router,
             tenants_routes.router,
             staff_routes.router,
+            digest_routes.router,
             audit_routes.router,
             sso_routes.router,
             login_routes.router,

@@ -27,6 +27,8 @@ class NotifySettings(BaseServiceSettings):
     # Mail over the cap is not sent and stays in the log as `skipped`, with the reason.
     email_max_per_recipient_per_day: int = Field(default=5, ge=1)
     sla_poll_s: float = 5.0
+    # How often the digest worker looks for tenants whose digest is due (`digest/schedule.py`).
+    digest_poll_s: float = Field(default=300.0, gt=0)
     # Unsubscribe links' own keys, a keyring like ANBEFAL_DATA_KEYS (`anbefal keys new`): the
     # first seals new links, every listed key still opens; rotating the JWT keys leaves mailed
     # links working. Links mailed before they had their own keys are JWTs: the legacy secrets

@@ -17,6 +17,21 @@ from anbefal.notify.settings import NotifySettings
 from anbefal.notify.unsubscribe import tokens
 
 
+def sender_of(tenant_name: str, tenant: Tenant | None, settings: NotifySettings) -> str:
+    """The From of a tenant's mail: its own sender if set, else the deployment's address under
+    the tenant's name."""
+    display = tenant.display_name if tenant else tenant_name
+    default_name, default_address = parseaddr(settings.email_from)
+    if tenant and tenant.sender_email:
+        return formataddr((tenant.sender_name or display, tenant.sender_email))
+    return formataddr((display if default_name else "", default_address))
+
+
+def message_id(key: uuid.UUID, sender: str) -> str:
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "anbefal.localhost"
+    return f"<{key}@{domain}>"
+
+
 def compose(
     *,
     key: uuid.UUID,
@@ -36,11 +51,7 @@ def compose(
 
     `unsubscribe_url` is for respondent-facing mail: it goes into the text and the headers."""
     display = tenant.display_name if tenant else tenant_name
-    default_name, default_address = parseaddr(settings.email_from)
-    if tenant and tenant.sender_email:
-        sender = formataddr((tenant.sender_name or display, tenant.sender_email))
-    else:
-        sender = formataddr((display if default_name else "", default_address))
+    sender = sender_of(tenant_name, tenant, settings)
     signature = tenant.sender_name if tenant and tenant.sender_name else display
     rendered = render(
         template,
@@ -50,12 +61,11 @@ def compose(
         unsubscribe_url=unsubscribe_url,
         **context,
     )
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "anbefal.localhost"
     return {
         "action_id": key,
         "tenant": tenant_name,
         "template": template,
-        "message_id": f"<{key}@{domain}>",
+        "message_id": message_id(key, sender),
         "sender": sender,
         "reply_to": reply_to,
         "recipient": recipient,

@@ -33,6 +33,9 @@ NOT_SETTABLE = frozenset(
     {"schema_version", "tenant", "updated_at", "changed_by", "chat_webhook_url"}
 )
 _EMAILS = frozenset({"default_director", "default_salesperson", "sender_email", "escalation_next"})
+_ANNOTATIONS: dict[str, Any] = dict.fromkeys(_EMAILS, EmailStr) | {
+    "digest_recipients": list[EmailStr]
+}
 
 
 class _Checks(BaseModel):
@@ -57,7 +60,7 @@ SettingsPatch: type[BaseModel] = create_model(  # type: ignore[call-overload]
     __doc__="The settings to change; those left out keep their value, null clears one that "
     "may be empty.",
     **{
-        name: (Optional[EmailStr if name in _EMAILS else field.annotation], None)  # noqa: UP045
+        name: (Optional[_ANNOTATIONS.get(name, field.annotation)], None)  # noqa: UP045
         for name, field in TenantSettings.model_fields.items()
         if name not in NOT_SETTABLE
     },

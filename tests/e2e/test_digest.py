@@ -5,6 +5,8 @@ writes it; a team lead's digest is read within their scope; the charts arrive in
 from __future__ import annotations
 
 import asyncio
+import base64
+import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import async_playwright
 
 from anbefal.cli.users import add as add_staff
 from anbefal.common import topics
@@ -22,7 +25,7 @@ from anbefal.common.events import response_event_id as event_id
 from anbefal.common.kafka import Publisher
 from anbefal.devstack.mailsink import MailSink, read_messages
 from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, wait_until
-from anbefal.notify.dashboard.words import number
+from anbefal.notify.dashboard.words import dashboard_words, number
 from anbefal.notify.digest.schedule import period
 from anbefal.notify.digest.service import send_due
 from anbefal.notify.settings import NotifySettings
@@ -50,14 +53,33 @@ def answers(tenant: str, first_day: datetime) -> list[SurveyResponse]:
                 received_at=at,
                 source=Source(tool="api", response_id=rid),
                 respondent=Respondent(key=f"c-{n}", name=f"Kunde {n}"),
-                segments={"department": department, "country": "DK"}, comment=comment,
+                segments={"department": department, "country": "DK"},
+                comment=comment,
             )  # fmt: skip
         )
     return out
 
 
+async def screenshot(message: Any, path: Path) -> None:
+    """The received HTML part as a mail client shows it (its cid: images inlined), for a look."""
+    html = message.get_body(("html",)).get_content()
+    for part in message.walk():
+        if part.get_content_type() == "image/png":
+            cid = str(part["Content-ID"]).strip("<>")
+            data = base64.b64encode(part.get_payload(decode=True)).decode()
+            html = html.replace(f"cid:{cid}", f"data:image/png;base64,{data}")
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is missing: `make test` installs it"
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        page = await browser.new_page(viewport={"width": 700, "height": 900})
+        await page.set_content(html)
+        await page.screenshot(path=str(path), full_page=True)
+        await browser.close()
+
+
 async def test_the_digest_goes_to_each_recipient_once_with_its_charts(
-    stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, artifacts_dir: Path
 ) -> None:
     tenant = f"dg-{uuid.uuid4().hex[:8]}"
     leader, lead = f"leder@{tenant}.example", f"teamleder@{tenant}.example"
@@ -163,12 +185,15 @@ async def test_the_digest_goes_to_each_recipient_once_with_its_charts(
         lead_text = received[lead].get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert f"NPS (kunder): {number(whole['segments'][0]['nps'], 'da')} (60 svar" in leader_text
         assert "Afgrænset til" not in leader_text
+        # No answers the fortnight before: the change says there is nothing to compare with.
+        assert dashboard_words("da")["no_previous"] in leader_text
         assert "Hvorfor kunderne anbefaler os, eller ikke" in leader_text
         assert "Ventetiden på support var alt for lang" in leader_text
         assert "Ingen opringningsopgaver til kritikere i perioden." in leader_text
         # The team lead's digest: Support only, and it says so.
         assert "Afgrænset til department = Support." in lead_text
         assert f"NPS (kunder): {number(support['segments'][0]['nps'], 'da')} (30 svar" in lead_text
+        await screenshot(received[leader], artifacts_dir / "digest-da.png")
     finally:
         await publisher.stop()
         for process in (scoring, *copies):

@@ -143,7 +143,7 @@ async def _scores(words: dict[str, str], locale: str, read: Awaitable[dict[str, 
     )
 
 
-def _points(body: dict[str, Any]) -> list[charts.TrendPoint]:
+def trend_points(body: dict[str, Any]) -> list[charts.TrendPoint]:
     out = []
     for p in body["points"]:
         interval = p.get("interval") or {}
@@ -183,7 +183,7 @@ async def _trend(
         interval=words["chart_score_interval"],
         date_format="%d.%m" if kind == "nps" else "%m.%Y",
     )
-    points = _points(body)
+    points = trend_points(body)
     window = {
         "first_day": day(body["first_day"], locale),
         "last_day": day(body["last_day"], locale),

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from anbefal.common.auth import Principal, Role, Scope
 from anbefal.notify import charts
 from anbefal.notify.dashboard.client import Apis, Refused, Unavailable
-from anbefal.notify.dashboard.service import trend_params, trend_points
-from anbefal.notify.dashboard.words import number
+from anbefal.notify.dashboard.service import change_words, trend_params, trend_points
+from anbefal.notify.dashboard.words import dashboard_words, number
 from anbefal.notify.digest.schedule import Period
 from anbefal.notify.digest.words import words
 from anbefal.notify.models import Task, Tenant
@@ -40,6 +40,7 @@ class Headline:
     label: str
     nps: str | None  # in the reader's number format; None: no figure
     detail: str  # n and interval, or why there is no figure
+    change: str = ""  # against the previous period, significant or not, in words
 
 
 @dataclass
@@ -84,7 +85,9 @@ def _headline(w: dict[str, str], label: str, body: dict[str, Any] | str, locale:
     if s.get("interval"):
         low, high = s["interval"]["low"], s["interval"]["high"]
         parts.append(w["interval"].format(low=number(low, locale), high=number(high, locale)))
-    return Headline(label, number(s["nps"], locale), "; ".join(parts))
+    # The change against the previous period, in the dashboard's own words.
+    change = change_words(dashboard_words(locale), s, locale)
+    return Headline(label, number(s["nps"], locale), "; ".join(parts), change)
 
 
 async def _read(

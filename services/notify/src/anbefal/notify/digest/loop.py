@@ -30,7 +30,9 @@ async def loop_line(
 ) -> str:
     w = words(tenant.locale)
     covered = Period(when.covers_from, when.covers_to, ZoneInfo(tenant.time_zone), None)
-    whole = (await counts(session, Selection(tenant.tenant, "nps", covered, scope, None), now))[None]
+    whole = (await counts(session, Selection(tenant.tenant, "nps", covered, scope, None), now))[
+        None
+    ]
     if not whole.detractors_with_task:
         return w["loop_none"]
     share = whole.contacted_within_due / whole.with_due if whole.with_due else 0.0

@@ -24,6 +24,8 @@ def text(digest: Digest) -> str:
     lines.append("")
     for h in digest.headlines:
         lines.append(f"{h.label}: {h.nps if h.nps is not None else '–'} ({h.detail})")
+        if h.change:
+            lines.append(f"  {h.change}")
     if digest.themes:
         lines += ["", digest.themes_title, *(f"- {line}" for line in digest.themes)]
     if digest.loop:

@@ -137,6 +137,11 @@ async def test_default_themes_over_danish_and_english_comments(
     assert "late" in body["proposed"]["detractors"]
     assert "hurtig" in body["proposed"]["promoters"]
 
+    # A dimension the answers never had is a typo, not "no segments".
+    typo = await call(client, "GET", "/themes", params={"by": "departement"})
+    assert typo.status_code == 422
+    assert typo.json()["error"]["code"] == "unknown_dimension"
+
     # The same filters as the answers: Sales detractors only.
     sales = await call(
         client, "GET", "/themes", params={"filter": "department:Sales", "category": "detractor"}

@@ -14,6 +14,7 @@ from anbefal.scoring.answers_api import repository
 from anbefal.scoring.answers_api.request import FiltersDep, Resolved, resolve
 from anbefal.scoring.dependencies import Reader, ScoringStateDep
 from anbefal.scoring.models import OUTBOX
+from anbefal.scoring.scores_api.request import check_dimension
 from anbefal.scoring.themes import store
 from anbefal.scoring.themes.catalogue import Theme
 from anbefal.scoring.themes.contrast import key_phrases
@@ -97,7 +98,10 @@ async def get_themes(
     matcher = Matcher(themes)
     rows = await repository.comments(session, resolved.query, SAMPLE)
     body.comments = len(rows)
-    body.themes = [theme_out(s, resolved, by) for s in summarise(rows, matcher, by=by)]
+    summaries = summarise(rows, matcher, by=by)
+    if by is not None and not any(s.segments for s in summaries):
+        await check_dimension(session, tenant, by)  # a typo is 422, not "no segments"
+    body.themes = [theme_out(s, resolved, by) for s in summaries]
     detractors = [text for text, score, _ in rows if score <= 6]
     promoters = [text for text, score, _ in rows if score >= 9]
     least = resolved.k if f.kind == "enps" else 1

@@ -6,6 +6,7 @@ details."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -345,3 +346,95 @@ async def test_an_admin_changes_role_and_scope_and_deactivates_through_the_api(e
             assert (await other.get("/users")).status_code == 403, role
             r = await other.patch("/users/ida@acme.example", json={"role": "admin"})
             assert r.status_code == 403, role
+
+
+async def mailed_link(env: Env, email: str, template: str) -> str:
+    """The one-time link in the newest mail of `template` to `email` (as the outbox holds it)."""
+    conn = await asyncpg.connect(asyncpg_dsn(env.database_url))
+    try:
+        body = await conn.fetchval(
+            "SELECT body FROM notify.emails WHERE tenant = $1 AND recipient = $2"
+            " AND template = $3 ORDER BY created_at DESC LIMIT 1",
+            env.tenant, email, template,
+        )  # fmt: skip
+    finally:
+        await conn.close()
+    assert body, f"no {template} mail to {email}"
+    found = re.search(r"(/set-password/\S+)", body)
+    assert found, body
+    return found.group(1)
+
+
+async def test_an_invitation_and_a_reset_set_a_password_through_a_one_time_link(
+    env: Env,
+) -> None:
+    new = "nina@acme.example"
+    async with env.api("admin") as api:
+        r = await api.post(
+            "/users", json={"email": new, "name": "Nina", "role": "director",
+                            "scope": "team=Beta", "locale": "da"},
+        )  # fmt: skip
+        assert r.status_code == 202, r.text
+        r = await api.post("/users", json={"email": "ida@acme.example", "role": "agent"})
+        assert (r.status_code, r.json()["error"]["code"]) == (409, "user_exists")
+        r = await api.post("/users", json={"email": "x@acme.example", "role": "ops"})
+        assert r.status_code == 422
+    for role in ("director", "agent", "viewer", "ops"):
+        async with env.api(role) as other:
+            r = await other.post("/users", json={"email": "y@acme.example"})
+            assert r.status_code == 403, role
+    link = await mailed_link(env, new, "staff_invite")
+
+    async with env.page(local_address="127.0.0.45") as page:
+        form = await page.client.get(link)
+        assert form.status_code == 200
+        assert "Vælg din adgangskode" in form.text  # the invitation's language
+        elsewhere = await page.client.post(
+            link, data={"password": PASSWORD, "again": PASSWORD},
+            headers={"Origin": "https://evil.example"},
+        )  # fmt: skip
+        assert elsewhere.status_code == 403
+        differ = await page.client.post(link, data={"password": PASSWORD, "again": "other one!"})
+        assert differ.status_code == 422
+        done = await page.client.post(link, data={"password": PASSWORD, "again": PASSWORD})
+        assert (done.status_code, done.headers["location"]) == (303, "/login")
+        assert (await page.client.get(link)).status_code == 410  # once only
+        again = await page.client.post(link, data={"password": "x" * 12, "again": "x" * 12})
+        assert again.status_code == 410
+        assert (await page.log_in(env.tenant, new, PASSWORD)).status_code == 303
+    async with env.api("admin") as api:
+        nina = next(u for u in (await api.get("/users")).json()["users"] if u["email"] == new)
+        assert (nina["role"], nina["scope"], nina["active"]) == ("director", {"team": "Beta"}, True)
+
+        # A reset brings a deactivated login back with a new password; an old link stops.
+        assert (await api.patch(f"/users/{new}", json={"active": False})).status_code == 200
+        assert (await api.post(f"/users/{new}/password-reset")).status_code == 202
+        first = await mailed_link(env, new, "staff_reset")
+        assert (await api.post(f"/users/{new}/password-reset")).status_code == 202
+        second = await mailed_link(env, new, "staff_reset")
+        assert (await api.post("/users/nobody@acme.example/password-reset")).status_code == 404
+    assert first != second
+    fresh = "a new long password"
+    async with env.page(local_address="127.0.0.46") as page:
+        assert (await page.client.get(first)).status_code == 410
+        done = await page.client.post(second, data={"password": fresh, "again": fresh})
+        assert done.status_code == 303
+        assert (await page.log_in(env.tenant, new, PASSWORD)).status_code == 401
+        assert (await page.log_in(env.tenant, new, fresh)).status_code == 303
+
+    # An expired link does nothing.
+    async with env.api("admin") as api:
+        assert (await api.post(f"/users/{new}/password-reset")).status_code == 202
+    late = await mailed_link(env, new, "staff_reset")
+    conn = await asyncpg.connect(asyncpg_dsn(env.database_url))
+    try:
+        await conn.execute(
+            "UPDATE notify.staff_links SET expires_at = now() - interval '1 minute'"
+            " WHERE tenant = $1 AND email = $2 AND used_at IS NULL",
+            env.tenant, new,
+        )  # fmt: skip
+    finally:
+        await conn.close()
+    async with env.page(local_address="127.0.0.47") as page:
+        r = await page.client.post(late, data={"password": "y" * 12, "again": "y" * 12})
+        assert r.status_code == 410

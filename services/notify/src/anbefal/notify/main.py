@@ -44,6 +44,7 @@ from anbefal.notify.tasks.sla import SlaClock
 from anbefal.notify.tenants import routes as tenants_routes
 from anbefal.notify.ui import login as login_routes
 from anbefal.notify.ui import routes as ui_routes
+from anbefal.notify.ui import set_password as set_password_routes
 from anbefal.notify.unsubscribe import routes as unsubscribe_routes
 
 
@@ -119,6 +120,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             audit_routes.router,
             sso_routes.router,
             login_routes.router,
+            set_password_routes.router,
             ui_routes.router,
             dashboard_routes.router,
             unsubscribe_routes.router,

@@ -75,6 +75,28 @@ class TenantRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class StaffLink(Base):
+    """A one-time link to set a password: an invitation (the login is made when it is used) or
+    a reset. Only the token's hash is kept; the link works once, until `expires_at`, and only
+    the newest unused link of a login works."""
+
+    __tablename__ = "staff_links"
+    __table_args__ = (Index("ix_staff_links_login", "tenant", "email"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(63))
+    email: Mapped[str] = mapped_column(String(320))
+    purpose: Mapped[str] = mapped_column(String(10))  # invite | reset
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    scope: Mapped[dict[str, str]] = mapped_column(JSONB)
+    locale: Mapped[str] = mapped_column(String(8))
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Task(Base):
     """A call-back or follow-up task. `UNIQUE(action_id)`: an action makes exactly one task."""
 

@@ -48,6 +48,8 @@ class NotifySettings(BaseServiceSettings):
     # event loop), a login waits at most login_queue_s for one; attempts beyond the free ones
     # per client address and per account double the wait, up to login_backoff_max_s.
     staff_session_hours: float = Field(default=12.0, gt=0)
+    # How long an invitation's or a password reset's one-time link works.
+    staff_link_hours: float = Field(default=72.0, gt=0)
     login_hash_concurrency: int = Field(default=2, ge=1)
     login_queue_s: float = Field(default=10.0, gt=0)
     login_free_attempts_per_address: int = Field(default=30, ge=1)

@@ -4,19 +4,22 @@ user's sessions at once and is audited. `anbefal user add` still creates the fir
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from anbefal.common.audit import actor_of
 from anbefal.common.auth import Principal, Role, Scope, parse_scope
 from anbefal.common.deps import SessionDep, TenantPath, allow
 from anbefal.common.errors import NotFound
+from anbefal.notify.dependencies import NotifyStateDep
 from anbefal.notify.models import StaffUser
-from anbefal.notify.staff import repository, service
+from anbefal.notify.staff import links, repository, service
 
 Admin = Annotated[Principal, allow(Role.ADMIN)]
+LoginRole = Literal["agent", "director", "admin", "viewer"]
 Email = Annotated[str, Path(max_length=320)]
 
 router = APIRouter(tags=["staff users"])
@@ -45,7 +48,7 @@ class UserList(BaseModel):
 class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: Literal["agent", "director", "admin", "viewer"] | None = None
+    role: LoginRole | None = None
     scope: str | None = Field(
         default=None,
         description="`team=Alpha` or `team=Alpha,country=DK`; an empty string: the whole tenant",
@@ -65,6 +68,67 @@ class UserPatch(BaseModel):
 
     def parsed_scope(self) -> Scope | None:
         return None if self.scope is None else parse_scope(self.scope)
+
+
+class InviteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    name: str = Field(default="", max_length=200)
+    role: LoginRole = "agent"
+    scope: str = Field(default="", description="a team lead's `team=Alpha`; empty: whole tenant")
+    locale: Literal["da", "en"] = "en"
+
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, value: str) -> str:
+        parse_scope(value)  # a ValueError names the part that is wrong
+        return value
+
+
+class LinkSent(BaseModel):
+    email: str
+    expires_at: datetime = Field(description="until when the one-time link works")
+
+
+@router.post(
+    "/v1/tenants/{tenant}/users",
+    status_code=202,
+    summary="Invite someone by email (admin)",
+    description="Mails them a one-time link to choose a password (`ANBEFAL_STAFF_LINK_HOURS`, "
+    "72 h; only the newest link works); the login is made, with this role and scope, when the "
+    "link is used. 409 when the address has an active login already (send a password reset). "
+    "Audited (`user.invited`).",
+)
+async def invite_user(
+    tenant: TenantPath,
+    body: InviteIn,
+    principal: Admin,
+    session: SessionDep,
+    state: NotifyStateDep,
+) -> LinkSent:
+    sent = await links.invite(
+        session, state.settings, tenant=tenant, email_address=body.email, name=body.name,
+        role=body.role, scope=parse_scope(body.scope), locale=body.locale,
+        actor=actor_of(principal),
+    )  # fmt: skip
+    return LinkSent(email=sent.email, expires_at=sent.expires_at)
+
+
+@router.post(
+    "/v1/tenants/{tenant}/users/{email}/password-reset",
+    status_code=202,
+    summary="Mail a login a one-time link to choose a new password (admin)",
+    description="As an invitation's link; using it also makes a deactivated login active "
+    "again. 404 for an unknown user. Audited (`user.password_reset_sent`).",
+)
+async def reset_password(
+    tenant: TenantPath, email: Email, principal: Admin, session: SessionDep, state: NotifyStateDep
+) -> LinkSent:
+    sent = await links.reset(
+        session, state.settings, tenant=tenant, email_address=email, actor=actor_of(principal)
+    )
+    return LinkSent(email=sent.email, expires_at=sent.expires_at)
 
 
 @router.get("/v1/tenants/{tenant}/users", summary="The tenant's staff logins (admin)")

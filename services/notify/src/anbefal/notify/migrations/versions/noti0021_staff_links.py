@@ -1,7 +1,7 @@
 """staff links: one-time links to set a password (invitations and resets)
 
-Revision: noti0020
-Parent: noti0019
+Revision: noti0021
+Parent: noti0020
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "noti0020"
-down_revision: str | None = "noti0019"
+revision: str = "noti0021"
+down_revision: str | None = "noti0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -438,3 +438,17 @@ async def test_an_invitation_and_a_reset_set_a_password_through_a_one_time_link(
     async with env.page(local_address="127.0.0.47") as page:
         r = await page.client.post(late, data={"password": "y" * 12, "again": "y" * 12})
         assert r.status_code == 410
+
+
+async def test_the_users_page_is_for_admins_only(env: Env) -> None:
+    async with env.page(local_address="127.0.0.48") as page:
+        assert (await page.log_in(env.tenant, "ole@acme.example", PASSWORD)).status_code == 303
+        assert (await page.client.get("/admin/users")).status_code == 403
+        r = await page.submit("/admin/users/invite", {"email": "z@acme.example", "role": "admin"})
+        assert r.status_code == 403
+    async with env.api("admin") as api:
+        users = (await api.get("/users")).json()["users"]
+        assert "z@acme.example" not in {u["email"] for u in users}
+    async with httpx.AsyncClient(base_url=env.notify.url) as anonymous:
+        r = await anonymous.get("/admin/users")
+        assert (r.status_code, r.headers["location"]) == (303, "/login")

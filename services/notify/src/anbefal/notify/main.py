@@ -42,6 +42,7 @@ from anbefal.notify.tasks import repository as tasks_repository
 from anbefal.notify.tasks import routes as tasks_routes
 from anbefal.notify.tasks.sla import SlaClock
 from anbefal.notify.tenants import routes as tenants_routes
+from anbefal.notify.ui import admin_users as admin_users_routes
 from anbefal.notify.ui import login as login_routes
 from anbefal.notify.ui import routes as ui_routes
 from anbefal.notify.ui import set_password as set_password_routes
@@ -121,6 +122,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             sso_routes.router,
             login_routes.router,
             set_password_routes.router,
+            admin_users_routes.router,
             ui_routes.router,
             dashboard_routes.router,
             unsubscribe_routes.router,

@@ -308,3 +308,14 @@ def test_compose_creates_every_topic_and_kafka_wants_sasl_ssl() -> None:
         env = compose[name]["environment"]
         assert env["ANBEFAL_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
         assert env["ANBEFAL_KAFKA_SASL_USERNAME"] == name
+
+
+def test_notify_may_publish_tenant_settings() -> None:
+    """notify's settings API publishes the tenants' settings (`PATCH .../settings`)."""
+    (notify,) = [u for u in _by_kind("KafkaUser") if u["metadata"]["name"] == "anbefal-notify"]
+    writes = {
+        a["resource"]["name"]
+        for a in notify["spec"]["authorization"]["acls"]
+        if a["resource"]["type"] == "topic" and "Write" in a["operations"]
+    }
+    assert "anbefal.tenants.v1" in writes

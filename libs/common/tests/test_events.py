@@ -65,6 +65,8 @@ SAMPLES: list[EventModel] = [
         assignee_role="director",
         due_at=NOW,
         respondent=Respondent(key="c-42"),
+        assignee_source="account",
+        due_clock="business_hours",
     ),  # fmt: skip
     TaskEvent(
         event_id=uuid.uuid4(),

@@ -10,11 +10,13 @@ from hypothesis import strategies as st
 
 from anbefal.closed_loop.owners import (
     AccountsDoc,
+    AssigneeRole,
     Directory,
     PeopleDoc,
     accounts_from_csv,
     people_from_csv,
     resolve,
+    resolve_source,
 )
 from anbefal.common.events import Owners, Respondent, Source, SurveyResponse
 
@@ -57,6 +59,17 @@ def test_resolution_order_hint_account_segment_default() -> None:
     assert director(answer(None, department="Support")) == "dep@x.dk"
     assert director(answer("unknown", department="Sales")) == "tenant@x.dk"
     assert director(answer(), default=None) is None
+
+
+def test_the_owner_says_where_it_came_from() -> None:
+    def source(r: SurveyResponse, role: AssigneeRole = "director") -> tuple[str | None, str | None]:
+        return resolve_source(r, role, DIRECTORY, "tenant@x.dk", None)
+
+    assert source(answer("acme", hint=Owners(director="hint@x.dk"))) == ("hint@x.dk", "hint")
+    assert source(answer("acme")) == ("ad@x.dk", "account")
+    assert source(answer(None, department="Support")) == ("dep@x.dk", "segment")
+    assert source(answer(None)) == ("tenant@x.dk", "default")
+    assert source(answer(None), "salesperson") == (None, None)
 
 
 def test_salespeople_come_from_the_hint_the_account_or_the_default() -> None:

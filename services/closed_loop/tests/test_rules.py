@@ -58,6 +58,7 @@ def test_detractor_gets_a_director_call_due_in_48_hours(score: int) -> None:
     (action,) = decide(response, DEFAULTS, NOW)
     assert action.type == "call_task"
     assert action.assignee == "dir@acme.example"
+    assert (action.assignee_source, action.due_clock) == ("default", "wall")
     assert action.due_at == response.answered_at + timedelta(hours=48)
     assert action.action_id == action_id(response.event_id, "detractor-call")
 
@@ -68,6 +69,7 @@ def test_passive_gets_a_salesperson_follow_up(score: int) -> None:
     (action,) = decide(response, DEFAULTS, NOW)
     assert action.type == "follow_up_task"
     assert action.assignee == "own@acme.example"  # the answer's hint beats the tenant default
+    assert action.assignee_source == "hint"
     assert action.due_at == response.answered_at + timedelta(days=5)
 
 

@@ -72,9 +72,10 @@ def test_staff_mail_about_a_task_exists_once_per_task_and_template() -> None:
         respondent={"key": "c-1", "name": "Ole"}, answered_at=now,
         due_at=now + timedelta(hours=48), assignee="agent@acme.dk", comment="Slow",
     )  # fmt: skip
-    warning = task_mail(task, ACME, SETTINGS, "sla_warning", task.assignee)
-    again = task_mail(task, ACME, SETTINGS, "sla_warning", task.assignee)
-    assignment = task_mail(task, ACME, SETTINGS, "assignment", task.assignee)
+    link = f"https://notify.example/tasks/{task.id}"
+    warning = task_mail(task, ACME, SETTINGS, "sla_warning", task.assignee, link=link)
+    again = task_mail(task, ACME, SETTINGS, "sla_warning", task.assignee, link=link)
+    assignment = task_mail(task, ACME, SETTINGS, "assignment", task.assignee, link=link)
     assert warning["action_id"] == again["action_id"] == uuid.uuid5(task.id, "sla_warning")
     assert assignment["action_id"] != warning["action_id"]
     assert f"https://notify.example/tasks/{task.id}" in warning["body"]

@@ -82,7 +82,7 @@ def test_no_link_from_a_comment_reaches_staff_mail() -> None:
         respondent={"key": "c-1", "name": "Ole"}, answered_at=now,
         due_at=now + timedelta(hours=48), assignee="agent@acme.dk", comment=PHISHING,
     )  # fmt: skip
-    body = task_mail(task, ACME, SETTINGS, "assignment", task.assignee)["body"]
+    body = task_mail(task, ACME, SETTINGS, "assignment", task.assignee, link="x")["body"]
     assert "evil.example" not in body
     assert "https://acme-login" not in body
 

@@ -123,6 +123,7 @@ class AttachedAnswer(EventModel):
 
 
 ActionType = Literal["call_task", "follow_up_task", "email", "chat_message"]
+OwnerSource = Literal["hint", "account", "segment", "default"]
 # The action types that become a task in notify's call-back queue.
 TASK_ACTIONS: frozenset[ActionType] = frozenset({"call_task", "follow_up_task"})
 
@@ -162,6 +163,12 @@ class Action(EventModel):
     # Later answers of the same respondent inside the rule's cool-down, folded into this action
     # instead of becoming a second task.
     attached: list[AttachedAnswer] = Field(default_factory=list)
+    # Where the assignee came from: the answer's own `owners` hint (which a survey's hidden
+    # field can set to any address), or the tenant's configuration (its accounts, segments or
+    # defaults). notify sends a signed task link only to an address the tenant configured.
+    assignee_source: OwnerSource | None = None
+    # How the rule counted the due time (wall-clock hours or the assignee's business hours).
+    due_clock: Literal["wall", "business_hours"] | None = None
 
     @property
     def key(self) -> bytes:

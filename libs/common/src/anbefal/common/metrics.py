@@ -57,6 +57,12 @@ TASKS_OPEN = Gauge("anbefal_tasks_open", "Call-back tasks not yet closed", ["ten
 TASKS_OVERDUE = Gauge(
     "anbefal_tasks_overdue", "Open call-back tasks past their due time", ["tenant"]
 )
+TASKS_UNREACHABLE = Gauge(
+    "anbefal_tasks_unreachable",
+    "Open call-back tasks whose owner neither has a staff login nor may get a task link: "
+    "they wait in the fallback queue",
+    ["tenant"],
+)
 SLA_BREACHES = Counter(
     "anbefal_sla_breaches_total", "Tasks that passed their SLA without being handled", ["tenant"]
 )

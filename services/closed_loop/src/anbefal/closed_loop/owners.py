@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from anbefal.common.events import SurveyResponse
+from anbefal.common.events import OwnerSource, SurveyResponse
 
 # Who a rule routes to; not a token role (common.auth.Role).
 AssigneeRole = Literal["director", "salesperson"]
@@ -176,19 +176,34 @@ def resolve(
     default_salesperson: str | None,
 ) -> str | None:
     """The owner of `response` in `role`, by the resolution order above."""
+    return resolve_source(response, role, directory, default_director, default_salesperson)[0]
+
+
+def resolve_source(
+    response: SurveyResponse,
+    role: AssigneeRole,
+    directory: Directory,
+    default_director: str | None,
+    default_salesperson: str | None,
+) -> tuple[str | None, OwnerSource | None]:
+    """The owner of `response` in `role` and where it came from: the answer's own hint, or the
+    tenant's accounts, segments or defaults; `(None, None)` for nobody."""
+    account = directory.accounts.get(response.respondent.account_id or "")
     if role == "director":
         if response.owners.director:
-            return response.owners.director
-        account = directory.accounts.get(response.respondent.account_id or "")
+            return response.owners.director, "hint"
         if account is not None and account.director:
-            return account.director
+            return account.director, "account"
         for segment in directory.segments:
             if response.segments.get(segment.dimension) == segment.value:
-                return segment.director
-        return default_director
+                return segment.director, "segment"
+        return _default(default_director)
     if response.owners.salesperson:
-        return response.owners.salesperson
-    account = directory.accounts.get(response.respondent.account_id or "")
+        return response.owners.salesperson, "hint"
     if account is not None and account.salesperson:
-        return account.salesperson
-    return default_salesperson
+        return account.salesperson, "account"
+    return _default(default_salesperson)
+
+
+def _default(address: str | None) -> tuple[str | None, OwnerSource | None]:
+    return (address, "default") if address else (None, None)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from anbefal.closed_loop.owners import EMPTY_DIRECTORY, AssigneeRole, Directory, resolve
+from anbefal.closed_loop.owners import EMPTY_DIRECTORY, AssigneeRole, Directory, resolve_source
 from anbefal.closed_loop.sla import (
     COUNTRY_BY_ZONE,
     WorkingHours,
@@ -238,7 +238,7 @@ def decide(
     for rule in rules:
         if not rule.matches(response):
             continue
-        assignee = resolve(
+        assignee, source = resolve_source(
             response, rule.assignee_role, directory, defaults.director, defaults.salesperson
         )
         # Nobody owns it: a task goes to the tenant's fallback queue, never nowhere.
@@ -264,6 +264,8 @@ def decide(
                 respondent=response.respondent,
                 segments=response.segments,
                 received_at=response.received_at,
+                assignee_source=source,
+                due_clock=rule.due_clock,
             )
         )
         if rule.stop:

@@ -26,6 +26,7 @@ from anbefal.notify.email import compose
 from anbefal.notify.email import service as email
 from anbefal.notify.models import OUTBOX, TENANTS, Task, Tenant
 from anbefal.notify.privacy import erasure
+from anbefal.notify.reach import page_for
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.staff import service as staff
 from anbefal.notify.tasks import service as tasks
@@ -70,14 +71,14 @@ async def handle_actions(
 ) -> None:
     session = ctx.session
     actions = newest([(a, ctx.trace_id(a)) for a in events])
-    applied = await tasks.apply(session, [a for a, _ in actions if a.type in TASK_ACTIONS])
+    tenants = await ctx.tenants()
+    applied = await tasks.apply(session, [a for a, _ in actions if a.type in TASK_ACTIONS], tenants)
     await chat.cancel(session, applied.cancelled)
     created = applied.created
     _observe_detractor_to_task(created, [a for a, _ in actions])
     emails = [(a, t) for a, t in actions if a.type == "email"]
     await email.cancel(session, [a.action_id for a, _ in emails if a.cancelled])
     if emails or created:
-        tenants = await ctx.tenants()
         await chat.announce(session, created, tenants, settings)
         staff_owners = await staff.staff_among(
             session, {(a.tenant, a.assignee) for a, _ in emails if a.assignee}
@@ -107,17 +108,23 @@ async def _assignment_notices(
     tenants: dict[str, Tenant],
     settings: NotifySettings,
 ) -> list[dict[str, Any]]:
-    """Assignment notices only to the tenant's staff (people with a login): the notice links to
-    the staff page, and respondent details do not go to an address notify does not know as this
-    tenant's (owner hints can come from a survey's hidden fields)."""
+    """An assignment notice to each new task's owner who can open a page for it (`reach`): the
+    staff page for a staff login, a signed link to the task for an owner the tenant named. An
+    owner only the answer named (a survey's hidden field can name anyone) gets no mail and no
+    respondent details; the task waits in the fallback queue."""
     known = await staff.staff_among(
         session, {(t.tenant, t.assignee) for t in created if t.assignee}
     )
-    return [
-        compose.task_mail(t, tenants.get(t.tenant), settings, "assignment", t.assignee)
-        for t in created
-        if t.assignee and (t.tenant, t.assignee.lower()) in known
-    ]
+    notices = []
+    for task in created:
+        own = {e for tenant, e in known if tenant == task.tenant}
+        link = page_for(task, task.assignee, staff=own, settings=settings)
+        if link is not None:
+            tenant = tenants.get(task.tenant)
+            notices.append(
+                compose.task_mail(task, tenant, settings, "assignment", task.assignee, link=link)
+            )
+    return notices
 
 
 def _observe_detractor_to_task(created: Sequence[Task], actions: Sequence[Action]) -> None:

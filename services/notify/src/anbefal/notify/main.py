@@ -43,6 +43,7 @@ from anbefal.notify.tasks import routes as tasks_routes
 from anbefal.notify.tasks.sla import SlaClock
 from anbefal.notify.tenants import routes as tenants_routes
 from anbefal.notify.ui import admin_users as admin_users_routes
+from anbefal.notify.ui import links as link_routes
 from anbefal.notify.ui import login as login_routes
 from anbefal.notify.ui import routes as ui_routes
 from anbefal.notify.ui import set_password as set_password_routes
@@ -125,6 +126,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             admin_users_routes.router,
             ui_routes.router,
             dashboard_routes.router,
+            link_routes.router,
             unsubscribe_routes.router,
             export_router(NOTIFY.name, export.collect, OUTBOX),
         ],

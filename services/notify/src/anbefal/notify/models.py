@@ -146,6 +146,11 @@ class Task(Base):
     warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     escalated_next_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Where the assignee came from (`Action.assignee_source`, or `reassigned` by a lead), and
+    # whether a signed task link may go to them without a staff login (`tasks/reach.py`).
+    assignee_source: Mapped[str | None] = mapped_column(String(20))
+    assignee_trusted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    due_clock: Mapped[str | None] = mapped_column(String(20))
 
 
 class TaskNote(Base):

@@ -13,6 +13,7 @@ from typing import Any
 from anbefal.common.events import Action
 from anbefal.notify.email.render import render
 from anbefal.notify.models import Task, Tenant
+from anbefal.notify.reach import at_tenant_domain
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.unsubscribe import tokens
 
@@ -91,10 +92,13 @@ def task_mail(
     settings: NotifySettings,
     template: str,
     recipient: str | None,
+    *,
+    link: str,
     **context: Any,
 ) -> dict[str, Any]:
-    """A mail to staff about one task (assignment, SLA warning, escalations). Its key is derived
-    from the task and the template, so each of these mails exists once per task."""
+    """A mail to staff about one task (assignment, SLA warning, escalations), linking to `link`,
+    a page its recipient can open (`reach.page_for`). Its key is derived from the task and the
+    template, so each of these mails exists once per task."""
     return compose(
         key=task_mail_key(task.id, template),
         tenant_name=task.tenant,
@@ -112,7 +116,7 @@ def task_mail(
         due=task.due_at.strftime("%Y-%m-%d %H:%M UTC") if task.due_at else "",
         assignee=task.assignee,
         task_type=task.type,
-        link=f"{settings.public_url.rstrip('/')}/tasks/{task.id}",
+        link=link,
         **context,
     )
 
@@ -122,11 +126,8 @@ def reply_to(address: str | None, tenant: Tenant | None, staff: Collection[str])
     can say anything), so the address is kept only when it is the tenant's own: a staff login
     of the tenant (`staff`, lower-cased) or an address at the tenant's sender domain. Otherwise
     the tenant's default director, or none."""
-    if address:
-        own_domain = (tenant.sender_email or "").rpartition("@")[2].lower() if tenant else ""
-        domain = address.rpartition("@")[2].lower()
-        if address.lower() in staff or (own_domain and domain == own_domain):
-            return address
+    if address and (address.lower() in staff or at_tenant_domain(address, tenant)):
+        return address
     return tenant.default_director if tenant else None
 
 

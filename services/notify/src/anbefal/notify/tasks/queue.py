@@ -51,6 +51,12 @@ async def history(session: AsyncSession, task: Task, reader: Principal) -> list[
     return await repository.respondent_history(session, task, reader.scope)
 
 
+async def find(
+    session: AsyncSession, tenant: str, task_id: uuid.UUID, *, lock: bool = False
+) -> Task | None:
+    return await repository.get_task(session, tenant, task_id, lock=lock)
+
+
 async def get(
     session: AsyncSession, tenant: str, task_id: uuid.UUID, reader: Principal | None = None
 ) -> Task:
@@ -140,6 +146,9 @@ async def reassign(
         "reassigned",
         who,
         assignee=assignee,
+        # A director chose them: a signed link may reach them if they have no login.
+        assignee_source="reassigned",
+        assignee_trusted=True,
         status="open",
         claimed_by=None,
         claimed_at=None,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     case,
     column,
+    literal,
     or_,
     select,
     true,
@@ -25,11 +26,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.sql import func
+from sqlalchemy.sql import ColumnElement, func
 
 from anbefal.common import metrics
 from anbefal.common.auth import Scope
-from anbefal.notify.models import Task, TaskCompletion, TaskNote, Tenant
+from anbefal.notify.models import StaffUser, Task, TaskCompletion, TaskNote, Tenant
 from anbefal.notify.tasks.lifecycle import ACTIVE
 
 
@@ -64,12 +65,28 @@ async def queue(
                 func.lower(Task.claimed_by) == mine,
                 and_(
                     Task.status == "open",
-                    or_(Task.assignee.is_(None), func.lower(Task.assignee) == mine),
+                    or_(~reachable(), func.lower(Task.assignee) == mine),
                 ),
             )
         )
     query = query.order_by(Task.due_at.asc().nulls_last(), Task.priority.desc(), Task.created_at)
     return list(await session.scalars(query.limit(limit)))
+
+
+def reachable() -> ColumnElement[bool]:
+    """Whether someone can act on a task besides the team: its owner has a staff login of the
+    tenant, or may get a signed link (`reach.py`). A task nobody can reach is in the fallback
+    queue: every agent's queue shows it, and it is counted."""
+    login = (
+        select(StaffUser.id)
+        .where(
+            StaffUser.tenant == Task.tenant,
+            StaffUser.email == func.lower(Task.assignee),
+            StaffUser.active,
+        )
+        .exists()
+    )
+    return and_(Task.assignee.is_not(None), or_(Task.assignee_trusted, login))
 
 
 async def respondent_history(
@@ -212,20 +229,25 @@ async def refresh_task_gauges(conn: AsyncConnection) -> None:
             Task.tenant,
             func.count(),
             func.count().filter(Task.due_at < func.now()),
+            func.count().filter(~reachable()),
         )
         .where(Task.status.in_(ACTIVE))
         .group_by(Task.tenant)
     )
     metrics.TASKS_OPEN.clear()
     metrics.TASKS_OVERDUE.clear()
-    for tenant, open_, overdue in rows:
+    metrics.TASKS_UNREACHABLE.clear()
+    for tenant, open_, overdue, unreachable in rows:
         metrics.TASKS_OPEN.labels(metrics.tenant_label(tenant)).set(open_)
         metrics.TASKS_OVERDUE.labels(metrics.tenant_label(tenant)).set(overdue)
+        metrics.TASKS_UNREACHABLE.labels(metrics.tenant_label(tenant)).set(unreachable)
 
 
 async def tasks_past_warning(session: AsyncSession, now: datetime, limit: int) -> list[Task]:
     """Open tasks that have used 75% of their time and got no warning yet (rows locked)."""
-    threshold = Task.answered_at + (Task.due_at - Task.answered_at) * 0.75
+    # In seconds: SQLAlchemy has no typed `interval * number`.
+    used = func.extract("epoch", literal(now) - Task.answered_at)
+    allowed = func.extract("epoch", Task.due_at - Task.answered_at)
     query = (
         select(Task)
         .where(
@@ -234,7 +256,7 @@ async def tasks_past_warning(session: AsyncSession, now: datetime, limit: int) -
             Task.warned_at.is_(None),
             Task.escalated_at.is_(None),
             Task.due_at > now,
-            threshold <= now,
+            used >= allowed * 0.75,
         )
         .limit(limit)
         .with_for_update(skip_locked=True)

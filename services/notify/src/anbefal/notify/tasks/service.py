@@ -4,7 +4,7 @@ of it changes the task in place (a late comment, a changed score, a cancellation
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.events import Action
 from anbefal.common.logging import get_logger
-from anbefal.notify.models import Task
+from anbefal.notify.models import Task, Tenant
+from anbefal.notify.reach import trusted_owner
 from anbefal.notify.tasks import events, repository
 from anbefal.notify.tasks.events import task_event
 from anbefal.notify.tasks.lifecycle import after_revision
@@ -28,7 +29,7 @@ class Applied:
     cancelled: list[uuid.UUID] = field(default_factory=list)
 
 
-def task_row(action: Action) -> dict[str, Any]:
+def task_row(action: Action, tenant: Tenant | None) -> dict[str, Any]:
     return {
         "action_id": action.action_id,
         "tenant": action.tenant,
@@ -50,6 +51,9 @@ def task_row(action: Action) -> dict[str, Any]:
         # First seen cancelled (revisions can arrive out of order): a tombstone, so the older
         # revision arriving later cannot open the task.
         "status": "cancelled" if action.cancelled else "open",
+        "assignee_source": action.assignee_source,
+        "assignee_trusted": trusted_owner(action.assignee, action.assignee_source, tenant),
+        "due_clock": action.due_clock,
     }
 
 
@@ -57,10 +61,13 @@ def _attached(action: Action) -> list[dict[str, Any]]:
     return [a.model_dump(mode="json") for a in action.attached]
 
 
-async def apply(session: AsyncSession, actions: Sequence[Action]) -> Applied:
+async def apply(
+    session: AsyncSession, actions: Sequence[Action], tenants: Mapping[str, Tenant]
+) -> Applied:
     """Open the tasks of new actions (each once: a redelivered action opens nothing) and apply
     newer revisions to the tasks that exist; `created` events go to the outbox."""
-    inserted = await repository.insert_tasks_returning(session, [task_row(a) for a in actions])
+    rows = [task_row(a, tenants.get(a.tenant)) for a in actions]
+    inserted = await repository.insert_tasks_returning(session, rows)
     new_ids = {t.action_id for t in inserted}
     cancelled = await apply_revisions(session, [a for a in actions if a.action_id not in new_ids])
     created = [t for t in inserted if t.status == "open"]

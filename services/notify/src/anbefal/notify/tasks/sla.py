@@ -8,6 +8,7 @@ idempotency key is derived from the task, so a task is warned once and escalated
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,7 +19,9 @@ from anbefal.notify import repository
 from anbefal.notify.email import service as email
 from anbefal.notify.email.compose import task_mail
 from anbefal.notify.models import Task, Tenant
+from anbefal.notify.reach import page_for
 from anbefal.notify.settings import NotifySettings
+from anbefal.notify.staff import service as staff
 from anbefal.notify.tasks import events
 from anbefal.notify.tasks import repository as tasks_repository
 from anbefal.notify.tasks.events import task_event
@@ -53,38 +56,28 @@ class SlaClock:
         if not tasks:
             return 0
         tenants = await repository.tenants(session, {t.tenant for t in tasks})
-        s = self._settings
-        emails = []
+        mail = _Mail(tenants, self._settings, await _staff(session, tasks, tenants))
         for task in warn:
             await tasks_repository.set_task(session, task, warned_at=now)
-            emails.append(
-                task_mail(task, tenants.get(task.tenant), s, "sla_warning", task.assignee)
-            )
+            # No page opens for an owner only the answer named: no warning; the task waits in
+            # the fallback queue and is escalated at its due time.
+            mail.add(task, "sla_warning", task.assignee)
         for task in breached:
-            tenant = tenants.get(task.tenant)
-            emails.append(task_mail(task, tenant, s, "escalation", _director(task, tenant)))
+            to, lead = _director(task, tenants.get(task.tenant))
+            mail.add(task, "escalation", to, lead=lead)
             log.warning(
-                "SLA breached; escalated",
-                tenant=task.tenant, task_id=str(task.id), to=_director(task, tenant),
+                "SLA breached; escalated", tenant=task.tenant, task_id=str(task.id), to=to
             )  # fmt: skip
         for task in again:
             tenant = tenants[task.tenant]  # the join in the query guarantees it
             await tasks_repository.set_task(session, task, escalated_next_at=now)
-            emails.append(
-                task_mail(
-                    task,
-                    tenant,
-                    s,
-                    "escalation_next",
-                    tenant.escalation_next,
-                    director=_director(task, tenant),
-                )  # fmt: skip
-            )
+            director = _director(task, tenant)[0]
+            mail.add(task, "escalation_next", tenant.escalation_next, lead=True, director=director)
             log.warning(
                 "SLA breach unresolved; escalated to the next level",
                 tenant=task.tenant, task_id=str(task.id), to=tenant.escalation_next,
             )  # fmt: skip
-        await email.queue(session, emails)
+        await email.queue(session, mail.rows)
         await events.record(session, [task_event(t, "escalated", None) for t in breached])
         for task in breached:
             # Once committed: a step retried after a failed commit would count them again.
@@ -92,5 +85,40 @@ class SlaClock:
         return len(tasks)
 
 
-def _director(task: Task, tenant: Tenant | None) -> str | None:
-    return (tenant.default_director if tenant else None) or task.assignee
+def _director(task: Task, tenant: Tenant | None) -> tuple[str | None, bool]:
+    """Who an escalation goes to, and whether the tenant named them (a lead link may reach
+    them): its default director, else the task's own owner."""
+    if tenant is not None and tenant.default_director:
+        return tenant.default_director, True
+    return task.assignee, False
+
+
+async def _staff(
+    session: AsyncSession, tasks: list[Task], tenants: dict[str, Tenant]
+) -> set[tuple[str, str]]:
+    """The (tenant, lower-cased address) pairs of the step's recipients that have a login."""
+    addresses = {(t.tenant, t.assignee) for t in tasks if t.assignee}
+    for name, tenant in tenants.items():
+        addresses |= {(name, a) for a in (tenant.default_director, tenant.escalation_next) if a}
+    return await staff.staff_among(session, addresses)
+
+
+class _Mail:
+    """The step's staff mail: each to a page its recipient can open, or not at all."""
+
+    def __init__(
+        self, tenants: dict[str, Tenant], settings: NotifySettings, staff: set[tuple[str, str]]
+    ) -> None:
+        self._tenants, self._settings, self._staff = tenants, settings, staff
+        self.rows: list[dict[str, Any]] = []
+
+    def add(
+        self, task: Task, template: str, to: str | None, *, lead: bool = False, **context: Any
+    ) -> None:
+        own = {e for tenant, e in self._staff if tenant == task.tenant}
+        link = page_for(task, to, staff=own, settings=self._settings, lead=lead)
+        if link is not None:
+            tenant = self._tenants.get(task.tenant)
+            self.rows.append(
+                task_mail(task, tenant, self._settings, template, to, link=link, **context)
+            )

@@ -71,6 +71,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "unsubscribe_ask": "Stop all mail from {tenant} to {email}?",
         "unsubscribe_done": "Done: {tenant} will not send mail to {email} again.",
         "unsubscribe_bad": "This unsubscribe link is not valid.",
+        "link_for": "This task was sent to {email}.",
+        "link_closed": "This link no longer opens a task: the task is done, or it was given to "
+        "someone else.",
+        "link_done": "Thank you. The task is done.",
+        "no_login": "no login",
+        "unreachable": "no login, in the shared queue",
+        "assigned_to": "assigned to {who}",
     },
     "da": {
         "title": "Tilbagekaldskø",
@@ -140,6 +147,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "unsubscribe_ask": "Stop alle mails fra {tenant} til {email}?",
         "unsubscribe_done": "Sådan: {tenant} sender ikke flere mails til {email}.",
         "unsubscribe_bad": "Dette afmeldingslink er ikke gyldigt.",
+        "link_for": "Denne opgave blev sendt til {email}.",
+        "link_closed": "Linket åbner ikke længere en opgave: den er afsluttet eller givet videre "
+        "til en anden.",
+        "link_done": "Tak. Opgaven er afsluttet.",
+        "no_login": "intet login",
+        "unreachable": "intet login, ligger i fælleskøen",
+        "assigned_to": "tildelt {who}",
     },
 }
 

@@ -18,16 +18,16 @@ from pydantic import ValidationError
 from anbefal.common.auth import Principal
 from anbefal.common.deps import SessionDep
 from anbefal.common.errors import ServiceError
-from anbefal.notify.access import respondent_for
 from anbefal.notify.dependencies import NotifyStateDep
-from anbefal.notify.models import Task
 from anbefal.notify.reasons import repository as reason_codes
 from anbefal.notify.schemas import CompleteIn, NoteIn, ReassignIn, ReopenIn
+from anbefal.notify.staff import service as staff
 from anbefal.notify.staff.sessions import Login
 from anbefal.notify.tasks import queue
-from anbefal.notify.tasks.lifecycle import LEADS, Outcome, is_overdue
+from anbefal.notify.tasks.lifecycle import LEADS, Outcome
 from anbefal.notify.ui import guard
 from anbefal.notify.ui.pages import LOCALE_COOKIE, render, to_login, words
+from anbefal.notify.ui.views import task_view
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form()]
@@ -52,7 +52,9 @@ async def _queue_rows(session: SessionDep, principal: Principal, view: Views) ->
     mine = principal.sub if view == "mine" else None
     now = datetime.now(UTC)
     waiting = await queue.waiting(session, principal, mine=mine)
-    return [_task_view(t, now, principal) for t in waiting]
+    owners = {(principal.tenant, t.assignee) for t in waiting if t.assignee}
+    logins = {email for _, email in await staff.staff_among(session, owners)}
+    return [task_view(t, now, principal.role, logins) for t in waiting]
 
 
 @router.get("/queue")
@@ -94,25 +96,6 @@ async def queue_rows(
     return render(request, "_queue_rows.html", login=login, tasks=tasks, **context)
 
 
-def _task_view(task: Task, now: datetime, principal: Principal) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "type": task.type,
-        "due_at": task.due_at,
-        "overdue": is_overdue(task.status, task.due_at, now),
-        "attached": task.attached,
-        "score": task.score,
-        "comment": task.comment,
-        "answered_at": task.answered_at,
-        "respondent": respondent_for(principal.role, task.respondent),
-        "status": task.status,
-        "claimed_by": task.claimed_by,
-        "assignee": task.assignee,
-        "outcome": task.outcome,
-        "escalated_at": task.escalated_at,
-    }
-
-
 async def _task_page(
     request: Request,
     session: SessionDep,
@@ -131,9 +114,10 @@ async def _task_page(
             view="mine", can_lead=principal.role in LEADS,
         )  # fmt: skip
     now = datetime.now(UTC)
-    view = _task_view(task, now, principal)
+    view = task_view(task, now, principal.role)
     view["notes"] = await queue.notes(session, task)
-    history = [_task_view(t, now, principal) for t in await queue.history(session, task, principal)]
+    earlier = await queue.history(session, task, principal)
+    history = [task_view(t, now, principal.role) for t in earlier]
     locale = request.cookies.get(LOCALE_COOKIE)
     reasons = await reason_codes.load(session, principal.tenant)
     view["reason_label"] = reasons.label(task.reason, locale) if task.reason else None

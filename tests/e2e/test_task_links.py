@@ -151,3 +151,15 @@ async def test_the_owner_claims_and_completes_and_then_the_link_is_closed(env: E
         tasks = (await api.get(f"{env.notify.url}/v1/tenants/{env.tenant}/tasks")).json()["tasks"]
     done_tasks = [t for t in tasks if t["status"] == "done"]
     assert [(t["claimed_by"], t["outcome"]) for t in done_tasks] == [(SALES, "reached")]
+
+
+async def test_pages_speak_the_browsers_language_before_any_login(env: Env) -> None:
+    link = await env.link("Kunde 0")
+    danish = {"Accept-Language": "da-DK,da;q=0.9,en;q=0.5"}
+    async with httpx.AsyncClient(base_url=env.notify.url, headers=danish, timeout=30) as web:
+        login = await web.get("/login")
+        assert '<html lang="da">' in login.text
+        assert "Adgangskode" in login.text
+        assert "Tag opgaven" in (await web.get(link)).text
+    async with httpx.AsyncClient(base_url=env.notify.url, timeout=30) as web:
+        assert "Password" in (await web.get("/login")).text

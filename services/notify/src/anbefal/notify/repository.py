@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import func
 
+from anbefal.notify import paging
 from anbefal.notify.models import TENANTS, ChatMessage, Email, StaffUser, Suppression, Tenant
 
 Delivery = Email | ChatMessage
@@ -100,3 +102,42 @@ async def present(
         select(model.tenant, model.email).where(tuple_(model.tenant, model.email).in_(pairs))
     )
     return {(t, e) for t, e in rows}
+
+
+async def log_page(
+    session: AsyncSession, model: type[D], tenant: str, before: list[Any] | None, limit: int
+) -> tuple[list[D], int]:
+    """A delivery log's page, newest first, older than `before` (created_at, id), and the
+    tenant's total."""
+    query = select(model).where(model.tenant == tenant)
+    if before is not None:
+        query = query.where(tuple_(model.created_at, model.id) < tuple_(*before))
+    query = query.order_by(model.created_at.desc(), model.id.desc()).limit(limit)
+    total = await session.scalar(select(func.count()).where(model.tenant == tenant))
+    return list(await session.scalars(query)), int(total or 0)
+
+
+@dataclass(frozen=True)
+class LogPage(Generic[D]):
+    rows: list[D]
+    next_cursor: str | None
+    total: int
+
+
+async def delivery_log(
+    session: AsyncSession, model: type[D], tenant: str, cursor: str | None, limit: int
+) -> LogPage[D]:
+    """The email or chat delivery log, a page after `cursor` (`paging`)."""
+    before = None
+    if cursor:
+        at, row_id = paging.decode(cursor, 2)
+        try:
+            before = [datetime.fromisoformat(at), uuid.UUID(row_id)]
+        except (TypeError, ValueError) as exc:
+            raise paging.invalid_cursor() from exc
+    rows, total = await log_page(session, model, tenant, before, limit + 1)
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        following = paging.encode([rows[-1].created_at.isoformat(), rows[-1].id])
+    return LogPage(rows, following, total)

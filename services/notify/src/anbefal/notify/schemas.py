@@ -46,8 +46,23 @@ class TaskOut(BaseModel):
     escalated_next_at: datetime | None = None
 
 
+NEXT_CURSOR = "pass as `cursor` for the next page; null: this was the last"
+
+
+class TaskCounts(BaseModel):
+    """The whole list's true numbers, whatever the page."""
+
+    total: int
+    open: int
+    claimed: int
+    overdue: int
+
+
 class TaskList(BaseModel):
     tasks: list[TaskOut]
+    next_cursor: str | None = Field(default=None, description=NEXT_CURSOR)
+    total: int = Field(description="tasks in the whole list (every page)")
+    counts: TaskCounts
 
 
 class EmailOut(BaseModel):
@@ -68,6 +83,8 @@ class EmailOut(BaseModel):
 
 class EmailList(BaseModel):
     emails: list[EmailOut]
+    next_cursor: str | None = Field(default=None, description=NEXT_CURSOR)
+    total: int = Field(description="the tenant's mails in the log (every page)")
 
 
 class ChatMessageOut(BaseModel):
@@ -87,6 +104,8 @@ class ChatMessageOut(BaseModel):
 
 class ChatMessageList(BaseModel):
     chat_messages: list[ChatMessageOut]
+    next_cursor: str | None = Field(default=None, description=NEXT_CURSOR)
+    total: int = Field(description="the tenant's posts in the log (every page)")
 
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]

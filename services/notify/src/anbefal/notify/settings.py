@@ -44,6 +44,9 @@ class NotifySettings(BaseServiceSettings):
     dashboard_api_timeout_s: float = Field(default=10.0, gt=0)
     # How often the staff page's queue asks for fresh rows (its live update).
     ui_poll_s: float = Field(default=5.0, gt=0)
+    # Tasks per page of the staff page's queue (the counts above it are always the whole
+    # queue's).
+    ui_page_size: int = Field(default=50, ge=1, le=500)
     # Staff logins: a session lasts this long; password checks run this many at once (off the
     # event loop), a login waits at most login_queue_s for one; attempts beyond the free ones
     # per client address and per account double the wait, up to login_backoff_max_s.

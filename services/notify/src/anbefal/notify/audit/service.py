@@ -3,21 +3,18 @@ their actor), pages of them out, newest first."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common import audit
-from anbefal.common.errors import Unprocessable
 from anbefal.common.events import ANBEFAL_NAMESPACE, Actor, AuditEntry, TenantSettings
 from anbefal.common.kafka import HandlerContext
+from anbefal.notify import paging
 from anbefal.notify.audit import repository
 from anbefal.notify.models import AuditRow
 
@@ -99,17 +96,12 @@ async def entries(
 
 
 def _encode(row: AuditRow) -> str:
-    raw = orjson.dumps([row.at.isoformat(), str(row.event_id)])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return paging.encode([row.at.isoformat(), row.event_id])
 
 
 def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    at, event_id = paging.decode(cursor, 2)
     try:
-        at, event_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return datetime.fromisoformat(at), uuid.UUID(event_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise Unprocessable(
-            "cursor is not one this API gave out",
-            code="invalid_cursor",
-            details=[{"field": "cursor", "message": "use next_cursor from the previous page"}],
-        ) from exc
+    except (ValueError, TypeError) as exc:
+        raise paging.invalid_cursor() from exc

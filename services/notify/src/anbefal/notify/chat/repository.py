@@ -32,16 +32,6 @@ async def mark_chat_sent(session: AsyncSession, message: ChatMessage) -> None:
     await repository.mark_sent(session, ChatMessage, [message.id])
 
 
-async def list_chat_messages(session: AsyncSession, tenant: str, limit: int) -> list[ChatMessage]:
-    query = (
-        select(ChatMessage)
-        .where(ChatMessage.tenant == tenant)
-        .order_by(ChatMessage.created_at.desc())
-        .limit(limit)
-    )
-    return list(await session.scalars(query))
-
-
 async def cancel_pending_chat(session: AsyncSession, task_ids: Sequence[uuid.UUID]) -> None:
     await repository.cancel_pending(
         session, ChatMessage.task_id, task_ids, "the task was cancelled"

@@ -32,9 +32,14 @@ async def list_chat_messages(
     principal: LogReader,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> ChatMessageList:
-    rows = await service.log(session, tenant, limit)
-    return ChatMessageList(chat_messages=[ChatMessageOut.model_validate(m) for m in rows])
+    page = await service.log(session, tenant, limit, cursor)
+    return ChatMessageList(
+        chat_messages=[ChatMessageOut.model_validate(m) for m in page.rows],
+        next_cursor=page.next_cursor,
+        total=page.total,
+    )
 
 
 class ChatWebhookIn(BaseModel):

@@ -20,6 +20,7 @@ from anbefal.common.nps import is_detractor
 from anbefal.notify.chat import repository
 from anbefal.notify.email.render import render
 from anbefal.notify.models import ChatMessage, Task, Tenant
+from anbefal.notify.repository import LogPage, delivery_log
 from anbefal.notify.settings import NotifySettings
 
 # Where Slack and Teams (connector and Workflows) incoming webhooks live. A webhook elsewhere
@@ -158,5 +159,7 @@ async def cancel(session: AsyncSession, task_ids: Sequence[uuid.UUID]) -> None:
     await repository.cancel_pending_chat(session, task_ids)
 
 
-async def log(session: AsyncSession, tenant: str, limit: int) -> list[ChatMessage]:
-    return await repository.list_chat_messages(session, tenant, limit)
+async def log(
+    session: AsyncSession, tenant: str, limit: int, cursor: str | None
+) -> LogPage[ChatMessage]:
+    return await delivery_log(session, ChatMessage, tenant, cursor, limit)

@@ -27,11 +27,6 @@ async def insert_emails(session: AsyncSession, rows: list[dict[str, Any]]) -> No
         wake_on_commit(session, SENDER)
 
 
-async def list_emails(session: AsyncSession, tenant: str, limit: int) -> list[Email]:
-    query = select(Email).where(Email.tenant == tenant).order_by(Email.created_at.desc())
-    return list(await session.scalars(query.limit(limit)))
-
-
 async def get_email(session: AsyncSession, tenant: str, email_id: uuid.UUID) -> Email | None:
     result: Email | None = await session.scalar(
         select(Email).where(Email.id == email_id, Email.tenant == tenant)

@@ -22,9 +22,14 @@ async def list_emails(
     principal: LogReader,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> EmailList:
-    rows = await service.log(session, tenant, limit)
-    return EmailList(emails=[EmailOut.model_validate(e) for e in rows])
+    page = await service.log(session, tenant, limit, cursor)
+    return EmailList(
+        emails=[EmailOut.model_validate(e) for e in page.rows],
+        next_cursor=page.next_cursor,
+        total=page.total,
+    )
 
 
 @router.get("/v1/tenants/{tenant}/emails/{email_id}", response_model=EmailOut, summary="One email")

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from anbefal.common.errors import NotFound
 from anbefal.notify.email import repository
 from anbefal.notify.models import Email
+from anbefal.notify.repository import LogPage, delivery_log
 
 
 async def queue(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -24,8 +25,8 @@ async def cancel(session: AsyncSession, action_ids: Sequence[uuid.UUID]) -> None
     await repository.cancel_pending_emails(session, action_ids)
 
 
-async def log(session: AsyncSession, tenant: str, limit: int) -> list[Email]:
-    return await repository.list_emails(session, tenant, limit)
+async def log(session: AsyncSession, tenant: str, limit: int, cursor: str | None) -> LogPage[Email]:
+    return await delivery_log(session, Email, tenant, cursor, limit)
 
 
 async def get(session: AsyncSession, tenant: str, email_id: uuid.UUID) -> Email:

@@ -7,6 +7,8 @@ for the HTTP layer to render.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -14,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.auth import Principal
 from anbefal.common.errors import NotFound
+from anbefal.notify import paging
 from anbefal.notify.models import Task, TaskCompletion, TaskNote
 from anbefal.notify.reasons import repository as reasons
 from anbefal.notify.tasks import events, repository
@@ -23,18 +26,67 @@ from anbefal.notify.tasks.lifecycle import Outcome, Transition, check
 NOT_FOUND = "no such task"  # also for another tenant's ids: never confirm they exist
 
 
+@dataclass(frozen=True)
+class Counts:
+    """A list's true numbers (not a page's): all of it, and per state."""
+
+    total: int
+    open: int
+    claimed: int
+    overdue: int
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    tasks: list[Task]
+    next_cursor: str | None
+    counts: Counts
+
+
+async def _page(
+    session: AsyncSession, clauses: list[Any], cursor: str | None, limit: int
+) -> TaskPage:
+    after = _after(cursor) if cursor else None
+    rows = await repository.page(session, clauses, after, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    following = paging.encode(repository.key_of(rows[-1])) if more else None
+    counts = Counts(*await repository.counts(session, clauses, datetime.now(UTC)))
+    return TaskPage(rows, following, counts)
+
+
+def _after(cursor: str) -> list[Any]:
+    due, priority, created, task_id = paging.decode(cursor, 4)
+    try:
+        return [
+            datetime.fromisoformat(due), int(priority), datetime.fromisoformat(created),
+            uuid.UUID(task_id),
+        ]  # fmt: skip
+    except (TypeError, ValueError) as exc:
+        raise paging.invalid_cursor() from exc
+
+
 async def tasks(
-    session: AsyncSession, reader: Principal, status: str | None, limit: int
-) -> list[Task]:
+    session: AsyncSession, reader: Principal, status: str | None, limit: int, cursor: str | None
+) -> TaskPage:
     """The reader's tenant's tasks (of one status, or all) inside the reader's scope, overdue
-    first."""
-    return await repository.list_tasks(session, reader.tenant, status, limit, reader.scope)
+    first, a page after `cursor`."""
+    clauses = repository.where(reader.tenant, status=status, scope=reader.scope)
+    return await _page(session, clauses, cursor, limit)
 
 
-async def waiting(session: AsyncSession, reader: Principal, *, mine: str | None) -> list[Task]:
+async def waiting(
+    session: AsyncSession,
+    reader: Principal,
+    *,
+    mine: str | None,
+    limit: int,
+    cursor: str | None,
+) -> TaskPage:
     """The queue on the staff page: one person's (`mine`) or the team's, inside the reader's
-    scope."""
-    return await repository.queue(session, reader.tenant, mine=mine, scope=reader.scope)
+    scope, a page at a time."""
+    clauses = repository.where(reader.tenant, mine=mine, active=True, scope=reader.scope)
+    return await _page(session, clauses, cursor, limit)
 
 
 async def notes(session: AsyncSession, task: Task) -> list[TaskNote]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -21,17 +21,21 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     update,
     values,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.sql import ColumnElement, func
+from sqlalchemy.sql import func
 
 from anbefal.common import metrics
 from anbefal.common.auth import Scope
 from anbefal.notify.models import StaffUser, Task, TaskCompletion, TaskNote, Tenant
 from anbefal.notify.tasks.lifecycle import ACTIVE
+
+# Tasks without a due time sort last: after every real due time.
+_NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def within(scope: Scope) -> ColumnElement[bool]:
@@ -40,27 +44,36 @@ def within(scope: Scope) -> ColumnElement[bool]:
     return Task.segments.contains(dict(scope)) if scope else true()
 
 
-async def list_tasks(
-    session: AsyncSession, tenant: str, status: str | None, limit: int, scope: Scope = ()
-) -> list[Task]:
-    query = select(Task).where(Task.tenant == tenant, within(scope))
+def queue_key() -> list[Any]:
+    """The queue's order, overdue first (by due time), then priority, then age; the id breaks
+    ties, so the order is total and a keyset cursor over it neither skips nor repeats."""
+    return [func.coalesce(Task.due_at, literal(_NO_DUE)), -Task.priority, Task.created_at, Task.id]
+
+
+def key_of(task: Task) -> list[Any]:
+    return [task.due_at or _NO_DUE, -task.priority, task.created_at, task.id]
+
+
+def where(
+    tenant: str,
+    *,
+    status: str | None = None,
+    mine: str | None = None,
+    active: bool = False,
+    scope: Scope = (),
+) -> list[ColumnElement[bool]]:
+    """A list of the tenant's tasks: of one status, or the queue (`active`); with `mine` (an
+    address) only what that person may pick up or holds: tasks assigned to them or to nobody
+    who can be reached (the fallback queue) and not held by someone else, plus their claims.
+    With `scope` (a team lead's), only the tasks inside it."""
+    clauses: list[ColumnElement[bool]] = [Task.tenant == tenant, within(scope)]
     if status:
-        query = query.where(Task.status == status)
-    # Overdue first falls out of ordering by due time; tasks without a due time last.
-    query = query.order_by(Task.due_at.asc().nulls_last(), Task.priority.desc(), Task.created_at)
-    return list(await session.scalars(query.limit(limit)))
-
-
-async def queue(
-    session: AsyncSession, tenant: str, *, mine: str | None, scope: Scope = (), limit: int = 200
-) -> list[Task]:
-    """Tasks not done, in queue order. With `mine` (an address): only what that person may pick
-    up or holds: tasks assigned to them or to nobody and not held by someone else, plus their
-    own claims. Without: the whole team's queue."""
-    query = select(Task).where(Task.tenant == tenant, Task.status.in_(ACTIVE), within(scope))
+        clauses.append(Task.status == status)
+    if active:
+        clauses.append(Task.status.in_(ACTIVE))
     if mine is not None:
         mine = mine.lower()
-        query = query.where(
+        clauses.append(
             or_(
                 func.lower(Task.claimed_by) == mine,
                 and_(
@@ -69,8 +82,38 @@ async def queue(
                 ),
             )
         )
-    query = query.order_by(Task.due_at.asc().nulls_last(), Task.priority.desc(), Task.created_at)
-    return list(await session.scalars(query.limit(limit)))
+    return clauses
+
+
+async def page(
+    session: AsyncSession,
+    clauses: list[ColumnElement[bool]],
+    after: list[Any] | None,
+    limit: int,
+) -> list[Task]:
+    """Up to `limit` tasks in queue order, after the row whose key is `after`."""
+    keys = queue_key()
+    query = select(Task).where(*clauses)
+    if after is not None:
+        query = query.where(tuple_(*keys) > tuple_(*[literal(v) for v in after]))
+    return list(await session.scalars(query.order_by(*keys).limit(limit)))
+
+
+async def counts(
+    session: AsyncSession, clauses: list[ColumnElement[bool]], now: datetime
+) -> tuple[int, int, int, int]:
+    """(all, open, claimed, overdue) of the list: true numbers, never a page's."""
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.count().filter(Task.status == "open"),
+                func.count().filter(Task.status == "claimed"),
+                func.count().filter(Task.status.in_(ACTIVE), Task.due_at < now),
+            ).where(*clauses)
+        )
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
 
 def reachable() -> ColumnElement[bool]:

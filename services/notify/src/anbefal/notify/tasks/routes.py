@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -20,6 +21,7 @@ from anbefal.notify.schemas import (
     NoteOut,
     ReassignIn,
     ReopenIn,
+    TaskCounts,
     TaskDetail,
     TaskList,
     TaskOut,
@@ -34,8 +36,10 @@ router = APIRouter(tags=["tasks"])
     "/v1/tenants/{tenant}/tasks",
     response_model=TaskList,
     summary="The call-back queue",
-    description="A reader with a scope (a team lead) gets only the tasks inside it; another "
-    "task's id answers 404, as another tenant's does.",
+    description="Overdue first (by due time), then priority and age, `limit` per page; follow "
+    "`next_cursor` for the next page. `total` and `counts` are the whole list's true numbers. "
+    "A reader with a scope (a team lead) gets only the tasks inside it, and counts of them; "
+    "another task's id answers 404, as another tenant's does.",
 )
 async def list_tasks(
     tenant: TenantPath,
@@ -43,13 +47,15 @@ async def list_tasks(
     session: SessionDep,
     status: Literal["open", "claimed", "done", "cancelled"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> TaskList:
     now = datetime.now(UTC)
+    page = await queue.tasks(session, principal, status, limit, cursor)
     return TaskList(
-        tasks=[
-            task_out(t, now, principal)
-            for t in await queue.tasks(session, principal, status, limit)
-        ]
+        tasks=[task_out(t, now, principal) for t in page.tasks],
+        next_cursor=page.next_cursor,
+        total=page.counts.total,
+        counts=TaskCounts(**asdict(page.counts)),
     )
 
 

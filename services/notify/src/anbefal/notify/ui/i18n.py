@@ -78,6 +78,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_login": "no login",
         "unreachable": "no login, in the shared queue",
         "assigned_to": "assigned to {who}",
+        "states": "{open} open · {overdue} overdue · {claimed} claimed",
+        "pages": "Pages",
+        "next_page": "Next page",
+        "first_page": "First page",
     },
     "da": {
         "title": "Tilbagekaldskø",
@@ -154,6 +158,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_login": "intet login",
         "unreachable": "intet login, ligger i fælleskøen",
         "assigned_to": "tildelt {who}",
+        "states": "{open} åbne · {overdue} overskredne · {claimed} taget",
+        "pages": "Sider",
+        "next_page": "Næste side",
+        "first_page": "Første side",
     },
 }
 
@@ -167,3 +175,28 @@ def wait_words(words: dict[str, str], seconds: int) -> str:
 
 def texts(locale: str | None) -> dict[str, str]:
     return TEXTS.get((locale or "en")[:2], TEXTS["en"])
+
+
+def supported(locale: str | None) -> str | None:
+    """`da` for `da-DK`, None for a language we do not have."""
+    code = (locale or "").strip().split("-")[0].lower()
+    return code if code in TEXTS else None
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """The language we have that a browser's `Accept-Language` prefers most (RFC 9110), or
+    None."""
+    ranked = []
+    for place, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if (code := supported(tag)) and q > 0:
+            ranked.append((-q, place, code))
+    return min(ranked)[2] if ranked else None

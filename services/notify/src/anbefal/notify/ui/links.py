@@ -26,7 +26,7 @@ from anbefal.notify.tasks import links, queue
 from anbefal.notify.tasks.lifecycle import Outcome
 from anbefal.notify.tasks.links import TaskLink
 from anbefal.notify.ui.guard import same_origin
-from anbefal.notify.ui.pages import render, words
+from anbefal.notify.ui.pages import language, render, words
 from anbefal.notify.ui.views import task_view
 
 router = APIRouter(include_in_schema=False)
@@ -47,9 +47,10 @@ def _holder(link: TaskLink) -> Principal:
     return Principal(tenant=link.tenant, role=Role.AGENT, sub=link.email)
 
 
-async def _locale(session: AsyncSession, tenant: str) -> str | None:
+async def _locale(request: Request, session: AsyncSession, tenant: str) -> str:
+    """The browser's language, else the tenant's: a link holder has no setting of their own."""
     found = await repository.tenants(session, {tenant})
-    return found[tenant].locale if tenant in found else None
+    return language(request, found[tenant].locale if tenant in found else None)
 
 
 async def _page(
@@ -67,7 +68,7 @@ async def _page(
     view = task_view(task, datetime.now(UTC), Role.AGENT)
     view["notes"] = await queue.notes(session, task)
     return render(
-        request, "task.html", status, locale=await _locale(session, link.tenant),
+        request, "task.html", status, locale=await _locale(request, session, link.tenant),
         task=view, history=[], can_lead=False, error=error, outcomes=get_args(Outcome),
         base=f"/t/{token}", link_holder=link.email,
     )  # fmt: skip
@@ -134,5 +135,5 @@ async def complete(
     if refused is not None:
         return refused
     link = links.read(state.settings.unsubscribe_link_keys().keyring, token)
-    locale = await _locale(session, link.tenant) if link else None
+    locale = await _locale(request, session, link.tenant) if link else None
     return render(request, "task_link_closed.html", locale=locale, done=True)

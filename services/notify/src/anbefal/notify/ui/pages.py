@@ -11,15 +11,27 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from anbefal.notify.staff.sessions import Login
-from anbefal.notify.ui.i18n import texts
+from anbefal.notify.ui.i18n import negotiate, supported, texts
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LOCALE_COOKIE = "anbefal_locale"
 
 
+def language(request: Request, fallback: str | None = None) -> str:
+    """The visitor's language: the logged-in user's setting (the cookie set at login), else
+    what their browser asks for (`Accept-Language`), else `fallback` (a tenant's), else
+    English."""
+    return (
+        supported(request.cookies.get(LOCALE_COOKIE))
+        or negotiate(request.headers.get("accept-language"))
+        or supported(fallback)
+        or "en"
+    )
+
+
 def words(request: Request) -> dict[str, str]:
-    """The page's words in the visitor's language (their cookie; English without one)."""
-    return texts(request.cookies.get(LOCALE_COOKIE))
+    """The page's words in the visitor's language (`language`)."""
+    return texts(language(request))
 
 
 def render(
@@ -32,7 +44,7 @@ def render(
 ) -> HTMLResponse:
     """A page; with `login`, its header shows who is logged in and its forms carry the
     session's token (`csrf`)."""
-    locale = locale or request.cookies.get(LOCALE_COOKIE, "en")
+    locale = supported(locale) or language(request)
     session = {"principal": login.principal, "csrf": login.csrf} if login else {}
     return templates.TemplateResponse(
         request,

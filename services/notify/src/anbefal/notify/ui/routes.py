@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -48,18 +48,37 @@ def _queue_context(principal: Principal, view: Views) -> dict[str, Any] | None:
     return {"view": view, "can_lead": principal.role in LEADS}
 
 
-async def _queue_rows(session: SessionDep, principal: Principal, view: Views) -> list[Any]:
+async def _queue_rows(
+    session: SessionDep,
+    principal: Principal,
+    view: Views,
+    after: str | None,
+    page_size: int,
+) -> dict[str, Any]:
+    """One page of the queue's rows, its true counts and the next page's cursor."""
     mine = principal.sub if view == "mine" else None
     now = datetime.now(UTC)
-    waiting = await queue.waiting(session, principal, mine=mine)
-    owners = {(principal.tenant, t.assignee) for t in waiting if t.assignee}
+    page = await queue.waiting(session, principal, mine=mine, limit=page_size, cursor=after)
+    owners = {(principal.tenant, t.assignee) for t in page.tasks if t.assignee}
     logins = {email for _, email in await staff.staff_among(session, owners)}
-    return [task_view(t, now, principal.role, logins) for t in waiting]
+    return {
+        "tasks": [task_view(t, now, principal.role, logins) for t in page.tasks],
+        "counts": page.counts,
+        "next_cursor": page.next_cursor,
+        "after": after,
+    }
+
+
+After = Annotated[str | None, Query(max_length=400)]
 
 
 @router.get("/queue")
 async def queue_page(
-    request: Request, session: SessionDep, state: NotifyStateDep, view: Views = "mine"
+    request: Request,
+    session: SessionDep,
+    state: NotifyStateDep,
+    view: Views = "mine",
+    after: After = None,
 ) -> Response:
     login = await guard.logged_in(request, session)
     if login is None:
@@ -69,20 +88,28 @@ async def queue_page(
         error = words(request)["team_forbidden"]
         context = {"view": "mine", "can_lead": False}
         return render(request, "queue.html", 403, login=login, tasks=[], error=error, **context)
-    tasks = await _queue_rows(session, login.principal, view)
+    try:
+        rows = await _queue_rows(session, login.principal, view, after, state.settings.ui_page_size)
+    except ServiceError as exc:  # a cursor we did not give out: the first page
+        return render(request, "queue.html", exc.status, login=login, tasks=[],
+                      error=exc.message, **context)  # fmt: skip
     return render(
         request,
         "queue.html",
         login=login,
-        tasks=tasks,
         poll_ms=int(state.settings.ui_poll_s * 1000),
+        **rows,
         **context,
     )
 
 
 @router.get("/queue/rows")
 async def queue_rows(
-    request: Request, session: SessionDep, state: NotifyStateDep, view: Views = "mine"
+    request: Request,
+    session: SessionDep,
+    state: NotifyStateDep,
+    view: Views = "mine",
+    after: After = None,
 ) -> Response:
     """The queue's rows alone, for the page's live update: it polls this and swaps them in, so
     a task claimed by someone else leaves every other agent's queue without a reload."""
@@ -92,8 +119,11 @@ async def queue_rows(
     context = _queue_context(login.principal, view)
     if context is None:
         return Response(status_code=403)
-    tasks = await _queue_rows(session, login.principal, view)
-    return render(request, "_queue_rows.html", login=login, tasks=tasks, **context)
+    try:
+        rows = await _queue_rows(session, login.principal, view, after, state.settings.ui_page_size)
+    except ServiceError as exc:
+        return Response(status_code=exc.status)
+    return render(request, "_queue_rows.html", login=login, **rows, **context)
 
 
 async def _task_page(

@@ -119,8 +119,8 @@ async def test_every_task_mail_opens_a_page_for_its_recipient(
         # An address only the answer named gets nothing: no respondent details, no link.
         assert not any(r == "someone@elsewhere.example" for _, r in sent_to)
         # Its task, and the unowned one, wait in every agent's queue, and are counted.
-        mine = await queue.waiting(session, "acme", mine="ida@acme.example")
-        shared = {t.assignee for t in mine if t.status == "open"}
+        mine = await queue.waiting(session, "acme", mine="ida@acme.example", limit=50, cursor=None)
+        shared = {t.assignee for t in mine.tasks if t.status == "open"}
         assert {"someone@elsewhere.example", None} <= shared
         assert "sales@partner.example" not in shared
         unreachable = await session.scalar(

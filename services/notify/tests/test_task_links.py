@@ -82,7 +82,7 @@ def test_the_page_a_mail_links_to_opens_for_its_recipient() -> None:
         jwt_secret=TEST_JWT_SECRET,
         unsubscribe_keys=TEST_UNSUBSCRIBE_KEYS,
         public_url="https://cx.example/",
-    )  # type: ignore[call-arg]
+    )
     keyring = settings.unsubscribe_link_keys().keyring
     owned = task()
     staff = {"ida@acme.example"}

@@ -21,6 +21,7 @@ from anbefal.common.errors import ServiceError
 from anbefal.notify import repository
 from anbefal.notify.dependencies import NotifyStateDep
 from anbefal.notify.models import Task
+from anbefal.notify.reasons import repository as reason_codes
 from anbefal.notify.schemas import CompleteIn
 from anbefal.notify.tasks import links, queue
 from anbefal.notify.tasks.lifecycle import Outcome
@@ -67,10 +68,12 @@ async def _page(
     link, task = opened
     view = task_view(task, datetime.now(UTC), Role.AGENT)
     view["notes"] = await queue.notes(session, task)
+    locale = await _locale(request, session, link.tenant)
+    reasons = await reason_codes.load(session, link.tenant)
     return render(
-        request, "task.html", status, locale=await _locale(request, session, link.tenant),
-        task=view, history=[], can_lead=False, error=error, outcomes=get_args(Outcome),
-        base=f"/t/{token}", link_holder=link.email,
+        request, "task.html", status, locale=locale, task=view, history=[], can_lead=False,
+        error=error, outcomes=get_args(Outcome), base=f"/t/{token}", link_holder=link.email,
+        reasons=[(code, reasons.label(code, locale)) for code in reasons.codes],
     )  # fmt: skip
 
 
@@ -124,11 +127,14 @@ async def complete(
     state: NotifyStateDep,
     outcome: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
 ) -> Response:
     async def change(link: TaskLink, task: Task) -> object:
-        body = CompleteIn.model_validate({"outcome": outcome, "note": note})
+        body = CompleteIn.model_validate(
+            {"outcome": outcome, "note": note, "reason": reason or None}
+        )
         return await queue.complete(
-            session, link.tenant, task.id, _holder(link), body.outcome, body.note
+            session, link.tenant, task.id, _holder(link), body.outcome, body.note, body.reason
         )
 
     refused = await _act(request, token, session, state, change)

@@ -62,11 +62,13 @@ def _attached(action: Action) -> list[dict[str, Any]]:
 
 
 async def apply(
-    session: AsyncSession, actions: Sequence[Action], tenants: Mapping[str, Tenant]
+    session: AsyncSession, actions: Sequence[Action], tenants: Mapping[str, Tenant] | None = None
 ) -> Applied:
     """Open the tasks of new actions (each once: a redelivered action opens nothing) and apply
-    newer revisions to the tasks that exist; `created` events go to the outbox."""
-    rows = [task_row(a, tenants.get(a.tenant)) for a in actions]
+    newer revisions to the tasks that exist; `created` events go to the outbox. `tenants`: the
+    actions' tenants as stored (their mail domain decides whether an owner is trusted)."""
+    known = tenants or {}
+    rows = [task_row(a, known.get(a.tenant)) for a in actions]
     inserted = await repository.insert_tasks_returning(session, rows)
     new_ids = {t.action_id for t in inserted}
     cancelled = await apply_revisions(session, [a for a in actions if a.action_id not in new_ids])

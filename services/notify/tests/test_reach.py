@@ -91,7 +91,7 @@ async def test_every_task_mail_opens_a_page_for_its_recipient(
         created = (await tasks.apply(session, made, tenants)).created
         notices = await handlers._assignment_notices(session, created, tenants, SETTINGS)
         await email.queue(session, notices)
-    clock = SlaClock(db, SETTINGS, on_email=lambda: None)
+    clock = SlaClock(db, SETTINGS)
     async with db() as session, session.begin():
         assert await clock.step(session) > 0
 

@@ -129,10 +129,10 @@ async def log_in(
     context = await browser.new_context()  # own cookies: one person per context
     page = await context.new_page()
     await page.goto(f"{notify.url}/login")
-    await page.get_by_label("Organisation").fill(tenant)
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_label("Organisation", exact=True).fill(tenant)
+    await page.get_by_label("Email", exact=True).fill(email)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Log in", exact=True).click()
     await expect(page.locator("#queue-count")).to_be_visible()
     return context, page
 
@@ -144,15 +144,17 @@ async def test_log_in_claim_and_complete_a_task(
     page = await browser.new_page()
 
     await page.goto(f"{notify.url}/queue")
-    await expect(page.get_by_role("heading", name="Log in")).to_be_visible()  # not logged in yet
-    await page.get_by_label("Organisation").fill(tenant)
-    await page.get_by_label("Email").fill("ida@acme.example")
-    await page.get_by_label("Password").fill("wrong password!")
-    await page.get_by_role("button", name="Log in").click()
+    await expect(
+        page.get_by_role("heading", name="Log in", exact=True)
+    ).to_be_visible()  # not logged in yet
+    await page.get_by_label("Organisation", exact=True).fill(tenant)
+    await page.get_by_label("Email", exact=True).fill("ida@acme.example")
+    await page.get_by_label("Password", exact=True).fill("wrong password!")
+    await page.get_by_role("button", name="Log in", exact=True).click()
     await expect(page.get_by_role("alert")).to_contain_text("Wrong organisation, email or password")
 
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Log in", exact=True).click()
     await expect(page.get_by_role("heading", name="Call-back queue")).to_be_visible()
     # Ida's queue: her two tasks and the unassigned one, not Ole's; no team queue for an agent.
     rows = page.locator("tbody tr[data-task-id]")

@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from anbefal.common.auth import Principal, Role
 from anbefal.common.errors import ServiceError
 from anbefal.notify.models import Email, StaffUser, Task
 from anbefal.notify.repository import delivery_log
 from anbefal.notify.tasks import queue
 
 pytestmark = pytest.mark.integration
+READER = Principal(tenant="acme", role=Role.AGENT, sub="ida@acme.example")
 NOW = datetime.now(UTC)
 
 
@@ -59,13 +61,13 @@ async def test_600_tasks_page_with_true_counts(db: async_sessionmaker[AsyncSessi
         assert len({t.id for t in seen}) == 599
         keys = [(t.due_at or datetime.max.replace(tzinfo=UTC), -t.priority) for t in seen]
         assert keys == sorted(keys)
-        every = await queue.tasks(session, "acme", None, 500, None)
+        every = await queue.tasks(session, READER, None, 500, None)
         assert (every.counts.total, len(every.tasks)) == (600, 500)
-        rest = await queue.tasks(session, "acme", None, 500, every.next_cursor)
+        rest = await queue.tasks(session, READER, None, 500, every.next_cursor)
         assert len(rest.tasks) == 100
         assert rest.next_cursor is None
         with pytest.raises(ServiceError) as bad:
-            await queue.tasks(session, "acme", None, 10, "not-a-cursor")
+            await queue.tasks(session, READER, None, 10, "not-a-cursor")
         assert bad.value.status == 422
 
 

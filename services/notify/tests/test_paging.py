@@ -48,7 +48,7 @@ async def test_600_tasks_page_with_true_counts(db: async_sessionmaker[AsyncSessi
         seen: list[Task] = []
         cursor = None
         while True:
-            page = await queue.waiting(session, "acme", mine=None, limit=250, cursor=cursor)
+            page = await queue.waiting(session, READER, mine=None, limit=250, cursor=cursor)
             seen += page.tasks
             assert page.counts.total == len(active) == 599
             assert page.counts.claimed == sum(t.status == "claimed" for t in active)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from anbefal.common.auth import Principal, Role
 from anbefal.common.events import Action, OwnerSource, Respondent, action_id
 from anbefal.devstack.testing import TEST_JWT_SECRET, TEST_UNSUBSCRIBE_KEYS
 from anbefal.notify import handlers
@@ -24,6 +25,7 @@ from anbefal.notify.tasks.repository import reachable
 from anbefal.notify.tasks.sla import SlaClock
 
 pytestmark = pytest.mark.integration
+AGENT = Principal(tenant="acme", role=Role.AGENT, sub="ida@acme.example")
 SETTINGS = NotifySettings(
     jwt_secret=TEST_JWT_SECRET,
     unsubscribe_keys=TEST_UNSUBSCRIBE_KEYS,
@@ -119,7 +121,7 @@ async def test_every_task_mail_opens_a_page_for_its_recipient(
         # An address only the answer named gets nothing: no respondent details, no link.
         assert not any(r == "someone@elsewhere.example" for _, r in sent_to)
         # Its task, and the unowned one, wait in every agent's queue, and are counted.
-        mine = await queue.waiting(session, "acme", mine="ida@acme.example", limit=50, cursor=None)
+        mine = await queue.waiting(session, AGENT, mine="ida@acme.example", limit=50, cursor=None)
         shared = {t.assignee for t in mine.tasks if t.status == "open"}
         assert {"someone@elsewhere.example", None} <= shared
         assert "sales@partner.example" not in shared

@@ -1,7 +1,7 @@
 """tasks: where the assignee came from, whether a signed link may reach them, the due clock
 
-Revision: noti0021
-Parent: noti0020
+Revision: noti0022
+Parent: noti0021
 Created: 2026-12-05 01:20:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "noti0021"
-down_revision: str | None = "noti0020"
+revision: str = "noti0022"
+down_revision: str | None = "noti0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

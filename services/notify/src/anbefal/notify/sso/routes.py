@@ -295,7 +295,8 @@ async def callback(
     if user is None:
         return _refused(request, state, 403, "deactivated")
     token = await sessions.start(session, user, hours=settings.staff_session_hours)
-    response = RedirectResponse("/queue", status_code=303)
+    # As after a password login: viewers work no tasks, their page is the dashboard.
+    response = RedirectResponse("/dashboard" if role == "viewer" else "/queue", status_code=303)
     guard.set_session(response, token, settings)
     response.delete_cookie(ATTEMPT_COOKIE, path=CALLBACK)
     response.set_cookie(LOCALE_COOKIE, user.locale, samesite="lax", secure=guard.secure(settings))

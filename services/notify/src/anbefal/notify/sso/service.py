@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from anbefal.notify.models import SsoProvider, StaffUser
 from anbefal.notify.staff import repository as staff_repository
 from anbefal.notify.staff import sessions
-from anbefal.notify.staff.service import STAFF_ROLES
+from anbefal.notify.staff.service import LOGIN_ROLES
 
 # A person in several mapped groups gets the widest of their roles.
 _RANK = {"admin": 4, "director": 3, "agent": 2, "viewer": 1}
@@ -33,8 +33,8 @@ def secret_context(tenant: str) -> str:
 def check_roles(roles: dict[str, str], default_role: str | None) -> None:
     """Raises ValueError naming a role that is not a staff role."""
     for role in [*roles.values(), *([default_role] if default_role else [])]:
-        if role not in STAFF_ROLES:
-            raise ValueError(f"{role!r} is not a staff role ({', '.join(STAFF_ROLES)})")
+        if role not in LOGIN_ROLES:
+            raise ValueError(f"{role!r} is not a staff role ({', '.join(LOGIN_ROLES)})")
 
 
 def role_for(claims: dict[str, Any], provider: SsoProvider) -> str | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
-        "heading": "Log in with your company account",
-        "lead": "If your organisation uses single sign-on, enter your work email.",
-        "work_email": "Work email",
+        "heading": "Company account",
+        "lead": "If your organisation uses single sign-on, sign in with your work account: "
+        "the email address you have at work.",
+        "work_email": "Work account",
         "continue": "Continue",
         "or_password": "Or log in with a password",
         "unknown_domain": "Single sign-on is not set up for {domain}. Log in with your "
@@ -23,9 +24,10 @@ WORDS: dict[str, dict[str, str]] = {
         "the page and try again.",
     },
     "da": {
-        "heading": "Log ind med din virksomhedskonto",
-        "lead": "Bruger jeres organisation single sign-on, så skriv din arbejdsmail.",
-        "work_email": "Arbejdsmail",
+        "heading": "Virksomhedskonto",
+        "lead": "Bruger jeres organisation single sign-on, så log ind med din arbejdskonto: "
+        "den mailadresse, du har på arbejdet.",
+        "work_email": "Arbejdskonto",
         "continue": "Fortsæt",
         "or_password": "Eller log ind med adgangskode",
         "unknown_domain": "Der er ikke sat single sign-on op for {domain}. Log ind med din "

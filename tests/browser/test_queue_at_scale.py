@@ -221,3 +221,41 @@ async def test_a_salesperson_completes_a_task_through_the_link_in_the_mail_on_a_
     assert again is not None
     assert again.status == 404  # the link closed with the task
     await context.close()
+
+
+@pytest.mark.parametrize(
+    ("email", "lang", "status_word"),
+    [("ida@acme.example", "en", "(open|claimed)"), ("dorthe@acme.example", "da", "(åben|taget)")],
+)
+async def test_the_queue_is_cards_on_a_phone(
+    env: tuple[ServiceProcess, str, str],
+    browser: Browser,
+    artifacts_dir: Path,
+    email: str,
+    lang: str,
+    status_word: str,
+) -> None:
+    notify, tenant, _ = env
+    context, page = await log_in(browser, notify, tenant, email, viewport=PHONE, is_mobile=True)
+    cards = page.locator("tbody tr[data-task-id]")
+    await expect(cards.first).to_be_visible()
+    # Nothing wider than the phone: the status is on screen, not scrolled off to the right.
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]
+    status = cards.first.locator("td[data-label]").last
+    await expect(status).to_contain_text(re.compile(status_word))
+    box = await status.bounding_box()
+    assert box is not None
+    assert box["x"] + box["width"] <= PHONE["width"]
+    await page.screenshot(path=str(artifacts_dir / f"queue-phone-{lang}.png"))
+    # The task page with one thumb: the claim button spans the screen and is easy to hit.
+    await cards.nth(1).get_by_role("link").click()  # Kunde 1: open (Kunde 0 was claimed)
+    claim = page.locator("form[action$='/claim'] button")
+    await expect(claim).to_be_visible()
+    button = await claim.bounding_box()
+    assert button is not None
+    assert button["width"] >= PHONE["width"] * 0.8
+    assert button["height"] >= 44
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await page.screenshot(path=str(artifacts_dir / f"task-phone-{lang}.png"), full_page=True)
+    await context.close()

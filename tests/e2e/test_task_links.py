@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -16,6 +17,7 @@ import pytest
 from anbefal.cli.users import add as add_staff
 from anbefal.common import topics
 from anbefal.common.auth import issue_token
+from anbefal.common.events import TenantSettings
 from anbefal.common.kafka import Publisher
 from anbefal.devstack.testing import (
     TEST_JWT_SECRET,
@@ -76,6 +78,9 @@ async def env(stack: Any) -> AsyncIterator[Env]:
             )
             for n in range(2)
         ]
+        # The tenant's settings: its time zone is Copenhagen's (the default).
+        settings = TenantSettings(tenant=tenant, display_name="Acme", updated_at=datetime.now(UTC))
+        await publisher.send_many(topics.TENANTS, [(settings.key, settings.to_bytes(), None)])
         await publisher.send_many(topics.ACTIONS, [(a.key, a.to_bytes(), None) for a in actions])
         e = Env(notify, tenant, url)
         conn = await asyncpg.connect(asyncpg_dsn(url))
@@ -161,5 +166,25 @@ async def test_pages_speak_the_browsers_language_before_any_login(env: Env) -> N
         assert '<html lang="da">' in login.text
         assert "Adgangskode" in login.text
         assert "Tag opgaven" in (await web.get(link)).text
+
+        async def local() -> bool:
+            return "CET" in (await web.get(link)).text
+
+        # Times in the tenant's zone, named, and the due time in words: never UTC.
+        await wait_until(local, 30, "the page in Copenhagen time")
+        page = (await web.get(link)).text
+        assert "UTC" not in page
+        assert re.search(r"(i dag|i morgen|i går|på \w+|sidste \w+) kl\. \d\d:\d\d", page)
+        origin = {"Origin": env.notify.url}
+        assert (await web.post(f"{link}/claim", headers=origin)).status_code == 303
+        # A refused form says why in Danish, not in the validator's English.
+        refused = await web.post(
+            f"{link}/complete", headers=origin, data={"outcome": "reached", "note": " "}
+        )
+        assert refused.status_code == 422
+        assert "Skriv en note" in refused.text
+        assert "String should" not in refused.text
+        refused = await web.post(f"{link}/complete", headers=origin, data={"note": "Ringede"})
+        assert "Vælg et udfald" in refused.text
     async with httpx.AsyncClient(base_url=env.notify.url, timeout=30) as web:
         assert "Password" in (await web.get("/login")).text

@@ -66,21 +66,41 @@ def test_respondent_mail_carries_the_unsubscribe_link(
 
 
 @pytest.mark.parametrize(
-    ("template", "locale", "subject", "phrase"),
+    ("template", "locale", "task_type", "subject", "phrase"),
     [
-        ("assignment", "en", "New call-back for you: Ida (score 3)", "Please get in touch by"),
-        ("assignment", "da", "Nyt opkald til dig: Ida (score 3)", "Tag kontakt senest"),
-        ("escalation_next", "en", "Still not called: Ida (score 3)", "escalated to boss@x"),
-        ("escalation_next", "da", "Stadig ikke ringet: Ida (score 3)", "eskaleret til boss@x"),
+        ("assignment", "en", "call_task", "New call-back for you: Ida (score 3)",
+         "Please call them by"),
+        ("assignment", "da", "call_task", "Ring til Ida (score 3)", "Ring til vedkommende senest"),
+        ("assignment", "en", "follow_up_task", "New follow-up for you: Ida (score 3)",
+         "Please follow up with a call or an email by"),
+        ("assignment", "da", "follow_up_task", "Opfølgning: Ida (score 3)",
+         "Følg op med et opkald eller en mail senest"),
+        ("sla_warning", "da", "follow_up_task", "Snart tid: opfølgning på Ida (score 3)",
+         "Opfølgningen på Ida"),
+        ("sla_warning", "en", "follow_up_task", "Follow-up due soon: Ida (score 3)",
+         "The follow-up with Ida"),
+        ("sla_warning", "da", "call_task", "Snart tid: ring til Ida (score 3)", "Opkaldet til Ida"),
+        ("escalation", "da", "follow_up_task", "Fristen er overskredet: Ida (score 3)",
+         "Opfølgningen på Ida"),
+        ("escalation_next", "en", "call_task", "Still not called: Ida (score 3)",
+         "escalated to boss@x"),
+        ("escalation_next", "da", "call_task", "Stadig ikke klaret: Ida (score 3)",
+         "sendt videre til boss@x"),
     ],
-)
-def test_staff_task_mails(template: str, locale: str, subject: str, phrase: str) -> None:
+)  # fmt: skip
+def test_staff_task_mails(
+    template: str, locale: str, task_type: str, subject: str, phrase: str
+) -> None:
     out = render(
         template, locale, tenant_name="Acme", respondent="Ida", score=3, comment="Slow",
-        due="2026-12-01 10:00 UTC", link="https://x.example/tasks/1", task_type="call_task",
-        director="boss@x", signature="Dorthe",
+        due="i morgen kl. 10:00", link="https://x.example/tasks/1", task_type=task_type,
+        director="boss@x", assignee="sp@x", signature="Dorthe",
     )  # fmt: skip
     assert out.subject == subject
     assert phrase in out.body
     assert "https://x.example/tasks/1" in out.body
     assert '"Slow"' in out.body
+    if task_type == "follow_up_task":
+        # A salesperson's follow-up is no call-back: never called one in its mail.
+        assert "Opkald" not in out.subject + out.body
+        assert "call-back" not in (out.subject + out.body).lower()

@@ -17,11 +17,11 @@ from anbefal.notify.staff.service import LOGIN_ROLES, add_user, deactivate_user
 app = typer.Typer(help="Staff accounts for the web app.", no_args_is_help=True)
 
 
-async def add(url: str, scope: Scope = (), **fields: str) -> None:
+async def add(url: str, scope: Scope = (), time_zone: str | None = None, **fields: str) -> None:
     engine = create_engine(url, pool_size=1)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
-            await add_user(session, actor=cli_actor(), scope=scope, **fields)
+            await add_user(session, actor=cli_actor(), scope=scope, time_zone=time_zone, **fields)
     finally:
         await engine.dispose()
 
@@ -49,6 +49,9 @@ def user_add(
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(LOGIN_ROLES)}")] = "agent",
     name: Annotated[str, typer.Option(help="Display name")] = "",
     locale: Annotated[str, typer.Option(help="Page language: en or da")] = "en",
+    time_zone: Annotated[
+        str, typer.Option(help="IANA time zone for their pages (empty: the tenant's)")
+    ] = "",
     scope: Annotated[
         str,
         typer.Option(
@@ -81,6 +84,7 @@ def user_add(
                 password=password,
                 locale=locale,
                 scope=parsed,
+                time_zone=time_zone or None,
             )
         )
     except ValueError as exc:

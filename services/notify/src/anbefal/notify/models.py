@@ -161,6 +161,9 @@ class TaskNote(Base):
     tenant: Mapped[str] = mapped_column(String(63))
     author: Mapped[str] = mapped_column(String(320))
     body: Mapped[str] = mapped_column(Text)
+    # The completion's outcome, for the note written with it: shown in the reader's language
+    # beside the note, never as a code inside it.
+    outcome: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -257,6 +260,8 @@ class StaffUser(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     locale: Mapped[str] = mapped_column(String(8), default="en")
+    # An IANA zone for the times on their pages; None: the tenant's.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(200))
     # A deactivated user cannot log in, and their sessions are gone.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))

@@ -116,6 +116,9 @@ class NoteOut(BaseModel):
 
     author: str
     body: str
+    outcome: str | None = Field(
+        default=None, description="the completion this note was written with"
+    )
     created_at: datetime
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from datetime import UTC, datetime
 from email.utils import formataddr, parseaddr
 from typing import Any
 
 from anbefal.common.events import Action
+from anbefal.notify import localtime
 from anbefal.notify.email.render import render
 from anbefal.notify.models import Task, Tenant
 from anbefal.notify.reach import at_tenant_domain
@@ -113,12 +115,20 @@ def task_mail(
         respondent=task.respondent.get("name") or task.respondent.get("key"),
         score=task.score,
         comment=task.comment,
-        due=task.due_at.strftime("%Y-%m-%d %H:%M UTC") if task.due_at else "",
+        due=_due(task, tenant),
         assignee=task.assignee,
         task_type=task.type,
         link=link,
         **context,
     )
+
+
+def _due(task: Task, tenant: Tenant | None) -> str:
+    """The due time in the tenant's zone and language, with the words ("i morgen kl. 14:00")."""
+    if task.due_at is None:
+        return ""
+    tz = localtime.zone(tenant.time_zone if tenant else None)
+    return localtime.due(task.due_at, tz, tenant.locale if tenant else None, datetime.now(UTC))
 
 
 def reply_to(address: str | None, tenant: Tenant | None, staff: Collection[str]) -> str | None:

@@ -20,7 +20,10 @@ async def upsert_user(session: AsyncSession, row: dict[str, Any]) -> None:
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[StaffUser.tenant, StaffUser.email],
-            set_={c: stmt.excluded[c] for c in ("name", "role", "scope", "locale", "password_hash")}
+            set_={
+                c: stmt.excluded[c]
+                for c in ("name", "role", "scope", "locale", "time_zone", "password_hash")
+            }
             | {"active": True},
         )
     )

@@ -33,6 +33,7 @@ async def add_user(
     actor: Actor,
     locale: str = "en",
     scope: Scope = (),
+    time_zone: str | None = None,
 ) -> None:
     """Create a user, or update the name, role, scope and password of an existing one (and
     activate it); `actor` made the change (the audit trail records it). A team lead's `scope`
@@ -49,6 +50,7 @@ async def add_user(
         "name": name,
         "role": role,
         "locale": locale,
+        "time_zone": time_zone,
         "scope": dict(scope),
         "password_hash": hash_password(password),
     }

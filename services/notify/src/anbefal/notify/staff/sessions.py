@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.auth import Principal, Role, scope_of
+from anbefal.notify import repository as notify_repository
 from anbefal.notify.models import StaffUser
 from anbefal.notify.staff import repository
 
@@ -27,6 +28,8 @@ class Login:
     principal: Principal
     csrf: str
     locale: str
+    # The zone the user's pages show times in: their own, else their tenant's.
+    time_zone: str = "UTC"
 
 
 def _digest(token: str) -> str:
@@ -62,7 +65,11 @@ async def current(session: AsyncSession, token: str | None) -> Login | None:
     principal = Principal(
         tenant=row.tenant, role=Role(row.role), sub=row.email, scope=scope_of(row.scope)
     )
-    return Login(principal=principal, csrf=row.csrf, locale=user.locale)
+    zone = user.time_zone
+    if zone is None:
+        tenants = await notify_repository.tenants(session, {row.tenant})
+        zone = tenants[row.tenant].time_zone if row.tenant in tenants else "UTC"
+    return Login(principal=principal, csrf=row.csrf, locale=user.locale, time_zone=zone)
 
 
 async def end(session: AsyncSession, token: str | None) -> None:

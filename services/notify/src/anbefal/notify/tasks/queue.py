@@ -173,7 +173,7 @@ async def complete(
     unhappy: one of the tenant's reason codes (422 naming the allowed ones otherwise)."""
     reason = (await reasons.load(session, tenant)).check(reason)
     task = await _locked(session, tenant, task_id, "complete", who)
-    await repository.add_note(session, task, who.sub, f"[{outcome}] {note}")
+    await repository.add_note(session, task, who.sub, note, outcome)
     await repository.add_completion(session, task, who.sub, outcome, reason)
     return await _changed(
         session, task, "completed", who,

@@ -199,8 +199,12 @@ async def revise_tasks(session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -
     )
 
 
-async def add_note(session: AsyncSession, task: Task, author: str, body: str) -> None:
-    session.add(TaskNote(task_id=task.id, tenant=task.tenant, author=author, body=body))
+async def add_note(
+    session: AsyncSession, task: Task, author: str, body: str, outcome: str | None = None
+) -> None:
+    session.add(
+        TaskNote(task_id=task.id, tenant=task.tenant, author=author, body=body, outcome=outcome)
+    )
     await session.flush()
 
 

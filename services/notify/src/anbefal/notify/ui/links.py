@@ -27,7 +27,7 @@ from anbefal.notify.tasks import links, queue
 from anbefal.notify.tasks.lifecycle import Outcome
 from anbefal.notify.tasks.links import TaskLink
 from anbefal.notify.ui.guard import same_origin
-from anbefal.notify.ui.pages import language, render, words
+from anbefal.notify.ui.pages import form_error, language, refusal, render, words
 from anbefal.notify.ui.views import task_view
 
 router = APIRouter(include_in_schema=False)
@@ -48,10 +48,11 @@ def _holder(link: TaskLink) -> Principal:
     return Principal(tenant=link.tenant, role=Role.AGENT, sub=link.email)
 
 
-async def _locale(request: Request, session: AsyncSession, tenant: str) -> str:
-    """The browser's language, else the tenant's: a link holder has no setting of their own."""
-    found = await repository.tenants(session, {tenant})
-    return language(request, found[tenant].locale if tenant in found else None)
+async def _reader(request: Request, session: AsyncSession, tenant: str) -> tuple[str, str | None]:
+    """The page's language and time zone: the browser's language, else the tenant's, and the
+    tenant's zone (a link holder has no settings of their own)."""
+    found = (await repository.tenants(session, {tenant})).get(tenant)
+    return language(request, found.locale if found else None), found.time_zone if found else None
 
 
 async def _page(
@@ -68,11 +69,12 @@ async def _page(
     link, task = opened
     view = task_view(task, datetime.now(UTC), Role.AGENT)
     view["notes"] = await queue.notes(session, task)
-    locale = await _locale(request, session, link.tenant)
+    locale, zone = await _reader(request, session, link.tenant)
     reasons = await reason_codes.load(session, link.tenant)
     return render(
-        request, "task.html", status, locale=locale, task=view, history=[], can_lead=False,
-        error=error, outcomes=get_args(Outcome), base=f"/t/{token}", link_holder=link.email,
+        request, "task.html", status, locale=locale, time_zone=zone, task=view, history=[],
+        can_lead=False, error=error, outcomes=get_args(Outcome), base=f"/t/{token}",
+        link_holder=link.email,
         reasons=[(code, reasons.label(code, locale)) for code in reasons.codes],
     )  # fmt: skip
 
@@ -101,10 +103,11 @@ async def _act(
     try:
         await change(*opened)
     except ValidationError as exc:
-        message = str(exc.errors()[0]["msg"])
+        message = form_error(exc, words(request))
         return await _page(request, session, token, opened, error=message, status=422)
     except ServiceError as exc:
-        return await _page(request, session, token, opened, error=exc.message, status=exc.status)
+        message = refusal(exc, words(request))
+        return await _page(request, session, token, opened, error=message, status=exc.status)
     return None
 
 
@@ -141,5 +144,5 @@ async def complete(
     if refused is not None:
         return refused
     link = links.read(state.settings.unsubscribe_link_keys().keyring, token)
-    locale = await _locale(request, session, link.tenant) if link else None
+    locale = (await _reader(request, session, link.tenant))[0] if link else None
     return render(request, "task_link_closed.html", locale=locale, done=True)

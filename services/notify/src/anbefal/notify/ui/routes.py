@@ -26,7 +26,7 @@ from anbefal.notify.staff.sessions import Login
 from anbefal.notify.tasks import queue
 from anbefal.notify.tasks.lifecycle import LEADS, Outcome
 from anbefal.notify.ui import guard
-from anbefal.notify.ui.pages import LOCALE_COOKIE, render, to_login, words
+from anbefal.notify.ui.pages import LOCALE_COOKIE, form_error, refusal, render, to_login, words
 from anbefal.notify.ui.views import task_view
 
 router = APIRouter(include_in_schema=False)
@@ -193,10 +193,11 @@ async def _act(
     try:
         await change(login.principal)
     except ValidationError as exc:
-        message = str(exc.errors()[0]["msg"])
+        message = form_error(exc, words(request))
         return await _task_page(request, session, login, task_id, message, 422)
     except ServiceError as exc:
-        return await _task_page(request, session, login, task_id, exc.message, exc.status)
+        message = refusal(exc, words(request))
+        return await _task_page(request, session, login, task_id, message, exc.status)
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 

@@ -50,6 +50,7 @@ from anbefal.common.events import (
 from anbefal.common.kafka import Publisher
 from anbefal.common.migrations import upgrade_all
 from anbefal.common.nps import category
+from anbefal.devstack.benchdata import SEED_10M, percentile
 from anbefal.devstack.kafka import create_topics
 from anbefal.devstack.paths import state_dir
 from anbefal.devstack.scratch import scratch_servers
@@ -199,34 +200,6 @@ async def raw_baseline(url: str, answers: list[SurveyResponse]) -> float:
         return len(rows) / (time.perf_counter() - started)
     finally:
         await conn.close()
-
-
-SEED_10M = """
-INSERT INTO scoring.daily_buckets
-SELECT 'bench-' || t, 'nps', x.dimension, x.value, c.day,
-       sum(c.p), sum(c.n - c.p - c.d), sum(c.d)
-FROM (
-    SELECT t, day, dept, store, n, p, (h / 7) % (n - p + 1) AS d
-    FROM (
-        SELECT t, g.day::date AS day, dept, store, 2 + h % 3 AS n, (h / 3) % (3 + h % 3) AS p, h
-        FROM generate_series(0, 49) AS t,
-             generate_series($1::date - 364, $1::date, interval '1 day') AS g(day),
-             generate_series(0, 9) AS dept,
-             generate_series(0, 19) AS store,
-             LATERAL (SELECT abs(hashint4(t * 1000003 + dept * 7919 + store * 104729
-                                          + (g.day::date - $1::date))::bigint) AS h) AS hash
-    ) AS cell
-) AS c
-CROSS JOIN LATERAL (VALUES ('all', 'all'), ('department', 'd' || c.dept),
-                           ('store', 's' || c.store), ('country', 'c' || c.store % 5))
-    AS x(dimension, value)
-GROUP BY 1, 2, 3, 4, 5
-"""
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def random_request(rng: random.Random, today: date) -> dict[str, str]:

@@ -123,6 +123,8 @@ async def test_poison_records_on_every_topic_are_dead_lettered_and_replayable(
         "ANBEFAL_DATABASE_URL": system.database_url,
         "ANBEFAL_KAFKA_BOOTSTRAP": system.bootstrap,
         "ANBEFAL_ENV_FILE": str(system.root / "no-env-file"),
+        # status reads the tasks through notify's ops API with a token it signs itself.
+        "ANBEFAL_JWT_SECRET": system.env["ANBEFAL_JWT_SECRET"],
     }
     urls = [f"--url={name}={process.url}" for name, process in system.processes.items()]
     # Counters are served on each process's internal metrics port, not its API port.
@@ -130,13 +132,16 @@ async def test_poison_records_on_every_topic_are_dead_lettered_and_replayable(
         f"--metrics-url={name}={process.metrics_url}" for name, process in system.processes.items()
     ]
     status = await anbefal("status", *urls, env=env)
-    assert status.returncode == 0, status.stdout
-    lines = {line.split()[0]: line.split() for line in status.stdout.splitlines()[1:]}
+    # Dead letters need attention: status says so in the PROBLEM column and exits 1.
+    assert status.returncode == 1, status.stdout
+    services_table = status.stdout.split("\n\n")[0].splitlines()[1:]
+    lines = {line.split()[0]: line.split() for line in services_table}
     assert set(lines) == {"ingest", "scoring", "closed-loop", "notify"}
     for service in consumed:
         name, health, ready, lag, dlq = lines[service][:5]
         assert (health, ready, lag) == ("ok", "ready", "0"), status.stdout
         assert int(dlq) >= 2 * len(poison), status.stdout
+        assert "dead letters" in " ".join(lines[service][6:]), status.stdout
 
     listing = await anbefal("dlq", "list", "--service", "scoring", env=env)
     assert listing.returncode == 0, listing.stdout

@@ -4,7 +4,8 @@ other way reads none of them.
 
 ANBEFAL_FAULT_HANDLER_DELAY_S: every consumer handler of the process waits this long before it
 runs (the batch "takes" that long; its handler has taken no lock yet), logging
-"fault flag: delaying a batch (test only)" with the batch's topic, partition and offsets first,
+"fault flag: delaying a batch (test only)" with the matched record's topic, partition and that
+partition's offsets in the batch first,
 so a test can act while the batch is in flight.
 ANBEFAL_FAULT_HANDLER_DELAY_MATCH: only batches with a record whose event contains this text
 are delayed (all batches when empty).
@@ -41,14 +42,20 @@ def delaying(delay_s: float, match: str) -> HandlerWrapper:
 
     def wrap(handler: BatchHandler) -> BatchHandler:
         async def delayed(session: AsyncSession, messages: Sequence[Message]) -> None:
-            if messages and any(needle in m.event.to_bytes() for m in messages):
-                first = messages[0]
+            matched = next((m for m in messages if needle in m.event.to_bytes()), None)
+            if matched is not None:
+                # A poll's batch may hold several partitions: name the matched record's own
+                # partition and that partition's offsets in the batch.
+                same = [
+                    m for m in messages
+                    if (m.topic, m.partition) == (matched.topic, matched.partition)
+                ]  # fmt: skip
                 log.warning(
                     HOLDING,
-                    topic=first.topic,
-                    partition=first.partition,
-                    first_offset=first.offset,
-                    last_offset=messages[-1].offset,
+                    topic=matched.topic,
+                    partition=matched.partition,
+                    first_offset=same[0].offset,
+                    last_offset=same[-1].offset,
                     delay_s=delay_s,
                 )
                 await asyncio.sleep(delay_s)

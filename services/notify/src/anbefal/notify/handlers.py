@@ -119,10 +119,13 @@ async def _assignment_notices(
     for task in created:
         own = {e for tenant, e in known if tenant == task.tenant}
         link = page_for(task, task.assignee, staff=own, settings=settings)
-        if link is not None:
+        if link is not None and task.assignee:
             tenant = tenants.get(task.tenant)
+            zone = known.get((task.tenant, task.assignee.lower()))
             notices.append(
-                compose.task_mail(task, tenant, settings, "assignment", task.assignee, link=link)
+                compose.task_mail(
+                    task, tenant, settings, "assignment", task.assignee, link=link, time_zone=zone
+                )
             )
     return notices
 

@@ -1,7 +1,7 @@
 """Times as a reader reads them, pure: in their time zone, with the zone named, and a due time
 also in words ("i morgen kl. 14:00", "tomorrow at 14:00"), in Danish and English.
 
-Pages use the staff user's zone, else the tenant's; mail uses the tenant's. A small table of
+Pages and staff mail use the staff user's zone, else the tenant's. A small table of
 words rather than a locale library: two languages, a handful of phrases.
 """
 

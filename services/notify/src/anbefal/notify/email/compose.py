@@ -96,11 +96,13 @@ def task_mail(
     recipient: str | None,
     *,
     link: str,
+    time_zone: str | None = None,
     **context: Any,
 ) -> dict[str, Any]:
     """A mail to staff about one task (assignment, SLA warning, escalations), linking to `link`,
     a page its recipient can open (`reach.page_for`). Its key is derived from the task and the
-    template, so each of these mails exists once per task."""
+    template, so each of these mails exists once per task. Times are in `time_zone`, the
+    recipient's own (a staff user's setting), else the tenant's."""
     return compose(
         key=task_mail_key(task.id, template),
         tenant_name=task.tenant,
@@ -115,7 +117,7 @@ def task_mail(
         respondent=task.respondent.get("name") or task.respondent.get("key"),
         score=task.score,
         comment=task.comment,
-        due=_due(task, tenant),
+        due=_due(task, tenant, time_zone),
         assignee=task.assignee,
         task_type=task.type,
         link=link,
@@ -123,11 +125,12 @@ def task_mail(
     )
 
 
-def _due(task: Task, tenant: Tenant | None) -> str:
-    """The due time in the tenant's zone and language, with the words ("i morgen kl. 14:00")."""
+def _due(task: Task, tenant: Tenant | None, time_zone: str | None) -> str:
+    """The due time in `time_zone` (else the tenant's) and the tenant's language, with the
+    words ("i morgen kl. 14:00")."""
     if task.due_at is None:
         return ""
-    tz = localtime.zone(tenant.time_zone if tenant else None)
+    tz = localtime.zone(time_zone or (tenant.time_zone if tenant else None))
     return localtime.due(task.due_at, tz, tenant.locale if tenant else None, datetime.now(UTC))
 
 

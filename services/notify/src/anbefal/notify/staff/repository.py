@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.notify import repository
 from anbefal.notify.models import StaffSession, StaffUser
 
 
@@ -67,9 +66,17 @@ async def deactivate(session: AsyncSession, tenant: str, email: str) -> bool:
 
 async def staff_addresses(
     session: AsyncSession, pairs: set[tuple[str, str]]
-) -> set[tuple[str, str]]:
-    """Which (tenant, lower-cased address) pairs belong to staff with a login for that tenant."""
-    return await repository.present(session, StaffUser, pairs)
+) -> dict[tuple[str, str], str | None]:
+    """Which (tenant, lower-cased address) pairs belong to staff with a working login for that
+    tenant (a deactivated user has none), each with the user's own time zone (None: none set)."""
+    if not pairs:
+        return {}
+    rows = await session.execute(
+        select(StaffUser.tenant, StaffUser.email, StaffUser.time_zone).where(
+            tuple_(StaffUser.tenant, StaffUser.email).in_(pairs), StaffUser.active
+        )
+    )
+    return {(t, e): zone for t, e, zone in rows}
 
 
 async def add_session(session: AsyncSession, row: dict[str, Any], now: datetime) -> None:

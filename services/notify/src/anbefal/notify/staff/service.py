@@ -154,9 +154,10 @@ async def authenticate(
 
 async def staff_among(
     session: AsyncSession, addresses: set[tuple[str, str]]
-) -> set[tuple[str, str]]:
-    """Which of these (tenant, address) pairs name staff with a login for that tenant; the
-    result holds the pairs lower-cased."""
+) -> dict[tuple[str, str], str | None]:
+    """Which of these (tenant, address) pairs name staff with a working login for that tenant
+    (deactivated users have none), lower-cased, each with the user's own time zone (for the
+    times in their mail; None: the tenant's)."""
     return await repository.staff_addresses(
         session, {(tenant, email.lower()) for tenant, email in addresses}
     )

@@ -95,8 +95,9 @@ def _director(task: Task, tenant: Tenant | None) -> tuple[str | None, bool]:
 
 async def _staff(
     session: AsyncSession, tasks: list[Task], tenants: dict[str, Tenant]
-) -> set[tuple[str, str]]:
-    """The (tenant, lower-cased address) pairs of the step's recipients that have a login."""
+) -> dict[tuple[str, str], str | None]:
+    """The (tenant, lower-cased address) pairs of the step's recipients that have a login, each
+    with the user's own time zone."""
     addresses = {(t.tenant, t.assignee) for t in tasks if t.assignee}
     for name, tenant in tenants.items():
         addresses |= {(name, a) for a in (tenant.default_director, tenant.escalation_next) if a}
@@ -107,7 +108,10 @@ class _Mail:
     """The step's staff mail: each to a page its recipient can open, or not at all."""
 
     def __init__(
-        self, tenants: dict[str, Tenant], settings: NotifySettings, staff: set[tuple[str, str]]
+        self,
+        tenants: dict[str, Tenant],
+        settings: NotifySettings,
+        staff: dict[tuple[str, str], str | None],
     ) -> None:
         self._tenants, self._settings, self._staff = tenants, settings, staff
         self.rows: list[dict[str, Any]] = []
@@ -117,8 +121,18 @@ class _Mail:
     ) -> None:
         own = {e for tenant, e in self._staff if tenant == task.tenant}
         link = page_for(task, to, staff=own, settings=self._settings, lead=lead)
-        if link is not None:
+        if link is not None and to:
             tenant = self._tenants.get(task.tenant)
+            zone = self._staff.get((task.tenant, to.lower()))
             self.rows.append(
-                task_mail(task, tenant, self._settings, template, to, link=link, **context)
+                task_mail(
+                    task,
+                    tenant,
+                    self._settings,
+                    template,
+                    to,
+                    link=link,
+                    time_zone=zone,
+                    **context,
+                )  # fmt: skip
             )

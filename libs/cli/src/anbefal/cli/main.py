@@ -26,6 +26,7 @@ from anbefal.cli import (
     ops,
     privacy,
     rules,
+    sources,
     sso,
     status,
     tokens,
@@ -69,8 +70,8 @@ app.add_typer(ops.app)  # `anbefal dlq ...`
 app.add_typer(users.app, name="user")
 app.add_typer(rules.app, name="rules")
 app.add_typer(chat.app, name="chat")
-app.add_typer(ingest.source_app, name="source")
-app.add_typer(ingest.rejected_app, name="rejected")
+app.add_typer(sources.source_app, name="source")
+app.add_typer(sources.rejected_app, name="rejected")
 app.add_typer(ingest.app)  # `anbefal import FILE.csv`
 app.add_typer(audit.app)  # `anbefal audit --tenant T`
 app.add_typer(privacy.app, name="privacy")

@@ -53,6 +53,7 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
             session,
             seen_days=settings.ingest_dedupe_retention_days,
             unverified_days=settings.ingest_unverified_retention_days,
+            deliveries_days=settings.ingest_delivery_log_retention_days,
         )
         return 0  # once per poll interval is plenty
 
@@ -70,19 +71,33 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
     expiry = RetentionWorker(
         "ingest", runtime.sessionmaker, anonymisers(settings), interval_s=every
     )
+    intake = Intake.build(settings, runtime.sessionmaker)
+    delivery_log = PollingWorker(
+        "delivery-log",
+        runtime.sessionmaker,
+        intake.deliveries.flush,
+        poll_s=settings.ingest_delivery_log_flush_s,
+    )
     state = IngestState(
         settings=settings,
         sessionmaker=runtime.sessionmaker,
         publisher=runtime.publisher,
         dedupe=dedupe,
         sealer=sealer,
-        intake=Intake.build(settings, runtime.sessionmaker),
+        intake=intake,
         wake_fetcher=fetcher.worker.wake,
     )
     return Wiring(
         state,
         consumers=[consumer],
-        workers=[dedupe.run, fetcher.run, pruner.run, relay.worker.run, expiry.worker.run],
+        workers=[
+            dedupe.run,
+            fetcher.run,
+            pruner.run,
+            relay.worker.run,
+            expiry.worker.run,
+            delivery_log.run,
+        ],  # fmt: skip
     )
 
 

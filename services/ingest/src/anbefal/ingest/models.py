@@ -119,6 +119,25 @@ class SourceRow(Base):
     updated_by: Mapped[str] = mapped_column(String(200))
 
 
+class SourceDelivery(Base):
+    """How a source's deliveries were answered, one line per source, minute, status and outcome
+    (`accepted`, `duplicate`, `ignored`, a refusal's code, `bad_signature`, ...) with how many
+    and the last one's trace id: the admin page's "last deliveries". No body and nothing about
+    the respondent. Counted in memory and written every second or so (`intake/deliveries.py`);
+    kept 7 days."""
+
+    __tablename__ = "source_deliveries"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    source: Mapped[str] = mapped_column(String(63), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    status_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_trace_id: Mapped[str] = mapped_column(String(64))
+
+
 class SeenAnswer(Base):
     """Dedupe keys: an answer version already in Kafka is acknowledged again without a new event.
 

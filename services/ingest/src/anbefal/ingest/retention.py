@@ -1,7 +1,7 @@
 """What ingest forgets, and when: dedupe keys after the tools' retry window (and with them the
 finished fetch jobs, which are the thin webhooks' dedupe keys), the sampled lines about
-unverified deliveries after a week. Refused bodies go by their tenant's retention
-(privacy/retention.py)."""
+unverified deliveries and the sources' delivery counts after a week. Refused bodies go by their
+tenant's retention (privacy/retention.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.ingest.models import FetchJob, SeenAnswer, UnverifiedDelivery
+from anbefal.ingest.models import FetchJob, SeenAnswer, SourceDelivery, UnverifiedDelivery
 
 
 async def prune(
@@ -18,6 +18,7 @@ async def prune(
     *,
     seen_days: int,
     unverified_days: int = 7,
+    deliveries_days: int = 7,
     now: datetime | None = None,
 ) -> int:
     now = now or datetime.now(UTC)
@@ -31,5 +32,8 @@ async def prune(
     finished = await session.execute(
         delete(FetchJob).where(FetchJob.status != "pending", FetchJob.created_at < seen_before)
     )
-    counts = [r.rowcount for r in (seen, unverified, finished)]  # type: ignore[attr-defined]
+    deliveries = await session.execute(
+        delete(SourceDelivery).where(SourceDelivery.last_at < now - timedelta(days=deliveries_days))
+    )
+    counts = [r.rowcount for r in (seen, unverified, finished, deliveries)]  # type: ignore[attr-defined]
     return sum(int(n or 0) for n in counts)

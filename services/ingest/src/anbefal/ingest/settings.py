@@ -53,5 +53,12 @@ class IngestSettings(BaseServiceSettings):
     ingest_unverified_records_per_s: float = Field(default=0.5, gt=0)
     ingest_unverified_records_burst: float = Field(default=60.0, ge=1)
     ingest_unverified_retention_days: int = 7
+    # Each source's deliveries, counted per minute and outcome (`intake/deliveries.py`): written
+    # this often, kept this long.
+    ingest_delivery_log_flush_s: float = Field(default=1.0, gt=0)
+    ingest_delivery_log_retention_days: int = Field(default=7, ge=1)
+    # Where survey tools reach ingest, for the webhook URL the sources API shows (behind a proxy
+    # or load balancer: its public address). Unset: the address the API was called at.
+    ingest_public_url: str | None = None
     # `bench/ingest.py` only: a route that reads the body and answers 202, the raw baseline.
     ingest_bench_baseline: bool = False

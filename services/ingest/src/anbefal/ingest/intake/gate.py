@@ -20,6 +20,7 @@ from anbefal.common.crypto import Keyring
 from anbefal.common.errors import TooManyRequests
 from anbefal.common.logging import get_logger
 from anbefal.common.lru import Lru
+from anbefal.ingest.intake.deliveries import DeliveryLog
 from anbefal.ingest.intake.ratelimit import RateLimiter
 from anbefal.ingest.intake.unverified import UnverifiedGate
 from anbefal.ingest.rejected import repository as rejected
@@ -64,6 +65,8 @@ class Intake:
     # Opens the sources' sealed secrets.
     keyring: Keyring
     unverified: UnverifiedGate = field(init=False)
+    # How each configured source's deliveries were answered (its admin page).
+    deliveries: DeliveryLog = field(init=False)
     # (tenant, source) -> (when it was read, the source or None): bounded, since unknown pairs
     # are cached too.
     _sources: Lru[tuple[str, str], tuple[float, Source | None]] = field(init=False)
@@ -72,6 +75,7 @@ class Intake:
     def __post_init__(self) -> None:
         self.unverified = UnverifiedGate(self.settings, self.sessionmaker)
         self._sources = Lru(self.settings.ingest_memory_max_keys)
+        self.deliveries = DeliveryLog(self.settings.ingest_memory_max_keys)
 
     @classmethod
     def build(

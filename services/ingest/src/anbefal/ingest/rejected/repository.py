@@ -64,19 +64,32 @@ async def store_rejected(
 
 
 async def list_rejected(
-    session: AsyncSession, tenant: str, *, limit: int, before_id: int | None
+    session: AsyncSession,
+    tenant: str,
+    *,
+    limit: int,
+    before_id: int | None,
+    source: str | None = None,
 ) -> list[Rejected]:
-    return await _newest_first(session, Rejected, tenant, limit, before_id)
+    return await _newest_first(session, Rejected, tenant, limit, before_id, source)
 
 
 Row = TypeVar("Row", Rejected, UnverifiedDelivery)
 
 
 async def _newest_first(
-    session: AsyncSession, model: type[Row], tenant: str, limit: int, before_id: int | None
+    session: AsyncSession,
+    model: type[Row],
+    tenant: str,
+    limit: int,
+    before_id: int | None,
+    source: str | None = None,
 ) -> list[Row]:
-    """A page of the tenant's rows, newest first, older than `before_id` if given."""
+    """A page of the tenant's rows (of one source if given), newest first, older than
+    `before_id` if given."""
     query = select(model).where(model.tenant == tenant)
+    if source is not None:
+        query = query.where(model.source == source)
     if before_id is not None:
         query = query.where(model.id < before_id)
     return list(await session.scalars(query.order_by(model.id.desc()).limit(limit)))

@@ -58,8 +58,9 @@ async def list_rejected(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before_id: int | None = None,
+    source: Annotated[str | None, Query(description="Only this source's")] = None,
 ) -> dict[str, list[RejectedOut]]:
-    rows = await service.kept(session, tenant, limit=limit, before_id=before_id)
+    rows = await service.kept(session, tenant, limit=limit, before_id=before_id, source=source)
     return {"rejected": [_rejected(r, False) for r in rows]}
 
 

@@ -19,9 +19,16 @@ from anbefal.ingest.webhooks.service import process
 
 
 async def kept(
-    session: AsyncSession, tenant: str, *, limit: int, before_id: int | None
+    session: AsyncSession,
+    tenant: str,
+    *,
+    limit: int,
+    before_id: int | None,
+    source: str | None = None,
 ) -> list[Rejected]:
-    return await repository.list_rejected(session, tenant, limit=limit, before_id=before_id)
+    return await repository.list_rejected(
+        session, tenant, limit=limit, before_id=before_id, source=source
+    )
 
 
 async def get(session: AsyncSession, tenant: str, rejected_id: int) -> Rejected:

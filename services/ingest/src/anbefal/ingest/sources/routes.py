@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
-from pydantic import BaseModel
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field, StringConstraints
 
 from anbefal.common.auth import Principal, Role
 from anbefal.common.deps import SessionDep, TenantPath, allow
 from anbefal.ingest.dependencies import IngestStateDep
+from anbefal.ingest.intake import deliveries
 from anbefal.ingest.sources import service
 from anbefal.ingest.sources.config import SOURCE_NAME_PATTERN, SourceIn
+from anbefal.ingest.state import IngestState
 
 router = APIRouter(tags=["admin"])
 Admin = Annotated[Principal, allow(Role.ADMIN)]
@@ -25,6 +27,8 @@ class SourceOut(BaseModel):
     tool: str
     config: dict[str, Any]
     webhook_path: str
+    # Where the tool posts: `ANBEFAL_INGEST_PUBLIC_URL`, else the address this API was called at.
+    webhook_url: str
     # Nothing derived from the secret is shown (a short fingerprint would let a weak secret be
     # guessed offline): only whether an API token is set, and when the source last changed.
     api_token_set: bool
@@ -34,12 +38,19 @@ class SourceOut(BaseModel):
     generated_secret: str | None = None
 
 
-def _out(tenant: str, row: Any, generated_secret: str | None = None) -> SourceOut:
+def _public(request: Request, state: IngestState) -> str:
+    """Ingest's address as survey tools reach it."""
+    return state.settings.ingest_public_url or str(request.base_url)
+
+
+def _out(public: str, tenant: str, row: Any, generated_secret: str | None = None) -> SourceOut:
+    path = f"/v1/webhooks/{tenant}/{row.name}"
     return SourceOut(
         name=row.name,
         tool=row.tool,
         config=row.config,
-        webhook_path=f"/v1/webhooks/{tenant}/{row.name}",
+        webhook_path=path,
+        webhook_url=public.rstrip("/") + path,
         api_token_set=row.api_token_sealed is not None,
         updated_at=row.updated_at,
         updated_by=row.updated_by,
@@ -66,23 +77,85 @@ async def put_source(
     principal: Admin,
     session: SessionDep,
     state: IngestStateDep,
+    request: Request,
 ) -> SourceOut:
     saved = await service.put(session, state.intake, tenant, name, body, by=principal)
-    return _out(tenant, saved.row, saved.generated_secret)
+    return _out(_public(request, state), tenant, saved.row, saved.generated_secret)
 
 
 @router.get("/v1/tenants/{tenant}/sources", summary="The tenant's sources (admin, ops)")
 async def list_sources(
-    tenant: TenantPath, principal: AdminOrOps, session: SessionDep
-) -> dict[str, list[SourceOut]]:
-    return {"sources": [_out(tenant, r) for r in await service.sources(session, tenant)]}
+    tenant: TenantPath, principal: AdminOrOps, session: SessionDep, state: IngestStateDep,
+    request: Request,
+) -> dict[str, list[SourceOut]]:  # fmt: skip
+    rows = await service.sources(session, tenant)
+    return {"sources": [_out(_public(request, state), tenant, r) for r in rows]}
 
 
 @router.get("/v1/tenants/{tenant}/sources/{name}", response_model=SourceOut)
 async def get_source(
-    tenant: TenantPath, name: SourcePath, principal: AdminOrOps, session: SessionDep
-) -> SourceOut:
-    return _out(tenant, await service.get(session, tenant, name))
+    tenant: TenantPath, name: SourcePath, principal: AdminOrOps, session: SessionDep,
+    state: IngestStateDep, request: Request,
+) -> SourceOut:  # fmt: skip
+    return _out(_public(request, state), tenant, await service.get(session, tenant, name))
+
+
+class RotateIn(BaseModel):
+    secret: Annotated[str, StringConstraints(max_length=500)] | None = Field(
+        default=None,
+        description=(
+            "The new secret, for a tool that issues its own (Delighted, SurveyMonkey, "
+            "Formbricks); leave it out to have one generated (shown once)."
+        ),
+    )
+
+
+@router.post(
+    "/v1/tenants/{tenant}/sources/{name}/rotate-secret",
+    response_model=SourceOut,
+    summary="Give a source a new signing secret (admin)",
+    description=(
+        "The configuration is kept; the secret is replaced: generated (32 random bytes, "
+        "returned once in `generated_secret`), or, for a tool that issues its own, the one "
+        "pasted in `secret`. From now on the old secret is refused (401); other ingest copies "
+        "follow within `ANBEFAL_INGEST_SOURCE_CACHE_S`. Audited as `source.secret_rotated`."
+    ),
+)
+async def rotate_secret(
+    tenant: TenantPath, name: SourcePath, principal: Admin, session: SessionDep,
+    state: IngestStateDep, request: Request, body: RotateIn | None = None,
+) -> SourceOut:  # fmt: skip
+    secret = body.secret if body else None
+    saved = await service.rotate(session, state.intake, tenant, name, secret, by=principal)
+    return _out(_public(request, state), tenant, saved.row, saved.generated_secret)
+
+
+class DeliveryOut(BaseModel):
+    minute: datetime
+    status_code: int
+    outcome: str
+    count: int
+    last_at: datetime
+    last_trace_id: str
+
+
+@router.get(
+    "/v1/tenants/{tenant}/sources/{name}/deliveries",
+    summary="How the source's deliveries were answered, newest first (admin, ops)",
+    description=(
+        "One line per minute, status and outcome (`accepted`, `duplicate`, `ignored`, a "
+        "refusal's code such as `bad_signature` or `invalid_payload`), with how many and the "
+        "last one's time and trace id. Counted in memory and written about every second "
+        "(`ANBEFAL_INGEST_DELIVERY_LOG_FLUSH_S`); kept 7 days. The refused bodies themselves "
+        "are in `.../rejected?source=`."
+    ),
+)
+async def list_deliveries(
+    tenant: TenantPath, name: SourcePath, principal: AdminOrOps, session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> dict[str, list[DeliveryOut]]:  # fmt: skip
+    rows = await deliveries.recent(session, tenant, name, limit)
+    return {"deliveries": [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]}
 
 
 @router.delete("/v1/tenants/{tenant}/sources/{name}", status_code=204)

@@ -72,6 +72,45 @@ async def put(
     return Saved(row, generated)
 
 
+async def rotate(
+    session: AsyncSession,
+    intake: Intake,
+    tenant: str,
+    name: str,
+    secret: str | None,
+    *,
+    by: Principal,
+) -> Saved:
+    """A new signing secret for the source, its configuration kept: generated (shown once)
+    unless the tool issues its own, which is then pasted as `secret`. The old secret is refused
+    from now on (in other ingest copies once their cache of the source expires, within
+    `ingest_source_cache_s`)."""
+    current = await repository.load(session, intake.keyring, tenant, name)
+    if current is None:
+        raise NotFound(f"no source {name!r}")
+    generated = None
+    if secret is None:
+        secret = generated = secrets.generate(current.tool)
+        if secret is None:
+            raise Unprocessable(secrets.missing(current.tool), code="secret_required")
+    elif why := secrets.problem(current.tool, secret):
+        raise Unprocessable(
+            why, code="secret_invalid", details=[{"field": "secret", "message": why}]
+        )
+    await repository.upsert_source(
+        session, intake.keyring, tenant=tenant, name=name, tool=current.tool,
+        config=current.public_config(), secret=secret, api_token=current.api_token, by=by.sub,
+    )  # fmt: skip
+    await audit.record(
+        session, OUTBOX, tenant=tenant, actor=by, target=f"source:{name}",
+        action="source.secret_rotated", detail={"generated": generated is not None},
+    )  # fmt: skip
+    intake.forget_source(tenant, name)
+    row = await repository.get_source(session, tenant, name)
+    assert row is not None
+    return Saved(row, generated)
+
+
 async def sources(session: AsyncSession, tenant: str) -> list[SourceRow]:
     return await repository.list_sources(session, tenant)
 

@@ -29,6 +29,7 @@ from anbefal.common.events import TENANT_PATTERN
 from anbefal.common.logging import get_logger
 from anbefal.common.tracing import request_trace_id
 from anbefal.ingest.dependencies import get_state
+from anbefal.ingest.intake.deliveries import outcome_of
 from anbefal.ingest.intake.gate import BodyTooLarge, read_limited
 from anbefal.ingest.intake.unverified import Arrival
 from anbefal.ingest.sources.config import SOURCE_NAME_PATTERN
@@ -158,11 +159,15 @@ async def receive_webhook(request: Request) -> Response:
     try:
         ADAPTERS[config.tool].verify(delivery, config)
     except SignatureInvalid as exc:
+        intake.deliveries.note(tenant, source, exc.status, exc.code, trace_id, delivery.received_at)
         return await unverified(exc, len(body))
     # The tenant's budget is spent by its own verified deliveries only.
     intake.check_rate(tenant)
     result = await process(state, config, delivery, trace_id)
     if isinstance(result, ServiceError):
+        intake.deliveries.note(
+            tenant, source, result.status, result.code, trace_id, delivery.received_at
+        )
         return await intake.keep_rejected(
             tenant=tenant,
             source=source,
@@ -175,6 +180,10 @@ async def receive_webhook(request: Request) -> Response:
             verified=True,
             enps=config.kind == "enps",
         )
+    intake.deliveries.note(
+        tenant, source, result.status_code, outcome_of(result.status_code), trace_id,
+        delivery.received_at,
+    )  # fmt: skip
     return result
 
 

@@ -38,13 +38,12 @@ from anbefal.common import topics
 from anbefal.common.auth import issue_token
 from anbefal.common.migrations import upgrade_all
 from anbefal.devstack.benchdata import SEED_10M, percentile
+from anbefal.devstack.benchsystem import service_env
 from anbefal.devstack.kafka import create_topics
 from anbefal.devstack.paths import state_dir
 from anbefal.devstack.scratch import scratch_servers
 from anbefal.devstack.testing import (
-    TEST_DATA_KEYS,
     TEST_JWT_SECRET,
-    TEST_UNSUBSCRIBE_KEYS,
     ServiceProcess,
     asyncpg_dsn,
 )
@@ -123,17 +122,7 @@ async def run(requests: int) -> int:
                   f"{seed_s:.0f} s")  # fmt: skip
             await add_staff(url, tenant=TENANT, email=DIRECTOR, name="Dir", role="director",
                             password=PASSWORD, locale="da")  # fmt: skip
-            env = {
-                "ANBEFAL_ENV_FILE": str(root / "no-env-file"),
-                "ANBEFAL_KAFKA_BOOTSTRAP": kafka.bootstrap,
-                "ANBEFAL_DATABASE_URL": url,
-                "ANBEFAL_JWT_SECRET": TEST_JWT_SECRET,
-                "ANBEFAL_DATA_KEYS": TEST_DATA_KEYS,
-                "ANBEFAL_UNSUBSCRIBE_KEYS": TEST_UNSUBSCRIBE_KEYS,
-                "ANBEFAL_GROUP_PREFIX": "bench",
-                "ANBEFAL_LOG_LEVEL": "WARNING",
-                "PATH": os.environ["PATH"],
-            }
+            env = service_env(root, kafka.bootstrap, url, "bench")
             logs = Path(root / "logs")
             scoring = ServiceProcess("scoring", env, logs).start()
             processes.append(scoring)

@@ -80,3 +80,16 @@ def test_staff_mail_about_a_task_exists_once_per_task_and_template() -> None:
     assert assignment["action_id"] != warning["action_id"]
     assert f"https://notify.example/tasks/{task.id}" in warning["body"]
     assert warning["unsubscribe_url"] is None  # staff mail: no unsubscribe link
+
+
+def test_a_task_mail_before_notify_knows_the_tenant_shows_the_deployments_zone() -> None:
+    # 12:00 UTC in December is 13:00 in Copenhagen, the deployment's default zone.
+    due = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    task = Task(
+        id=uuid.uuid4(), tenant="new", type="call_task", kind="nps", score=3,
+        respondent={"key": "c-1"}, answered_at=due - timedelta(hours=48), due_at=due,
+        assignee="agent@new.dk",
+    )  # fmt: skip
+    row = task_mail(task, None, SETTINGS, "assignment", task.assignee, link="https://x/t")
+    assert "13:00 CET" in row["body"]
+    assert "UTC" not in row["body"]

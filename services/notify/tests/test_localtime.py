@@ -41,3 +41,9 @@ def test_dates_name_their_zone_and_follow_summer_time() -> None:
     assert due(NOW + timedelta(days=1), CPH, "da", NOW) == (
         "i morgen kl. 09:30 (4. december 2026 kl. 09:30 CET)"
     )
+
+
+def test_the_first_zone_known_is_used_and_utc_only_when_none_is() -> None:
+    assert zone(None, "Nowhere/Atlantis", "Europe/Copenhagen") == CPH
+    assert zone("America/New_York", "Europe/Copenhagen") == zone("America/New_York")
+    assert zone(None, "") == UTC

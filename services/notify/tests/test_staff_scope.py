@@ -79,3 +79,16 @@ async def test_a_session_whose_stored_scope_no_longer_matches_counts_for_nothing
     async with db() as session, session.begin():
         await session.execute(update(StaffUser).values(scope={"team": "Beta"}))
     assert await principal_of(db, token) is None
+
+
+async def test_a_session_names_no_zone_when_neither_user_nor_tenant_has_one(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """Before notify has heard of the tenant, the page falls back to the deployment's zone
+    (`ANBEFAL_DEFAULT_TIME_ZONE`), not to UTC: the session must not pretend to know one."""
+    await save(db, "", role="director")
+    token = await log_in(db)
+    async with db() as session, session.begin():
+        login = await sessions.current(session, token)
+    assert login is not None
+    assert login.time_zone is None

@@ -85,3 +85,20 @@ def test_key_phrases_set_detractors_apart_from_promoters() -> None:
     named = key_phrases(detractors, promoters, limit=5, known=Matcher(DEFAULT_THEMES))
     assert "levering" not in named.detractors
     assert "forsinket" in named.detractors
+
+
+def test_a_key_phrase_is_not_repeated_inside_another() -> None:
+    """ "fakturaen forkert" says it; "fakturaen" and "forkert" beside it say nothing more."""
+    detractors = [
+        "Fakturaen var forkert igen",
+        "Fakturaen forkert for tredje gang",
+        "Igen fakturaen forkert, og ingen svarer",
+        "Fakturaen er forkert hver måned",
+        "Leveringen kom for sent",
+    ]
+    promoters = ["Altid hurtig hjælp", "God service og hurtig hjælp", "Rigtig god service"]
+    phrases = key_phrases(detractors, promoters, limit=5)
+    shown = [p.lower() for p in phrases.detractors]
+    assert any("faktura" in p and "forkert" in p for p in shown), shown
+    words_used = [w for p in shown for w in p.split()]
+    assert len(words_used) == len(set(words_used)), shown

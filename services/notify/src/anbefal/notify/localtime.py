@@ -1,7 +1,8 @@
 """Times as a reader reads them, pure: in their time zone, with the zone named, and a due time
 also in words ("i morgen kl. 14:00", "tomorrow at 14:00"), in Danish and English.
 
-Pages and staff mail use the staff user's zone, else the tenant's. A small table of
+Pages and staff mail use the staff user's zone, else the tenant's, else the deployment's
+default zone (`ANBEFAL_DEFAULT_TIME_ZONE`); UTC only when none is known. A small table of
 words rather than a locale library: two languages, a handful of phrases.
 """
 
@@ -34,12 +35,17 @@ _WORDS = {
 }  # fmt: skip
 
 
-def zone(name: str | None) -> tzinfo:
-    """The named IANA zone; UTC for none or one we do not know."""
-    try:
-        return ZoneInfo(name) if name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
+def zone(*names: str | None) -> tzinfo:
+    """The first of `names` that is a known IANA zone (the viewer's, the tenant's, the
+    deployment's default, in that order); UTC only when none is."""
+    for name in names:
+        if not name:
+            continue
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return UTC
 
 
 def _lang(locale: str | None) -> str:

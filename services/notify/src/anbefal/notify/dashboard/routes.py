@@ -11,7 +11,6 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.auth import Principal, Role
 from anbefal.common.deps import SessionDep
+from anbefal.notify import localtime
 from anbefal.notify.dashboard import insights, service
 from anbefal.notify.dashboard.client import Apis, Refused, Unavailable
 from anbefal.notify.dashboard.words import dashboard_words, day, number
@@ -94,7 +94,8 @@ async def dashboard_page(
         return login
     locale = request.cookies.get(LOCALE_COOKIE, "en")
     words = dashboard_words(locale)
-    zone = ZoneInfo(settings.default_time_zone)
+    # "Today" is the reader's day: a trend ending today must not end yesterday for them.
+    zone = localtime.zone(login.time_zone, settings.default_time_zone)
     wanted = insights.CommentFilter.of(category, q)
     async with Apis(settings, login.principal) as apis:
         view, found, themes = await asyncio.gather(

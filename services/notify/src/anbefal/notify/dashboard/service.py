@@ -170,19 +170,25 @@ def trend_params(kind: Kind, today: date) -> dict[str, str]:
     return {"kind": "enps", "interval": "month", "from": str(first), "to": str(today)}
 
 
+def trend_labels(words: dict[str, str], kind: Kind, title: str) -> charts.TrendLabels:
+    """A trend chart's words, the same on the page and in the digest: NPS by day, eNPS by
+    month."""
+    return charts.TrendLabels(
+        title=title,
+        score="NPS" if kind == "nps" else "eNPS",
+        answers=words["chart_answers"],
+        interval=words["chart_score_interval"],
+        date_format="%d.%m" if kind == "nps" else "%m.%Y",
+    )
+
+
 async def _trend(
     apis: Apis, words: dict[str, str], locale: str, kind: Kind, today: date
 ) -> Section:
     body = await _read(words, apis.json("scores/timeseries", trend_params(kind, today)))
     if isinstance(body, str):
         return Section(error=body)
-    labels = charts.TrendLabels(
-        title=words[f"{kind}_trend"],
-        score="NPS" if kind == "nps" else "eNPS",
-        answers=words["chart_answers"],
-        interval=words["chart_score_interval"],
-        date_format="%d.%m" if kind == "nps" else "%m.%Y",
-    )
+    labels = trend_labels(words, kind, words[f"{kind}_trend"])
     points = trend_points(body)
     window = {
         "first_day": day(body["first_day"], locale),

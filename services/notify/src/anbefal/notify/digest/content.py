@@ -13,16 +13,22 @@ import base64
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.auth import Principal, Role, Scope
-from anbefal.notify import charts
+from anbefal.notify import charts, localtime
 from anbefal.notify.dashboard.client import Apis, Refused, Unavailable
-from anbefal.notify.dashboard.service import change_words, trend_params, trend_points
-from anbefal.notify.dashboard.words import dashboard_words, number
+from anbefal.notify.dashboard.service import (
+    Kind,
+    change_words,
+    hidden_words,
+    trend_labels,
+    trend_params,
+    trend_points,
+)
+from anbefal.notify.dashboard.words import dashboard_words, day, number
 from anbefal.notify.digest.schedule import Period
 from anbefal.notify.digest.words import words
 from anbefal.notify.models import Task, Tenant
@@ -65,12 +71,6 @@ class Digest:
     footer: str = ""
 
 
-def _day(value: Any, locale: str) -> str:
-    text = str(value)
-    year, month, day_ = text[:10].split("-")
-    return f"{int(day_)}.{int(month)}.{year}" if locale == "da" else f"{year}-{month}-{day_}"
-
-
 def _headline(w: dict[str, str], label: str, body: dict[str, Any] | str, locale: str) -> Headline:
     if isinstance(body, str):
         return Headline(label, None, body)
@@ -79,7 +79,8 @@ def _headline(w: dict[str, str], label: str, body: dict[str, Any] | str, locale:
         return Headline(label, None, w["no_answers"])
     s = segments[0]
     if s.get("suppressed"):
-        why = w.get(str(s.get("suppressed_reason")), w["too_few"])
+        # Why, in the dashboard's own sentence for the reason code.
+        why = hidden_words(dashboard_words(locale), s.get("suppressed_reason"))
         return Headline(label, None, w["hidden"].format(why=why))
     parts = [w["n"].format(n=s["n"])]
     if s.get("interval"):
@@ -128,21 +129,15 @@ def _themes(w: dict[str, str], body: dict[str, Any] | str) -> list[str]:
 
 
 async def _chart(
-    apis: Apis, w: dict[str, str], kind: str, period: Period, title: str
+    apis: Apis, w: dict[str, str], locale: str, kind: Kind, period: Period, title: str
 ) -> str | None:
-    body = await _read(apis, w, "scores/timeseries", trend_params(kind, period.covers_to))  # type: ignore[arg-type]
+    body = await _read(apis, w, "scores/timeseries", trend_params(kind, period.covers_to))
     if isinstance(body, str):
         return None
     points = trend_points(body)
     if not any(p.n for p in points):
         return None
-    labels = charts.TrendLabels(
-        title=title,
-        score="NPS" if kind == "nps" else "eNPS",
-        answers=w["n"].format(n="").strip() or "n",
-        interval=w["interval"].split(" {")[0],
-        date_format="%d.%m" if kind == "nps" else "%m.%Y",
-    )
+    labels = trend_labels(dashboard_words(locale), kind, title)
     png = await asyncio.to_thread(charts.trend_png, points, labels)
     return base64.b64encode(png).decode()
 
@@ -174,7 +169,7 @@ async def gather(
     Raises `Unavailable` when scoring's API cannot be read."""
     locale = tenant.locale if tenant.locale in ("da", "en") else "en"
     w = words(locale)
-    first, last = _day(period.covers_from, locale), _day(period.covers_to, locale)
+    first, last = day(period.covers_from, locale), day(period.covers_to, locale)
     cell = period.covers_to.strftime("%Y-%m")
     principal = Principal(tenant.tenant, Role.DIRECTOR, digest_sub(scope), scope)
     async with Apis(settings, principal) as apis:
@@ -183,18 +178,18 @@ async def gather(
                                        "from": str(period.covers_from),
                                        "to": str(period.covers_to)}, required=True),
             _read(apis, w, "scores", {"kind": "enps", "dimension": "all", "period": cell}),
-            _chart(apis, w, "nps", period, w["nps"]),
-            _chart(apis, w, "enps", period, w["enps"].format(cell=cell)),
+            _chart(apis, w, locale, "nps", period, w["nps"]),
+            _chart(apis, w, locale, "enps", period, w["enps"].format(cell=cell)),
             _read(apis, w, "themes", {"kind": "nps", "from": str(period.covers_from),
                                        "to": str(period.covers_to)}),
         )  # fmt: skip
     overdue, total = await _overdue(session, tenant.tenant, scope, now)
-    zone = ZoneInfo(tenant.time_zone)
+    zone = localtime.zone(tenant.time_zone, settings.default_time_zone)
     lines = [
         w["overdue_line"].format(
             respondent=t.respondent.get("name") or t.respondent.get("key") or "?",
             score=t.score,
-            due=t.due_at.astimezone(zone).strftime("%d.%m %H:%M") if t.due_at else "",
+            due=localtime.date_time(t.due_at, zone, locale) if t.due_at else "",
             assignee=t.assignee or w["unassigned"],
         )
         for t in overdue

@@ -104,7 +104,5 @@ async def send_digest(
             for _, group, d in prepared.digests
         ]
         return out
-    before = await service.written(session, [r["action_id"] for r in prepared.rows])
-    await email_repository.insert_emails(session, prepared.rows)
-    out.queued = len(prepared.rows) - len(before)
+    out.queued = await email_repository.insert_emails(session, prepared.rows)
     return out

@@ -138,6 +138,5 @@ async def send_due(session: AsyncSession, settings: NotifySettings, now: datetim
         except Unavailable as exc:
             log.warning("digest waits: scoring unavailable", tenant=tenant.tenant, error=str(exc))
             continue  # the next poll tries again
-        await email_repository.insert_emails(session, prepared.rows)
-        count += len(prepared.rows)
+        count += await email_repository.insert_emails(session, prepared.rows)
     return count

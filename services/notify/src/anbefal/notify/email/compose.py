@@ -117,7 +117,7 @@ def task_mail(
         respondent=task.respondent.get("name") or task.respondent.get("key"),
         score=task.score,
         comment=task.comment,
-        due=_due(task, tenant, time_zone),
+        due=_due(task, tenant, time_zone, settings),
         assignee=task.assignee,
         task_type=task.type,
         link=link,
@@ -125,12 +125,12 @@ def task_mail(
     )
 
 
-def _due(task: Task, tenant: Tenant | None, time_zone: str | None) -> str:
-    """The due time in `time_zone` (else the tenant's) and the tenant's language, with the
-    words ("i morgen kl. 14:00")."""
+def _due(task: Task, tenant: Tenant | None, time_zone: str | None, settings: NotifySettings) -> str:
+    """The due time in `time_zone` (else the tenant's, else the deployment's default) and the
+    tenant's language, with the words ("i morgen kl. 14:00")."""
     if task.due_at is None:
         return ""
-    tz = localtime.zone(time_zone or (tenant.time_zone if tenant else None))
+    tz = localtime.zone(time_zone, tenant.time_zone if tenant else None, settings.default_time_zone)
     return localtime.due(task.due_at, tz, tenant.locale if tenant else None, datetime.now(UTC))
 
 

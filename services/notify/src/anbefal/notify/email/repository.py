@@ -19,12 +19,20 @@ from anbefal.notify.models import Email
 SENDER = "email-sender"
 
 
-async def insert_emails(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(
-            insert(Email).values(rows).on_conflict_do_nothing(index_elements=[Email.action_id])
-        )
-        wake_on_commit(session, SENDER)
+async def insert_emails(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Writes the mails not written yet (keyed by `action_id`); returns how many were new. A
+    concurrent writer of the same key waits for the other's commit and writes nothing, so the
+    count is true even when two copies write at once."""
+    if not rows:
+        return 0
+    written = await session.scalars(
+        insert(Email)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[Email.action_id])
+        .returning(Email.action_id)
+    )
+    wake_on_commit(session, SENDER)
+    return len(written.all())
 
 
 async def get_email(session: AsyncSession, tenant: str, email_id: uuid.UUID) -> Email | None:

@@ -28,8 +28,9 @@ class Login:
     principal: Principal
     csrf: str
     locale: str
-    # The zone the user's pages show times in: their own, else their tenant's.
-    time_zone: str = "UTC"
+    # The zone the user's pages show times in: their own, else their tenant's; None when
+    # neither is known (the page then uses the deployment's default zone).
+    time_zone: str | None = None
 
 
 def _digest(token: str) -> str:
@@ -68,7 +69,7 @@ async def current(session: AsyncSession, token: str | None) -> Login | None:
     zone = user.time_zone
     if zone is None:
         tenants = await notify_repository.tenants(session, {row.tenant})
-        zone = tenants[row.tenant].time_zone if row.tenant in tenants else "UTC"
+        zone = tenants[row.tenant].time_zone if row.tenant in tenants else None
     return Login(principal=principal, csrf=row.csrf, locale=user.locale, time_zone=zone)
 
 

@@ -51,7 +51,8 @@ def render(
     session's token (`csrf`)."""
     locale = supported(locale) or language(request)
     session = {"principal": login.principal, "csrf": login.csrf} if login else {}
-    tz = localtime.zone(time_zone or (login.time_zone if login else None))
+    deployment = request.app.state.wiring.state.settings.default_time_zone
+    tz = localtime.zone(time_zone, login.time_zone if login else None, deployment)
     now = datetime.now(UTC)
     clock = {
         # Times in the viewer's zone, named; a due time also in words ("i morgen kl. 14:00").

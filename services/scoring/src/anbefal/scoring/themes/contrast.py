@@ -5,7 +5,8 @@ of such neighbouring words. A term's weight for one side is how much more often 
 comments hold it than the other side's (document frequency, each side as a share of its own
 comments), times its inverse document frequency over both sides, so a word every comment
 holds weighs nothing and one a few detractors keep repeating weighs most. A term needs at least
-`min_count` comments of its side. A term is shown as the surface form its side wrote most.
+`min_count` comments of its side. A term is shown as the surface form its side wrote most, and
+no stem is shown twice (a word is shown inside the pair that holds most of its mentions).
 """
 
 from __future__ import annotations
@@ -65,6 +66,22 @@ def _side(comments: Iterable[str]) -> tuple[int, Counter[Term], dict[Term, Count
     return count, df, forms
 
 
+def _distinct(ranked: Sequence[Term], df: Counter[Term]) -> list[Term]:
+    """`ranked` without repeats: a word is shown as the pair that holds at least half of its
+    mentions ("fakturaen forkert", not "fakturaen" beside it), and no stem twice."""
+    pairs = [term for term in ranked if len(term) == 2]
+    chosen: list[Term] = []
+    used: set[str] = set()
+    for term in ranked:
+        if len(term) == 1:
+            wider = (p for p in pairs if term[0] in p and 2 * df[p] >= df[term])
+            term = next(wider, term)
+        if used.isdisjoint(term):
+            chosen.append(term)
+            used.update(term)
+    return chosen
+
+
 def key_phrases(
     detractors: Sequence[str],
     promoters: Sequence[str],
@@ -92,7 +109,8 @@ def key_phrases(
             idf = math.log((total + 1) / (count + other[term] + 1)) + 1
             scored.append((-lift * idf, -count, term))
         scored.sort()
-        return [forms[term].most_common(1)[0][0] for _, _, term in scored[:limit]]
+        chosen = _distinct([term for _, _, term in scored], df)
+        return [forms[term].most_common(1)[0][0] for term in chosen[:limit]]
 
     return Phrases(
         detractors=best(n_d, df_d, n_p, df_p, forms_d) if n_d else [],

@@ -168,3 +168,81 @@ async def test_rules_are_validated_versioned_and_applied(stack: Any) -> None:
     finally:
         await publisher.stop()
         closed_loop.stop()
+
+
+async def test_what_the_admin_pages_read_history_refusals_rows_and_counts(stack: Any) -> None:
+    url = stack.new_database()
+    closed_loop = ServiceProcess("closed-loop", stack.service_env(url), stack.root / "logs").start()
+    tenant = f"admin-{uuid.uuid4().hex[:8]}"
+    admin = issue_token(TEST_JWT_SECRET, tenant=tenant, role="admin", sub="ada@acme.example")
+    base = f"{closed_loop.url}/v1/tenants/{tenant}"
+    try:
+        await closed_loop.wait_ready()
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {admin}"}) as api:
+            rules = (await api.get(f"{base}/rules")).json()["rules"]
+            # A refusal says which rule check failed as its type, for a page to translate.
+            bad = [{**rules[0], "min_score": 6, "max_score": 2}, *rules[1:]]
+            r = await api.put(f"{base}/rules", json={"rules": bad})
+            assert r.status_code == 422
+            assert [(d["field"], d["type"]) for d in r.json()["error"]["details"]] == [
+                ("rules.0", "score_range")
+            ]
+            # The set-wide holiday calendar survives a GET then PUT of what it gave.
+            r = await api.put(f"{base}/rules", json={"rules": rules, "holiday_country": "SE"})
+            assert r.status_code == 200, r.text
+            assert r.json()["holiday_country"] == "SE"
+            got = (await api.get(f"{base}/rules")).json()
+            got["rules"][0]["due_hours"] = 24
+            doc = {k: got[k] for k in ("rules", "enps_individual_follow_up", "holiday_country")}
+            assert (await api.put(f"{base}/rules", json=doc)).status_code == 200
+
+            # Each version says what it changed against the one before it.
+            history = (await api.get(f"{base}/rules/history")).json()
+            assert history["in_force"] == 2
+            assert [(v["version"], v["changes"]) for v in history["versions"]] == [
+                (2, {"added": [], "removed": [], "edited": ["detractor-call"],
+                     "reordered": False}),
+                (1, {"added": [], "removed": [], "edited": [], "reordered": False,
+                     "holiday_country": {"from": None, "to": "SE"}}),
+            ]  # fmt: skip
+
+            # Owners from CSV: a good file, then a bad one refused row by row, nothing of it
+            # loaded; the loaded lists counted and paged.
+            csv_type = {"Content-Type": "text/csv"}
+            good = "account_id,salesperson,director\n" + "".join(
+                f"acct-{i:02d},sp{i}@x.dk,dir@x.dk\n" for i in range(30)
+            )
+            r = await api.put(f"{base}/accounts", content=good, headers=csv_type)
+            assert r.json() == {"tenant": tenant, "accounts": 30, "segments": 0}
+            bad_file = "account_id,salesperson,director\nnew,sp@x.dk,dir@x.dk\nother,nobody,\n"
+            r = await api.put(f"{base}/accounts", content=bad_file, headers=csv_type)
+            assert r.status_code == 422
+            assert r.json()["error"]["code"] == "invalid_rows"
+            assert [(d["row"], d["field"], d["type"]) for d in r.json()["error"]["details"]] == [
+                (3, "salesperson", "string_pattern_mismatch")
+            ]
+            r = await api.get(f"{base}/owners")
+            assert r.json() == {"tenant": tenant, "accounts": 30, "segments": 0, "people": 0}
+            r = await api.get(f"{base}/accounts", params={"offset": 25, "limit": 10})
+            assert [a["account_id"] for a in r.json()["accounts"]] == [
+                f"acct-{i}" for i in range(25, 30)
+            ]
+
+        # The command line: `rules get` gives back the holiday calendar `rules set` needs, and a
+        # bad CSV file's rows are named.
+        env = stack.service_env(url)
+        cli = [sys.executable, "-m", "anbefal.cli.main", "rules"]
+        where = ["--tenant", tenant, "--url", closed_loop.url]
+        got_cli = subprocess.run(
+            [*cli, "get", *where], env=env, capture_output=True, text=True, check=True
+        )
+        assert json.loads(got_cli.stdout)["holiday_country"] == "SE"
+        bad_path = stack.root / f"accounts-{tenant}.csv"
+        bad_path.write_text(bad_file)
+        refused = subprocess.run(
+            [*cli, "accounts", str(bad_path), *where], env=env, capture_output=True, text=True
+        )
+        assert refused.returncode == 1
+        assert "row 3, salesperson: String should match pattern" in refused.stderr
+    finally:
+        closed_loop.stop()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 
 import pydantic
 import pytest
@@ -13,8 +13,6 @@ from anbefal.closed_loop.owners import (
     AssigneeRole,
     Directory,
     PeopleDoc,
-    accounts_from_csv,
-    people_from_csv,
     resolve,
     resolve_source,
 )
@@ -80,39 +78,6 @@ def test_salespeople_come_from_the_hint_the_account_or_the_default() -> None:
     assert sales(answer("solo")) == "solo@x.dk"
     # Segments name directors only.
     assert sales(answer(None, store="Aarhus C")) == "team-sales@x.dk"
-
-
-def test_accounts_and_segments_from_one_csv() -> None:
-    doc = AccountsDoc.model_validate(
-        accounts_from_csv(
-            "\ufeffaccount_id,dimension,value,salesperson,director\n"
-            "acme,,,sp@x.dk,ad@x.dk\n"
-            ",store,Aarhus C,,store@x.dk\n"
-        )
-    )
-    assert [(a.account_id, a.salesperson, a.director) for a in doc.accounts] == [
-        ("acme", "sp@x.dk", "ad@x.dk")
-    ]
-    assert [(s.dimension, s.value, s.director) for s in doc.segments] == [
-        ("store", "Aarhus C", "store@x.dk")
-    ]
-
-
-def test_people_from_csv_with_day_ranges() -> None:
-    doc = PeopleDoc.model_validate(
-        people_from_csv(
-            "email,time_zone,work_start,work_end,work_days\n"
-            "ida@x.dk,Europe/Copenhagen,09:00,17:00,mon-thu\n"
-            "bo@x.dk,America/New_York,,,mon wed fri\n"
-        )
-    )
-    ida, bo = doc.people
-    assert (ida.work_start, ida.work_end, ida.weekdays) == (
-        time(9),
-        time(17),
-        frozenset({0, 1, 2, 3}),
-    )
-    assert (bo.work_start, bo.weekdays) == (time(8), frozenset({0, 2, 4}))
 
 
 @pytest.mark.parametrize(

@@ -80,5 +80,7 @@ def fail(response: httpx.Response) -> NoReturn:
         error = {}
     print(f"error {response.status_code}: {error.get('message', response.text)}", file=sys.stderr)
     for detail in error.get("details", []):
-        print(f"  {detail.get('field')}: {detail.get('message')}", file=sys.stderr)
+        # A CSV file's refusal names the row (its line in the file) as well as the column.
+        where = f"row {detail['row']}, " if detail.get("row") is not None else ""
+        print(f"  {where}{detail.get('field')}: {detail.get('message')}", file=sys.stderr)
     raise typer.Exit(1)

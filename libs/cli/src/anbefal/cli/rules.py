@@ -31,6 +31,7 @@ def rules_get(
             {
                 "rules": body["rules"],
                 "enps_individual_follow_up": body["enps_individual_follow_up"],
+                "holiday_country": body["holiday_country"],
             },
             indent=2,
         )
@@ -77,7 +78,8 @@ def accounts_set(
     """Replace who owns each account (salesperson, director) and each segment (director).
 
     CSV columns: account_id,salesperson,director for an account; dimension,value,director for
-    a segment (one file may hold both)."""
+    a segment (one file may hold both). A bad file is refused naming each bad row and column,
+    and nothing of it is loaded."""
     _put_document(file, tenant, url, "/accounts")
 
 

@@ -6,7 +6,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from anbefal.closed_loop import action_store, handlers
+from anbefal.closed_loop import action_store, handlers, owner_routes
 from anbefal.closed_loop.models import CONSUMER_TABLES, OUTBOX
 from anbefal.closed_loop.privacy import export
 from anbefal.closed_loop.privacy.retention import anonymisers
@@ -63,6 +63,10 @@ def create_app(settings: ClosedLoopSettings | None = None) -> FastAPI:
         title="Anbefal closed loop",
         description="Routing rules: every answer gets the follow-up it deserves.",
         settings=settings or ClosedLoopSettings(),
-        routers=[router, export_router(CLOSED_LOOP.name, export.collect, OUTBOX)],
+        routers=[
+            router,
+            owner_routes.router,
+            export_router(CLOSED_LOOP.name, export.collect, OUTBOX),
+        ],
         wire=wire,
     )

@@ -1,13 +1,11 @@
 """Who owns an answer, pure: the owners hint, then the account, then the segment, then the
 tenant default. None means nobody: the action goes to the tenant's fallback queue.
 
-Also the documents of `PUT .../accounts` and `PUT .../people`, as JSON or CSV.
+Also the documents of `PUT .../accounts` and `PUT .../people` (as CSV: `owners_csv.py`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -123,34 +121,19 @@ class PeopleDoc(BaseModel):
         return self
 
 
+class OwnerCounts(BaseModel):
+    """How many of each a tenant has loaded (or a replace loaded); absent: not asked."""
+
+    tenant: str
+    accounts: int | None = None
+    segments: int | None = None
+    people: int | None = None
+
+
 def _refuse_repeats(what: str, values: Sequence[str]) -> None:
     repeated = sorted(v for v, n in Counter(values).items() if n > 1)
     if repeated:
         raise ValueError(f"each {what} once; repeated: {', '.join(repeated[:10])}")
-
-
-def csv_rows(text: str) -> list[dict[str, str]]:
-    """CSV with a header row; empty cells are absent (so the model's defaults apply)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    return [
-        {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip()}
-        for row in reader
-    ]
-
-
-def accounts_from_csv(text: str) -> dict[str, Any]:
-    """Columns `account_id,salesperson,director` for an account, `dimension,value,director` for
-    a segment; one file may hold both kinds of row."""
-    accounts: list[dict[str, str]] = []
-    segments: list[dict[str, str]] = []
-    for row in csv_rows(text):
-        (accounts if "account_id" in row else segments).append(row)
-    return {"accounts": accounts, "segments": segments}
-
-
-def people_from_csv(text: str) -> dict[str, Any]:
-    """Columns `email,name,time_zone,work_start,work_end,work_days,holiday_country`."""
-    return {"people": csv_rows(text)}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -20,7 +21,14 @@ from anbefal.closed_loop.models import (
     RuleSetRow,
     SegmentOwnerRow,
 )
-from anbefal.closed_loop.owners import AccountOwner, AccountsDoc, Directory, PeopleDoc, Person
+from anbefal.closed_loop.owners import (
+    AccountOwner,
+    AccountsDoc,
+    Directory,
+    OwnerCounts,
+    PeopleDoc,
+    Person,
+)
 from anbefal.closed_loop.owners import SegmentOwner as SegmentOwnerDoc
 from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RoutingSettings, RuleSet, TenantRules
 from anbefal.common.events import SurveyResponse, TenantSettings
@@ -159,14 +167,23 @@ async def replace_accounts(session: AsyncSession, tenant: str, doc: AccountsDoc)
     await session.flush()
 
 
-async def accounts_doc(session: AsyncSession, tenant: str) -> AccountsDoc:
+async def accounts_doc(
+    session: AsyncSession, tenant: str, offset: int = 0, limit: int | None = None
+) -> AccountsDoc:
+    """The accounts (by id) and segments (in order), each list from `offset`, `limit` long."""
     accounts = await session.scalars(
-        select(AccountRow).where(AccountRow.tenant == tenant).order_by(AccountRow.account_id)
+        select(AccountRow)
+        .where(AccountRow.tenant == tenant)
+        .order_by(AccountRow.account_id)
+        .offset(offset)
+        .limit(limit)
     )
     segments = await session.scalars(
         select(SegmentOwnerRow)
         .where(SegmentOwnerRow.tenant == tenant)
         .order_by(SegmentOwnerRow.position)
+        .offset(offset)
+        .limit(limit)
     )
     return AccountsDoc(
         accounts=[
@@ -180,6 +197,16 @@ async def accounts_doc(session: AsyncSession, tenant: str) -> AccountsDoc:
     )
 
 
+async def owner_counts(session: AsyncSession, tenant: str) -> OwnerCounts:
+    def count(row: Any) -> Any:
+        return select(func.count()).select_from(row).where(row.tenant == tenant).scalar_subquery()
+
+    found = (
+        await session.execute(select(count(AccountRow), count(SegmentOwnerRow), count(PersonRow)))
+    ).one()
+    return OwnerCounts(tenant=tenant, accounts=found[0], segments=found[1], people=found[2])
+
+
 async def replace_people(session: AsyncSession, tenant: str, doc: PeopleDoc) -> None:
     await session.execute(delete(PersonRow).where(PersonRow.tenant == tenant))
     session.add_all(
@@ -189,9 +216,15 @@ async def replace_people(session: AsyncSession, tenant: str, doc: PeopleDoc) -> 
     await session.flush()
 
 
-async def people_doc(session: AsyncSession, tenant: str) -> PeopleDoc:
+async def people_doc(
+    session: AsyncSession, tenant: str, offset: int = 0, limit: int | None = None
+) -> PeopleDoc:
     rows = await session.scalars(
-        select(PersonRow).where(PersonRow.tenant == tenant).order_by(PersonRow.email)
+        select(PersonRow)
+        .where(PersonRow.tenant == tenant)
+        .order_by(PersonRow.email)
+        .offset(offset)
+        .limit(limit)
     )
     return PeopleDoc(people=[Person.model_validate(r.person) for r in rows])
 

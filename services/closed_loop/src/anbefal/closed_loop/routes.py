@@ -4,25 +4,20 @@ past answers in a dry run) and the owners that answers are routed to."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_validator
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from anbefal.closed_loop import repository
 from anbefal.closed_loop.dependencies import ClosedLoopStateDep
 from anbefal.closed_loop.dry_run import report_off_loop
-from anbefal.closed_loop.models import OUTBOX
-from anbefal.closed_loop.owners import AccountsDoc, PeopleDoc, accounts_from_csv, people_from_csv
+from anbefal.closed_loop.models import OUTBOX, RuleSetHistory, RuleSetRow
 from anbefal.closed_loop.rules import DEFAULT_RULE_SET, Rule, RuleSet, rule_set_changes
 from anbefal.common import audit
-from anbefal.common.app import validation_details
 from anbefal.common.auth import Principal, Role
 from anbefal.common.deps import SessionDep, TenantPath, allow
-from anbefal.common.errors import BadRequest, Unprocessable
 from anbefal.common.events import ActionType, SurveyResponse
 
 router = APIRouter(tags=["rules"])
@@ -39,12 +34,29 @@ class RuleSetOut(BaseModel):
     updated_by: str | None
     updated_at: datetime | None
     enps_individual_follow_up: bool
+    holiday_country: str | None
     rules: list[Rule]
+
+
+class RuleSetVersionOut(RuleSetOut):
+    changes: dict[str, Any] | None = Field(
+        description="against the version before it (version 1: against the defaults): rule "
+        "ids added, removed and edited, whether the order changed, and each set-wide flag "
+        "from and to; null for the oldest version shown when `limit` cut off the one before"
+    )
 
 
 class RuleSetHistoryOut(BaseModel):
     tenant: str
-    versions: list[RuleSetOut]
+    in_force: int = Field(description="the version in force; 0: the defaults")
+    versions: list[RuleSetVersionOut] = Field(description="newest first")
+
+
+def _out(tenant: str, row: RuleSetRow | RuleSetHistory) -> dict[str, Any]:
+    return {
+        "tenant": tenant, "version": row.version, "updated_by": row.updated_by,
+        "updated_at": row.updated_at, **RuleSet.model_validate(row.rule_set).model_dump(),
+    }  # fmt: skip
 
 
 @router.get("/v1/tenants/{tenant}/rules", response_model=RuleSetOut, summary="The rules in force")
@@ -55,10 +67,7 @@ async def get_rules(tenant: TenantPath, principal: Reader, session: SessionDep) 
             tenant=tenant, version=0, updated_by=None, updated_at=None,
             **DEFAULT_RULE_SET.model_dump(),
         )  # fmt: skip
-    return RuleSetOut(
-        tenant=tenant, version=row.version, updated_by=row.updated_by, updated_at=row.updated_at,
-        **RuleSet.model_validate(row.rule_set).model_dump(),
-    )  # fmt: skip
+    return RuleSetOut(**_out(tenant, row))
 
 
 @router.put(
@@ -69,7 +78,9 @@ async def get_rules(tenant: TenantPath, principal: Reader, session: SessionDep) 
         "Rules are evaluated in order; every enabled rule whose conditions hold produces one "
         "action for the answer, and a matching rule with `stop` ends the evaluation. New "
         "answers, and later versions of earlier answers, use the new rules; actions "
-        "already decided stay."
+        "already decided stay. A refused rule's detail has `field` `rules.<i>` or "
+        "`rules.<i>.<field>` and a `type` naming the check (e.g. `score_range`, "
+        "`template_needed`, `due_needed`, `cooldown_tasks_only`, `repeated_ids`)."
     ),
 )
 async def put_rules(
@@ -87,7 +98,7 @@ async def put_rules(
 @router.get(
     "/v1/tenants/{tenant}/rules/history",
     response_model=RuleSetHistoryOut,
-    summary="Every saved version: who changed the rules, and when",
+    summary="Every saved version: who changed the rules, when, and what changed",
 )
 async def rules_history(
     tenant: TenantPath,
@@ -95,18 +106,24 @@ async def rules_history(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> RuleSetHistoryOut:
-    rows = await repository.rule_set_history(session, tenant, limit)
+    rows = await repository.rule_set_history(session, tenant, limit + 1)
+    sets = [RuleSet.model_validate(r.rule_set) for r in rows]
+
+    def before(i: int) -> RuleSet | None:
+        # The next row (newest first); before version 1, the defaults.
+        if i + 1 < len(rows):
+            return sets[i + 1]
+        return DEFAULT_RULE_SET if rows[i].version == 1 else None
+
     return RuleSetHistoryOut(
         tenant=tenant,
+        in_force=rows[0].version if rows else 0,
         versions=[
-            RuleSetOut(
-                tenant=tenant,
-                version=r.version,
-                updated_by=r.updated_by,
-                updated_at=r.updated_at,
-                **RuleSet.model_validate(r.rule_set).model_dump(),
-            )  # fmt: skip
-            for r in rows
+            RuleSetVersionOut(
+                **_out(tenant, rows[i]),
+                changes=rule_set_changes(prev, sets[i]) if (prev := before(i)) else None,
+            )
+            for i in range(min(len(rows), limit))
         ],
     )
 
@@ -246,123 +263,3 @@ async def dry_run(
 
 def _response_id(answers: list[SurveyResponse], event_id: uuid.UUID) -> str:
     return next(a.source.response_id for a in answers if a.event_id == event_id)
-
-
-# ------------------------------------------------------------------------------- owners
-
-D = TypeVar("D", AccountsDoc, PeopleDoc)
-CSV_TYPES = ("text/csv", "application/csv")
-
-
-async def _document(request: Request, model: type[D], from_csv: Callable[[str], Any]) -> D:
-    """The body as `model`, from JSON or (Content-Type text/csv) CSV; 422 names the row."""
-    raw = await request.body()
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    try:
-        if content_type in CSV_TYPES:
-            data = from_csv(raw.decode("utf-8-sig"))
-        else:
-            data = orjson.loads(raw)
-    except (UnicodeDecodeError, orjson.JSONDecodeError, ValueError) as exc:
-        raise BadRequest(f"body is not valid JSON or CSV: {exc}", code="malformed_body") from exc
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise Unprocessable(
-            "the document is invalid",
-            code="invalid_owners",
-            details=validation_details(exc.errors()),
-        ) from exc
-
-
-def _body_doc(model: type[BaseModel], csv_columns: str) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": model.model_json_schema()},
-                "text/csv": {
-                    "schema": {"type": "string", "description": f"columns: {csv_columns}"}
-                },
-            },
-        }
-    }
-
-
-ACCOUNT_COLUMNS = (
-    "account_id,salesperson,director (an account) or dimension,value,director (a segment)"
-)
-PEOPLE_COLUMNS = "email,name,time_zone,work_start,work_end,work_days,holiday_country"
-
-
-class Replaced(BaseModel):
-    tenant: str
-    accounts: int | None = None
-    segments: int | None = None
-    people: int | None = None
-
-
-@router.put(
-    "/v1/tenants/{tenant}/accounts",
-    response_model=Replaced,
-    response_model_exclude_none=True,
-    tags=["owners"],
-    summary="Replace the account owners and segment directors (JSON or CSV)",
-    description=(
-        "Owner resolution for an answer: its `owners` hint, then its account, then its "
-        "segments (first listed wins), then the tenant default; nobody: the fallback queue."
-    ),
-    openapi_extra=_body_doc(AccountsDoc, ACCOUNT_COLUMNS),
-)
-async def put_accounts(
-    tenant: TenantPath, request: Request, principal: Admin, session: SessionDep
-) -> Replaced:
-    doc = await _document(request, AccountsDoc, accounts_from_csv)
-    before = await repository.accounts_doc(session, tenant)
-    await repository.replace_accounts(session, tenant, doc)
-    await audit.record(
-        session, OUTBOX, tenant=tenant, actor=principal, action="owners.accounts_replaced",
-        target="accounts", detail={
-            "accounts": {"from": len(before.accounts), "to": len(doc.accounts)},
-            "segments": {"from": len(before.segments), "to": len(doc.segments)}},
-    )  # fmt: skip
-    return Replaced(tenant=tenant, accounts=len(doc.accounts), segments=len(doc.segments))
-
-
-@router.get(
-    "/v1/tenants/{tenant}/accounts", response_model=AccountsDoc, tags=["owners"],
-    summary="The account owners and segment directors",
-)  # fmt: skip
-async def get_accounts(tenant: TenantPath, principal: Reader, session: SessionDep) -> AccountsDoc:
-    return await repository.accounts_doc(session, tenant)
-
-
-@router.put(
-    "/v1/tenants/{tenant}/people",
-    response_model=Replaced,
-    response_model_exclude_none=True,
-    tags=["owners"],
-    summary="Replace the people: time zone and working hours (JSON or CSV)",
-    description="Business-hours due times count these hours; someone not listed works "
-    "08:00-16:00 Monday to Friday in the tenant's time zone.",
-    openapi_extra=_body_doc(PeopleDoc, PEOPLE_COLUMNS),
-)
-async def put_people(
-    tenant: TenantPath, request: Request, principal: Admin, session: SessionDep
-) -> Replaced:
-    doc = await _document(request, PeopleDoc, people_from_csv)
-    before = await repository.people_doc(session, tenant)
-    await repository.replace_people(session, tenant, doc)
-    await audit.record(
-        session, OUTBOX, tenant=tenant, actor=principal, action="owners.people_replaced",
-        target="people", detail={"people": {"from": len(before.people), "to": len(doc.people)}},
-    )  # fmt: skip
-    return Replaced(tenant=tenant, people=len(doc.people))
-
-
-@router.get(
-    "/v1/tenants/{tenant}/people", response_model=PeopleDoc, tags=["owners"],
-    summary="The people and their working hours",
-)  # fmt: skip
-async def get_people(tenant: TenantPath, principal: Reader, session: SessionDep) -> PeopleDoc:
-    return await repository.people_doc(session, tenant)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from anbefal.closed_loop.owners import EMPTY_DIRECTORY, AssigneeRole, Directory, resolve_source
 from anbefal.closed_loop.sla import (
@@ -34,6 +35,11 @@ TEMPLATES = {"thank_you", "ask_why"}
 DEFAULT_MAX_AGE_HOURS: dict[str, int] = {"call_task": 72}
 DEFAULT_MAX_AGE_HOURS_OTHERS = 168
 NotRouted = Literal["history", "older_than_max_age"]
+
+
+def _refused(kind: str, message: str) -> PydanticCustomError:
+    # Braces in a message would be read as placeholders.
+    return PydanticCustomError(kind, message.replace("{", "(").replace("}", ")"))
 
 
 class Rule(BaseModel):
@@ -88,16 +94,21 @@ class Rule(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        # Each check has its own error type, so a form can say which field is wrong in its
+        # reader's language; the message is the API caller's English.
         if self.min_score > self.max_score:
-            raise ValueError(f"min_score {self.min_score} is above max_score {self.max_score}")
+            raise _refused("score_range", f"min_score {self.min_score} is above max_score "
+                           f"{self.max_score}")  # fmt: skip
         if self.action == "email" and self.template not in TEMPLATES:
-            raise ValueError(f"an email rule needs a template, one of {sorted(TEMPLATES)}")
+            raise _refused(
+                "template_needed", f"an email rule needs a template, one of {sorted(TEMPLATES)}"
+            )
         if self.action in TASK_ACTIONS and self.due_hours is None and not self.due_follow_up_days:
-            raise ValueError("a task rule needs due_hours or due_follow_up_days")
+            raise _refused("due_needed", "a task rule needs due_hours or due_follow_up_days")
         if self.action == "chat_message":
-            raise ValueError("chat messages are not supported yet")
+            raise _refused("chat_unsupported", "chat messages are not supported yet")
         if self.cooldown_days is not None and self.action not in TASK_ACTIONS:
-            raise ValueError("cooldown_days applies to task rules only")
+            raise _refused("cooldown_tasks_only", "cooldown_days applies to task rules only")
         return self
 
     def too_old(self, response: SurveyResponse) -> bool:
@@ -139,13 +150,15 @@ class RuleSet(BaseModel):
         ids = [r.id for r in self.rules]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
-            raise ValueError(f"rule ids must be unique; repeated: {', '.join(duplicates)}")
+            raise _refused("repeated_ids", "rule ids must be unique; repeated: "
+                           + ", ".join(duplicates))  # fmt: skip
         if not self.enps_individual_follow_up:
             for i, rule in enumerate(self.rules):
                 if rule.kind == "enps":
-                    raise ValueError(
+                    raise _refused(
+                        "enps_not_allowed",
                         f"rule {i} ({rule.id}) routes eNPS answers to a person; "
-                        "set enps_individual_follow_up to true to allow that"
+                        "set enps_individual_follow_up to true to allow that",
                     )
         return self
 

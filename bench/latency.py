@@ -23,9 +23,7 @@ import asyncio
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import httpx
@@ -43,6 +41,7 @@ from anbefal.common.topics import TopicSpec
 from anbefal.devstack.benchsystem import bench_system
 from anbefal.devstack.chaos import ChaosSystem
 from anbefal.devstack.kafka import create_topics
+from anbefal.devstack.loadgen import HttpLoad, at_rate
 from anbefal.devstack.testing import TEST_JWT_SECRET, asyncpg_dsn, end_offsets
 
 BASELINE_TOPIC = "anbefal.bench-latency"
@@ -55,23 +54,6 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
         return value, value, value
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
     return cuts[49] * 1000, cuts[89] * 1000, cuts[98] * 1000
-
-
-async def at_rate(
-    rate: float, seconds: float, send: Callable[[int], Coroutine[Any, Any, None]]
-) -> int:
-    """Calls `send(i)` at `rate` per second for `seconds`, each on its own schedule, so a slow
-    answer does not hold back the ones after it (a fixed arrival rate, as users make)."""
-    total = int(rate * seconds)
-    started = time.perf_counter()
-    pending: list[asyncio.Task[None]] = []
-    for i in range(total):
-        delay = started + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        pending.append(asyncio.create_task(send(i)))
-    await asyncio.gather(*pending)
-    return total
 
 
 async def tail_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer:
@@ -132,7 +114,7 @@ class Pipeline:
         self.stored: dict[uuid.UUID, float] = {}  # event id -> its task first seen
         self.expected_tasks: dict[uuid.UUID, uuid.UUID] = {}  # event id -> its task's action
 
-    async def post(self, client: httpx.AsyncClient, run: str, i: int) -> None:
+    async def post(self, client: HttpLoad, run: str, i: int) -> None:
         rid = f"{run}-{i}"
         score = i % 11
         body = {
@@ -198,12 +180,9 @@ class Pipeline:
             asyncio.create_task(self.watch_actions(consumer, stop)),
             asyncio.create_task(self.watch_tasks(stop)),
         ]
-        # Enough connections that the client never holds an answer back, and no limit on the
-        # wait for one: when ingest falls behind, "post -> 202" shows it.
-        limits = httpx.Limits(max_connections=512, max_keepalive_connections=64)
-        timeout = httpx.Timeout(60, pool=None)
         try:
-            async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+            # An answer that waits for a free connection counts that wait in "post -> 202".
+            async with HttpLoad(connections=64) as client:
                 await at_rate(rate, seconds, lambda i: self.post(client, run, i))
             deadline = time.perf_counter() + 120
             while time.perf_counter() < deadline and (

@@ -1,0 +1,76 @@
+"""The benchmarks' fixed-rate HTTP load against a server slower than the rate."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from anbefal.devstack.loadgen import HttpLoad, at_rate
+
+
+class SlowServer:
+    """HTTP/1.1 with keep-alive that answers each request after `delay` seconds, counting the
+    connections it was opened and how many were open at once."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.opened = 0
+        self.open_now = 0
+        self.most_open = 0
+        self.answered = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.opened += 1
+        self.open_now += 1
+        self.most_open = max(self.most_open, self.open_now)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
+                await reader.readexactly(length)
+                await asyncio.sleep(self.delay)
+                writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}")
+                await writer.drain()
+                self.answered += 1
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.open_now -= 1
+            writer.close()
+
+
+async def test_requests_over_the_cap_wait_in_the_client_not_in_new_connections() -> None:
+    # 400 requests at 200/s against a server that takes 0.5 s each: with 64 connections it
+    # answers 128/s, so hundreds wait at once. They wait in the client's queue, on the same 64
+    # connections kept open, and every one is answered.
+    server = SlowServer(delay=0.5)
+    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    statuses: list[int] = []
+    started, cpu = time.perf_counter(), time.process_time()
+    try:
+        async with HttpLoad(connections=64) as load:
+
+            async def send(i: int) -> None:
+                r = await load.post(
+                    f"http://127.0.0.1:{port}/x", content=b"{}", headers={"X-I": str(i)}
+                )
+                statuses.append(r.status_code)
+
+            await at_rate(200, 2, send)
+    finally:
+        listener.close()
+        await listener.wait_closed()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    assert statuses == [202] * 400
+    assert server.answered == 400
+    assert server.most_open <= 64
+    assert server.opened <= 64
+    # The queue costs the client no CPU of its own: about 1 ms a request (the server's share
+    # included), where one pool of 64 connections took 4 ms and more as the queue grew.
+    assert cpu / 400 < 0.0025, cpu
+    assert elapsed < 10, elapsed

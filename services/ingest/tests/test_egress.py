@@ -8,10 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
+from anbefal.common.egress import is_public
 from anbefal.devstack.testing import TEST_JWT_SECRET
 from anbefal.ingest.settings import IngestSettings
 from anbefal.ingest.sources.config import Source, SourceIn
-from anbefal.ingest.webhooks.egress import FetchFailed, VendorHttp, is_public
+from anbefal.ingest.webhooks.egress import FetchFailed, VendorHttp
 
 SETTINGS = IngestSettings(jwt_secret=TEST_JWT_SECRET)
 QUALTRICS = Source.build(

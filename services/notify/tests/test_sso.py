@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from anbefal.notify.models import SsoProvider
-from anbefal.notify.sso.oidc import Attempt, check_issuer
+from anbefal.notify.sso.oidc import Attempt, Provider, ProviderError, check_issuer, provider_http
 from anbefal.notify.sso.service import check_roles, person, role_for
 
 
@@ -84,3 +85,51 @@ def test_the_issuer_must_be_https_unless_the_operator_allows_http() -> None:
     assert check_issuer("http://127.0.0.1:9400", allow_http=True) == "http://127.0.0.1:9400"
     with pytest.raises(ValueError, match="plain URL"):
         check_issuer("https://user:pw@login.acme.example", allow_http=False)
+
+
+ISSUER = "https://login.example.com"
+DISCOVERY = {
+    "issuer": ISSUER,
+    "authorization_endpoint": f"{ISSUER}/authorize",
+    "token_endpoint": f"{ISSUER}/token",
+    "jwks_uri": f"{ISSUER}/jwks",
+}
+
+
+def provider_client(addresses: list[str], seen: list[httpx.Request]) -> httpx.AsyncClient:
+    """The client SSO calls a provider with, behind a resolver that answers `addresses`."""
+
+    async def resolver(host: str, port: int) -> list[str]:
+        assert (host, port) == ("login.example.com", 443)
+        return addresses
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=DISCOVERY)
+
+    return provider_http(
+        allow_local=False, resolver=resolver, transport=httpx.MockTransport(answer)
+    )
+
+
+@pytest.mark.parametrize("addresses", [["10.0.0.5"], ["93.184.216.34", "127.0.0.1"], []])
+async def test_an_issuer_that_resolves_inside_the_network_is_never_called(
+    addresses: list[str],
+) -> None:
+    """An admin sets the issuer; it must not turn notify into a way into the network."""
+    seen: list[httpx.Request] = []
+    async with provider_client(addresses, seen) as client:
+        with pytest.raises(ProviderError):
+            await Provider().endpoints(client, ISSUER)
+    assert seen == []
+
+
+async def test_a_public_issuer_is_called_at_the_address_that_was_checked() -> None:
+    seen: list[httpx.Request] = []
+    async with provider_client(["93.184.216.34"], seen) as client:
+        found = await Provider().endpoints(client, ISSUER)
+    assert found.token == f"{ISSUER}/token"
+    (request,) = seen
+    assert request.url.host == "93.184.216.34"
+    assert request.headers["host"] == "login.example.com"
+    assert request.extensions["sni_hostname"] == "login.example.com"

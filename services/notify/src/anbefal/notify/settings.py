@@ -63,8 +63,9 @@ class NotifySettings(BaseServiceSettings):
     # local fake in tests. Otherwise only Slack's and Teams' own hosts, over https.
     chat_webhook_any_host: bool = False
     chat_timeout_s: float = 10.0
-    # Single sign-on (PUT /v1/tenants/{t}/sso). Operator only: accept an issuer over plain http,
-    # e.g. a provider on this machine in development and tests. Otherwise https only.
+    # Single sign-on (PUT /v1/tenants/{t}/sso). Operator only: accept an issuer over plain http
+    # and at a private address, e.g. a provider on this machine in development and tests.
+    # Otherwise https only, and only public addresses are called (`common/egress.py`).
     sso_allow_http_issuer: bool = False
     chat_max_attempts: int = 10
 

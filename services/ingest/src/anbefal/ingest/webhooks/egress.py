@@ -1,11 +1,11 @@
 """Outbound HTTP to the survey tools' APIs: the one way ingest reaches out, and only to them.
 
 A source's URL names its vendor's host (`sources/vendors.py`); here the host is resolved, every
-address it resolves to must be public (no private, loopback, link-local, shared or reserved
-range), and the request connects to the address that was checked, with the host name kept for
-the `Host` header and TLS (SNI and certificate), so a DNS answer that changes between the check
-and the connection cannot send the token elsewhere. No redirects, no proxies from the
-environment, each id an encoded path segment, and the answer read up to a size cap.
+address it resolves to must be public (`common/egress.py`), and the request connects to the
+address that was checked, with the host name kept for the `Host` header and TLS (SNI and
+certificate), so a DNS answer that changes between the check and the connection cannot send the
+token elsewhere. No redirects, no proxies from the environment, each id an encoded path
+segment, and the answer read up to a size cap.
 
 The operator's `ingest_vendor_api_override` (an environment setting, never the API's) sends every
 call to one fixed origin instead, exempt from these rules: the local fake of the tools in tests.
@@ -13,21 +13,16 @@ call to one fixed origin instead, exempt from these rules: the local fake of the
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import orjson
 
+from anbefal.common.egress import Resolver, is_public, resolve
 from anbefal.ingest.settings import IngestSettings
 from anbefal.ingest.sources.config import Source
 from anbefal.ingest.sources.vendors import api_url, vendor_origin
-
-Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
 class FetchFailed(Exception):
@@ -40,19 +35,6 @@ class FetchFailed(Exception):
         self.permanent = permanent
         # The tool's HTTP status, when it answered one.
         self.status = status
-
-
-async def resolve(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to, in the resolver's order."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
 
 
 class VendorHttp:

@@ -21,6 +21,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from anbefal.common.egress import PublicOnly, Resolver, resolve
 from anbefal.common.lru import Lru
 
 TIMEOUT_S = 10.0
@@ -80,6 +81,24 @@ def check_issuer(issuer: str, *, allow_http: bool) -> str:
     if parts.username or parts.password or parts.query or parts.fragment:
         raise ValueError("the issuer must be a plain URL (no user, query or fragment)")
     return issuer.strip().rstrip("/")
+
+
+def provider_http(
+    *,
+    allow_local: bool,
+    resolver: Resolver = resolve,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """The client a sign-in calls its provider with. An admin names the issuer, so notify calls
+    only public addresses (`common/egress.py`), follows no redirect and takes no proxy from the
+    environment; `allow_local` (the operator's `ANBEFAL_SSO_ALLOW_HTTP_ISSUER`, for a provider
+    on this machine in development) lifts the address rule."""
+    return httpx.AsyncClient(
+        transport=transport if allow_local else PublicOnly(resolver=resolver, transport=transport),
+        follow_redirects=False,
+        trust_env=False,
+        timeout=TIMEOUT_S,
+    )
 
 
 class Provider:

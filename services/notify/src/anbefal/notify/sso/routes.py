@@ -14,7 +14,6 @@ import json
 import logging
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field, SecretStr
@@ -29,7 +28,7 @@ from anbefal.notify.dependencies import NotifyStateDep
 from anbefal.notify.models import OUTBOX, SsoProvider
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.sso import service
-from anbefal.notify.sso.oidc import Attempt, ProviderError, Refused, check_issuer
+from anbefal.notify.sso.oidc import Attempt, ProviderError, Refused, check_issuer, provider_http
 from anbefal.notify.sso.words import sso_words
 from anbefal.notify.staff import sessions
 from anbefal.notify.ui import guard
@@ -211,7 +210,7 @@ async def start(
         return _refused(request, state, 404, "unknown_domain", domain=domain or email)
     attempt = Attempt.new()
     try:
-        async with httpx.AsyncClient() as client:
+        async with provider_http(allow_local=settings.sso_allow_http_issuer) as client:
             url = await state.sso.authorization_url(
                 client,
                 found.issuer,
@@ -266,7 +265,7 @@ async def callback(
         return _refused(request, state, 400, "expired")
     attempt = Attempt(state=held["state"], nonce=held["nonce"], verifier=held["verifier"])
     try:
-        async with httpx.AsyncClient() as client:
+        async with provider_http(allow_local=settings.sso_allow_http_issuer) as client:
             claims = await state.sso.sign_in(
                 client,
                 found.issuer,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from anbefal.devstack.loadgen import HttpLoad, at_rate
 
@@ -51,7 +50,6 @@ async def test_requests_over_the_cap_wait_in_the_client_not_in_new_connections()
     listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]
     statuses: list[int] = []
-    started, cpu = time.perf_counter(), time.process_time()
     try:
         async with HttpLoad(connections=64) as load:
 
@@ -65,12 +63,10 @@ async def test_requests_over_the_cap_wait_in_the_client_not_in_new_connections()
     finally:
         listener.close()
         await listener.wait_closed()
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert statuses == [202] * 400
     assert server.answered == 400
+    # The waiting requests reuse the same connections: none closed for being idle and reopened
+    # (httpx's pool above its keep-alive limit opened one per request here). What the queue
+    # costs in CPU is a benchmark's question (`bench/latency.py`), not a timed test's.
     assert server.most_open <= 64
     assert server.opened <= 64
-    # The queue costs the client no CPU of its own: about 1 ms a request (the server's share
-    # included), where one pool of 64 connections took 4 ms and more as the queue grew.
-    assert cpu / 400 < 0.0025, cpu
-    assert elapsed < 10, elapsed

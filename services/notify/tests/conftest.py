@@ -15,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from anbefal.common.auth import Scope, issue_token
 from anbefal.common.db import create_engine, create_sessionmaker
 from anbefal.common.events import Action, TaskEvent
-from anbefal.devstack.testing import TEST_JWT_SECRET, TEST_UNSUBSCRIBE_KEYS, call_task_action
+from anbefal.devstack.testing import (
+    TEST_DATA_KEYS,
+    TEST_JWT_SECRET,
+    TEST_UNSUBSCRIBE_KEYS,
+    call_task_action,
+)
 from anbefal.notify.main import create_app
 from anbefal.notify.models import OUTBOX
 from anbefal.notify.settings import NotifySettings
@@ -58,7 +63,11 @@ class Api:
 async def api(stack: Any) -> AsyncIterator[Api]:
     url = stack.new_database()
     engine = create_engine(url, pool_size=2)
-    settings = NotifySettings(jwt_secret=TEST_JWT_SECRET, unsubscribe_keys=TEST_UNSUBSCRIBE_KEYS)
+    settings = NotifySettings(
+        jwt_secret=TEST_JWT_SECRET,
+        unsubscribe_keys=TEST_UNSUBSCRIBE_KEYS,
+        data_keys=TEST_DATA_KEYS,
+    )
     app = create_app(settings)
     maker = create_sessionmaker(engine)
     app.state.runtime = SimpleNamespace(settings=settings, sessionmaker=maker)

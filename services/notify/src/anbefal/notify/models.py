@@ -103,8 +103,9 @@ class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
         Index("ix_tasks_queue", "tenant", "status", "due_at"),
-        # The task page's "earlier answers and tasks" of one respondent.
+        # The task page's "earlier answers and tasks" of one respondent, and of one account.
         Index("ix_tasks_respondent", "tenant", text("(respondent ->> 'key')")),
+        Index("ix_tasks_account", "tenant", text("(respondent ->> 'account_id')")),
         # The closed-loop figures: a tenant's tasks by the day of their answer.
         Index("ix_tasks_answered", "tenant", "answered_at"),
     )

@@ -30,6 +30,13 @@ def sender_of(tenant_name: str, tenant: Tenant | None, settings: NotifySettings)
     return formataddr((display if default_name else "", default_address))
 
 
+def signature_of(tenant_name: str, tenant: Tenant | None) -> str:
+    """How a tenant's mail is signed: its sender name, else its name."""
+    if tenant and tenant.sender_name:
+        return tenant.sender_name
+    return tenant.display_name if tenant else tenant_name
+
+
 def message_id(key: uuid.UUID, sender: str) -> str:
     domain = parseaddr(sender)[1].rpartition("@")[2] or "anbefal.localhost"
     return f"<{key}@{domain}>"
@@ -55,7 +62,7 @@ def compose(
     `unsubscribe_url` is for respondent-facing mail: it goes into the text and the headers."""
     display = tenant.display_name if tenant else tenant_name
     sender = sender_of(tenant_name, tenant, settings)
-    signature = tenant.sender_name if tenant and tenant.sender_name else display
+    signature = signature_of(tenant_name, tenant)
     rendered = render(
         template,
         locale or (tenant.locale if tenant else "en"),

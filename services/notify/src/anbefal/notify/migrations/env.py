@@ -1,3 +1,4 @@
+import anbefal.notify.reply_models  # noqa: F401  (its tables join Base.metadata)
 from anbefal.common.migrations import run_env
 from anbefal.notify.models import Base
 

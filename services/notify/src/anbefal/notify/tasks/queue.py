@@ -98,11 +98,6 @@ async def completions(session: AsyncSession, task: Task) -> list[TaskCompletion]
     return await repository.completions(session, task.id)
 
 
-async def history(session: AsyncSession, task: Task, reader: Principal) -> list[Task]:
-    """The same respondent's other tasks inside the reader's scope, newest first."""
-    return await repository.respondent_history(session, task, reader.scope)
-
-
 async def find(
     session: AsyncSession, tenant: str, task_id: uuid.UUID, *, lock: bool = False
 ) -> Task | None:

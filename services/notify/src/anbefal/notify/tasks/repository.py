@@ -140,15 +140,31 @@ async def respondent_history(
     key = task.respondent.get("key")
     if not key:
         return []
+    return await _others(session, task, Task.respondent["key"].astext == key, scope, limit)
+
+
+async def account_history(
+    session: AsyncSession, task: Task, scope: Scope = (), limit: int = 20
+) -> list[Task]:
+    """The tasks of other respondents of the same account (company) in this tenant, newest
+    first; none for a task without an account."""
+    account = task.respondent.get("account_id")
+    if not account:
+        return []
+    same = and_(
+        Task.respondent["account_id"].astext == account,
+        Task.respondent["key"].astext.is_distinct_from(task.respondent.get("key")),
+    )
+    return await _others(session, task, same, scope, limit)
+
+
+async def _others(
+    session: AsyncSession, task: Task, related: ColumnElement[bool], scope: Scope, limit: int
+) -> list[Task]:
     query = (
         select(Task)
-        .where(
-            Task.tenant == task.tenant,
-            Task.respondent["key"].astext == key,
-            Task.id != task.id,
-            within(scope),
-        )
-        .order_by(Task.answered_at.desc())
+        .where(Task.tenant == task.tenant, related, Task.id != task.id, within(scope))
+        .order_by(Task.answered_at.desc(), Task.id)
         .limit(limit)
     )
     return list(await session.scalars(query))

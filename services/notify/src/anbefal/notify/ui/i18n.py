@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from anbefal.notify.ui.task_words import TASK_TEXTS
+
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Call-back queue",
@@ -186,6 +188,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "refused_not_found": "Opgaven findes ikke.",
     },
 }
+
+# The task page's context and reply words live beside it (`ui/task_words.py`).
+for _locale, _words in TASK_TEXTS.items():
+    TEXTS[_locale].update(_words)
 
 
 def wait_words(words: dict[str, str], seconds: int) -> str:

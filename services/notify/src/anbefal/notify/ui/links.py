@@ -23,6 +23,7 @@ from anbefal.notify.dependencies import NotifyStateDep
 from anbefal.notify.models import Task
 from anbefal.notify.reasons import repository as reason_codes
 from anbefal.notify.schemas import CompleteIn
+from anbefal.notify.tasks import context as call_context
 from anbefal.notify.tasks import links, queue
 from anbefal.notify.tasks.lifecycle import Outcome
 from anbefal.notify.tasks.links import TaskLink
@@ -72,7 +73,8 @@ async def _page(
     locale, zone = await _reader(request, session, link.tenant)
     reasons = await reason_codes.load(session, link.tenant)
     return render(
-        request, "task.html", status, locale=locale, time_zone=zone, task=view, history=[],
+        request, "task.html", status, locale=locale, time_zone=zone, task=view,
+        context=await call_context.assemble(session, task, None),
         can_lead=False, error=error, outcomes=get_args(Outcome), base=f"/t/{token}",
         link_holder=link.email,
         reasons=[(code, reasons.label(code, locale)) for code in reasons.codes],

@@ -78,7 +78,8 @@ def to_login() -> RedirectResponse:
 
 # A form's fields, and what to ask for when one is refused.
 _FIELD_WORDS = {"note": "need_note", "body": "need_note", "outcome": "need_outcome",
-                "assignee": "need_email"}  # fmt: skip
+                "assignee": "need_email", "subject": "need_subject",
+                "message": "need_message"}  # fmt: skip
 
 
 def form_error(exc: ValidationError, text: dict[str, str]) -> str:

@@ -18,12 +18,16 @@ from pydantic import ValidationError
 from anbefal.common.auth import Principal
 from anbefal.common.deps import SessionDep
 from anbefal.common.errors import ServiceError
+from anbefal.notify.access import CONTACT_READERS
 from anbefal.notify.dependencies import NotifyStateDep
+from anbefal.notify.models import Task
 from anbefal.notify.reasons import repository as reason_codes
 from anbefal.notify.schemas import CompleteIn, NoteIn, ReassignIn, ReopenIn
+from anbefal.notify.settings import NotifySettings
 from anbefal.notify.staff import service as staff
 from anbefal.notify.staff.sessions import Login
-from anbefal.notify.tasks import queue
+from anbefal.notify.tasks import context as call_context
+from anbefal.notify.tasks import queue, reply
 from anbefal.notify.tasks.lifecycle import LEADS, Outcome
 from anbefal.notify.ui import guard
 from anbefal.notify.ui.pages import LOCALE_COOKIE, form_error, refusal, render, to_login, words
@@ -129,6 +133,7 @@ async def queue_rows(
 async def _task_page(
     request: Request,
     session: SessionDep,
+    settings: NotifySettings,
     login: Login,
     task_id: uuid.UUID,
     error: str | None = None,
@@ -146,8 +151,6 @@ async def _task_page(
     now = datetime.now(UTC)
     view = task_view(task, now, principal.role)
     view["notes"] = await queue.notes(session, task)
-    earlier = await queue.history(session, task, principal)
-    history = [task_view(t, now, principal.role) for t in earlier]
     locale = request.cookies.get(LOCALE_COOKIE)
     reasons = await reason_codes.load(session, principal.tenant)
     view["reason_label"] = reasons.label(task.reason, locale) if task.reason else None
@@ -157,7 +160,8 @@ async def _task_page(
         status,
         login=login,
         task=view,
-        history=history,
+        context=await call_context.assemble(session, task, principal),
+        **await _reply_form(session, task, principal, settings, words(request)),
         can_lead=principal.role in LEADS,
         error=error,
         outcomes=get_args(Outcome),
@@ -165,12 +169,30 @@ async def _task_page(
     )
 
 
+async def _reply_form(
+    session: SessionDep, task: Task, who: Principal, settings: NotifySettings, text: dict[str, str]
+) -> dict[str, Any]:
+    """The reply form's start (a draft and a fresh key), or why there is none; and the replies
+    sent. Only for those who contact respondents."""
+    if who.role not in CONTACT_READERS:
+        return {}
+    found: dict[str, Any] = {"replies": await reply.sent(session, task)}
+    try:
+        found["draft"] = await reply.draft(session, task, settings)
+        found["reply_key"] = uuid.uuid4()
+    except ServiceError as exc:
+        found["no_reply"] = refusal(exc, text)
+    return found
+
+
 @router.get("/tasks/{task_id}")
-async def task_page(request: Request, task_id: uuid.UUID, session: SessionDep) -> Response:
+async def task_page(
+    request: Request, task_id: uuid.UUID, session: SessionDep, state: NotifyStateDep
+) -> Response:
     login = await guard.logged_in(request, session)
     if login is None:
         return to_login()
-    return await _task_page(request, session, login, task_id)
+    return await _task_page(request, session, state.settings, login, task_id)
 
 
 async def _act(
@@ -194,10 +216,12 @@ async def _act(
         await change(login.principal)
     except ValidationError as exc:
         message = form_error(exc, words(request))
-        return await _task_page(request, session, login, task_id, message, 422)
+        return await _task_page(request, session, state.settings, login, task_id, message, 422)
     except ServiceError as exc:
         message = refusal(exc, words(request))
-        return await _task_page(request, session, login, task_id, message, exc.status)
+        return await _task_page(
+            request, session, state.settings, login, task_id, message, exc.status
+        )
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 
@@ -284,5 +308,26 @@ async def add_note(
     async def change(who: Principal) -> object:
         note = NoteIn.model_validate({"body": body})
         return await queue.add_note(session, who.tenant, task_id, who, note.body)
+
+    return await _act(request, session, state, task_id, csrf, change)
+
+
+@router.post("/tasks/{task_id}/reply")
+async def send_reply(
+    request: Request,
+    task_id: uuid.UUID,
+    session: SessionDep,
+    state: NotifyStateDep,
+    csrf: Csrf = "",
+    key: Annotated[str, Form()] = "",
+    subject: Annotated[str, Form()] = "",
+    message: Annotated[str, Form()] = "",
+) -> Response:
+    """Send the respondent a mail (`tasks/reply.py`); the form's key makes a double submit one
+    mail."""
+
+    async def change(who: Principal) -> object:
+        form = reply.ReplyIn.model_validate({"key": key, "subject": subject, "message": message})
+        return await reply.send(session, task_id, who, form, state.settings)
 
     return await _act(request, session, state, task_id, csrf, change)

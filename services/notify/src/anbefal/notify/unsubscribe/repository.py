@@ -26,10 +26,18 @@ async def suppressed(
 ) -> set[tuple[str, str]]:
     """Which (tenant, lower-cased address) pairs of these emails are on the suppression list,
     as the address or, once its owner was erased, as its keyed hash."""
+    pairs = {(e.tenant, e.recipient) for e in emails if e.recipient}
+    return await suppressed_addresses(session, pairs, keyring)
+
+
+async def suppressed_addresses(
+    session: AsyncSession, pairs: set[tuple[str, str]], keyring: Keyring
+) -> set[tuple[str, str]]:
+    """Which of these (tenant, address) pairs are on the suppression list (see `suppressed`),
+    lower-cased."""
     forms: dict[tuple[str, str], tuple[str, str]] = {}
-    for e in emails:
-        if e.recipient:
-            address = e.recipient.lower()
-            for form in (address, *identity_hashes(keyring, e.tenant, "email", address)):
-                forms[(e.tenant, form)] = (e.tenant, address)
+    for tenant, recipient in pairs:
+        address = recipient.lower()
+        for form in (address, *identity_hashes(keyring, tenant, "email", address)):
+            forms[(tenant, form)] = (tenant, address)
     return {forms[pair] for pair in await repository.present(session, Suppression, set(forms))}

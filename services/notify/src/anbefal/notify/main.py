@@ -42,6 +42,8 @@ from anbefal.notify.tasks import repository as tasks_repository
 from anbefal.notify.tasks import routes as tasks_routes
 from anbefal.notify.tasks.sla import SlaClock
 from anbefal.notify.tenants import routes as tenants_routes
+from anbefal.notify.ui import admin_settings as admin_settings_routes
+from anbefal.notify.ui import admin_sources as admin_sources_routes
 from anbefal.notify.ui import admin_users as admin_users_routes
 from anbefal.notify.ui import links as link_routes
 from anbefal.notify.ui import login as login_routes
@@ -124,6 +126,8 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             login_routes.router,
             set_password_routes.router,
             admin_users_routes.router,
+            admin_sources_routes.router,
+            admin_settings_routes.router,
             ui_routes.router,
             dashboard_routes.router,
             link_routes.router,

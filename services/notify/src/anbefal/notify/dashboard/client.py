@@ -1,9 +1,10 @@
-"""The other services' APIs, read as the logged-in person.
+"""The other services' APIs, called as the logged-in person.
 
-The web app holds no figures of its own: it asks scoring's API with a bearer token it issues
-for the person in the session (their tenant, role, email as `sub`, and a team lead's scope),
-valid for a minute. Each service then applies its own rules (roles, eNPS anonymity, scope) to
-the person's own rights, exactly as for any other API caller.
+The web app holds no figures or sources of its own: it asks scoring's API (the dashboard) or
+ingest's (the sources page) with a bearer token it issues for the person in the session (their
+tenant, role, email as `sub`, and a team lead's scope), valid for a minute. Each service then
+applies its own rules (roles, eNPS anonymity, scope) to the person's own rights, exactly as for
+any other API caller.
 """
 
 from __future__ import annotations
@@ -24,12 +25,21 @@ class Unavailable(Exception):
 
 
 class Refused(Exception):
-    """The API refused the request (4xx): `message` says why, in the API's words."""
+    """The API refused the request (4xx): `message` says why, in the API's words; `code` and
+    `details` (each with its `field`) as the API sent them."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str = "",
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code
+        self.details = details or []
 
 
 def token_for(settings: NotifySettings, principal: Principal) -> str:
@@ -44,12 +54,15 @@ def token_for(settings: NotifySettings, principal: Principal) -> str:
 
 
 class Apis:
-    """`async with Apis(settings, principal) as apis:` one page's calls, sharing a connection."""
+    """`async with Apis(settings, principal) as apis:` one page's calls, sharing a connection;
+    scoring's API unless `base_url` names another service's."""
 
-    def __init__(self, settings: NotifySettings, principal: Principal) -> None:
+    def __init__(
+        self, settings: NotifySettings, principal: Principal, base_url: str | None = None
+    ) -> None:
         self.tenant = principal.tenant
         self._client = httpx.AsyncClient(
-            base_url=settings.scoring_url,
+            base_url=base_url or settings.scoring_url,
             headers={"Authorization": f"Bearer {token_for(settings, principal)}"},
             timeout=settings.dashboard_api_timeout_s,
         )
@@ -63,14 +76,27 @@ class Apis:
         await self._client.aclose()
 
     async def get(self, path: str, params: dict[str, str]) -> httpx.Response:
+        return await self.send("GET", path, params=params)
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        """One call to the tenant's API (`path` below `/v1/tenants/{tenant}/`)."""
         try:
-            response = await self._client.get(f"/v1/tenants/{self.tenant}/{path}", params=params)
+            response = await self._client.request(
+                method, f"/v1/tenants/{self.tenant}/{path}", params=params, json=json
+            )
         except httpx.HTTPError as exc:
             raise Unavailable(str(exc)) from exc
         if response.status_code >= 500:
             raise Unavailable(f"{path}: {response.status_code}")
         if response.status_code >= 400:
-            raise Refused(response.status_code, _message(response))
+            raise _refused(response)
         return response
 
     async def json(self, path: str, params: dict[str, str]) -> dict[str, Any]:
@@ -78,9 +104,18 @@ class Apis:
         return body
 
 
-def _message(response: httpx.Response) -> str:
+def _refused(response: httpx.Response) -> Refused:
     try:
         error = response.json().get("error", {})
-        return str(error.get("message") or response.reason_phrase)
     except ValueError:
-        return response.reason_phrase
+        error = {}
+    if not isinstance(error, dict):
+        error = {}
+    message = str(error.get("message") or response.reason_phrase)
+    details = error.get("details")
+    return Refused(
+        response.status_code,
+        message,
+        str(error.get("code") or ""),
+        details if isinstance(details, list) else [],
+    )

@@ -5,12 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from pydantic import ValidationError
 
-from anbefal.common.app import validation_details
 from anbefal.common.auth import Principal, Role
 from anbefal.common.deps import SessionDep, TenantPath, allow
-from anbefal.common.errors import Unprocessable
 from anbefal.notify.tenants import service
 from anbefal.notify.tenants.service import SettingsPatch
 
@@ -46,10 +43,4 @@ async def patch_settings(
     session: SessionDep,
     body: Annotated[dict[str, Any], Body()],
 ) -> dict[str, Any]:
-    try:
-        fields = SettingsPatch.model_validate(body).model_dump(exclude_unset=True)
-    except ValidationError as exc:
-        raise Unprocessable(
-            "the settings are not valid", details=validation_details(exc.errors())
-        ) from exc
-    return service.shown(await service.change(session, tenant, fields, by=principal))
+    return service.shown(await service.patch(session, tenant, body, by=principal))

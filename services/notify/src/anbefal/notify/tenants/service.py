@@ -78,6 +78,20 @@ async def get(session: AsyncSession, tenant: str) -> TenantSettings:
     return record
 
 
+async def patch(
+    session: AsyncSession, tenant: str, body: dict[str, Any], *, by: Principal
+) -> TenantSettings:
+    """`PATCH .../settings` (the API's and the settings page's): the fields named in `body`,
+    checked (a 422 names each field that is not valid), merged and published."""
+    try:
+        fields = SettingsPatch.model_validate(body).model_dump(exclude_unset=True)
+    except ValidationError as exc:
+        raise Unprocessable(
+            "the settings are not valid", details=validation_details(exc.errors())
+        ) from exc
+    return await change(session, tenant, fields, by=by)
+
+
 async def change(
     session: AsyncSession, tenant: str, fields: dict[str, Any], *, by: Principal
 ) -> TenantSettings:

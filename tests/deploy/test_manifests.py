@@ -18,8 +18,10 @@ import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from anbefal.common.kafka.producer import Publisher
 from anbefal.common.services import SERVICES
 from anbefal.common.topics import ALL_TOPICS
+from anbefal.devstack.kafkacluster import MIN_INSYNC_REPLICAS, NODES, REPLICAS, REPLICATION
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 COMPOSE = DEPLOY / "compose" / "compose.yaml"
@@ -319,3 +321,25 @@ def test_notify_may_publish_tenant_settings() -> None:
         if a["resource"]["type"] == "topic" and "Write" in a["operations"]
     }
     assert "anbefal.tenants.v1" in writes
+
+
+async def test_production_kafka_keeps_every_acknowledged_record_on_two_brokers() -> None:
+    """Three nodes; every topic on three of them, two in sync before `acks=all` answers; no
+    unclean election; and every service's producer idempotent with acks=all: the settings
+    under which tests/faults/test_leader_failover.py loses no answer when a leader dies."""
+    (pool,) = _by_kind("KafkaNodePool")
+    assert pool["spec"]["replicas"] == NODES
+    assert set(pool["spec"]["roles"]) == {"broker", "controller"}
+    config = {k: str(v).lower() for k, v in _by_kind("Kafka")[0]["spec"]["kafka"]["config"].items()}
+    # Strimzi runs no share groups (a preview in Kafka 4.1): their topic settings are local only.
+    expected = {k: v for k, v in REPLICATION.items() if not k.startswith("share.")}
+    assert {k: config.get(k) for k in expected} == expected
+    for topic in _by_kind("KafkaTopic"):
+        assert topic["spec"]["replicas"] == REPLICAS, topic["metadata"]["name"]
+        assert topic["spec"]["config"]["min.insync.replicas"] == str(MIN_INSYNC_REPLICAS)
+    producer = Publisher("127.0.0.1:1", timeout=1, client_id="check")._new_producer()
+    try:
+        assert producer._sender._acks == -1  # "all"
+        assert producer._txn_manager is not None  # idempotent: a producer id and sequences
+    finally:
+        await producer.stop()

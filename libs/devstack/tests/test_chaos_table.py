@@ -14,3 +14,9 @@ def test_columns_are_as_wide_as_their_widest_cell() -> None:
     row = {"fault": "a-very-long-fault-name", "scale": "small", "sent": 10, "ok": True}
     header, line = render_table([row]).splitlines()
     assert header.index("scale") == line.index("small")
+
+
+def test_the_leader_failover_row_shows_its_election_window() -> None:
+    row = {"fault": "partition leader SIGKILL (3 brokers)", "election_window_s": 9.52, "ok": True}
+    header, line = render_table([row]).splitlines()
+    assert line[header.index("election_window_s") :].startswith("9.52")

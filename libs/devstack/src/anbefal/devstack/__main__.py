@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 
-from anbefal.devstack import kafka, mailsink, postgres, system
+from anbefal.common import topics
+from anbefal.devstack import kafka, kafkacluster, mailsink, postgres, system
 from anbefal.devstack.paths import state_dir
 from anbefal.devstack.system import say
 
@@ -34,6 +36,26 @@ def cmd_kafka(_: argparse.Namespace) -> None:
         _port("ANBEFAL_KAFKA_PORT", 19092),
         _port("ANBEFAL_KAFKA_CONTROLLER_PORT", 19093),
     )
+
+
+def cmd_kafka_cluster(_: argparse.Namespace) -> None:
+    """Three combined nodes on ports base, base+1, base+2 (controllers at base+100...), every
+    topic created with three replicas; Ctrl-C stops them."""
+    base = _port("ANBEFAL_KAFKA_CLUSTER_PORT", 29092)
+    ports = [(base + i, base + 100 + i) for i in range(kafkacluster.NODES)]
+    with kafkacluster.running_cluster(state_dir() / "run" / "kafka-cluster", ports) as cluster:
+        asyncio.run(
+            kafka.create_topics(
+                cluster.bootstrap, topics.ALL_TOPICS, replicas=kafkacluster.REPLICAS
+            )
+        )
+        say(f"three-node Kafka cluster up: ANBEFAL_KAFKA_BOOTSTRAP={cluster.bootstrap}")
+        say("Ctrl-C stops it")
+        # Blocked only now: the nodes, already started, must not inherit the mask.
+        stop_signals = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+        signal.sigwait(stop_signals)
+        say("stopping the cluster ...")
 
 
 def cmd_postgres(_: argparse.Namespace) -> None:
@@ -77,6 +99,11 @@ def main() -> None:
     sub.add_parser(
         "kafka", help="run the Kafka broker in the foreground (port $ANBEFAL_KAFKA_PORT, 19092)"
     ).set_defaults(func=cmd_kafka)
+    sub.add_parser(
+        "kafka-cluster",
+        help="run a three-node Kafka cluster (replication 3, min ISR 2) on ports "
+        "$ANBEFAL_KAFKA_CLUSTER_PORT (29092) to +2 until Ctrl-C",
+    ).set_defaults(func=cmd_kafka_cluster)
     sub.add_parser(
         "postgres", help="run PostgreSQL in the foreground (port $ANBEFAL_PG_PORT, 15432)"
     ).set_defaults(func=cmd_postgres)

@@ -15,7 +15,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Coroutine, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -93,7 +93,19 @@ def _run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
-def _cluster_id() -> str:
+def with_properties(text: str, properties: dict[str, str]) -> str:
+    """`text` (a server.properties) with each key of `properties` set: replaced where the key is
+    set already, appended where it is not."""
+    lines = text.splitlines()
+    todo = dict(properties)
+    for i, line in enumerate(lines):
+        key = line.partition("=")[0].strip()
+        if not line.lstrip().startswith("#") and key in todo:
+            lines[i] = f"{key}={todo.pop(key)}"
+    return "\n".join([*lines, *(f"{k}={v}" for k, v in todo.items())]) + "\n"
+
+
+def new_cluster_id() -> str:
     while True:  # Kafka's format: URL-safe base64 of 16 bytes; a leading '-' reads as an option.
         cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         if not cid.startswith("-"):
@@ -117,6 +129,10 @@ class KafkaBroker:
     # broker (netfault.FaultProxy). Kafka clients bootstrap, then connect to the advertised
     # address, so without this they would go around the proxy.
     advertised_port: int | None = None
+    # Properties that replace or extend the single-node template's (a cluster's node id,
+    # quorum and replication settings: kafkacluster.py), and the cluster id its nodes share.
+    overrides: dict[str, str] = field(default_factory=dict)
+    cluster_id: str | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -146,19 +162,20 @@ class KafkaBroker:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         template = (local_deploy_dir() / "kafka" / "server.properties.template").read_text()
         props = self.run_dir / "server.properties"
+        advertised = f"PLAINTEXT://127.0.0.1:{self.advertised_port or self.port}"
         props.write_text(
-            template.format(
-                broker_port=self.port,
-                controller_port=self.controller_port,
-                data_dir=self.run_dir / "data",
-            ).replace(
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.advertised_port or self.port}",
+            with_properties(
+                template.format(
+                    broker_port=self.port,
+                    controller_port=self.controller_port,
+                    data_dir=self.run_dir / "data",
+                ),
+                {"advertised.listeners": advertised, **self.overrides},
             )
         )
         cluster_file = self.run_dir / "cluster-id"
         if not cluster_file.exists():
-            cluster_file.write_text(_cluster_id())
+            cluster_file.write_text(self.cluster_id or new_cluster_id())
         if not (self.run_dir / "data" / "meta.properties").exists():
             subprocess.run(
                 self._command(
@@ -178,11 +195,21 @@ class KafkaBroker:
         return self._command(["kafka.Kafka", str(props)])
 
     def start(self, timeout: float = 90) -> None:
+        self.launch()
+        self.wait_started(timeout)
+
+    def launch(self) -> None:
+        """Start the process; returns at once (a cluster's nodes must all be launched before
+        any of them can elect a controller and answer)."""
         command = self.prepare()
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(
                 command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
+
+    def wait_started(self, timeout: float = 90) -> None:
+        """Returns once the launched broker answers a metadata request."""
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -275,8 +302,11 @@ async def wait_for_kafka(bootstrap: KafkaConnection | str, timeout: float) -> No
     )
 
 
-async def create_topics(bootstrap: KafkaConnection | str, specs: Iterable[TopicSpec]) -> None:
-    """Create the topics that do not exist yet (idempotent, safe to race)."""
+async def create_topics(
+    bootstrap: KafkaConnection | str, specs: Iterable[TopicSpec], *, replicas: int = 1
+) -> None:
+    """Create the topics that do not exist yet (idempotent, safe to race), each partition on
+    `replicas` brokers."""
     admin = AIOKafkaAdminClient(
         **as_connection(bootstrap).client_kwargs(), request_timeout_ms=15000
     )
@@ -287,7 +317,11 @@ async def create_topics(bootstrap: KafkaConnection | str, specs: Iterable[TopicS
         for spec in missing:
             try:
                 await admin.create_topics(
-                    [NewTopic(spec.name, spec.partitions, 1, topic_configs=dict(spec.config))]
+                    [
+                        NewTopic(
+                            spec.name, spec.partitions, replicas, topic_configs=dict(spec.config)
+                        )
+                    ]
                 )
             except TopicAlreadyExistsError:
                 pass  # another process created it meanwhile

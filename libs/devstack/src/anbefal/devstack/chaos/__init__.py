@@ -18,7 +18,13 @@ from anbefal.devstack.chaos.generator import (
     during,
 )
 from anbefal.devstack.chaos.scale import FULL, scale
-from anbefal.devstack.chaos.system import SERVICES, ChaosSystem, own_broker, own_postgres
+from anbefal.devstack.chaos.system import (
+    SERVICES,
+    ChaosSystem,
+    own_broker,
+    own_cluster,
+    own_postgres,
+)
 from anbefal.devstack.chaos.table import chaos_log, main, record_row, render_table
 
 __all__ = [
@@ -37,6 +43,7 @@ __all__ = [
     "during",
     "main",
     "own_broker",
+    "own_cluster",
     "own_postgres",
     "record_row",
     "render_table",

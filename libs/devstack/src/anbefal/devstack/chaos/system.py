@@ -16,6 +16,7 @@ from anbefal.common import services, topics
 from anbefal.common.migrations import upgrade_all
 from anbefal.common.services import Service
 from anbefal.devstack.kafka import KafkaBroker, create_topics, start_kafka
+from anbefal.devstack.kafkacluster import NODES, REPLICAS, KafkaCluster, running_cluster
 from anbefal.devstack.mailsink import MailSink
 from anbefal.devstack.postgres import PostgresServer, start_postgres
 from anbefal.devstack.testing import (
@@ -47,6 +48,7 @@ class ChaosSystem:
         *,
         broker: KafkaBroker | None = None,
         postgres: PostgresServer | None = None,
+        cluster: KafkaCluster | None = None,
         overrides: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.root = root
@@ -57,6 +59,7 @@ class ChaosSystem:
         self.sink = MailSink(self.mail_dir)
         self.env = {**env, "ANBEFAL_SMTP_PORT": str(self.sink.port)}
         self.broker = broker
+        self.cluster = cluster
         self.postgres = postgres
         self.processes: dict[str, ServiceProcess] = {}
         self.last_behind: str | None = None  # what `quiescent` last found undone
@@ -224,6 +227,23 @@ async def own_broker(
         if system is not None:
             system.stop()
         broker.stop()
+
+
+@asynccontextmanager
+async def own_cluster(stack: Any) -> AsyncIterator[ChaosSystem]:
+    """The services, started, against a three-node Kafka cluster of their own (every topic on
+    three brokers, two in sync for an acknowledgement); both stopped afterwards."""
+    ports = [(free_port(), free_port()) for _ in range(NODES)]
+    run_dir = stack.root / f"kafka-cluster-{uuid.uuid4().hex[:6]}"
+    with running_cluster(run_dir, ports, graceful=False) as cluster:
+        await create_topics(cluster.bootstrap, topics.ALL_TOPICS, replicas=REPLICAS)
+        env = stack.service_env(stack.new_database(), ANBEFAL_KAFKA_BOOTSTRAP=cluster.bootstrap)
+        system = ChaosSystem(stack.root, env, cluster=cluster)
+        try:
+            await system.start()
+            yield system
+        finally:
+            system.stop()
 
 
 @asynccontextmanager

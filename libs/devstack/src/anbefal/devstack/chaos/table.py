@@ -33,6 +33,7 @@ def render_table(rows: list[dict[str, Any]]) -> str:
         "duplicates",
         "lost",
         "email_redeliveries",
+        "election_window_s",
         "ok",
     )
     cells = [[str(row.get(c, "")) for c in columns] for row in rows]

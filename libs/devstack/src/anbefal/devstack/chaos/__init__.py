@@ -8,7 +8,7 @@ Scale: ANBEFAL_CHAOS_SCALE=small (default, the suite) or full. ANBEFAL_CHAOS_BRO
 how long the broker stays down in the sender-retry fault (default 8 s small, 60 s full).
 """
 
-from anbefal.devstack.chaos.checks import BUCKET_MISMATCHES, Verdict, check
+from anbefal.devstack.chaos.checks import BUCKET_MISMATCHES, Verdict, check, judge
 from anbefal.devstack.chaos.generator import (
     Attempt,
     Generator,
@@ -41,6 +41,7 @@ __all__ = [
     "chaos_log",
     "check",
     "during",
+    "judge",
     "main",
     "own_broker",
     "own_cluster",

@@ -65,6 +65,16 @@ async def check(
 ) -> Verdict:
     """The checkers, after quiescence; appends the verdict to chaos.jsonl, with the
     fault's own figures (`details`) beside it."""
+    verdict, row = await judge(system, generator, fault)
+    row.update(details or {})
+    record_row(row)
+    return verdict
+
+
+async def judge(
+    system: ChaosSystem, generator: Generator, fault: str
+) -> tuple[Verdict, dict[str, Any]]:
+    """The checkers, after quiescence: the verdict, and its row for the chaos log."""
     tenant = generator.tenant
     await system.wait_quiescent()
     problems: list[str] = []
@@ -155,6 +165,4 @@ async def check(
         "emails": sum(ours.values()),
         "email_redeliveries": redelivered,
     }
-    row.update(details or {})
-    record_row(row)
-    return verdict
+    return verdict, row

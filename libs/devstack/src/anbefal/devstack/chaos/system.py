@@ -160,6 +160,18 @@ class ChaosSystem:
             return f"{service.name} is behind on {topic}: {lag}"
         return None
 
+    async def lag(self) -> int:
+        """Records the consumer groups have not yet applied, over their event streams (from
+        the offsets stored in PostgreSQL, whichever copy applied them)."""
+        total = 0
+        for service, names in _EVENT_STREAMS.items():
+            group = self.group(service.name)
+            behind = await consumer_lag(
+                self.bootstrap, self.database_url, service.schema, group, names
+            )
+            total += sum(behind.values())
+        return total
+
     async def quiescent(self) -> bool:
         """Every consumer at the end of its topics, nothing held or unpublished, no email
         pending (see `behind`)."""

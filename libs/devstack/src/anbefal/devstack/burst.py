@@ -149,7 +149,7 @@ async def drain(system: ChaosSystem, timeout: float) -> list[tuple[float, str]]:
     stages: list[tuple[float, str]] = []
     while (reason := await system.behind()) is not None:
         at = time.perf_counter() - started
-        stage = re.sub(r"\d+", "N", reason.split(": ")[0])
+        stage = re.sub(r"\b\d+\b", "N", reason.split(": ")[0])
         if not stages or stages[-1][1] != stage:
             stages.append((at, stage))
         if at > timeout:

@@ -39,8 +39,12 @@ class BaseServiceSettings(KafkaClientSettings):
     jwt_secret: SecretStr | None = None
     log_level: str = "INFO"
     log_json: bool = True
-    # How long a produce may wait for the broker's acknowledgement before the caller gives up.
+    # How long a produce may wait for the broker's acknowledgement before the caller gives up:
+    # a single record (a webhook's answer: its sender is told 503 quickly and retries one
+    # answer), and a send of many (a batch of answers, an outbox relay's step), whose
+    # acknowledgement takes longer on a loaded machine and whose retry would resend them all.
     produce_timeout_s: float = 1.5
+    produce_batch_timeout_s: float = 10.0
     # A consumer that has not finished a poll in this long while lag > 0 reports not ready.
     consumer_stall_s: float = 60.0
     default_time_zone: str = "Europe/Copenhagen"

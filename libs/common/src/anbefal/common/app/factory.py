@@ -53,7 +53,12 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(name, settings.log_level, settings.log_json)
         engine = create_engine(settings.database_url)
-        publisher = Publisher(settings.kafka(), timeout=settings.produce_timeout_s, client_id=name)
+        publisher = Publisher(
+            settings.kafka(),
+            timeout=settings.produce_timeout_s,
+            batch_timeout=settings.produce_batch_timeout_s,
+            client_id=name,
+        )
         await publisher.start()
         runtime = Runtime(
             name=name,

@@ -41,7 +41,8 @@ class Publisher:
     """An idempotent producer that connects in the background and never blocks a caller long.
 
     `send` returns only after the broker acknowledged the record, or raises `BrokerUnavailable`
-    within `timeout` seconds. A service can start while the broker is down and answer 503 until
+    within `timeout` seconds; a send of many records (the batch path) within `batch_timeout`
+    (default: `timeout`). A service can start while the broker is down and answer 503 until
     the connection is made.
     """
 
@@ -52,10 +53,12 @@ class Publisher:
         timeout: float,
         client_id: str,
         linger_ms: int = 2,
+        batch_timeout: float | None = None,
     ):
         self._connection = as_connection(bootstrap)
         self._bootstrap = self._connection.bootstrap
         self._timeout = timeout
+        self._batch_timeout = timeout if batch_timeout is None else batch_timeout
         self._client_id = client_id
         self._linger_ms = linger_ms
         self._producer: AIOKafkaProducer | None = None
@@ -146,9 +149,11 @@ class Publisher:
             metrics.PRODUCE_FAILURES.labels(topic).inc(len(records))
             raise BrokerUnavailable("not connected to the broker")
         started = time.perf_counter()
+        many = len(records) >= _BATCH_FROM
+        timeout = self._batch_timeout if many else self._timeout
         try:
-            async with asyncio.timeout(self._timeout):
-                if len(records) >= _BATCH_FROM:
+            async with asyncio.timeout(timeout):
+                if many:
                     futures = await self._send_batches(producer, topic, records)
                 else:
                     futures = [
@@ -159,7 +164,7 @@ class Publisher:
                 await asyncio.gather(*(asyncio.shield(f) for f in futures))
         except TimeoutError as exc:
             metrics.PRODUCE_FAILURES.labels(topic).inc(len(records))
-            raise BrokerUnavailable(f"broker did not acknowledge within {self._timeout}s") from exc
+            raise BrokerUnavailable(f"broker did not acknowledge within {timeout}s") from exc
         except KafkaError as exc:
             metrics.PRODUCE_FAILURES.labels(topic).inc(len(records))
             log.warning("produce failed; recreating the producer", error=repr(exc))

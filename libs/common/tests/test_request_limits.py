@@ -27,6 +27,12 @@ async def form(note: str = Form("")) -> dict[str, str]:
     return {"note": note}
 
 
+@router.post("/upload")
+async def upload(request: Request) -> dict[str, int]:
+    async with request.form() as form:
+        return {"files": sum(1 for v in form.values() if not isinstance(v, str))}
+
+
 def client(**settings: object) -> httpx.AsyncClient:
     app = create_service_app(
         name="ingest",
@@ -35,6 +41,7 @@ def client(**settings: object) -> httpx.AsyncClient:
         settings=BaseServiceSettings(jwt_secret=SecretStr("l" * 40), **settings),  # type: ignore[arg-type]
         routers=[router],
         refuse_uploads=True,
+        upload_paths=("/upload",),
     )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc")
 
@@ -81,3 +88,14 @@ async def test_multipart_fields_without_files_still_work() -> None:
         urlencoded = await api.post("/form", data={"note": "plain"})
     assert answer.json() == {"note": "List-Unsubscribe=One-Click"}
     assert urlencoded.json() == {"note": "plain"}
+
+
+async def test_a_route_named_for_uploads_takes_a_file_within_the_limit() -> None:
+    csv_file = {"file": ("accounts.csv", b"account_id\nacme\n", "text/csv")}
+    async with client(http_max_body_bytes=2000) as api:
+        taken = await api.post("/upload", data={"csrf": "x"}, files=csv_file)
+        too_large = await api.post("/upload", files={"file": ("a.csv", b"z" * 3000, "text/csv")})
+        elsewhere = await api.post("/form", files=csv_file)
+    assert taken.json() == {"files": 1}
+    assert too_large.status_code == 413
+    assert elsewhere.status_code == 415

@@ -42,6 +42,8 @@ from anbefal.notify.tasks import repository as tasks_repository
 from anbefal.notify.tasks import routes as tasks_routes
 from anbefal.notify.tasks.sla import SlaClock
 from anbefal.notify.tenants import routes as tenants_routes
+from anbefal.notify.ui import admin_accounts as admin_accounts_routes
+from anbefal.notify.ui import admin_rules as admin_rules_routes
 from anbefal.notify.ui import admin_settings as admin_settings_routes
 from anbefal.notify.ui import admin_sources as admin_sources_routes
 from anbefal.notify.ui import admin_users as admin_users_routes
@@ -128,11 +130,15 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             admin_users_routes.router,
             admin_sources_routes.router,
             admin_settings_routes.router,
+            admin_rules_routes.router,
+            admin_accounts_routes.router,
             ui_routes.router,
             dashboard_routes.router,
             link_routes.router,
             unsubscribe_routes.router,
             export_router(NOTIFY.name, export.collect, OUTBOX),
         ],
+        # The one form that posts a file: the admin's CSV of accounts or people.
+        upload_paths=(admin_accounts_routes.UPLOAD,),
         wire=wire,
     )

@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 
 from anbefal.common.crypto import Keyring
-from anbefal.common.services import INGEST, NOTIFY, SCORING
+from anbefal.common.services import CLOSED_LOOP, INGEST, NOTIFY, SCORING
 from anbefal.common.settings import BaseServiceSettings
 from anbefal.notify.unsubscribe.tokens import LinkKeys
 
@@ -44,6 +44,8 @@ class NotifySettings(BaseServiceSettings):
     dashboard_api_timeout_s: float = Field(default=10.0, gt=0)
     # The admin's sources page calls ingest's API here, the same way (a minute's token).
     ingest_url: str = INGEST.dev_url
+    # The admin's rules and accounts pages call closed_loop's API here, the same way.
+    closed_loop_url: str = CLOSED_LOOP.dev_url
     # How often the staff page's queue asks for fresh rows (its live update).
     ui_poll_s: float = Field(default=5.0, gt=0)
     # Tasks per page of the staff page's queue (the counts above it are always the whole

@@ -42,12 +42,14 @@ def create_service_app(
     routers: Sequence[APIRouter],
     wire: Callable[[Runtime[S]], Wiring[Any]] | None = None,
     refuse_uploads: bool = True,
+    upload_paths: Sequence[str] = (),
 ) -> FastAPI:
     """The service's app; `wire` builds its state, consumers and workers once the engine and
     the producer are up (without it: routes only, and no state). Routes reach the runtime as
     `app.state.runtime` and the state as `app.state.wiring.state`, each through a typed
     dependency. `refuse_uploads`: answer 415 to a multipart body carrying a file (every service
-    but ingest, whose Jotform webhook is multipart)."""
+    but ingest, whose Jotform webhook is multipart), except at `upload_paths` (routes that take
+    a file, such as an admin's CSV upload; still within the body limit)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,7 +110,10 @@ def create_service_app(
     # and on networks that block third-party scripts.
     app = FastAPIOffline(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.add_middleware(
-        RequestLimits, max_body_bytes=settings.http_max_body_bytes, refuse_uploads=refuse_uploads
+        RequestLimits,
+        max_body_bytes=settings.http_max_body_bytes,
+        refuse_uploads=refuse_uploads,
+        upload_paths=frozenset(upload_paths),
     )
     app.add_middleware(MetricsMiddleware, service=name)
     install_error_handlers(app)

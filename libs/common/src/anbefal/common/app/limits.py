@@ -3,8 +3,9 @@
 - A body over `ANBEFAL_HTTP_MAX_BODY_BYTES` is answered 413 (by its Content-Length at once, or when
   a streamed body passes the limit), so an upload route never holds more than that in memory.
 - A multipart body that carries a file is answered 415 on services that take no uploads (all
-  but ingest, whose Jotform webhook is multipart): forms post fields, never files. Multipart
-  fields without a file still pass (RFC 8058 one-click unsubscribes may be multipart).
+  but ingest, whose Jotform webhook is multipart): forms post fields, never files, except at
+  the paths a service names for uploads (an admin's CSV file). Multipart fields without a file
+  still pass (RFC 8058 one-click unsubscribes may be multipart).
 """
 
 from __future__ import annotations
@@ -39,10 +40,18 @@ def has_file_part(body: bytes, content_type: bytes) -> bool:
 class RequestLimits:
     """A pure ASGI middleware; see the module's doc."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, refuse_uploads: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        refuse_uploads: bool,
+        upload_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.refuse_uploads = refuse_uploads
+        self.upload_paths = upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,7 +63,8 @@ class RequestLimits:
             await self._too_large(send)
             return
         content_type = headers.get(b"content-type", b"").lower()
-        if self.refuse_uploads and content_type.startswith(b"multipart/"):
+        refused = self.refuse_uploads and scope["path"] not in self.upload_paths
+        if refused and content_type.startswith(b"multipart/"):
             try:
                 body = await self._read_all(receive)
             except _TooLarge:

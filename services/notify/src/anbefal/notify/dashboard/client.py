@@ -85,12 +85,15 @@ class Apis:
         *,
         params: dict[str, str] | None = None,
         json: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> httpx.Response:
         """One call to the tenant's API (`path` below `/v1/tenants/{tenant}/`)."""
         try:
             response = await self._client.request(
-                method, f"/v1/tenants/{self.tenant}/{path}", params=params, json=json
-            )
+                method, f"/v1/tenants/{self.tenant}/{path}", params=params, json=json,
+                content=content, headers={"Content-Type": content_type} if content_type else None,
+            )  # fmt: skip
         except httpx.HTTPError as exc:
             raise Unavailable(str(exc)) from exc
         if response.status_code >= 500:

@@ -194,9 +194,9 @@ _ABOUT = (
     ("reserved_name", "name", "err_name"),
     ("path.name", "name", "err_name"),
     ("fields.score", "score_field", "err_score"),
-    ("secret", "secret", "err_secret"),
+    ("client_id", "client_id", "err_client_id"),  # before "secret": client_id&client_secret
     ("api_", "api_token", "err_api"),
-    ("client_id", "client_id", "err_client_id"),
+    ("secret", "secret", "err_secret"),
     ("segments", "mapping", "err_mapping"),
     ("respondent", "mapping", "err_mapping"),
     ("owners", "mapping", "err_mapping"),

@@ -96,7 +96,10 @@ async def test_a_reply_is_drafted_in_their_language_and_sent_once_per_form(
     assert "Dear Ole Hansen" in html
     assert "Kind regards\nKundeservice" in html
     assert "Til Ole@Kunde.example" in html  # the page itself is Danish
-    form = _form(html, subject="About your answer", message="Dear Ole\n\nWe fixed it.\n\nIda")
+    # As a browser sends a textarea: lines ended by CRLF.
+    form = _form(
+        html, subject="About your answer", message="Dear Ole\r\n\r\nWe fixed it.\r\n\r\nIda"
+    )
     for _ in range(2):  # a double submit
         sent = await page.post(f"/tasks/{task_id}/reply", data=form)
         assert sent.status_code == 303, sent.text

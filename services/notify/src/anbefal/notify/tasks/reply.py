@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,6 +59,12 @@ class ReplyIn(BaseModel):
         ),
     ]
     message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _line_ends(cls, value: object) -> object:
+        # A browser sends a textarea's lines ended by CRLF; the outbox keeps text with LF.
+        return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-s
 PASSWORD = "correct horse battery"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
+FORMBRICKS_SECRET = "whsec_" + "c2VjcmV0IG1hZGUgYnkgZm9ybWJyaWNrcyBmb3IgYSB0ZXN0"
 
 
 @dataclass
@@ -43,10 +44,11 @@ class System:
 async def system(stack: Any) -> AsyncIterator[System]:
     url = stack.new_database()
     tenant = f"src-{uuid.uuid4().hex[:8]}"
-    await add_staff(
-        url, tenant=tenant, email="ada@acme.example", name="Ada", role="admin",
-        password=PASSWORD, locale="da",
-    )  # fmt: skip
+    for email, locale in (("ada@acme.example", "da"), ("bo@acme.example", "en")):
+        await add_staff(
+            url, tenant=tenant, email=email, name=email[:3].title(), role="admin",
+            password=PASSWORD, locale=locale,
+        )  # fmt: skip
     env = stack.service_env(url, ANBEFAL_INGEST_DELIVERY_LOG_FLUSH_S="0.2")
     logs = stack.root / "logs"
     ingest = ServiceProcess("ingest", env, logs)
@@ -74,12 +76,14 @@ async def browser() -> AsyncIterator[Browser]:
         await b.close()
 
 
-async def log_in(browser: Browser, system: System, viewport: dict[str, int]) -> Page:
+async def log_in(
+    browser: Browser, system: System, viewport: dict[str, int], email: str = "ada@acme.example"
+) -> Page:
     context = await browser.new_context(viewport=viewport)
     page = await context.new_page()
     await page.goto(f"{system.notify.url}/login")
     await page.get_by_label("Organisation").fill(system.tenant)
-    await page.get_by_label("Email", exact=True).fill("ada@acme.example")
+    await page.get_by_label("Email", exact=True).fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Log in").click()
     await expect(page.locator("#queue-count")).to_be_visible()
@@ -167,10 +171,28 @@ async def test_add_a_source_post_to_it_rotate_and_replay(
     await expect(page.get_by_text("kørt igen", exact=False).last).to_be_visible()
     await page.screenshot(path=str(artifacts_dir / "admin-source-replayed.png"), full_page=True)
 
-    desktop = await log_in(browser, system, DESKTOP)
-    await desktop.goto(f"{system.notify.url}/admin/sources")
+    # Bo works in English at a desktop. Formbricks makes its own secret: it must be pasted.
+    desktop = await log_in(browser, system, DESKTOP, "bo@acme.example")
+    await desktop.get_by_role("link", name="Sources").click()
     await expect(desktop.get_by_text("typeform-nps · typeform")).to_be_visible()
+    await desktop.get_by_label("Name (a-z, 0-9 and -)").fill("formbricks-nps")
+    await desktop.get_by_label("Survey tool").select_option("formbricks")
+    await desktop.get_by_label("The 0-10 question's id or ref").fill("npsQuestionId")
+    await desktop.get_by_role("button", name="Add source").click()
+    await expect(desktop.locator("#e-secret")).to_have_text(
+        "This tool makes its own secret: paste it here."
+    )
     await desktop.screenshot(path=str(artifacts_dir / "admin-sources-desktop.png"), full_page=True)
+    await desktop.get_by_label("Signing secret (optional)").fill(FORMBRICKS_SECRET)
+    await desktop.get_by_role("button", name="Add source").click()
+    await expect(desktop.get_by_role("status").first).to_have_text("The source is saved.")
+    await expect(desktop.locator("#secret-value")).to_have_count(0)  # theirs: nothing to show
+    fb_url = await desktop.locator("#webhook-url").inner_text()
+    signed = tools.formbricks(
+        FORMBRICKS_SECRET, response_id="fb-1", event="responseFinished",
+        answers={"npsQuestionId": 10}, updated_at="2026-11-30T10:00:00.000Z",
+    )  # fmt: skip
+    assert (await deliver(fb_url, signed)).status_code == 202
 
 
 async def test_settings_refused_next_to_the_field_then_saved_in_part(

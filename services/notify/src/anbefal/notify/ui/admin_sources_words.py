@@ -19,7 +19,7 @@ WORDS: dict[str, dict[str, str]] = {
         "enps": "eNPS (staff)",
         "score_field": "The 0-10 question's id or ref",
         "comment_field": "The 'why?' question (optional)",
-        "mapping": "Other fields, one a line (optional)",
+        "mapping": "Other fields, one per line (optional)",
         "mapping_hint": (
             "respondent.email=email · segment.department=department · owner.director=director_email"
         ),

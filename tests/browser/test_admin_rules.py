@@ -32,7 +32,8 @@ expect.set_options(timeout=20_000)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 PASSWORD = "correct horse battery"
 PHONE = {"width": 390, "height": 844}
-ADMINS = [("ada@acme.example", "en"), ("bo@acme.example", "da")]
+STAFF = [("ada@acme.example", "admin", "en"), ("bo@acme.example", "admin", "da"),
+         ("ida@acme.example", "agent", "en")]  # fmt: skip
 
 
 @dataclass
@@ -56,9 +57,9 @@ class System:
 async def system(stack: Any) -> AsyncIterator[System]:
     url = stack.new_database()
     tenant = f"rul-{uuid.uuid4().hex[:8]}"
-    for email, locale in ADMINS:
+    for email, role, locale in STAFF:
         await add_staff(
-            url, tenant=tenant, email=email, name=email.split("@")[0].title(), role="admin",
+            url, tenant=tenant, email=email, name=email.split("@")[0].title(), role=role,
             password=PASSWORD, locale=locale,
         )  # fmt: skip
     env = stack.service_env(url, ANBEFAL_CLOSED_LOOP_DEBOUNCE_S="0.2")
@@ -285,9 +286,29 @@ async def test_accounts_csv_with_a_bad_row_is_refused_then_a_good_one_loads(
     await expect(table).to_have_count(5)
     await expect(table.first).to_contain_text("kunde-20")
 
+    people = page.get_by_role("form", name="Indlæs personer (CSV)")
+    people_file = tmp_path / "personer.csv"
+    people_file.write_text(
+        "email,name,time_zone,work_start,work_end,work_days\n"
+        "ida@acme.example,Ida,Europe/Copenhagen,09:00,17:00,mon-thu\n"
+    )
+    await people.get_by_label("CSV-fil").set_input_files(str(people_file))
+    await people.get_by_role("button", name="Indlæs").click()
+    await expect(page.get_by_role("status")).to_have_text("Indlæst. Personer: 1.")
+    await expect(page.locator("#people-table")).to_contain_text("09:00–17:00")
     async with system.api(system.closed_loop) as api:
         counts = (await api.get("owners")).json()
-    assert (counts["accounts"], counts["segments"]) == (25, 2)
+    assert (counts["accounts"], counts["segments"], counts["people"]) == (25, 2, 1)
+
+    # An agent gets neither page.
+    _, agent = await log_in(browser, system, "ida@acme.example")
+    for path in ("/admin/rules", "/admin/accounts"):
+        response = await agent.goto(f"{system.notify.url}{path}")
+        assert response is not None
+        assert response.status == 403
+        await expect(agent.get_by_role("alert")).to_have_text(
+            "Only administrators manage rules, accounts and people."
+        )
 
     # The rules page in Danish, a refusal in Danish at its field.
     await page.get_by_role("link", name="Regler").click()

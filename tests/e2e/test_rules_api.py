@@ -237,6 +237,17 @@ async def test_what_the_admin_pages_read_history_refusals_rows_and_counts(stack:
             [*cli, "get", *where], env=env, capture_output=True, text=True, check=True
         )
         assert json.loads(got_cli.stdout)["holiday_country"] == "SE"
+        history_cli = subprocess.run(
+            [*cli, "history", *where], env=env, capture_output=True, text=True, check=True
+        )
+        lines = history_cli.stdout.splitlines()
+        assert lines[0].startswith("version 2 (in force)")
+        assert lines[0].endswith("ada@acme.example")
+        assert lines[1:4] == [
+            "  edited: detractor-call",
+            "version 1  " + history["versions"][1]["updated_at"] + "  ada@acme.example",
+            "  holiday_country: None -> SE",
+        ]
         bad_path = stack.root / f"accounts-{tenant}.csv"
         bad_path.write_text(bad_file)
         refused = subprocess.run(

@@ -1,12 +1,12 @@
-"""`anbefal rules get|set|accounts|people`: a tenant's routing rules and the owners they route
-to, through the closed-loop API."""
+"""`anbefal rules get|set|history|accounts|people`: a tenant's routing rules and the owners they
+route to, through the closed-loop API."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -54,6 +54,35 @@ def rules_set(
         raise typer.BadParameter(f"{file} is not JSON: {exc}") from exc
     response = call(tenant, url, "PUT", "/rules", json=body)
     print(f"saved version {response.json()['version']}", file=sys.stderr)
+
+
+def describe_changes(changes: dict[str, Any] | None) -> str:
+    """A version's changes against the one before, as the history API gives them, in a line."""
+    if changes is None:
+        return "(the version before is not shown)"
+    parts = [f"{what}: {', '.join(changes[what])}" for what in ("added", "removed", "edited")
+             if changes.get(what)]  # fmt: skip
+    if changes.get("reordered"):
+        parts.append("reordered")
+    flags = {k: v for k, v in changes.items() if isinstance(v, dict)}
+    parts += [f"{flag}: {v['from']} -> {v['to']}" for flag, v in flags.items()]
+    return "; ".join(parts) or "no change"
+
+
+@app.command("history")
+def rules_history(
+    tenant: Annotated[str, typer.Option(help="Tenant slug")],
+    url: Annotated[str, URL] = DEFAULT_URL,
+    limit: Annotated[int, typer.Option(help="Versions to show, newest first")] = 20,
+) -> None:
+    """The saved versions: who saved each, when, and what it changed; the one in force marked."""
+    body = call(tenant, url, "GET", "/rules/history", params={"limit": limit}).json()
+    if not body["versions"]:
+        print("no saved version: the defaults are in force")
+    for v in body["versions"]:
+        mark = " (in force)" if v["version"] == body["in_force"] else ""
+        print(f"version {v['version']}{mark}  {v['updated_at']}  {v['updated_by']}")
+        print(f"  {describe_changes(v['changes'])}")
 
 
 def _put_document(file: Path, tenant: str, url: str, path: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.structs import TopicPartition
 
 from anbefal.common import topics
@@ -100,4 +100,60 @@ async def test_a_failed_producer_is_replaced_without_holding_the_request() -> No
     publisher._closing = True
     for task in list(publisher._retiring):
         task.cancel()
+    await publisher.stop()
+
+
+class _BusyProducer:
+    """A producer whose partitions each still have a batch in flight: aiokafka's `send_batch`
+    gives up waiting for the slot with KafkaTimeoutError (and queues nothing) the first
+    `busy` times, then takes the batch. Its `stop` records that it was replaced."""
+
+    def __init__(self, busy: int) -> None:
+        self.busy = busy
+        self.sent: list[tuple[int, int]] = []  # (partition, records)
+        self.stopped = False
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1, 2}
+
+    def create_batch(self) -> _Batch:
+        return _Batch()
+
+    async def send_batch(self, batch: _Batch, topic: str, *, partition: int) -> Any:
+        if self.busy:
+            self.busy -= 1
+            raise KafkaTimeoutError()
+        self.sent.append((partition, batch.records))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.records = 0
+
+    def append(self, **record: Any) -> object:
+        self.records += 1
+        return object()
+
+
+async def test_a_batch_waits_for_a_busy_partition_within_its_timeout() -> None:
+    # aiokafka sends one batch per partition at a time; a send_batch that waited too long for
+    # the slot raises KafkaTimeoutError without queueing anything (and counts the wait short:
+    # it subtracts the whole elapsed time on every round). That is a busy broker, not a broken
+    # producer: the batch is enqueued again within the publisher's own timeout, and the
+    # producer is kept.
+    publisher = Publisher("127.0.0.1:9", timeout=0.5, batch_timeout=5, client_id="busy-test")
+    busy = _BusyProducer(busy=4)
+    publisher._producer = busy  # type: ignore[assignment]
+    records = [(f"k{i}".encode(), b"v", None) for i in range(60)]
+    await publisher.send_many(topics.SCORES, records)
+    assert sum(n for _, n in busy.sent) == 60
+    assert publisher.ready
+    assert not busy.stopped
+    publisher._producer = None
     await publisher.stop()

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from anbefal.common import metrics, tracing
 from anbefal.common.kafka.connection import KafkaConnection, as_connection
@@ -195,14 +195,14 @@ class Publisher:
                     is None
                 ):
                     # Full: send it and start the next one (this record was not added).
-                    futures.append(await producer.send_batch(batch, topic, partition=partition))
+                    futures.append(await _enqueue(producer, batch, topic, partition))
                     batch = producer.create_batch()
                     if (
                         batch.append(key=key, value=value, timestamp=None, headers=headers or [])
                         is None
                     ):
                         raise KafkaError("a record is larger than a whole batch")
-            futures.append(await producer.send_batch(batch, topic, partition=partition))
+            futures.append(await _enqueue(producer, batch, topic, partition))
         return futures
 
     async def stop(self) -> None:
@@ -216,3 +216,24 @@ class Publisher:
             self._producer = None
         if self._retiring:
             await asyncio.gather(*self._retiring, return_exceptions=True)
+
+
+async def _enqueue(
+    producer: AIOKafkaProducer, batch: Any, topic: str, partition: int
+) -> asyncio.Future[Any]:
+    """`send_batch`, waiting as long as the caller's timeout allows for the partition's slot.
+
+    aiokafka sends one batch per partition at a time; a `send_batch` behind others raises
+    KafkaTimeoutError when its wait runs out, having queued nothing, so asking again sends
+    nothing twice. It also runs out early: each round of its wait subtracts the whole time
+    waited so far (aiokafka 0.14, `MessageAccumulator.add_batch`), so under a burst of
+    concurrent batches it gave up after a few seconds instead of `request_timeout_ms`. A busy
+    partition is not a broken producer: the caller's own timeout (`send_many`) ends the wait."""
+    while True:
+        try:
+            future: asyncio.Future[Any] = await producer.send_batch(
+                batch, topic, partition=partition
+            )
+            return future
+        except KafkaTimeoutError:
+            await asyncio.sleep(0)  # a cancellation (the caller's timeout) lands here

@@ -4,6 +4,7 @@ respondent's account no longer links their tasks."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from anbefal.devstack.staffpage import form_token
 from anbefal.devstack.testing import call_task_action
 from anbefal.notify.models import Task
 from anbefal.notify.privacy import erasure
-from anbefal.notify.tasks import context
+from anbefal.notify.tasks import context, links
 from anbefal.notify.tasks import service as tasks
 
 pytestmark = pytest.mark.integration
@@ -157,3 +158,27 @@ async def test_the_task_page_shows_the_context_in_danish(api: Any) -> None:
     ):  # fmt: skip
         assert shown in html, shown
     assert f"/tasks/{ids[5]}" not in html  # another account's
+
+
+async def test_the_task_link_page_shows_the_context_but_no_other_task(api: Any) -> None:
+    owner = "sales@partner.example"  # the account's salesperson, no login
+    made = [a.model_copy(update={"assignee": owner}) for a in ACTIONS]
+    ids = [await api.new_task(a) for a in made]
+    async with api.maker() as session:
+        task = (await session.scalars(select(Task).where(Task.id == uuid.UUID(ids[0])))).one()
+    assert task.assignee_trusted
+    settings = api.app.state.runtime.settings
+    url = links.url("http://test", settings.unsubscribe_link_keys().keyring,
+                    links.TaskLink("acme", task.id, owner, "assignee"))  # fmt: skip
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api.app), base_url="http://test"
+    ) as page:
+        shown = await page.get(url.removeprefix("http://test"), headers={"Accept-Language": "da"})
+    assert shown.status_code == 200
+    html = shown.text
+    for fact in ("Om opkaldet", "ACME-1", "Ansvarlig fundet via kundens konto"):
+        assert fact in html, fact
+    # The link grants this one task: no other task listed, no reply form.
+    assert "Tidligere svar" not in html
+    assert 'action="/tasks/' not in html
+    assert 'name="key"' not in html

@@ -103,3 +103,15 @@ def test_a_bad_row_in_words() -> None:
         "field": "(the file)",
         "why": "The file has no rows under its header.",
     }
+
+
+def test_a_refusal_of_the_whole_dry_run_is_in_the_page_s_language() -> None:
+    from anbefal.notify.ui.admin_rules import refusal_words
+
+    da = admin_words("da")
+    busy = Refused(429, "two dry runs are computing already; try again in a minute", "rate_limited")
+    slow = Refused(422, "the dry run took longer than its limit of 30 s", "dry_run_too_long")
+    other = Refused(404, "no such thing", "not_found")
+    assert refusal_words(busy, da) == "To andre prøvekørsler er i gang. Prøv igen om et minut."
+    assert refusal_words(slow, da).startswith("Prøvekørslen tog for lang tid")
+    assert refusal_words(other, da) == "no such thing"

@@ -79,6 +79,12 @@ def field_errors(refusal: Refused, text: dict[str, str]) -> dict[str, str]:
     return found
 
 
+def refusal_words(refusal: Refused, text: dict[str, str]) -> str:
+    """A refusal of the whole request in the page's language where we have its words (a busy
+    or too long dry run), else the API's own message."""
+    return text.get(f"refused_{refusal.code}", refusal.message)
+
+
 def _why(kind: str, name: str, text: dict[str, str]) -> str:
     if f"why_{kind}" in text and kind not in ("missing",):
         return text[f"why_{kind}"]
@@ -151,7 +157,7 @@ async def rules_posted(request: Request, session: SessionDep, state: NotifyState
             dry_run = (await api.send("POST", "rules/dry-run", json={**rules, **period})).json()
     except Refused as refusal:
         errors = field_errors(refusal, text)
-        error = text["refused"] if errors else refusal.message
+        error = text["refused"] if errors else refusal_words(refusal, text)
         return await _page(request, state, login, 422, rules=rules, errors=errors, error=error)
     except Unavailable:
         return render(request, "refused.html", 503, login=login, error=text["unavailable"])

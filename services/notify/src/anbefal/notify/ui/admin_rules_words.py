@@ -34,6 +34,9 @@ WORDS: dict[str, dict[str, str]] = {
         "admins_only": "Only administrators manage rules, accounts and people.",
         "forged": "This form did not come from this page, or it has expired. Reload the page.",
         "queue": "Back to the queue",
+        "refused_rate_limited": "Two other previews are running. Try again in a minute.",
+        "refused_dry_run_too_long": "The preview took too long. Try again when fewer people "
+        "are working, or ask the operator to raise ANBEFAL_DRY_RUN_TIMEOUT_S.",
         # closed_loop's refusals, by error type
         "why_score_range": "The lowest score is above the highest.",
         "why_template_needed": "A mail needs a template.",
@@ -109,6 +112,9 @@ WORDS: dict[str, dict[str, str]] = {
         "admins_only": "Kun administratorer kan styre regler, kunder og personer.",
         "forged": "Formularen kom ikke fra denne side, eller den er udløbet. Genindlæs siden.",
         "queue": "Tilbage til listen",
+        "refused_rate_limited": "To andre prøvekørsler er i gang. Prøv igen om et minut.",
+        "refused_dry_run_too_long": "Prøvekørslen tog for lang tid. Prøv igen, når færre "
+        "arbejder, eller bed driften om at hæve ANBEFAL_DRY_RUN_TIMEOUT_S.",
         "why_score_range": "Den laveste score er højere end den højeste.",
         "why_template_needed": "En mail skal have en skabelon.",
         "why_due_needed": "En opgave skal have en frist.",

@@ -162,3 +162,30 @@ async def test_the_cli_rotates_and_lists_deliveries(
         return "\t202\taccepted\tx1\t" in out.stdout
 
     await wait_until(listed, 30, "the delivery listed by the CLI")
+
+
+async def test_a_clean_stop_writes_the_counts_it_holds(stack: Any) -> None:
+    env = stack.service_env(stack.new_database(), ANBEFAL_INGEST_DELIVERY_LOG_FLUSH_S="600")
+    tenant = f"src-{uuid.uuid4().hex[:8]}"
+    first = ServiceProcess("ingest", env, stack.root / "logs").start()
+    try:
+        await first.wait_ready()
+        async with httpx.AsyncClient(base_url=first.url, headers=admin(tenant)) as api:
+            body = {"tool": "typeform", "fields": {"score": "nps"}}
+            added = (await api.put(f"/v1/tenants/{tenant}/sources/tf", json=body)).json()
+        signed = tools.typeform(added["generated_secret"], token="s-1", score=8)
+        async with httpx.AsyncClient(timeout=10) as tool:
+            r = await tool.post(added["webhook_url"], content=signed.body, headers=signed.headers)
+        assert r.status_code == 202, r.text
+    finally:
+        first.stop()  # SIGTERM: long before the next write was due
+    again = ServiceProcess("ingest", env, stack.root / "logs").start()
+    try:
+        await again.wait_ready()
+        async with httpx.AsyncClient(base_url=again.url, headers=admin(tenant)) as api:
+            lines = (await api.get(f"/v1/tenants/{tenant}/sources/tf/deliveries")).json()
+    finally:
+        again.stop()
+    assert [(d["status_code"], d["outcome"], d["count"]) for d in lines["deliveries"]] == [
+        (202, "accepted", 1)
+    ]

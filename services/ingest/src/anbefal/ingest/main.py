@@ -7,17 +7,20 @@ routes, service and repository; what they share on the way to Kafka is in `intak
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
 from anbefal.common.contact import ContactSealer
 from anbefal.common.datakeys import DataKeys
 from anbefal.common.db import asyncpg_dsn
+from anbefal.common.logging import get_logger
 from anbefal.common.outbox import OutboxRelay
 from anbefal.common.retention import RetentionWorker
 from anbefal.common.services import INGEST
@@ -37,6 +40,8 @@ from anbefal.ingest.sources import routes as sources
 from anbefal.ingest.state import IngestState
 from anbefal.ingest.webhooks import routes as webhooks
 from anbefal.ingest.webhooks.fetcher import Fetcher
+
+log = get_logger(__name__)
 
 
 def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
@@ -78,6 +83,14 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
         intake.deliveries.flush,
         poll_s=settings.ingest_delivery_log_flush_s,
     )
+
+    async def log_deliveries(stop: asyncio.Event) -> None:
+        await delivery_log.run(stop)
+        try:  # a clean stop writes what it counted since the last write
+            await delivery_log.run_once()
+        except (OSError, SQLAlchemyError) as exc:
+            log.warning("the last delivery counts were not written", error=repr(exc))
+
     state = IngestState(
         settings=settings,
         sessionmaker=runtime.sessionmaker,
@@ -96,7 +109,7 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
             pruner.run,
             relay.worker.run,
             expiry.worker.run,
-            delivery_log.run,
+            log_deliveries,
         ],  # fmt: skip
     )
 

@@ -4,9 +4,9 @@ webhook path (no database work per delivery), written by a worker every
 
 Only deliveries to a configured source are counted (an unknown source's are anyone's, and
 their sampled lines are in `unverified.py`); each line says how many, and the last one's time
-and trace id (the key to ingest's log), never a body or anything about the respondent. A copy
-that stops between two writes loses at most that second's counts: the lines inform, the
-answers themselves are in Kafka or kept as rejected.
+and trace id (the key to ingest's log), never a body or anything about the respondent. A clean
+stop writes what it holds; a copy that dies between two writes loses at most that second's
+counts: the lines inform, the answers themselves are in Kafka or kept as rejected.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import OrderedDict
+from typing import Any
 
 import asyncpg
 
@@ -58,13 +59,12 @@ class DedupeStore:
         self._waiting: list[tuple[list[Key], asyncio.Future[set[Key]]]] = []
         self._lookup_running = False
         self._lookup_task: asyncio.Task[None] | None = None
-        self._pool: asyncpg.Pool | None = None
-
-    async def _get_pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            # One connection for lookups, one for writes: both run in batches.
-            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=2)
-        return self._pool
+        # One connection for lookups, one for writes, each used by one loop at a time. Not a
+        # pool: a pool resets a connection after every use (one more statement and round
+        # trip), which cost as much CPU again as the lookup itself, a fifth of ingest's CPU
+        # per webhook (py-spy, bench/ingest.py --ingest-only).
+        self._lookups = _Connection(dsn)
+        self._writes = _Connection(dsn)
 
     def _remember_locally(self, keys: list[Key]) -> None:
         for key in keys:
@@ -98,8 +98,7 @@ class DedupeStore:
                 batch, self._waiting = self._waiting, []
                 keys = list({k for ks, _ in batch for k in ks})
                 try:
-                    pool = await self._get_pool()
-                    rows = await pool.fetch(
+                    rows = await self._lookups.fetch(
                         _LOOKUP, [k[0] for k in keys], [k[1] for k in keys], timeout=5
                     )
                     found = {(r["event_id"], r["version"]) for r in rows}
@@ -123,8 +122,9 @@ class DedupeStore:
             return 0
         keys, self._pending_store = self._pending_store, []
         try:
-            pool = await self._get_pool()
-            await pool.execute(_STORE, [k[0] for k in keys], [k[1] for k in keys], timeout=10)
+            await self._writes.execute(
+                _STORE, [k[0] for k in keys], [k[1] for k in keys], timeout=10
+            )
         except Exception as exc:
             log.warning(
                 "dedupe keys not stored; a redelivery will publish again",
@@ -143,5 +143,43 @@ class DedupeStore:
                 await self.flush()
         finally:
             await self.flush()
-            if self._pool is not None:
-                await self._pool.close()
+            await self.close()
+
+    async def close(self) -> None:
+        await self._lookups.close()
+        await self._writes.close()
+
+
+class _Connection:
+    """One connection, opened when first used and again after it failed."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._conn: asyncpg.Connection | None = None
+
+    async def _open(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(self._dsn, timeout=5)
+        return self._conn
+
+    async def fetch(self, query: str, *args: Any, timeout: float) -> list[asyncpg.Record]:
+        conn = await self._open()
+        try:
+            return list(await conn.fetch(query, *args, timeout=timeout))
+        except Exception:
+            await self.close()  # a timeout leaves the protocol mid-query: start afresh
+            raise
+
+    async def execute(self, query: str, *args: Any, timeout: float) -> None:
+        conn = await self._open()
+        try:
+            await conn.execute(query, *args, timeout=timeout)
+        except Exception:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=2)

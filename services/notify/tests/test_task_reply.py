@@ -210,3 +210,20 @@ async def test_erasure_clears_a_sent_reply(api: Any, page: httpx.AsyncClient) ->
     mail = (await _replies(api))[0][0]
     assert (mail.recipient, mail.subject, mail.body) == (None, "[erased]", "[erased]")
     assert mail.status == "cancelled"  # not sent yet: it never will be
+
+
+async def test_a_reply_form_without_the_sessions_token_sends_nothing(
+    api: Any, page: httpx.AsyncClient
+) -> None:
+    task_id = await _task(api, "ole@kunde.example")
+    html = (await page.get(f"/tasks/{task_id}")).text
+    forged = {**_form(html, subject="S", message="M"), "csrf": "guessed"}
+    refused = await page.post(f"/tasks/{task_id}/reply", data=forged)
+    assert refused.status_code == 403
+    elsewhere = await page.post(
+        f"/tasks/{task_id}/reply",
+        data=_form(html, subject="S", message="M"),
+        headers={"Origin": "http://evil.example"},
+    )
+    assert elsewhere.status_code == 403
+    assert (await _replies(api))[0] == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from anbefal.notify.models import SsoProvider
+from anbefal.notify.sso.models import SsoProvider
 from anbefal.notify.sso.oidc import Attempt, Provider, ProviderError, check_issuer, provider_http
 from anbefal.notify.sso.service import check_roles, person, role_for
 

@@ -25,9 +25,10 @@ from anbefal.common.crypto import Undecryptable
 from anbefal.common.deps import SessionDep, TenantPath, allow
 from anbefal.common.errors import NotFound, Unprocessable
 from anbefal.notify.dependencies import NotifyStateDep
-from anbefal.notify.models import OUTBOX, SsoProvider
+from anbefal.notify.models import OUTBOX
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.sso import service
+from anbefal.notify.sso.models import SsoProvider
 from anbefal.notify.sso.oidc import Attempt, ProviderError, Refused, check_issuer, provider_http
 from anbefal.notify.sso.words import sso_words
 from anbefal.notify.staff import sessions

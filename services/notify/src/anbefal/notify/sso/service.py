@@ -13,7 +13,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.notify.models import SsoProvider, StaffUser
+from anbefal.notify.models import StaffUser
+from anbefal.notify.sso.models import SsoProvider
 from anbefal.notify.staff import repository as staff_repository
 from anbefal.notify.staff import sessions
 from anbefal.notify.staff.service import LOGIN_ROLES

@@ -6,7 +6,6 @@ English and Danish, at phone width."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from anbefal.cli.users import add as add_staff
 from anbefal.common import topics
@@ -29,7 +28,6 @@ from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, asyncpg_ds
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 expect.set_options(timeout=20_000)
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 PASSWORD = "correct horse battery"
 PHONE = {"width": 390, "height": 844}
 STAFF = [("ada@acme.example", "admin", "en"), ("bo@acme.example", "admin", "da"),
@@ -81,16 +79,6 @@ async def system(stack: Any) -> AsyncIterator[System]:
         await publisher.stop()
         notify.stop()
         closed_loop.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is missing: `make test` installs it"
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
 
 
 async def log_in(browser: Browser, system: System, email: str) -> tuple[BrowserContext, Page]:

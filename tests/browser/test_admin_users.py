@@ -4,7 +4,6 @@ email becomes a password and a login; a deactivated user's open page loses acces
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from anbefal.cli.users import add as add_staff
 from anbefal.devstack.testing import ServiceProcess, asyncpg_dsn
@@ -20,7 +19,6 @@ from anbefal.devstack.testing import ServiceProcess, asyncpg_dsn
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 expect.set_options(timeout=20_000)
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 PASSWORD = "correct horse battery"
 PHONE = {"width": 390, "height": 844}
 
@@ -45,16 +43,6 @@ async def notify_env(stack: Any) -> AsyncIterator[tuple[ServiceProcess, str, str
         yield notify, tenant, url
     finally:
         notify.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is missing: `make test` installs it"
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
 
 
 async def log_in(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 from typer.testing import CliRunner
 
 from anbefal.cli.main import app
@@ -29,10 +28,6 @@ from anbefal.notify.dashboard.words import number
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 expect.set_options(timeout=20_000)
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 PASSWORD = "correct horse battery"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -138,16 +133,6 @@ async def scored(system: System) -> None:
         return sum(s["nps"] is not None for s in enps["segments"]) >= 4
 
     await wait_until(all_in, 180, "the demo's answers scored and the eNPS grid published")
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is missing: `make test` installs it"
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
 
 
 async def log_in(

@@ -4,7 +4,6 @@ salesperson without a login completing a task through the link in their mail, on
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +18,6 @@ from playwright.async_api import (
     Locator,
     Page,
     ViewportSize,
-    async_playwright,
     expect,
 )
 
@@ -37,7 +35,6 @@ from anbefal.devstack.testing import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 expect.set_options(timeout=20_000)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 PASSWORD = "correct horse battery"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 SALES = "sales@partner.example"  # named by the tenant's accounts; no login
@@ -92,16 +89,6 @@ async def env(stack: Any) -> AsyncIterator[tuple[ServiceProcess, str, str]]:
     finally:
         await publisher.stop()
         notify.stop()
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is missing: `make test` installs it"
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
 
 
 async def log_in(

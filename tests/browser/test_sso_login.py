@@ -5,7 +5,6 @@ staff pages with a session, the role from the group claim."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import sys
 import uuid
@@ -16,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from anbefal.cli.users import add as add_staff
 from anbefal.cli.users import deactivate as deactivate_staff
@@ -25,8 +24,6 @@ from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, free_port,
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 expect.set_options(timeout=20_000)
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -101,16 +98,6 @@ async def sso_env(stack: Any, provider: str) -> AsyncIterator[tuple[ServiceProce
         yield notify, tenant
     finally:
         notify.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is missing: `make test` installs it"
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
 
 
 async def sign_in(page: Page, notify: ServiceProcess, email: str, sub: str) -> None:

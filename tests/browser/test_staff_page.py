@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -17,7 +16,6 @@ from playwright.async_api import (
     BrowserContext,
     Page,
     Route,
-    async_playwright,
     expect,
 )
 
@@ -40,15 +38,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 # machine (the suite shares two cores with the other services' tests).
 expect.set_options(timeout=20_000)
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "correct horse battery"
 
 
@@ -110,18 +99,6 @@ async def page_env(stack: Any) -> AsyncIterator[tuple[ServiceProcess, str]]:
     finally:
         await publisher.stop()
         notify.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, (
-        "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
-    )
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
 
 
 async def log_in(

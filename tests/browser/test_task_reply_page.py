@@ -4,7 +4,6 @@ sink): in Danish at desktop width and in English at phone width."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,6 @@ from playwright.async_api import (
     BrowserContext,
     Page,
     ViewportSize,
-    async_playwright,
     expect,
 )
 
@@ -34,7 +32,6 @@ from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, call_task_
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 expect.set_options(timeout=20_000)
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 PASSWORD = "correct horse battery"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
@@ -113,16 +110,6 @@ async def reply_env(
         await publisher.stop()
         notify.stop()
         sink.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is missing: `make test` installs it"
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
 
 
 async def log_in(

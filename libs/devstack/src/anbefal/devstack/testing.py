@@ -11,14 +11,17 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from anbefal.common.crypto import key_spec
 from anbefal.common.db import asyncpg_dsn as asyncpg_dsn
@@ -204,3 +207,19 @@ def call_task_action(tenant: str, n: int) -> Action:
         priority=2,
         respondent=Respondent(key=f"c-{n}", name=f"Kunde {n}", phone=f"+45 12 34 56 {n:02d}"),
     )
+
+
+@contextlib.contextmanager
+def statements_run(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every statement `engine` sends PostgreSQL meanwhile: an executemany counts once per row
+    (it runs once per row), a multi-row VALUES once (its parameters are one flat tuple)."""
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, params: Any, ctx: Any, many: bool) -> None:
+        seen.extend([statement] * (len(params) if many and isinstance(params, list) else 1))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)

@@ -7,71 +7,110 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import Gauge
-from sqlalchemy import ColumnElement, false, func, or_, select, tuple_
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from anbefal.closed_loop.actions import ActionState, Book
 from anbefal.closed_loop.models import OUTBOX, ActionRow
 from anbefal.common import topics
+from anbefal.common.arrays import as_columns
 from anbefal.common.contact import seal_events
 from anbefal.common.datakeys import DataKeys
 from anbefal.common.events import Action
 from anbefal.common.outbox import OutboxEvent, enqueue
 
+# Every statement is constant SQL over arrays (`anbefal.common.arrays`): a batch of any size
+# loads its book in one statement and writes it back in two.
+_COLUMNS = (
+    "action_id", "tenant", "response_event_id", "rule_id", "type", "respondent_key",
+    "answered_at", "revision", "released_revision", "cancelled", "attach_to", "release_at",
+    "payload", "trace_id", "task_closed_at",
+)  # fmt: skip
+_READ = ", ".join("payload::text AS payload" if c == "payload" else c for c in _COLUMNS)
+_SELECT = f"SELECT {_READ} FROM closed_loop.actions "
+_LOCKED = text(
+    _SELECT + "WHERE response_event_id = ANY(CAST(:responses AS uuid[])) "
+    "OR action_id = ANY(CAST(:ids AS uuid[])) "
+    "OR (tenant, respondent_key) IN (SELECT * FROM unnest(CAST(:tenants AS text[]), "
+    "CAST(:keys AS text[]))) FOR UPDATE"
+)
+_HELD = text(
+    _SELECT + "WHERE release_at <= :now ORDER BY release_at LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_INSERT = text(
+    f"INSERT INTO closed_loop.actions ({', '.join(_COLUMNS)}) "
+    "SELECT * FROM unnest(CAST(:action_id AS uuid[]), CAST(:tenant AS text[]), "
+    "CAST(:response_event_id AS uuid[]), CAST(:rule_id AS text[]), CAST(:type AS text[]), "
+    "CAST(:respondent_key AS text[]), CAST(:answered_at AS timestamptz[]), "
+    "CAST(:revision AS int[]), CAST(:released_revision AS int[]), "
+    "CAST(:cancelled AS boolean[]), CAST(:attach_to AS uuid[]), "
+    "CAST(:release_at AS timestamptz[]), CAST(CAST(:payload AS text[]) AS jsonb[]), "
+    "CAST(:trace_id AS text[]), CAST(:task_closed_at AS timestamptz[]))"
+)
+_CHANGEABLE = (
+    "action_id", "revision", "released_revision", "cancelled", "attach_to", "release_at",
+    "payload", "trace_id", "task_closed_at",
+)  # fmt: skip
+_UPDATE = text(
+    "UPDATE closed_loop.actions AS a SET revision = u.revision, "
+    "released_revision = u.released_revision, cancelled = u.cancelled, "
+    "attach_to = u.attach_to, release_at = u.release_at, payload = CAST(u.payload AS jsonb), "
+    "trace_id = u.trace_id, task_closed_at = u.task_closed_at, updated_at = now() "
+    "FROM unnest(CAST(:action_id AS uuid[]), CAST(:revision AS int[]), "
+    "CAST(:released_revision AS int[]), CAST(:cancelled AS boolean[]), "
+    "CAST(:attach_to AS uuid[]), CAST(:release_at AS timestamptz[]), "
+    "CAST(:payload AS text[]), CAST(:trace_id AS text[]), "
+    "CAST(:task_closed_at AS timestamptz[])) "
+    "AS u(action_id, revision, released_revision, cancelled, attach_to, release_at, payload, "
+    "trace_id, task_closed_at) WHERE a.action_id = u.action_id"
+)
 
-def state_of(row: ActionRow) -> ActionState:
+
+def state_of(row: Any) -> ActionState:
+    """The state of a stored row (an `ActionRow`, or a row of its columns)."""
     return ActionState(
         action_id=row.action_id, tenant=row.tenant, response_event_id=row.response_event_id,
         rule_id=row.rule_id, type=row.type, respondent_key=row.respondent_key,
         answered_at=row.answered_at, revision=row.revision,
         released_revision=row.released_revision, cancelled=row.cancelled,
         attach_to=row.attach_to, release_at=row.release_at,
-        payload=Action.model_validate(row.payload), trace_id=row.trace_id,
+        payload=_action(row.payload), trace_id=row.trace_id,
         task_closed_at=row.task_closed_at,
     )  # fmt: skip
 
 
-def write(row: ActionRow, state: ActionState) -> None:
-    """The state's changeable fields onto its row (the identity fields never change)."""
-    row.revision, row.released_revision = state.revision, state.released_revision
-    row.cancelled, row.attach_to, row.release_at = (
-        state.cancelled,
-        state.attach_to,
-        state.release_at,
+def _action(payload: str | dict[str, Any]) -> Action:
+    # As text (the hot path reads `payload::text`), pydantic parses it without a dict between.
+    if isinstance(payload, str):
+        return Action.model_validate_json(payload)
+    return Action.model_validate(payload)
+
+
+def _values(state: ActionState, columns: tuple[str, ...]) -> tuple[object, ...]:
+    return tuple(
+        state.payload.model_dump_json() if c == "payload" else getattr(state, c) for c in columns
     )
-    row.payload = state.payload.model_dump(mode="json")
-    row.trace_id, row.task_closed_at = state.trace_id, state.task_closed_at
-
-
-def row_of(state: ActionState) -> ActionRow:
-    row = ActionRow(
-        action_id=state.action_id, tenant=state.tenant,
-        response_event_id=state.response_event_id, rule_id=state.rule_id, type=state.type,
-        respondent_key=state.respondent_key, answered_at=state.answered_at,
-    )  # fmt: skip
-    write(row, state)
-    return row
 
 
 @dataclass
 class StoredBook:
-    """A book loaded from PostgreSQL, with the rows it came from."""
+    """A book loaded from PostgreSQL (its rows locked)."""
 
     book: Book
-    rows: dict[uuid.UUID, ActionRow]
 
     async def save(self, session: AsyncSession) -> None:
+        """The new and changed states written back: one statement each, whatever their number."""
         new, changed = self.book.changes()
-        for state in changed:
-            write(self.rows[state.action_id], state)
-        for state in new:
-            row = row_of(state)
-            session.add(row)
-            self.rows[state.action_id] = row
+        if new:
+            rows = (_values(s, _COLUMNS) for s in new)
+            await session.execute(_INSERT, as_columns(rows, _COLUMNS))
+        if changed:
+            rows = (_values(s, _CHANGEABLE) for s in changed)
+            await session.execute(_UPDATE, as_columns(rows, _CHANGEABLE))
         self.book.checkpoint()
-        await session.flush()
 
 
 async def load_book(
@@ -84,16 +123,9 @@ async def load_book(
     locked: the releaser skips them until this transaction ends. With an answer's actions
     come those of the respondent they were decided for, which a version naming another
     respondent does not: the answers attached to them are theirs."""
-    conditions: list[ColumnElement[bool]] = []
-    if response_event_ids:
-        conditions.append(ActionRow.response_event_id.in_(response_event_ids))
-    if respondents:
-        conditions.append(tuple_(ActionRow.tenant, ActionRow.respondent_key).in_(list(respondents)))
-    if action_ids:
-        conditions.append(ActionRow.action_id.in_(action_ids))
-    if not conditions:
-        return StoredBook(Book(), {})
-    rows = await _locked(session, conditions)
+    if not (response_event_ids or respondents or action_ids):
+        return StoredBook(Book())
+    rows = await _locked(session, response_event_ids, respondents, action_ids)
     wanted = set(response_event_ids)
     others = {
         (r.tenant, r.respondent_key)
@@ -102,35 +134,30 @@ async def load_book(
     }
     if others:
         known = {r.action_id for r in rows}
-        more = await _locked(
-            session, [tuple_(ActionRow.tenant, ActionRow.respondent_key).in_(list(others))]
-        )
+        more = await _locked(session, (), others, ())
         rows += [r for r in more if r.action_id not in known]
-    return StoredBook(Book(state_of(r) for r in rows), {r.action_id: r for r in rows})
+    return StoredBook(Book(state_of(r) for r in rows))
 
 
-async def _locked(session: AsyncSession, conditions: list[ColumnElement[bool]]) -> list[ActionRow]:
-    rows = await session.scalars(
-        select(ActionRow)
-        .where(or_(false(), *conditions))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return list(rows)
+async def _locked(
+    session: AsyncSession,
+    response_event_ids: Collection[uuid.UUID],
+    respondents: Collection[tuple[str, str]],
+    action_ids: Collection[uuid.UUID],
+) -> list[Any]:
+    params = {
+        "responses": list(response_event_ids),
+        "ids": list(action_ids),
+        "tenants": [t for t, _ in respondents],
+        "keys": [k for _, k in respondents],
+    }
+    return list(await session.execute(_LOCKED, params))
 
 
 async def held_until(session: AsyncSession, now: datetime, limit: int) -> StoredBook:
     """Held revisions whose wait is over; rows a consumer is deciding on are skipped."""
-    rows = list(
-        await session.scalars(
-            select(ActionRow)
-            .where(ActionRow.release_at <= now)
-            .order_by(ActionRow.release_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
-    return StoredBook(Book(state_of(r) for r in rows), {r.action_id: r for r in rows})
+    rows = await session.execute(_HELD, {"now": now, "limit": limit})
+    return StoredBook(Book(state_of(r) for r in rows))
 
 
 def outbox_id(action: Action) -> uuid.UUID:

@@ -16,7 +16,6 @@ in-memory book) run this same code, so a dry run reports what production does.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -74,7 +73,7 @@ class Book:
         self.states: dict[uuid.UUID, ActionState] = {}
         self._by_response: dict[uuid.UUID, list[ActionState]] = defaultdict(list)
         self._by_respondent: dict[tuple[str, str], list[ActionState]] = defaultdict(list)
-        self._loaded: dict[uuid.UUID, ActionState] = {}
+        self._loaded: dict[uuid.UUID, tuple[object, ...]] = {}
         for state in states:
             self._remember(state)
         self.checkpoint()
@@ -99,11 +98,24 @@ class Book:
     def changes(self) -> tuple[list[ActionState], list[ActionState]]:
         """(new, changed) since the book was loaded or last checkpointed."""
         new = [s for i, s in self.states.items() if i not in self._loaded]
-        changed = [s for i, s in self.states.items() if i in self._loaded and s != self._loaded[i]]
+        changed = [
+            s
+            for i, s in self.states.items()
+            if i in self._loaded and _changeable(s) != self._loaded[i]
+        ]
         return new, changed
 
     def checkpoint(self) -> None:
-        self._loaded = {i: dataclasses.replace(s) for i, s in self.states.items()}
+        self._loaded = {i: _changeable(s) for i, s in self.states.items()}
+
+
+def _changeable(state: ActionState) -> tuple[object, ...]:
+    """The fields a decision may change (the others are the action's identity). A payload is
+    never changed in place, only replaced (`Action` is frozen)."""
+    return (
+        state.revision, state.released_revision, state.cancelled, state.attach_to,
+        state.release_at, state.payload, state.trace_id, state.task_closed_at,
+    )  # fmt: skip
 
 
 @dataclass

@@ -7,15 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.closed_loop.models import (
     TENANTS,
     AccountRow,
     AnswerRow,
-    Evaluated,
     PersonRow,
     RuleSetHistory,
     RuleSetRow,
@@ -31,6 +29,7 @@ from anbefal.closed_loop.owners import (
 )
 from anbefal.closed_loop.owners import SegmentOwner as SegmentOwnerDoc
 from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RoutingSettings, RuleSet, TenantRules
+from anbefal.common.arrays import as_columns
 from anbefal.common.events import SurveyResponse, TenantSettings
 
 
@@ -53,21 +52,37 @@ async def anonymity_k(session: AsyncSession, tenant: str) -> int:
     return stored.anonymity_k
 
 
+# The consumer's statements are constant SQL over arrays (`anbefal.common.arrays`).
+_CLAIM = text(
+    "INSERT INTO closed_loop.evaluated (event_id, version, tenant) "
+    "SELECT * FROM unnest(CAST(:event_id AS uuid[]), CAST(:version AS int[]), "
+    "CAST(:tenant AS text[])) ON CONFLICT DO NOTHING RETURNING event_id, version"
+)
+_STORE = text(
+    "INSERT INTO closed_loop.answers AS a (event_id, tenant, version, answered_at, response) "
+    "SELECT e, t, v, at, CAST(r AS jsonb) FROM unnest(CAST(:event_id AS uuid[]), "
+    "CAST(:tenant AS text[]), CAST(:version AS int[]), CAST(:answered_at AS timestamptz[]), "
+    "CAST(:response AS text[])) AS u(e, t, v, at, r) "
+    "ON CONFLICT (event_id) DO UPDATE SET tenant = excluded.tenant, "
+    "version = excluded.version, answered_at = excluded.answered_at, "
+    "response = excluded.response WHERE a.version < excluded.version RETURNING a.event_id"
+)
+_ACCOUNTS = text(
+    "SELECT tenant, account_id, salesperson, director FROM closed_loop.accounts "
+    "WHERE (tenant, account_id) IN (SELECT * FROM unnest(CAST(:tenant AS text[]), "
+    "CAST(:account_id AS text[])))"
+)
+
+
 async def claim_new(
     session: AsyncSession, responses: Sequence[SurveyResponse]
 ) -> set[tuple[uuid.UUID, int]]:
     """Record the (answer, version) pairs as evaluated; returns the pairs not seen before."""
     if not responses:
         return set()
-    stmt = (
-        insert(Evaluated)
-        .values(
-            [{"event_id": r.event_id, "version": r.version, "tenant": r.tenant} for r in responses]
-        )
-        .on_conflict_do_nothing()
-        .returning(Evaluated.event_id, Evaluated.version)
-    )
-    return {(e, v) for e, v in (await session.execute(stmt)).all()}
+    rows = ((r.event_id, r.version, r.tenant) for r in responses)
+    claimed = await session.execute(_CLAIM, as_columns(rows, ("event_id", "version", "tenant")))
+    return {(e, v) for e, v in claimed}
 
 
 async def store_answers(
@@ -78,23 +93,11 @@ async def store_answers(
     arriving late, it must not undo a newer one."""
     if not responses:
         return set()
-    values = [
-        {
-            "event_id": r.event_id,
-            "tenant": r.tenant,
-            "version": r.version,
-            "answered_at": r.answered_at,
-            "response": r.model_dump(mode="json"),
-        }
-        for r in responses
-    ]
-    stmt = insert(AnswerRow).values(values)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=[AnswerRow.event_id],
-        set_={k: stmt.excluded[k] for k in values[0] if k != "event_id"},
-        where=AnswerRow.version < stmt.excluded.version,
-    ).returning(AnswerRow.event_id)
-    return set((await session.scalars(upsert)).all())
+    rows = (
+        (r.event_id, r.tenant, r.version, r.answered_at, r.model_dump_json()) for r in responses
+    )
+    names = ("event_id", "tenant", "version", "answered_at", "response")
+    return set((await session.scalars(_STORE, as_columns(rows, names))).all())
 
 
 async def tenant_rules(
@@ -122,12 +125,7 @@ async def directories(
     found_accounts: dict[str, dict[str, AccountOwner]] = {t: {} for t in tenants}
     wanted = [(t, a) for t, ids in accounts.items() for a in ids]
     if wanted:
-        rows = await session.scalars(
-            select(AccountRow).where(
-                AccountRow.tenant.in_(tenants),
-                AccountRow.account_id.in_({a for _, a in wanted}),
-            )
-        )
+        rows = await session.execute(_ACCOUNTS, as_columns(wanted, ("tenant", "account_id")))
         for r in rows:
             found_accounts[r.tenant][r.account_id] = AccountOwner(
                 account_id=r.account_id, salesperson=r.salesperson, director=r.director

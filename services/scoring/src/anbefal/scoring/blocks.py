@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from anbefal.scoring.arrays import as_columns
+from anbefal.common.arrays import as_columns
 from anbefal.scoring.grid import Block, group_of, publishable
 from anbefal.scoring.models import EnpsBlock
 from anbefal.scoring.nps import Figures

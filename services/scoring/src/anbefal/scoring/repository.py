@@ -12,9 +12,9 @@ import orjson
 from sqlalchemy import ColumnElement, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common.arrays import as_columns
 from anbefal.common.events import SurveyResponse
 from anbefal.common.nps import category
-from anbefal.scoring.arrays import as_columns
 from anbefal.scoring.blocks import BlockKey, add_to_blocks
 from anbefal.scoring.grid import group_of
 from anbefal.scoring.models import (

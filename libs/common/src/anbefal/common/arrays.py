@@ -1,4 +1,9 @@
-"""Rows as one array per column: the shape scoring's constant `unnest` statements take."""
+"""Rows as one array per column: the shape constant `unnest` statements take.
+
+A consumer's batch written with `INSERT ... SELECT * FROM unnest(CAST(:a AS uuid[]), ...)` (or an
+`UPDATE ... FROM unnest(...)`) is the same SQL whatever the batch size: compiled once, prepared
+once per connection, one round trip per table. A multi-row VALUES built by SQLAlchemy is new
+SQL for every size and costs more CPU to compile than the rows cost to write."""
 
 from __future__ import annotations
 

@@ -65,3 +65,29 @@ async def test_a_lookup_is_one_statement_and_survives_a_lost_connection(stack: A
     finally:
         stop.set()
         await writer
+
+
+async def test_a_lookup_that_hangs_fails_open_within_its_deadline() -> None:
+    """Every request waiting for a stuck lookup is answered from memory by the deadline, and a
+    request that goes away does not take the others' answer with it."""
+    store = DedupeStore("postgresql://unused", lookup_timeout_s=0.3)
+    hung = asyncio.Event()
+
+    async def stuck(*_: Any, **__: Any) -> list[Any]:
+        hung.set()
+        await asyncio.sleep(3600)
+        return []
+
+    store._lookups.fetch = stuck  # type: ignore[method-assign]
+    remembered = (uuid.uuid4(), 1)
+    store.remember([remembered])
+    fresh = [(uuid.uuid4(), 1) for _ in range(3)]
+    started = asyncio.get_running_loop().time()
+    leaving = asyncio.create_task(store.seen([fresh[0]]))
+    waiting = [asyncio.create_task(store.seen([k, remembered])) for k in fresh[1:]]
+    await hung.wait()
+    leaving.cancel()
+    answers = await asyncio.gather(*waiting)
+    assert answers == [{remembered}, {remembered}]
+    assert asyncio.get_running_loop().time() - started < 1.5
+    await store.close()

@@ -17,7 +17,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.app import Runtime, Wiring, create_service_app, service_consumer
-from anbefal.common.contact import ContactSealer
 from anbefal.common.datakeys import DataKeys
 from anbefal.common.db import asyncpg_dsn
 from anbefal.common.logging import get_logger
@@ -29,6 +28,7 @@ from anbefal.ingest import handlers, retention
 from anbefal.ingest.answers import routes as answers
 from anbefal.ingest.intake.dedupe import DedupeStore
 from anbefal.ingest.intake.gate import Intake
+from anbefal.ingest.intake.sealing import SharedSealer
 from anbefal.ingest.models import CONSUMER_TABLES, OUTBOX
 from anbefal.ingest.privacy import routes as privacy
 from anbefal.ingest.privacy.retention import anonymisers
@@ -48,7 +48,7 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
     settings = runtime.settings
     dedupe = DedupeStore(asyncpg_dsn(settings.database_url))
     keyring = settings.keyring()
-    sealer = ContactSealer(DataKeys(keyring), runtime.sessionmaker)
+    sealer = SharedSealer(DataKeys(keyring), runtime.sessionmaker)
     fetcher = Fetcher(settings, runtime.sessionmaker, runtime.publisher, dedupe, sealer)
 
     async def prune(session: AsyncSession) -> int:

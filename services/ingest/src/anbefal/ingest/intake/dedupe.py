@@ -4,8 +4,9 @@ A delivery of an answer version that was already published is acknowledged again
 event. The keys live in `ingest.seen_answers`, but one query per request would make the
 database the webhook's bottleneck, so:
 
-- lookups are micro-batched: every request that arrives while a lookup is running shares the
-  next one (one `unnest` query for all of them);
+- lookups are micro-batched (`coalesce.py`): every request that arrives while a lookup is
+  running shares the next one (one `unnest` query for all of them), within one deadline per
+  batch;
 - keys are remembered in memory at once and written in the background, in batches;
 - recent keys are answered from memory, so a quick retry of the same delivery is a duplicate
   even before its key reached the table.
@@ -26,6 +27,7 @@ from typing import Any
 import asyncpg
 
 from anbefal.common.logging import get_logger
+from anbefal.ingest.intake.coalesce import Coalescer
 
 log = get_logger(__name__)
 
@@ -51,14 +53,11 @@ class DedupeStore:
         recent_max: int = 200_000,
     ) -> None:
         self._dsn = dsn
-        self._lookup_timeout_s = lookup_timeout_s
         self._flush_interval_s = flush_interval_s
         self._recent: OrderedDict[Key, None] = OrderedDict()
         self._recent_max = recent_max
         self._pending_store: list[Key] = []
-        self._waiting: list[tuple[list[Key], asyncio.Future[set[Key]]]] = []
-        self._lookup_running = False
-        self._lookup_task: asyncio.Task[None] | None = None
+        self._lookup = Coalescer(self._query, timeout_s=lookup_timeout_s)
         # One connection for lookups, one for writes, each used by one loop at a time. Not a
         # pool: a pool resets a connection after every use (one more statement and round
         # trip), which cost as much CPU again as the lookup itself, a fifth of ingest's CPU
@@ -79,38 +78,21 @@ class DedupeStore:
         unknown = [k for k in keys if k not in known]
         if not unknown:
             return known
-        future: asyncio.Future[set[Key]] = asyncio.get_running_loop().create_future()
-        self._waiting.append((unknown, future))
-        if not self._lookup_running:
-            self._lookup_running = True
-            self._lookup_task = asyncio.create_task(self._lookup_loop())
         try:
-            async with asyncio.timeout(self._lookup_timeout_s):
-                return known | await asyncio.shield(future)
+            found = await self._lookup(unknown)
         except Exception as exc:
             log.warning("dedupe lookup failed; publishing without it", error=repr(exc))
             return known
+        return known | {k for k, hit in zip(unknown, found, strict=True) if hit}
 
-    async def _lookup_loop(self) -> None:
-        """Serve every waiting request with one query, until nobody waits."""
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting, []
-                keys = list({k for ks, _ in batch for k in ks})
-                try:
-                    rows = await self._lookups.fetch(
-                        _LOOKUP, [k[0] for k in keys], [k[1] for k in keys], timeout=5
-                    )
-                    found = {(r["event_id"], r["version"]) for r in rows}
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_result(found)
-                except Exception as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-        finally:
-            self._lookup_running = False
+    async def _query(self, keys: list[Key]) -> list[bool]:
+        """One statement for the keys of every request that shares this lookup."""
+        unique = list(dict.fromkeys(keys))
+        rows = await self._lookups.fetch(
+            _LOOKUP, [k[0] for k in unique], [k[1] for k in unique], timeout=5
+        )
+        found = {(r["event_id"], r["version"]) for r in rows}
+        return [k in found for k in keys]
 
     def remember(self, keys: list[Key]) -> None:
         """Record published versions: in memory now, in PostgreSQL by the next flush."""
@@ -146,6 +128,7 @@ class DedupeStore:
             await self.close()
 
     async def close(self) -> None:
+        self._lookup.cancel()
         await self._lookups.close()
         await self._writes.close()
 

@@ -124,12 +124,16 @@ async def receive_webhook(request: Request) -> Response:
     source = _path_value(request, "source", _SOURCE)
     state = await get_state(request)  # a bare route: no dependency injection
     intake = state.intake
-    trace_id = request_trace_id(request.headers.get("x-request-id"))
+    # Decoded once (as Starlette's Headers would, latin-1), not looked up name by name.
+    headers = {
+        k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]
+    }
+    trace_id = request_trace_id(headers.get("x-request-id"))
 
     async def unverified(refusal: ServiceError, size: int) -> Response:
         """Anyone can send this: a sampled line at most, no body, no id, its own rate."""
         client = request.client.host if request.client else "-"
-        user_agent = request.headers.get("user-agent")
+        user_agent = headers.get("user-agent")
         return await intake.unverified.refuse(
             Arrival(tenant, source, client, size, user_agent), refusal
         )
@@ -153,8 +157,9 @@ async def receive_webhook(request: Request) -> Response:
         )
     delivery = Delivery(
         body=body,
-        headers={k.lower(): v for k, v in request.headers.items()},
-        query=dict(request.query_params),
+        headers=headers,
+        # Only Jotform's hook URL carries a query (its token): parsed when there is one.
+        query=dict(request.query_params) if request.scope.get("query_string") else {},
     )
     try:
         ADAPTERS[config.tool].verify(delivery, config)

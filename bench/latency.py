@@ -217,10 +217,13 @@ async def scrape_hops(system: ChaosSystem) -> Hops:
         for service, process in system.processes.items():
             text = (await client.get(f"{process.metrics_url}/metrics")).text
             for family in text_string_to_metric_families(text):
-                if family.name != "anbefal_hop_seconds":
+                if family.name not in ("anbefal_hop_seconds", "anbefal_hop_part_seconds"):
                     continue
                 for sample in family.samples:
-                    key = (service, sample.labels["stage"])
+                    stage = sample.labels["stage"]
+                    if "part" in sample.labels:  # listed under its stage, indented
+                        stage = f"{stage}  · {sample.labels['part']}"
+                    key = (service, stage)
                     buckets, total = hops.get(key, ({}, 0.0))
                     if sample.name.endswith("_bucket"):
                         buckets[float(sample.labels["le"])] = sample.value

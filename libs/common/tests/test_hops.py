@@ -37,3 +37,30 @@ def test_observe_counts_each_start_in_its_stage() -> None:
     hops.observe(stage, hops.record_times([10_000, 10_500]), now=11.0)
     assert value(stage, "_count") - before_count == 2
     assert value(stage, "_sum") - before_sum == 1.5
+
+
+def part(stage: str, name: str) -> float:
+    labels = {"stage": stage, "part": name}
+    return REGISTRY.get_sample_value("anbefal_hop_part_seconds_sum", labels) or 0.0
+
+
+def test_a_consumer_hop_is_split_into_waiting_for_the_loop_the_fetch_and_the_transaction() -> None:
+    stage = hops.consumed("test.parts", "unit")
+    parts = (hops.LOOP_BUSY, hops.FETCH, hops.TRANSACTION)
+    before = [part(stage, p) for p in parts]
+    # One record there before the loop asked (it waited 2 s for the loop), one after.
+    hops.observe_consumed(stage, [8.0, 10.5], asked=10.0, fetched=11.0, committed=11.25)
+    after = [part(stage, p) for p in parts]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [2.0, 1.0 + 0.5, 0.5]
+    assert value(stage, "_sum") == 3.25 + 0.75
+
+
+def test_a_relay_hop_is_split_into_waiting_the_produce_and_the_commit() -> None:
+    stage = hops.published("test.outbox", "test.parts")
+    hops.observe_relayed(stage, [1.0], taken=1.5, acked=1.75, committed=2.0)
+    assert [part(stage, p) for p in (hops.UNTIL_RELAYED, hops.PRODUCE, hops.COMMIT)] == [
+        0.5,
+        0.25,
+        0.25,
+    ]
+    assert value(stage, "_sum") == 1.0

@@ -20,12 +20,32 @@ from collections.abc import Iterable
 
 from prometheus_client import Histogram
 
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 HOP_SECONDS = Histogram(
     "anbefal_hop_seconds",
     "Time of one hop between an answer's 202 and its task and mail, by stage",
     ["stage"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+    buckets=_BUCKETS,
 )
+HOP_PART_SECONDS = Histogram(
+    "anbefal_hop_part_seconds",
+    "Where a hop's time went: each part of a stage, waiting or working (see hops.py)",
+    ["stage", "part"],
+    buckets=_BUCKETS,
+)
+
+# The parts of a consumer hop, in order: the record was there before the loop asked for it
+# (it waited for the batch before), the fetch (from when the record was there or the loop
+# asked, whichever came later, to the fetch's return), and the batch's decoding and
+# transaction up to the commit.
+LOOP_BUSY = "loop busy"
+FETCH = "fetch"
+TRANSACTION = "transaction"
+# The parts of a relay hop: the row waited (the writing transaction, then the relay's wake
+# or its step before), the broker's acknowledgement, and the relay's commit.
+UNTIL_RELAYED = "until relayed"
+PRODUCE = "produce"
+COMMIT = "commit"
 
 EMAIL_SENT = "email queued -> sent"
 
@@ -55,3 +75,37 @@ def observe(stage: str, since: Iterable[float], now: float) -> None:
     histogram = HOP_SECONDS.labels(stage)
     for seconds in elapsed(since, now):
         histogram.observe(seconds)
+
+
+def observe_consumed(
+    stage: str, since: Iterable[float], *, asked: float, fetched: float, committed: float
+) -> None:
+    """A consumer hop and its parts: records there at `since`, the loop asked for them at
+    `asked`, the fetch returned them at `fetched`, their transaction committed at `committed`
+    (all epoch seconds)."""
+    since = list(since)
+    observe(stage, since, committed)
+    busy, fetch = HOP_PART_SECONDS.labels(stage, LOOP_BUSY), HOP_PART_SECONDS.labels(stage, FETCH)
+    for at in since:
+        busy.observe(max(0.0, asked - at))
+        fetch.observe(max(0.0, fetched - max(at, asked)))
+    work = max(0.0, committed - fetched)
+    transaction = HOP_PART_SECONDS.labels(stage, TRANSACTION)
+    for _ in since:
+        transaction.observe(work)
+
+
+def observe_relayed(
+    stage: str, since: Iterable[float], *, taken: float, acked: float, committed: float
+) -> None:
+    """A relay hop and its parts: rows written at `since`, taken by the relay's step at
+    `taken`, acknowledged by the broker at `acked`, marked published at `committed`."""
+    since = list(since)
+    observe(stage, since, committed)
+    waited = HOP_PART_SECONDS.labels(stage, UNTIL_RELAYED)
+    for at in since:
+        waited.observe(max(0.0, taken - at))
+    for part, seconds in ((PRODUCE, acked - taken), (COMMIT, committed - acked)):
+        histogram = HOP_PART_SECONDS.labels(stage, part)
+        for _ in since:
+            histogram.observe(max(0.0, seconds))

@@ -135,6 +135,7 @@ class OutboxRelay:
         ).all()
         if not rows:
             return 0
+        taken = time.time()
         by_topic: dict[str, list[OutRecord]] = {}
         written: dict[str, list[float]] = {}
         for row in rows:
@@ -143,13 +144,20 @@ class OutboxRelay:
             written.setdefault(row.topic, []).append(row.created_at.timestamp())
         for topic, records in by_topic.items():
             await self._publisher.send_many(topic, records)
+        acked = time.time()
         await session.execute(
             update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=func.now())
         )
-        on_commit(session, partial(self._observe, written))
+        on_commit(session, partial(self._observe, written, taken, acked))
         return len(rows)
 
-    def _observe(self, written: dict[str, list[float]]) -> None:
+    def _observe(self, written: dict[str, list[float]], taken: float, acked: float) -> None:
         now = time.time()
         for topic, created in written.items():
-            hops.observe(hops.published(self._table.fullname, topic), created, now)
+            hops.observe_relayed(
+                hops.published(self._table.fullname, topic),
+                created,
+                taken=taken,
+                acked=acked,
+                committed=now,
+            )

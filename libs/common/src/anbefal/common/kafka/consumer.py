@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -174,7 +175,9 @@ class ConsumerLoop:
     async def _poll(self, consumer: AIOKafkaConsumer) -> None:
         positions = self._offsets.positions
         while not self._stopping.is_set():
+            asked = time.time()
             batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
+            timing = _Timing(asked, time.time())
             fetched = False
             self.health.in_batch = True
             try:
@@ -183,7 +186,7 @@ class ConsumerLoop:
                 }
                 if batch and not self._stopping.is_set():
                     fetched = True
-                    await self._process(consumer, batch)
+                    await self._process(consumer, batch, timing)
             finally:
                 self.health.in_batch = False
             self.health.polled(
@@ -213,6 +216,7 @@ class ConsumerLoop:
         self,
         consumer: AIOKafkaConsumer,
         fetched: dict[TopicPartition, list[ConsumerRecord[Any, Any]]],
+        timing: _Timing,
     ) -> None:
         batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
         spans: dict[TopicPartition, tuple[int, int]] = {}  # partition -> (expected, end)
@@ -245,8 +249,16 @@ class ConsumerLoop:
                     consumer.seek(tp, expected)
                 await self._sleep(1.0)
                 return
+            committed = time.time()
             for tp, records in batch.items():
                 self._committed(tp, records, spans[tp][1], dead.get(tp, 0))
+                hops.observe_consumed(
+                    hops.consumed(tp.topic, self.group_id),
+                    hops.record_times(r.timestamp for r in records),
+                    asked=timing.asked,
+                    fetched=timing.fetched,
+                    committed=committed,
+                )
 
     def _committed(
         self, tp: TopicPartition, records: list[ConsumerRecord[Any, Any]], end: int, dead: int
@@ -265,11 +277,6 @@ class ConsumerLoop:
                 next_offset=end,
             )
         self.health.last_progress = time.monotonic()
-        hops.observe(
-            hops.consumed(tp.topic, self.group_id),
-            hops.record_times(r.timestamp for r in records),
-            time.time(),
-        )
         metrics.RECORDS_PROCESSED.labels(self.group_id, tp.topic).inc(len(records))
         # One line per committed batch; it carries the batch's trace ids (see tracing.py).
         self._log.info(
@@ -350,6 +357,14 @@ class ConsumerLoop:
                 record = by_offset[(message.topic, message.partition, message.offset)]
                 poison.append((record, f"{reason}: {error!r}"))
         return poison
+
+
+@dataclass(frozen=True)
+class _Timing:
+    """When the loop asked for a batch and when the fetch returned it (epoch seconds)."""
+
+    asked: float
+    fetched: float
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

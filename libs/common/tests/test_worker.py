@@ -174,3 +174,34 @@ async def test_a_commit_anywhere_in_the_process_wakes_the_workers_of_its_channel
     finally:
         stop.set()
         await task
+
+
+async def test_a_commit_during_a_step_that_found_nothing_is_not_missed(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """A writer that commits while the worker's step runs, after the step looked and found
+    nothing, wakes the worker again: its work is taken at once, not at the next poll."""
+    steps: list[list[str]] = []
+
+    async def step(session: AsyncSession) -> int:
+        seen = await stored(db)
+        if not steps:
+            # The step has looked; now a writer commits before the step returns.
+            async with db() as writer, writer.begin():
+                await insert(writer, "f")
+                wake_on_commit(writer, "late-channel")
+        steps.append(seen)
+        return 0
+
+    async def steps_taken(n: int) -> bool:
+        return len(steps) >= n
+
+    stop = asyncio.Event()
+    worker = PollingWorker("test", db, step, poll_s=3600, wakes_on="late-channel")
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        await wait_until(lambda: steps_taken(2), 10, "a step after the late commit")
+        assert steps == [[], ["f"]]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)

@@ -102,6 +102,10 @@ class PollingWorker:
 
     async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            # Cleared before the step, not after: a commit that wakes the worker while the
+            # step runs (after it looked and found nothing) must start another step, not
+            # wait for the poll interval.
+            self._wake.clear()
             try:
                 done = await self.run_once()
             except Exception as exc:
@@ -114,7 +118,6 @@ class PollingWorker:
                 done = 0
             if done:
                 continue  # drain the backlog before sleeping
-            self._wake.clear()
             waiters = {asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())}
             await asyncio.wait(waiters, timeout=self._poll_s, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:

@@ -532,3 +532,38 @@ async def test_a_polls_partitions_are_applied_in_one_transaction(stack: Any) -> 
     finally:
         await conn.close()
     assert stored == len(answers)
+
+
+async def test_records_that_come_during_a_batch_are_fetched_meanwhile_and_make_the_next_one(
+    stack: Any,
+) -> None:
+    """While a batch's transaction runs, the loop keeps fetching: every record that came
+    meanwhile is in the next batch, so a record waits for the batch in flight at most, not
+    also for a fetch that starts only once that batch is done."""
+    release = asyncio.Event()
+    batches: list[list[str]] = []
+
+    async def held(ctx: HandlerContext[Any], answers: Sequence[SurveyResponse]) -> None:
+        batches.append([a.source.response_id for a in answers])
+        if len(batches) == 1:
+            await release.wait()
+        await store(ctx, answers)
+
+    async def handling(n: int) -> bool:
+        return len(batches) >= n
+
+    async with _rig(stack, "prefetch") as rig:
+        loop = await rig.loop_at_the_end(handler=held)
+        async with _running(loop):
+            await rig.send(rig.answers(1))
+            await wait_until(lambda: handling(1), 30, "the first batch")
+            for answer in rig.answers(5, first=1):
+                await rig.send([answer])  # one at a time, each acknowledged by the broker
+
+            async def fetched_ahead() -> bool:
+                return loop.fetched_ahead == 5
+
+            await wait_until(fetched_ahead, 30, "the five records fetched during the batch")
+            release.set()
+            await rig.wait_stored(6)
+        assert batches == [["r-0"], ["r-1", "r-2", "r-3", "r-4", "r-5"]]

@@ -6,7 +6,8 @@ processed and advances each partition's stored offset with a compare-and-set (of
 transaction costs more than the records in it, so one per poll (not one per partition) is what
 keeps a quiet consumer's latency and a busy one's throughput. The path of a record:
 
-    run -> _poll (getmany) -> _process (the poll's batch)
+    run -> _poll (Prefetcher.take: what was fetched while the last batch ran; prefetch.py)
+        -> _process (the poll's batch)
         -> _apply (decode; one transaction: handlers, poison isolation, dead letters, offsets)
         -> Subscriptions.dispatch (each handler gets the batch's events of its type)
 
@@ -36,6 +37,7 @@ from anbefal.common.kafka.connection import KafkaConnection, as_connection
 from anbefal.common.kafka.dead_letters import DeadLetters
 from anbefal.common.kafka.messages import Message, Poison, decode_records
 from anbefal.common.kafka.offsets import Fenced, OffsetStore
+from anbefal.common.kafka.prefetch import Prefetcher
 from anbefal.common.kafka.producer import Publisher
 from anbefal.common.kafka.subscriptions import Subscriptions
 from anbefal.common.kafka.watchdog import ConsumerHealth, Watchdog
@@ -92,6 +94,7 @@ class ConsumerLoop:
         self._max_poll_interval_ms = max_poll_interval_ms
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
+        self._prefetcher: Prefetcher | None = None
         self._offsets = OffsetStore(sessionmaker, tables.offsets, group_id)
         self._dead_letters = DeadLetters(publisher, tables.dead_letters, group_id)
         self.health = ConsumerHealth()
@@ -172,26 +175,41 @@ class ConsumerLoop:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
+    @property
+    def fetched_ahead(self) -> int:
+        """Records fetched while a batch ran, waiting for the next one."""
+        return self._prefetcher.waiting if self._prefetcher is not None else 0
+
     async def _poll(self, consumer: AIOKafkaConsumer) -> None:
         positions = self._offsets.positions
-        while not self._stopping.is_set():
-            asked = time.time()
-            batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
-            timing = _Timing(asked, time.time())
-            fetched = False
-            self.health.in_batch = True
+        async with Prefetcher(consumer, self._max_records) as prefetcher:
+            self._prefetcher = prefetcher
             try:
-                batch = {
-                    tp: records for tp, records in batches.items() if tp in positions and records
-                }
-                if batch and not self._stopping.is_set():
-                    fetched = True
-                    await self._process(consumer, batch, timing)
+                while not self._stopping.is_set():
+                    asked = time.time()
+                    batches = await prefetcher.take()
+                    timing = _Timing(asked, time.time())
+                    fetched = False
+                    self.health.in_batch = True
+                    try:
+                        batch = {tp: rs for tp, rs in batches.items() if tp in positions}
+                        if batch and not self._stopping.is_set():
+                            fetched = True
+                            with prefetcher.batch():
+                                await self._process(consumer, batch, timing)
+                    finally:
+                        self.health.in_batch = False
+                    self.health.polled(
+                        consumer, positions, self.group_id, got_any=bool(batches), fetched=fetched
+                    )
             finally:
-                self.health.in_batch = False
-            self.health.polled(
-                consumer, positions, self.group_id, got_any=bool(batches), fetched=fetched
-            )
+                self._prefetcher = None
+
+    def _seek(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+        """Seek, and forget what was fetched ahead from the old position."""
+        consumer.seek(tp, offset)
+        if self._prefetcher is not None:
+            self._prefetcher.drop([tp])
 
     async def load_positions(self, assigned: Iterable[TopicPartition]) -> None:
         """Read (or create) the stored offsets of newly assigned partitions and seek to them."""
@@ -201,16 +219,19 @@ class ConsumerLoop:
         if not claimed:
             return
         for tp, offset in claimed.items():
-            self._consumer.seek(tp, offset)
+            self._seek(self._consumer, tp, offset)
         self._log.info(
             "partitions assigned",
             partitions={f"{tp.topic}[{tp.partition}]": o for tp, o in claimed.items()},
         )
 
     def forget(self, revoked: Iterable[TopicPartition]) -> None:
+        revoked = list(revoked)
         for tp in revoked:
             self._offsets.release([tp])
             self.health.forget(tp)
+        if self._prefetcher is not None:
+            self._prefetcher.drop(revoked)
 
     async def _process(
         self,
@@ -238,7 +259,7 @@ class ConsumerLoop:
                 for tp in spans:
                     stored = await self._offsets.reload(tp)
                     if stored is not None:
-                        consumer.seek(tp, stored)
+                        self._seek(consumer, tp, stored)
                 return
             except Exception as exc:
                 if not is_transient(exc):
@@ -246,7 +267,7 @@ class ConsumerLoop:
                 metrics.BATCH_RETRIES.labels(self.group_id, type(exc).__name__).inc()
                 self._log.warning("batch failed; will retry", error=repr(exc))
                 for tp, (expected, _) in spans.items():
-                    consumer.seek(tp, expected)
+                    self._seek(consumer, tp, expected)
                 await self._sleep(1.0)
                 return
             committed = time.time()

@@ -7,13 +7,16 @@ import asyncio
 import contextlib
 from typing import Any
 
+import aiokafka.client
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.protocol.metadata import MetadataRequest
 from aiokafka.structs import TopicPartition
 
 from anbefal.common import topics
 from anbefal.common.kafka import BrokerUnavailable, Publisher
+from anbefal.common.partitioner import KeyPartitioner
 from anbefal.devstack.testing import end_offsets
 
 pytestmark = pytest.mark.integration
@@ -157,3 +160,113 @@ async def test_a_batch_waits_for_a_busy_partition_within_its_timeout() -> None:
     assert not busy.stopped
     publisher._producer = None
     await publisher.stop()
+
+
+async def test_a_ready_publisher_has_the_leaders_of_its_topics_before_the_first_record(
+    stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first record to each partition after start-up needs no metadata request and no new
+    connection: the publisher asked for both while it connected, so a cold start on a busy
+    machine does not cost a request its 1.5 s produce timeout."""
+    opened: list[str] = []
+    asked: list[str] = []
+    create_conn = aiokafka.client.create_conn
+    send = aiokafka.client.AIOKafkaClient.send
+
+    async def counting_create_conn(host: str, port: int, **kwargs: Any) -> Any:
+        opened.append(f"{host}:{port}")
+        return await create_conn(host, port, **kwargs)
+
+    async def counting_send(self: Any, node_id: Any, request: Any, **kwargs: Any) -> Any:
+        asked.append(type(request).__name__)
+        return await send(self, node_id, request, **kwargs)
+
+    monkeypatch.setattr(aiokafka.client, "create_conn", counting_create_conn)
+    monkeypatch.setattr(aiokafka.client.AIOKafkaClient, "send", counting_send)
+    topic = topics.SCORES  # consumed by nobody in the suite
+    partitions = len(await end_offsets(stack.kafka.bootstrap, [topic]))
+    publisher = Publisher(
+        stack.kafka.bootstrap, timeout=10, client_id="warm-test", warm=[topic, topics.ACTIONS]
+    )
+    await publisher.start()
+    try:
+        await publisher.wait_ready(30)
+        opened.clear()
+        asked.clear()
+        # One record to each partition: keys until every partition had one.
+        keys: dict[int, bytes] = {}
+        for i in range(1000):
+            key = f"warm:{i}".encode()
+            keys.setdefault(KeyPartitioner()(key, list(range(partitions)), []), key)
+            if len(keys) == partitions:
+                break
+        for key in keys.values():
+            await publisher.send(topic, b"warm", key=key)
+    finally:
+        await publisher.stop()
+    assert opened == []
+    assert MetadataRequest.__name__ not in asked
+
+
+class _Cluster:
+    """Three brokers leading a topic's six partitions in turn, known once asked for."""
+
+    def __init__(self) -> None:
+        self.known: set[str] = set()
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        return set(range(6)) if topic in self.known else None
+
+    def leader_for_partition(self, tp: TopicPartition) -> int:
+        return 1 + tp.partition % 3
+
+
+class _ColdClient:
+    def __init__(self) -> None:
+        self.cluster = _Cluster()
+        self.tracked: set[str] = set()
+        self.connected: set[int] = set()
+
+    def add_topic(self, topic: str) -> asyncio.Future[bool]:
+        self.tracked.add(topic)
+        return self.force_metadata_update()
+
+    def force_metadata_update(self) -> asyncio.Future[bool]:
+        self.cluster.known |= self.tracked
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        done.set_result(True)
+        return done
+
+    async def ready(self, node_id: int) -> bool:
+        self.connected.add(node_id)
+        return True
+
+
+class _ColdProducer:
+    """A producer that knows no topic and has no connection to a leader after start()."""
+
+    def __init__(self) -> None:
+        self.client = _ColdClient()
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+
+async def test_the_publisher_connects_to_every_leader_of_its_topics_before_it_is_ready(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    producer = _ColdProducer()
+    publisher = Publisher(
+        "127.0.0.1:9", timeout=1.5, client_id="cold-test", warm=[topics.RESPONSES]
+    )
+    monkeypatch.setattr(publisher, "_new_producer", lambda: producer)
+    await publisher.start()
+    try:
+        await publisher.wait_ready(5)
+        assert producer.client.cluster.known == {topics.RESPONSES}
+        assert producer.client.connected == {1, 2, 3}
+    finally:
+        await publisher.stop()

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 
+from anbefal.common import topics
 from anbefal.common.app.errors import install_error_handlers
 from anbefal.common.app.health import health_router
 from anbefal.common.app.limits import RequestLimits
@@ -60,6 +61,7 @@ def create_service_app(
             timeout=settings.produce_timeout_s,
             batch_timeout=settings.produce_batch_timeout_s,
             client_id=name,
+            warm=[topic.name for topic in topics.ALL_TOPICS],
         )
         await publisher.start()
         runtime = Runtime(

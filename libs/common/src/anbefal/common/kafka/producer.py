@@ -12,6 +12,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.structs import TopicPartition
 
 from anbefal.common import metrics, tracing
 from anbefal.common.kafka.connection import KafkaConnection, as_connection
@@ -30,6 +31,8 @@ _BATCH_FROM = 8
 # The longest wait between attempts to connect a producer, and for a failed one to stop.
 _RECONNECT_MAX_S = 1.0
 _RETIRE_S = 10.0
+# The longest a new producer spends on its topics' metadata and leaders before it is ready.
+_WARM_UP_S = 5.0
 _PARTITIONER = KeyPartitioner()
 
 
@@ -54,6 +57,7 @@ class Publisher:
         client_id: str,
         linger_ms: int = 2,
         batch_timeout: float | None = None,
+        warm: Sequence[str] = (),
     ):
         self._connection = as_connection(bootstrap)
         self._bootstrap = self._connection.bootstrap
@@ -61,6 +65,7 @@ class Publisher:
         self._batch_timeout = timeout if batch_timeout is None else batch_timeout
         self._client_id = client_id
         self._linger_ms = linger_ms
+        self._warm = tuple(warm)
         self._producer: AIOKafkaProducer | None = None
         self._connector: asyncio.Task[None] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
@@ -113,8 +118,33 @@ class Publisher:
                 # broker is back.
                 delay = min(delay * 2, _RECONNECT_MAX_S)
                 continue
+            await self._warm_up(producer)
             self._producer = producer
             log.info("kafka producer connected", bootstrap=self._bootstrap)
+
+    async def _warm_up(self, producer: AIOKafkaProducer) -> None:
+        """The metadata of the topics to `warm` and a connection to each partition's leader;
+        within `_WARM_UP_S`, and a broker that is down does not keep the producer from being
+        ready (its partitions' records connect when they come, as without the warm-up)."""
+        if not self._warm:
+            return
+        client = producer.client
+        try:
+            async with asyncio.timeout(_WARM_UP_S):
+                for topic in self._warm:
+                    client.add_topic(topic)
+                await client.force_metadata_update()
+                cluster = client.cluster
+                leaders = {
+                    cluster.leader_for_partition(TopicPartition(topic, partition))
+                    for topic in self._warm
+                    for partition in cluster.partitions_for_topic(topic) or ()
+                }
+                await asyncio.gather(
+                    *(client.ready(node) for node in leaders if node is not None and node >= 0)
+                )
+        except (KafkaError, OSError, TimeoutError) as exc:
+            log.warning("kafka producer not warmed up", error=repr(exc))
 
     def _reset(self, failed: AIOKafkaProducer) -> None:
         """Replace a producer that failed; returns at once.

@@ -343,3 +343,23 @@ async def test_production_kafka_keeps_every_acknowledged_record_on_two_brokers()
         assert producer._txn_manager is not None  # idempotent: a producer id and sequences
     finally:
         await producer.stop()
+
+
+def _env(deployment: str) -> dict[str, str]:
+    """A Deployment's plain settings: the shared ConfigMap's, then its own `env` values."""
+    (config,) = [c for c in _by_kind("ConfigMap") if c["metadata"]["name"] == "anbefal-config"]
+    (found,) = [d for d in _by_kind("Deployment") if d["metadata"]["name"] == deployment]
+    (container,) = found["spec"]["template"]["spec"]["containers"]
+    own = {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+    return {**config["data"], **own}
+
+
+def test_the_addresses_mails_and_pages_hand_out_are_public_https_ones() -> None:
+    """Mails carry notify's links (a task's signed link, unsubscribe, the digest) and the
+    sources page ingest's webhook URL: left unset, they would name the pod's own address."""
+    for deployment, setting in (
+        ("anbefal-notify", "ANBEFAL_PUBLIC_URL"),
+        ("anbefal-ingest", "ANBEFAL_INGEST_PUBLIC_URL"),
+    ):
+        value = _env(deployment).get(setting, "")
+        assert value.startswith("https://"), (deployment, setting, value)

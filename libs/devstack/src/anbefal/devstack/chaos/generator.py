@@ -36,6 +36,10 @@ class Generator:
     retry: bool = False  # retry 503s and connection errors, as survey tools do
     retry_for_s: float = 180.0
     concurrency: int = 8
+    # Answers per second (first posts; retries follow Retry-After). None: each of the
+    # `concurrency` senders posts again as soon as it has its answer, which keeps the machine
+    # saturated; a rate keeps it below that, so latency is the system's and not a queue's.
+    rate: float | None = None
     history: list[Outcome] = field(default_factory=list)
     duplicates_sent: int = 0
 
@@ -97,9 +101,12 @@ class Generator:
         for item in items:
             queue.put_nowait(item)
 
+        pace = Pace(self.rate)
+
         async def worker(client: httpx.AsyncClient) -> None:
             while not queue.empty():
                 response_id, i = queue.get_nowait()
+                await pace.turn()
                 outcome = await self._post(client, response_id, i)
                 self.history.append(outcome)
                 if outcome.status == 202 and rng.random() < duplicate_share:
@@ -117,6 +124,22 @@ class Generator:
     @property
     def attempted(self) -> set[str]:
         return {o.response_id for o in self.history}
+
+
+class Pace:
+    """Start times `1/rate` apart, shared by concurrent senders (none: no wait)."""
+
+    def __init__(self, rate: float | None) -> None:
+        self._interval = 1 / rate if rate else 0.0
+        self._next = time.monotonic()
+
+    async def turn(self) -> None:
+        if not self._interval:
+            return
+        now = time.monotonic()
+        start = max(self._next, now)
+        self._next = start + self._interval
+        await asyncio.sleep(start - now)
 
 
 @dataclass

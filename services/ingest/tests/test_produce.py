@@ -44,3 +44,15 @@ async def test_a_single_is_told_within_its_timeout_that_the_broker_did_not_confi
     with pytest.raises(BrokerUnavailable):
         await asyncio.gather(shared.send_many("t", [record(1)]), shared.send_many("t", [record(2)]))
     assert asyncio.get_running_loop().time() - started < 1
+
+
+async def test_a_send_the_broker_does_not_confirm_does_not_hold_back_the_next() -> None:
+    fake = FakePublisher()
+    fake.hang = True
+    shared = SharedPublisher(fake, timeout_s=0.2)  # type: ignore[arg-type]
+    with pytest.raises(BrokerUnavailable):
+        await shared.send_many("t", [record(1)])
+    fake.hang = False
+    started = asyncio.get_running_loop().time()
+    await shared.send_many("t", [record(2)])
+    assert asyncio.get_running_loop().time() - started < 0.5

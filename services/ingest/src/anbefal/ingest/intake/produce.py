@@ -10,6 +10,7 @@ A request that is a batch already is sent as it is.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -48,5 +49,8 @@ class SharedPublisher:
             ) from exc
 
     async def _send(self, topic: str, records: list[OutRecord]) -> list[None]:
-        await self._publisher.send_many(topic, records)
+        # Shared singles keep the single answer's timeout (send_many would give 8 or more the
+        # batch's): a send the broker does not confirm must not hold back the next one.
+        async with asyncio.timeout(self._timeout_s):
+            await self._publisher.send_many(topic, records)
         return [None] * len(records)

@@ -15,15 +15,18 @@ heartbeats) over the run's length is part of the figure, and is shown so it can 
 
     uv run python bench/webhook_cpu.py                       # 4,000 webhooks at 100/s
     uv run python bench/webhook_cpu.py --rate 200 --count 6000
+    uv run python bench/webhook_cpu.py --py-spy /tmp/cpu   # and each service's costliest code
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
@@ -33,7 +36,7 @@ from anbefal.common.migrations import upgrade_all
 from anbefal.devstack.benchsystem import service_env
 from anbefal.devstack.burst import drain
 from anbefal.devstack.chaos import ChaosSystem
-from anbefal.devstack.cpu import CpuMeter, per_request_us
+from anbefal.devstack.cpu import CpuMeter, PySpy, per_request_us
 from anbefal.devstack.kafka import create_topics
 from anbefal.devstack.loadgen import HttpLoad, at_rate
 from anbefal.devstack.paths import state_dir
@@ -86,7 +89,7 @@ def table(spent: dict[str, float], idle: dict[str, float], seconds: float, count
     return "\n".join(lines)
 
 
-async def run(rate: float, count: int, idle_s: float) -> int:
+async def run(rate: float, count: int, idle_s: float, py_spy: Path | None) -> int:
     root = state_dir() / "bench" / f"webhook-cpu-{uuid.uuid4().hex[:6]}"
     with scratch_servers(root) as (postgres, kafka):
         await create_topics(kafka.bootstrap, topics.ALL_TOPICS)
@@ -119,13 +122,19 @@ async def run(rate: float, count: int, idle_s: float) -> int:
 
             prepared = deliveries(count, uuid.uuid4().hex[:8])
             print(f"== {count:,} signed Typeform webhooks at {rate:g}/s, the whole system running")
-            before = meter.snapshot()
-            started = time.perf_counter()
-            statuses = await post_all(system, prepared, rate)
-            posted_s = time.perf_counter() - started
-            stages = await drain(system, timeout=600)
-            seconds = time.perf_counter() - started
-            spent = per_request_us(before, meter.snapshot(), count)
+            with contextlib.ExitStack() as spies:
+                profiles = {
+                    name: spies.enter_context(PySpy(pid, py_spy.with_suffix(f".{name}.txt")))
+                    for name, pid in roots.items()
+                    if py_spy is not None and name in system.processes
+                }
+                before = meter.snapshot()
+                started = time.perf_counter()
+                statuses = await post_all(system, prepared, rate)
+                posted_s = time.perf_counter() - started
+                stages = await drain(system, timeout=600)
+                seconds = time.perf_counter() - started
+                spent = per_request_us(before, meter.snapshot(), count)
             spent.pop("wrk")
             idle.pop("wrk")
             print(
@@ -134,6 +143,9 @@ async def run(rate: float, count: int, idle_s: float) -> int:
                 + (f" (last stage: {stages[-1][1]})" if stages else "")
             )
             print(table(spent, idle, seconds, count))
+            for name, spy in profiles.items():
+                print(f"== {name}")
+                print("\n".join(spy.profile().lines(spent[name], top=15)))
             return 0 if statuses == {202: count} else 1
         finally:
             system.stop()
@@ -160,8 +172,15 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100, help="webhooks per second")
     parser.add_argument("--count", type=int, default=4000, help="webhooks in all")
     parser.add_argument("--idle", type=float, default=10, help="seconds of idle measured first")
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="FILE",
+        help="record each service with py-spy (FILE.<service>.txt) and print its costliest "
+        "functions in µs per webhook",
+    )
     args = parser.parse_args()
-    raise SystemExit(asyncio.run(run(args.rate, args.count, args.idle)))
+    raise SystemExit(asyncio.run(run(args.rate, args.count, args.idle, args.py_spy)))
 
 
 if __name__ == "__main__":

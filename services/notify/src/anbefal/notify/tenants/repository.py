@@ -12,11 +12,13 @@ from anbefal.common.events import TenantSettings
 from anbefal.notify.models import TenantRecord
 
 
-async def locked(session: AsyncSession, tenant: str) -> TenantSettings | None:
-    """The tenant's record, its row locked until the transaction ends (None: no settings yet)."""
-    row = await session.scalar(
-        select(TenantRecord).where(TenantRecord.tenant == tenant).with_for_update()
-    )
+async def stored(
+    session: AsyncSession, tenant: str, *, lock: bool = False
+) -> TenantSettings | None:
+    """The tenant's record (None: no settings yet). `lock`: its row locked until the
+    transaction ends, for a change that merges into it; a read takes no lock."""
+    query = select(TenantRecord).where(TenantRecord.tenant == tenant)
+    row = await session.scalar(query.with_for_update() if lock else query)
     return None if row is None else TenantSettings.model_validate(row.settings)
 
 

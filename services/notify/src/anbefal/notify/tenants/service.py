@@ -72,7 +72,7 @@ def shown(record: TenantSettings) -> dict[str, Any]:
 
 
 async def get(session: AsyncSession, tenant: str) -> TenantSettings:
-    record = await repository.locked(session, tenant)
+    record = await repository.stored(session, tenant)
     if record is None:
         raise NotFound(f"tenant {tenant!r} has no settings yet")
     return record
@@ -97,7 +97,7 @@ async def change(
 ) -> TenantSettings:
     """Merge `fields` (as given: a null clears) into the tenant's record and publish it; a
     tenant without settings gets the defaults, named by its slug until it is given a name."""
-    current = await repository.locked(session, tenant)
+    current = await repository.stored(session, tenant, lock=True)
     base = current.model_dump() if current else {"tenant": tenant, "display_name": tenant}
     merged = {**base, **fields, "chat_webhook_url": None}
     if current is not None and all(base.get(k) == v for k, v in fields.items()):

@@ -65,6 +65,16 @@ def test_without_an_address_there_is_no_unsubscribe_link() -> None:
     assert row["sender"] == "acme <noreply@anbefal.localhost>"
 
 
+def test_without_an_address_the_mail_is_kept_as_failed_and_never_waits_for_the_sender() -> None:
+    # The log shows it; the mail worker never has to claim it only to find nobody to send to.
+    row = respondent_mail(action(respondent=Respondent(key="c-2")), ACME, SETTINGS, None)
+    assert (row["status"], row["last_error"]) == ("failed", "the respondent has no email address")
+    cancelled = respondent_mail(
+        action(respondent=Respondent(key="c-2"), cancelled=True), ACME, SETTINGS, None
+    )
+    assert cancelled["status"] == "cancelled"
+
+
 def test_staff_mail_about_a_task_exists_once_per_task_and_template() -> None:
     now = datetime.now(UTC)
     task = Task(

@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from functools import cache, partial
+from functools import partial
 from typing import NamedTuple
 
-import orjson
 from sqlalchemy import (
     Column,
     DateTime,
@@ -23,7 +22,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    TextClause,
     func,
     select,
     text,
@@ -33,7 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common import hops
-from anbefal.common.arrays import as_columns
+from anbefal.common.arrays import insert_rows
 from anbefal.common.kafka import TRACE_HEADER, OutRecord, Publisher
 from anbefal.common.worker import PollingWorker, on_commit, wake_on_commit
 
@@ -67,37 +65,23 @@ async def enqueue(
     session: AsyncSession, table: Table, topic: str, events: Sequence[OutboxEvent]
 ) -> None:
     """Add events to the outbox in the caller's transaction (an id already there is skipped).
-    One constant statement over arrays (`anbefal.common.arrays`), whatever the number."""
+    One constant statement (`anbefal.common.arrays`), whatever the number."""
     if not events:
         return
-    rows = (
-        (
-            e.id,
-            e.tenant,
-            topic,
-            e.key,
-            e.payload,
-            orjson.dumps([[TRACE_HEADER, e.trace_id]] if e.trace_id else []).decode(),
-        )
+    rows = [
+        {
+            "id": e.id,
+            "tenant": e.tenant,
+            "topic": topic,
+            "key": e.key,
+            "payload": e.payload,
+            "headers": [[TRACE_HEADER, e.trace_id]] if e.trace_id else [],
+        }
         for e in events
-    )
-    await session.execute(_insert_statement(table), as_columns(rows, _ENQUEUED))
+    ]
+    await insert_rows(session, table, rows, "ON CONFLICT DO NOTHING")
     # Published as soon as this commits, by this process's relay (another copy's polls).
     wake_on_commit(session, relay_channel(table))
-
-
-_ENQUEUED = ("id", "tenant", "topic", "key", "payload", "headers")
-
-
-@cache
-def _insert_statement(table: Table) -> TextClause:
-    return text(
-        f"INSERT INTO {table.fullname} (id, tenant, topic, key, payload, headers) "
-        "SELECT i, t, tp, k, p, CAST(h AS jsonb) FROM unnest(CAST(:id AS uuid[]), "
-        "CAST(:tenant AS text[]), CAST(:topic AS text[]), CAST(:key AS bytea[]), "
-        "CAST(:payload AS bytea[]), CAST(:headers AS text[])) AS u(i, t, tp, k, p, h) "
-        "ON CONFLICT DO NOTHING"
-    )
 
 
 def relay_channel(table: Table) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from anbefal.closed_loop.actions import ActionState, Book
 from anbefal.closed_loop.models import OUTBOX, ActionRow
 from anbefal.common import topics
-from anbefal.common.arrays import as_columns
+from anbefal.common.arrays import as_columns, insert_rows
 from anbefal.common.contact import seal_events
 from anbefal.common.datakeys import DataKeys
 from anbefal.common.events import Action
@@ -39,16 +39,6 @@ _LOCKED = text(
 )
 _HELD = text(
     _SELECT + "WHERE release_at <= :now ORDER BY release_at LIMIT :limit FOR UPDATE SKIP LOCKED"
-)
-_INSERT = text(
-    f"INSERT INTO closed_loop.actions ({', '.join(_COLUMNS)}) "
-    "SELECT * FROM unnest(CAST(:action_id AS uuid[]), CAST(:tenant AS text[]), "
-    "CAST(:response_event_id AS uuid[]), CAST(:rule_id AS text[]), CAST(:type AS text[]), "
-    "CAST(:respondent_key AS text[]), CAST(:answered_at AS timestamptz[]), "
-    "CAST(:revision AS int[]), CAST(:released_revision AS int[]), "
-    "CAST(:cancelled AS boolean[]), CAST(:attach_to AS uuid[]), "
-    "CAST(:release_at AS timestamptz[]), CAST(CAST(:payload AS text[]) AS jsonb[]), "
-    "CAST(:trace_id AS text[]), CAST(:task_closed_at AS timestamptz[]))"
 )
 _CHANGEABLE = (
     "action_id", "revision", "released_revision", "cancelled", "attach_to", "release_at",
@@ -105,8 +95,8 @@ class StoredBook:
         """The new and changed states written back: one statement each, whatever their number."""
         new, changed = self.book.changes()
         if new:
-            rows = (_values(s, _COLUMNS) for s in new)
-            await session.execute(_INSERT, as_columns(rows, _COLUMNS))
+            added = [dict(zip(_COLUMNS, _values(s, _COLUMNS), strict=True)) for s in new]
+            await insert_rows(session, ActionRow, added)
         if changed:
             rows = (_values(s, _CHANGEABLE) for s in changed)
             await session.execute(_UPDATE, as_columns(rows, _CHANGEABLE))

@@ -14,6 +14,7 @@ from anbefal.closed_loop.models import (
     TENANTS,
     AccountRow,
     AnswerRow,
+    Evaluated,
     PersonRow,
     RuleSetHistory,
     RuleSetRow,
@@ -29,7 +30,7 @@ from anbefal.closed_loop.owners import (
 )
 from anbefal.closed_loop.owners import SegmentOwner as SegmentOwnerDoc
 from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RoutingSettings, RuleSet, TenantRules
-from anbefal.common.arrays import as_columns
+from anbefal.common.arrays import as_columns, insert_rows
 from anbefal.common.events import SurveyResponse, TenantSettings
 
 
@@ -53,19 +54,12 @@ async def anonymity_k(session: AsyncSession, tenant: str) -> int:
 
 
 # The consumer's statements are constant SQL over arrays (`anbefal.common.arrays`).
-_CLAIM = text(
-    "INSERT INTO closed_loop.evaluated (event_id, version, tenant) "
-    "SELECT * FROM unnest(CAST(:event_id AS uuid[]), CAST(:version AS int[]), "
-    "CAST(:tenant AS text[])) ON CONFLICT DO NOTHING RETURNING event_id, version"
-)
-_STORE = text(
-    "INSERT INTO closed_loop.answers AS a (event_id, tenant, version, answered_at, response) "
-    "SELECT e, t, v, at, CAST(r AS jsonb) FROM unnest(CAST(:event_id AS uuid[]), "
-    "CAST(:tenant AS text[]), CAST(:version AS int[]), CAST(:answered_at AS timestamptz[]), "
-    "CAST(:response AS text[])) AS u(e, t, v, at, r) "
+
+# A version older than the one stored must not undo it.
+_NEWER = (
     "ON CONFLICT (event_id) DO UPDATE SET tenant = excluded.tenant, "
     "version = excluded.version, answered_at = excluded.answered_at, "
-    "response = excluded.response WHERE a.version < excluded.version RETURNING a.event_id"
+    "response = excluded.response WHERE answers.version < excluded.version RETURNING event_id"
 )
 _ACCOUNTS = text(
     "SELECT tenant, account_id, salesperson, director FROM closed_loop.accounts "
@@ -80,8 +74,9 @@ async def claim_new(
     """Record the (answer, version) pairs as evaluated; returns the pairs not seen before."""
     if not responses:
         return set()
-    rows = ((r.event_id, r.version, r.tenant) for r in responses)
-    claimed = await session.execute(_CLAIM, as_columns(rows, ("event_id", "version", "tenant")))
+    rows = [{"event_id": r.event_id, "version": r.version, "tenant": r.tenant} for r in responses]
+    tail = "ON CONFLICT DO NOTHING RETURNING event_id, version"
+    claimed = await insert_rows(session, Evaluated, rows, tail)
     return {(e, v) for e, v in claimed}
 
 
@@ -93,11 +88,18 @@ async def store_answers(
     arriving late, it must not undo a newer one."""
     if not responses:
         return set()
-    rows = (
-        (r.event_id, r.tenant, r.version, r.answered_at, r.model_dump_json()) for r in responses
-    )
-    names = ("event_id", "tenant", "version", "answered_at", "response")
-    return set((await session.scalars(_STORE, as_columns(rows, names))).all())
+    rows = [
+        {
+            "event_id": r.event_id,
+            "tenant": r.tenant,
+            "version": r.version,
+            "answered_at": r.answered_at,
+            "response": r.model_dump_json(),
+        }
+        for r in responses
+    ]
+    stored = await insert_rows(session, AnswerRow, rows, _NEWER)
+    return {e for (e,) in stored}
 
 
 async def tenant_rules(

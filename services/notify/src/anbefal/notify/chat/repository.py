@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common.arrays import insert_rows
 from anbefal.common.worker import wake_on_commit
 from anbefal.notify import repository
 from anbefal.notify.models import ChatMessage, ChatWebhook
@@ -20,7 +21,7 @@ SENDER = "chat-sender"
 
 async def insert_chat_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(ChatMessage).values(rows).on_conflict_do_nothing())
+        await insert_rows(session, ChatMessage, rows, "ON CONFLICT DO NOTHING")
         wake_on_commit(session, SENDER)
 
 

@@ -191,4 +191,8 @@ def respondent_mail(
     if action.cancelled:
         # First seen cancelled: kept (the log shows it) but never sent.
         row.update(status="cancelled", last_error="the action was cancelled")
+    elif not respondent.email:
+        # Nobody to send it to (none given, or the respondent's key is shredded): kept as
+        # failed at once, so the sender never claims it only to find that out.
+        row.update(status="failed", last_error="the respondent has no email address")
     return row

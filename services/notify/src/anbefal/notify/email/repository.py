@@ -8,9 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from anbefal.common.arrays import insert_rows
 from anbefal.common.worker import wake_on_commit
 from anbefal.notify import repository
 from anbefal.notify.models import Email
@@ -25,14 +25,10 @@ async def insert_emails(session: AsyncSession, rows: list[dict[str, Any]]) -> in
     count is true even when two copies write at once."""
     if not rows:
         return 0
-    written = await session.scalars(
-        insert(Email)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=[Email.action_id])
-        .returning(Email.action_id)
-    )
+    tail = "ON CONFLICT (action_id) DO NOTHING RETURNING action_id"
+    written = (await insert_rows(session, Email, rows, tail)).all()
     wake_on_commit(session, SENDER)
-    return len(written.all())
+    return len(written)
 
 
 async def get_email(session: AsyncSession, tenant: str, email_id: uuid.UUID) -> Email | None:

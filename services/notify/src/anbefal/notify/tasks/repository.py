@@ -7,29 +7,26 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
-    Boolean,
+    ARRAY,
     ColumnElement,
-    Integer,
-    SmallInteger,
-    String,
-    Text,
     and_,
-    case,
-    column,
+    any_,
     literal,
     or_,
     select,
+    text,
     true,
     tuple_,
     update,
-    values,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import func
 
 from anbefal.common import metrics
+from anbefal.common.arrays import as_columns, column_arrays, table_of, unnest_insert
 from anbefal.common.auth import Scope
 from anbefal.notify.models import StaffUser, Task, TaskCompletion, TaskNote, Tenant
 from anbefal.notify.tasks.lifecycle import ACTIVE
@@ -184,35 +181,26 @@ async def set_task(session: AsyncSession, task: Task, **values: Any) -> None:
     await session.execute(update(Task).where(Task.id == task.id).values(**values))
 
 
+_REVISE = text(
+    "UPDATE notify.tasks AS t SET revision = r.revision, score = r.score, "
+    "comment = r.comment, attached = CAST(r.attached AS jsonb), status = r.status, "
+    "claimed_by = CASE WHEN r.requeue THEN NULL ELSE t.claimed_by END, "
+    "claimed_at = CASE WHEN r.requeue THEN NULL ELSE t.claimed_at END "
+    "FROM unnest(CAST(:id AS uuid[]), CAST(:revision AS int[]), CAST(:score AS int2[]), "
+    "CAST(:comment AS text[]), CAST(:attached AS text[]), CAST(:status AS text[]), "
+    "CAST(:requeue AS boolean[])) "
+    "AS r(id, revision, score, comment, attached, status, requeue) WHERE t.id = r.id"
+)
+_REVISED = ("id", "revision", "score", "comment", "attached", "status", "requeue")
+
+
 async def revise_tasks(session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Newer revisions onto their tasks, every row in one statement. A row: (task id, revision,
-    score, comment, attached, status, requeue); `requeue` clears the claim (back in the queue
-    for anyone)."""
-    if not rows:
-        return
-    revised = values(
-        column("id", UUID(as_uuid=True)),
-        column("revision", Integer),
-        column("score", SmallInteger),
-        column("comment", Text),
-        column("attached", JSONB),
-        column("status", String),
-        column("requeue", Boolean),
-        name="revised",
-    ).data(list(rows))
-    await session.execute(
-        update(Task)
-        .where(Task.id == revised.c.id)
-        .values(
-            revision=revised.c.revision,
-            score=revised.c.score,
-            comment=revised.c.comment,
-            attached=revised.c.attached,
-            status=revised.c.status,
-            claimed_by=case((revised.c.requeue, None), else_=Task.claimed_by),
-            claimed_at=case((revised.c.requeue, None), else_=Task.claimed_at),
-        )
-    )
+    """Newer revisions onto their tasks, every row in one constant statement. A row: (task id,
+    revision, score, comment, attached, status, requeue); `requeue` clears the
+    claim (back in the queue for anyone)."""
+    if rows:
+        as_json = ((*r[:4], orjson.dumps(r[4]).decode(), *r[5:]) for r in rows)
+        await session.execute(_REVISE, as_columns(as_json, _REVISED))
 
 
 async def add_note(
@@ -267,22 +255,21 @@ async def tasks_by_action(
     if not action_ids:
         return {}
     rows = await session.scalars(
-        select(Task).where(Task.action_id.in_(action_ids)).with_for_update()
+        select(Task)
+        .where(Task.action_id == any_(literal(list(action_ids), ARRAY(UUID(as_uuid=True)))))
+        .with_for_update()
     )
     return {t.action_id: t for t in rows}
 
 
 async def insert_tasks_returning(session: AsyncSession, rows: list[dict[str, Any]]) -> list[Task]:
-    """Insert new tasks; returns only those that were not there before (for `created` events)."""
+    """Insert new tasks; returns only those that were not there before (for `created` events).
+    One constant statement whatever the number (`anbefal.common.arrays`)."""
     if not rows:
         return []
-    stmt = (
-        insert(Task)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=[Task.action_id])
-        .returning(Task)
-    )
-    return list((await session.scalars(stmt)).all())
+    columns, arrays = column_arrays(table_of(Task), rows)
+    stmt = unnest_insert(table_of(Task), columns, "ON CONFLICT (action_id) DO NOTHING RETURNING *")
+    return list((await session.scalars(select(Task).from_statement(stmt), arrays)).all())
 
 
 async def refresh_task_gauges(conn: AsyncConnection) -> None:

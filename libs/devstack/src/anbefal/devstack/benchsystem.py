@@ -44,7 +44,12 @@ async def bench_system(name: str, **env: str) -> AsyncIterator[ChaosSystem]:
         postgres.create_database(name)
         url = postgres.url(name)
         await asyncio.to_thread(upgrade_all, url)
-        system = ChaosSystem(root, {**service_env(root, kafka.bootstrap, url, name), **env})
+        system = ChaosSystem(
+            root,
+            {**service_env(root, kafka.bootstrap, url, name), **env},
+            broker=kafka,
+            postgres=postgres,
+        )
         try:
             await system.start()
             yield system

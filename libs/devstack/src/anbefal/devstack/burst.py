@@ -24,6 +24,7 @@ from anbefal.common.auth import issue_token
 from anbefal.common.kafka import Publisher
 from anbefal.devstack.benchsystem import bench_system
 from anbefal.devstack.chaos import ChaosSystem, Generator, Outcome, Verdict, judge
+from anbefal.devstack.cpu import CpuMeter, per_request_us
 from anbefal.devstack.testing import TEST_JWT_SECRET
 
 TENANT = "burst"
@@ -57,6 +58,8 @@ class BurstResult:
     raw_per_s: float | None  # the raw produce baseline, when measured
     # (seconds after the last 202, what the drain then still waited for), at each change
     stages: list[tuple[float, str]]
+    # µs of CPU per acknowledged answer, first post to drained: each service, Kafka, PostgreSQL
+    cpu_us: dict[str, float]
 
     @property
     def accepted_per_s(self) -> float:
@@ -85,6 +88,8 @@ class BurstResult:
             f"drain time         {self.drain_s:.1f} s after the last 202",
             *(f"  from {at:5.1f} s     {stage}" for at, stage in self.stages),
             f"end to end         {self.end_to_end_per_s:,.0f} answers/s (first post to drained)",
+            f"CPU µs per answer  {sum(self.cpu_us.values()):,.0f} in all (first post to drained)",
+            *(f"  {name:<17}{us:>6,.0f}" for name, us in self.cpu_us.items()),
             f"stored             {v.stored:,}",
             f"lost               {v.lost}",
             f"counted twice      {v.duplicates}",
@@ -158,6 +163,17 @@ async def drain(system: ChaosSystem, timeout: float) -> list[tuple[float, str]]:
     return stages
 
 
+def cpu_roots(system: ChaosSystem) -> dict[str, int]:
+    """The process of every service (each copy), the broker's and PostgreSQL's."""
+    roots = {name: p.process.pid for name, p in system.processes.items() if p.process}
+    if system.broker is not None and system.broker.process is not None:
+        roots["kafka"] = system.broker.process.pid
+    if system.postgres is not None:
+        pid_file = system.postgres.data_dir / "postmaster.pid"
+        roots["postgres"] = int(pid_file.read_text().split()[0])
+    return roots
+
+
 async def run_burst(
     total: int, batch: int = 500, concurrency: int = 4, *, copies: int = 1, raw: bool = True
 ) -> BurstResult:
@@ -179,12 +195,16 @@ async def run_burst(
                 peak = max(peak, await system.lag())
                 await asyncio.sleep(0.5)
 
+        meter = CpuMeter(cpu_roots(system))
+        cpu_before = meter.snapshot()
         sampler = asyncio.create_task(sample())
         url = f"{ingest_url}/v1/tenants/{TENANT}/responses"
         acked, burst_s = await post_burst(url, token, total, batch, concurrency)
         drain_started = time.perf_counter()
         stages = await drain(system, timeout=1800)
         drain_s = time.perf_counter() - drain_started
+        cpu_us = per_request_us(cpu_before, meter.snapshot(), len(acked))
+        cpu_us.pop("wrk", None)  # the meter's load generator: this bench posts itself
         sampling = False
         await sampler
 
@@ -204,4 +224,5 @@ async def run_burst(
             verdict=verdict,
             raw_per_s=baseline,
             stages=stages,
+            cpu_us=cpu_us,
         )

@@ -44,14 +44,17 @@ def part(stage: str, name: str) -> float:
     return REGISTRY.get_sample_value("anbefal_hop_part_seconds_sum", labels) or 0.0
 
 
-def test_a_consumer_hop_is_split_into_waiting_for_the_loop_the_fetch_and_the_transaction() -> None:
+def test_a_consumer_hop_is_split_into_waiting_for_the_loop_the_fetch_the_work_and_the_commit() -> (
+    None
+):
     stage = hops.consumed("test.parts", "unit")
-    parts = (hops.LOOP_BUSY, hops.FETCH, hops.TRANSACTION)
+    parts = (hops.LOOP_BUSY, hops.FETCH, hops.TRANSACTION, hops.COMMIT)
     before = [part(stage, p) for p in parts]
     # One record there before the loop asked (it waited 2 s for the loop), one after.
-    hops.observe_consumed(stage, [8.0, 10.5], asked=10.0, fetched=11.0, committed=11.25)
+    times = hops.BatchTimes(asked=10.0, fetched=11.0, applied=11.125, committed=11.25)
+    hops.observe_consumed(stage, [8.0, 10.5], times)
     after = [part(stage, p) for p in parts]
-    assert [a - b for a, b in zip(after, before, strict=True)] == [2.0, 1.0 + 0.5, 0.5]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [2.0, 1.0 + 0.5, 0.25, 0.25]
     assert value(stage, "_sum") == 3.25 + 0.75
 
 

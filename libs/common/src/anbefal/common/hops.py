@@ -17,6 +17,7 @@ behind another) counts as 0 rather than poisoning the histogram.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from prometheus_client import Histogram
 
@@ -36,16 +37,16 @@ HOP_PART_SECONDS = Histogram(
 
 # The parts of a consumer hop, in order: the record was there before the loop asked for it
 # (it waited for the batch before), the fetch (from when the record was there or the loop
-# asked, whichever came later, to the fetch's return), and the batch's decoding and
-# transaction up to the commit.
+# asked, whichever came later, to the fetch's return), the batch's decoding and statements
+# (handlers, dead letters, offsets), and its commit.
 LOOP_BUSY = "loop busy"
 FETCH = "fetch"
 TRANSACTION = "transaction"
+COMMIT = "commit"
 # The parts of a relay hop: the row waited (the writing transaction, then the relay's wake
 # or its step before), the broker's acknowledgement, and the relay's commit.
 UNTIL_RELAYED = "until relayed"
 PRODUCE = "produce"
-COMMIT = "commit"
 
 EMAIL_SENT = "email queued -> sent"
 
@@ -77,22 +78,33 @@ def observe(stage: str, since: Iterable[float], now: float) -> None:
         histogram.observe(seconds)
 
 
-def observe_consumed(
-    stage: str, since: Iterable[float], *, asked: float, fetched: float, committed: float
-) -> None:
-    """A consumer hop and its parts: records there at `since`, the loop asked for them at
-    `asked`, the fetch returned them at `fetched`, their transaction committed at `committed`
-    (all epoch seconds)."""
+@dataclass
+class BatchTimes:
+    """When the consumer loop asked for a batch, the fetch returned it, its statements were
+    done and its transaction committed (epoch seconds; the last two once they happened)."""
+
+    asked: float
+    fetched: float
+    applied: float = 0.0
+    committed: float = 0.0
+
+
+def observe_consumed(stage: str, since: Iterable[float], times: BatchTimes) -> None:
+    """A consumer hop and its parts, for records there at `since`."""
     since = list(since)
-    observe(stage, since, committed)
+    observe(stage, since, times.committed)
     busy, fetch = HOP_PART_SECONDS.labels(stage, LOOP_BUSY), HOP_PART_SECONDS.labels(stage, FETCH)
     for at in since:
-        busy.observe(max(0.0, asked - at))
-        fetch.observe(max(0.0, fetched - max(at, asked)))
-    work = max(0.0, committed - fetched)
-    transaction = HOP_PART_SECONDS.labels(stage, TRANSACTION)
-    for _ in since:
-        transaction.observe(work)
+        busy.observe(max(0.0, times.asked - at))
+        fetch.observe(max(0.0, times.fetched - max(at, times.asked)))
+    applied = max(times.applied, times.fetched)
+    for part, seconds in (
+        (TRANSACTION, applied - times.fetched),
+        (COMMIT, times.committed - applied),
+    ):
+        histogram = HOP_PART_SECONDS.labels(stage, part)
+        for _ in since:
+            histogram.observe(max(0.0, seconds))
 
 
 def observe_relayed(

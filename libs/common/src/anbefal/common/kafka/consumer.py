@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -188,7 +187,7 @@ class ConsumerLoop:
                 while not self._stopping.is_set():
                     asked = time.time()
                     batches = await prefetcher.take()
-                    timing = _Timing(asked, time.time())
+                    timing = hops.BatchTimes(asked, time.time())
                     fetched = False
                     self.health.in_batch = True
                     try:
@@ -237,7 +236,7 @@ class ConsumerLoop:
         self,
         consumer: AIOKafkaConsumer,
         fetched: dict[TopicPartition, list[ConsumerRecord[Any, Any]]],
-        timing: _Timing,
+        timing: hops.BatchTimes,
     ) -> None:
         batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
         spans: dict[TopicPartition, tuple[int, int]] = {}  # partition -> (expected, end)
@@ -252,7 +251,7 @@ class ConsumerLoop:
         # Every log line about this batch, the handler's included, carries its trace ids.
         with tracing.bind_batch(r.headers for records in batch.values() for r in records):
             try:
-                dead = await self._apply(batch, spans)
+                dead = await self._apply(batch, spans, timing)
             except Fenced:
                 metrics.BATCH_RETRIES.labels(self.group_id, "fenced").inc()
                 self._log.warning("offset moved by another consumer; re-seeking")
@@ -270,15 +269,13 @@ class ConsumerLoop:
                     self._seek(consumer, tp, expected)
                 await self._sleep(1.0)
                 return
-            committed = time.time()
+            timing.committed = time.time()
             for tp, records in batch.items():
                 self._committed(tp, records, spans[tp][1], dead.get(tp, 0))
                 hops.observe_consumed(
                     hops.consumed(tp.topic, self.group_id),
                     hops.record_times(r.timestamp for r in records),
-                    asked=timing.asked,
-                    fetched=timing.fetched,
-                    committed=committed,
+                    timing,
                 )
 
     def _committed(
@@ -316,6 +313,7 @@ class ConsumerLoop:
         self,
         batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]],
         spans: dict[TopicPartition, tuple[int, int]],
+        timing: hops.BatchTimes,
     ) -> dict[TopicPartition, int]:
         """One transaction: effect + dead letters + offsets' compare-and-set. Returns the dead
         count of each partition."""
@@ -339,6 +337,7 @@ class ConsumerLoop:
             if poison:
                 await self._dead_letters.store(session, poison)
             await self._offsets.advance(session, spans)
+            timing.applied = time.time()
         dead: dict[TopicPartition, int] = {}
         for record, _ in poison:
             tp = TopicPartition(record.topic, record.partition)
@@ -378,14 +377,6 @@ class ConsumerLoop:
                 record = by_offset[(message.topic, message.partition, message.offset)]
                 poison.append((record, f"{reason}: {error!r}"))
         return poison
-
-
-@dataclass(frozen=True)
-class _Timing:
-    """When the loop asked for a batch and when the fetch returned it (epoch seconds)."""
-
-    asked: float
-    fetched: float
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

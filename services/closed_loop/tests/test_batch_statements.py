@@ -15,7 +15,14 @@ from anbefal.common import topics
 from anbefal.common.crypto import Keyring
 from anbefal.common.datakeys import DataKeys
 from anbefal.common.db import create_engine, create_sessionmaker
-from anbefal.common.events import Owners, Respondent, Source, SurveyResponse, response_event_id
+from anbefal.common.events import (
+    Owners,
+    Respondent,
+    Source,
+    SurveyResponse,
+    TaskEvent,
+    response_event_id,
+)
 from anbefal.common.kafka import Message
 from anbefal.devstack.testing import TEST_DATA_KEYS, statements_run
 
@@ -68,3 +75,19 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(engine: Async
     large_new, large_revised = await statements_for(engine, 80)
     assert len(large_new) == len(small_new), (len(small_new), len(large_new))
     assert len(large_revised) == len(small_revised), (len(small_revised), len(large_revised))
+
+
+async def test_task_events_that_change_no_cool_down_cost_no_statement(engine: AsyncEngine) -> None:
+    # Every task notify opens is a `created` event; only completing and reopening a task
+    # change its action (the cool-down), so the rest must not load and lock action rows.
+    tenant = f"s-{uuid.uuid4().hex[:8]}"
+    events = [
+        TaskEvent(event_id=uuid.uuid4(), tenant=tenant, task_id=uuid.uuid4(),
+                  action_id=uuid.uuid4(), type=kind, at=START)
+        for kind in ("created", "claimed", "escalated", "reassigned") * 5
+    ]  # fmt: skip
+    messages = [Message(e, topics.TASK_EVENTS, 0, i, e.key, ()) for i, e in enumerate(events)]
+    with statements_run(engine) as seen:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            await subscriptions(0.0, KEYS, clock=lambda: START).dispatch(session, messages)
+    assert [s for s in seen if "closed_loop.actions" in s] == []

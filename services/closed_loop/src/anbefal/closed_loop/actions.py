@@ -155,10 +155,14 @@ def release(state: ActionState) -> Action:
     return state.payload
 
 
+# The task events that move an action's cool-down; the others change nothing here.
+COOL_DOWN_EVENTS = frozenset({"completed", "reopened"})
+
+
 def task_event(book: Book, event: TaskEvent) -> None:
     """A completed task closes its action for the cool-down; a reopened one opens it again."""
     state = book.get(event.action_id)
-    if state is None or event.type not in ("completed", "reopened"):
+    if state is None or event.type not in COOL_DOWN_EVENTS:
         return
     state.task_closed_at = event.at if event.type == "completed" else None
 

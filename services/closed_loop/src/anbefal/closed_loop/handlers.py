@@ -18,7 +18,13 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.closed_loop import action_store, repository
-from anbefal.closed_loop.actions import decide_batch, latest_new, release, task_event
+from anbefal.closed_loop.actions import (
+    COOL_DOWN_EVENTS,
+    decide_batch,
+    latest_new,
+    release,
+    task_event,
+)
 from anbefal.closed_loop.models import OUTBOX, TENANTS, Tenant
 from anbefal.closed_loop.privacy import erasure
 from anbefal.common import metrics
@@ -45,7 +51,11 @@ NOT_ROUTED = Counter(
 
 async def record_task_events(session: AsyncSession, events: Sequence[TaskEvent]) -> None:
     """Completed tasks close their action for the cool-down; reopened ones open it again.
-    Events of one task share a key, hence a partition: they arrive in order."""
+    Events of one task share a key, hence a partition: they arrive in order. The other kinds
+    (every new task is a `created`) change nothing here and lock no row."""
+    events = [e for e in events if e.type in COOL_DOWN_EVENTS]
+    if not events:
+        return
     stored = await action_store.load_book(session, action_ids={e.action_id for e in events})
     for event in events:
         task_event(stored.book, event)

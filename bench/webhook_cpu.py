@@ -13,7 +13,7 @@ mail sink runs in it too.
 Beside it, the same processes' CPU while idle, per second: their background work (pollers,
 heartbeats) over the run's length is part of the figure, and is shown so it can be told apart.
 
-    uv run python bench/webhook_cpu.py                       # 4,000 webhooks at 100/s
+    uv run python bench/webhook_cpu.py                       # 3,000 webhooks at 100/s
     uv run python bench/webhook_cpu.py --rate 200 --count 6000
     uv run python bench/webhook_cpu.py --py-spy /tmp/cpu   # and each service's costliest code
 """
@@ -170,7 +170,7 @@ async def post_all(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=100, help="webhooks per second")
-    parser.add_argument("--count", type=int, default=4000, help="webhooks in all")
+    parser.add_argument("--count", type=int, default=3000, help="webhooks in all")
     parser.add_argument("--idle", type=float, default=10, help="seconds of idle measured first")
     parser.add_argument(
         "--py-spy",

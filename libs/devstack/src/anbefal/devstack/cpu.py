@@ -100,7 +100,11 @@ class Profile:
         out = [
             f"py-spy: {self.samples:,} samples at {self.rate_hz} Hz, {cpu_us:,.0f} µs per request"
         ]
-        for title, counter in (("own", self.own), ("with callees", self.inclusive)):
+        # With callees, the frames on nearly every sample (the process's start-up chain down to
+        # its event loop) say nothing: left out.
+        chain = 0.75 * self.samples
+        calling = Counter({f: n for f, n in self.inclusive.items() if n < chain})
+        for title, counter in (("own", self.own), ("with callees", calling)):
             out.append(f"  top {top} by {title} (µs per request, % of samples):")
             out += [
                 f"  {us(n):8.1f} {n / max(self.samples, 1):6.1%}  {frame}"

@@ -100,10 +100,11 @@ class Profile:
         out = [
             f"py-spy: {self.samples:,} samples at {self.rate_hz} Hz, {cpu_us:,.0f} µs per request"
         ]
-        # With callees, the frames on nearly every sample (the process's start-up chain down to
-        # its event loop) say nothing: left out.
-        chain = 0.75 * self.samples
-        calling = Counter({f: n for f, n in self.inclusive.items() if n < chain})
+        # With callees, the frames of the process's start-up chain down to its event loop (on
+        # as many samples as the busiest frame) say nothing: left out.
+        frames = {f: n for f, n in self.inclusive.items() if not f.startswith("process ")}
+        chain = 0.98 * max(frames.values(), default=0)
+        calling = Counter({f: n for f, n in frames.items() if n < chain})
         for title, counter in (("own", self.own), ("with callees", calling)):
             out.append(f"  top {top} by {title} (µs per request, % of samples):")
             out += [

@@ -28,7 +28,6 @@ from anbefal.ingest import handlers, retention
 from anbefal.ingest.answers import routes as answers
 from anbefal.ingest.intake.dedupe import DedupeStore
 from anbefal.ingest.intake.gate import Intake
-from anbefal.ingest.intake.produce import SharedPublisher
 from anbefal.ingest.intake.sealing import SharedSealer
 from anbefal.ingest.models import CONSUMER_TABLES, OUTBOX
 from anbefal.ingest.privacy import routes as privacy
@@ -50,8 +49,7 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
     dedupe = DedupeStore(asyncpg_dsn(settings.database_url))
     keyring = settings.keyring()
     sealer = SharedSealer(DataKeys(keyring), runtime.sessionmaker)
-    answers = SharedPublisher(runtime.publisher, settings.produce_timeout_s)
-    fetcher = Fetcher(settings, runtime.sessionmaker, answers, dedupe, sealer)
+    fetcher = Fetcher(settings, runtime.sessionmaker, runtime.publisher, dedupe, sealer)
 
     async def prune(session: AsyncSession) -> int:
         # After a key rotation, the sources' secrets move to the current key here.
@@ -96,7 +94,7 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
     state = IngestState(
         settings=settings,
         sessionmaker=runtime.sessionmaker,
-        publisher=answers,
+        publisher=runtime.publisher,
         dedupe=dedupe,
         sealer=sealer,
         intake=intake,

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common.contact import ContactSealer
+from anbefal.common.kafka import Publisher
 from anbefal.ingest.intake.dedupe import DedupeStore
 from anbefal.ingest.intake.gate import Intake
-from anbefal.ingest.intake.produce import Sends
 from anbefal.ingest.settings import IngestSettings
 
 
@@ -18,8 +18,7 @@ from anbefal.ingest.settings import IngestSettings
 class IngestState:
     settings: IngestSettings
     sessionmaker: async_sessionmaker[AsyncSession]
-    # Publishes answers (single answers in flight together: intake/produce.py).
-    publisher: Sends
+    publisher: Publisher
     dedupe: DedupeStore
     # Seals the respondents' contact data before an answer goes to Kafka.
     sealer: ContactSealer

@@ -13,10 +13,9 @@ from typing import Literal
 from anbefal.common import topics
 from anbefal.common.contact import ContactSealer
 from anbefal.common.events import GENERIC_API, SurveyResponse, response_event_id
-from anbefal.common.kafka import TRACE_HEADER
+from anbefal.common.kafka import TRACE_HEADER, Publisher
 from anbefal.common.logging import get_logger
 from anbefal.ingest.intake.dedupe import DedupeStore
-from anbefal.ingest.intake.produce import Sends
 from anbefal.ingest.schemas import ResponseIn
 
 log = get_logger(__name__)
@@ -70,7 +69,7 @@ class Outcome:
 
 async def publish_answers(
     dedupe: DedupeStore,
-    publisher: Sends,
+    publisher: Publisher,
     events: list[SurveyResponse],
     trace_id: str,
     *,

@@ -27,12 +27,11 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common.contact import ContactSealer
-from anbefal.common.kafka import BrokerUnavailable
+from anbefal.common.kafka import BrokerUnavailable, Publisher
 from anbefal.common.logging import get_logger
 from anbefal.common.worker import PollingWorker
 from anbefal.ingest.intake.dedupe import DedupeStore
 from anbefal.ingest.intake.pipeline import publish_answers, to_event
-from anbefal.ingest.intake.produce import Sends
 from anbefal.ingest.rejected import repository as rejected
 from anbefal.ingest.settings import IngestSettings
 from anbefal.ingest.sources import service as sources
@@ -70,7 +69,7 @@ class Fetcher:
         self,
         settings: IngestSettings,
         sessionmaker: async_sessionmaker[AsyncSession],
-        publisher: Sends,
+        publisher: Publisher,
         dedupe: DedupeStore,
         sealer: ContactSealer,
         api: VendorHttp | None = None,

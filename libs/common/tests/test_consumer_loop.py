@@ -28,7 +28,13 @@ from anbefal.common.events import Respondent, Source, SurveyResponse, response_e
 from anbefal.common.kafka import ConsumerLoop, Handler, HandlerContext, Publisher, Subscriptions
 from anbefal.common.kafka.messages import Message
 from anbefal.common.partitioner import KeyPartitioner
-from anbefal.devstack.testing import asyncpg_dsn, caught_up, end_offsets, wait_until
+from anbefal.devstack.testing import (
+    asyncpg_dsn,
+    caught_up,
+    end_offsets,
+    statements_run,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -571,3 +577,60 @@ async def test_records_that_come_during_a_batch_are_fetched_meanwhile_and_make_t
             release.set()
             await rig.wait_stored(6)
         assert batches == [["r-0"], ["r-1", "r-2", "r-3", "r-4", "r-5"]]
+
+
+async def test_a_healthy_batch_costs_its_handlers_statements_and_one_for_the_offsets(
+    stack: Any,
+) -> None:
+    """Every statement is a round trip on the record's path: a batch whose handler succeeds
+    runs no savepoint (only a failing one is retried record by record), and its offsets move
+    in one statement whose SQL is the same however many partitions the batch holds (compiled
+    and prepared once)."""
+    release = asyncio.Event()
+    batches: list[set[str]] = []
+
+    async def held(ctx: HandlerContext[Any], answers: Sequence[SurveyResponse]) -> None:
+        batches.append({a.respondent.key for a in answers})
+        if len(batches) == 1:
+            await release.wait()
+        await store(ctx, answers)
+
+    async with _rig(stack, "statements") as rig:
+        loop = await rig.loop_at_the_end(handler=held)
+        with statements_run(rig.engine) as seen:
+            async with _running(loop):
+                await rig.send(rig.answers(1))
+                await wait_until(lambda: _at_least(batches, 1), 30, "the first batch")
+                # Many respondents: their keys spread the next batch over several partitions.
+                spread = [
+                    response(rig.tenant, f"s-{i}", 9).model_copy(
+                        update={"respondent": Respondent(key=f"c-{i}")}
+                    )
+                    for i in range(2, 22)
+                ]
+                await rig.publisher.send_many(
+                    topics.RESPONSES,
+                    [
+                        (f"{rig.tenant}:{a.respondent.key}".encode(), a.to_bytes(), None)
+                        for a in spread
+                    ],
+                )
+                await wait_until(
+                    lambda: _fetched(loop, len(spread)), 30, "the rest fetched during the batch"
+                )
+                release.set()
+                await rig.wait_stored(1 + len(spread))
+    assert len(batches) == 2
+    assert len(batches[1]) == len(spread)
+    assert not [s for s in seen if s.split()[0] in ("SAVEPOINT", "RELEASE", "ROLLBACK")]
+    moves = [s for s in seen if s.startswith("UPDATE loop_test.consumer_offsets")]
+    assert len(moves) == 2
+    assert moves[0] == moves[1]
+
+
+async def _at_least(items: Sequence[object], n: int) -> bool:
+    return len(items) >= n
+
+
+async def _fetched(loop: ConsumerLoop, n: int) -> bool:
+    return loop.fetched_ahead == n

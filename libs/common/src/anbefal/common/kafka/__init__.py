@@ -1,9 +1,10 @@
 """Kafka for every service: the producer (producer.py) and the one consumer loop (consumer.py),
 with its typed subscriptions (subscriptions.py), stored offsets (offsets.py), dead letters
-(dead_letters.py) and watchdog (watchdog.py).
+(dead_letters.py), a batch's transaction (batch.py) and watchdog (watchdog.py).
 """
 
-from anbefal.common.kafka.consumer import BatchHandler, ConsumerLoop, HandlerWrapper, wrap_handlers
+from anbefal.common.kafka.batch import BatchHandler
+from anbefal.common.kafka.consumer import ConsumerLoop, HandlerWrapper, wrap_handlers
 from anbefal.common.kafka.messages import Message
 from anbefal.common.kafka.producer import (
     TRACE_HEADER,

@@ -8,7 +8,8 @@ keeps a quiet consumer's latency and a busy one's throughput. The path of a reco
 
     run -> _poll (Prefetcher.take: what was fetched while the last batch ran; prefetch.py)
         -> _process (the poll's batch)
-        -> _apply (decode; one transaction: handlers, poison isolation, dead letters, offsets)
+        -> BatchTransaction.apply (decode; one transaction: handlers, dead letters, offsets;
+           batch.py)
         -> Subscriptions.dispatch (each handler gets the batch's events of its type)
 
 A transient failure (transient.py) rolls the whole batch back and retries it; any other failure
@@ -20,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -31,10 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common import hops, metrics, tracing
 from anbefal.common.db import ConsumerTables
-from anbefal.common.errors import PoisonRecordError
+from anbefal.common.kafka.batch import BatchHandler, BatchTransaction
 from anbefal.common.kafka.connection import KafkaConnection, as_connection
 from anbefal.common.kafka.dead_letters import DeadLetters
-from anbefal.common.kafka.messages import Message, Poison, decode_records
 from anbefal.common.kafka.offsets import Fenced, OffsetStore
 from anbefal.common.kafka.prefetch import Prefetcher
 from anbefal.common.kafka.producer import Publisher
@@ -46,8 +46,6 @@ from anbefal.common.transient import is_transient
 log = get_logger(__name__)
 
 
-# What the loop runs in a batch's transaction: the subscriptions' dispatch, possibly wrapped.
-BatchHandler = Callable[[AsyncSession, Sequence[Message]], Awaitable[None]]
 HandlerWrapper = Callable[[BatchHandler], BatchHandler]
 
 _handler_wrappers: list[HandlerWrapper] = []
@@ -86,16 +84,22 @@ class ConsumerLoop:
         handler: BatchHandler = subscriptions.dispatch
         for wrap in _handler_wrappers:
             handler = wrap(handler)
-        self._handler = handler
         self._max_records = max_records
-        self._max_attempts = max_attempts
         self._session_timeout_ms = session_timeout_ms
         self._max_poll_interval_ms = max_poll_interval_ms
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._prefetcher: Prefetcher | None = None
         self._offsets = OffsetStore(sessionmaker, tables.offsets, group_id)
-        self._dead_letters = DeadLetters(publisher, tables.dead_letters, group_id)
+        self._batches = BatchTransaction(
+            sessionmaker=sessionmaker,
+            handler=handler,
+            rank=subscriptions.rank,
+            dead_letters=DeadLetters(publisher, tables.dead_letters, group_id),
+            offsets=self._offsets,
+            max_attempts=max_attempts,
+            log=log.bind(group=group_id),
+        )
         self.health = ConsumerHealth()
         self._watchdog = Watchdog(self.health, self._offsets.positions, watchdog_s)
         self._watchdog_s = watchdog_s
@@ -251,7 +255,7 @@ class ConsumerLoop:
         # Every log line about this batch, the handler's included, carries its trace ids.
         with tracing.bind_batch(r.headers for records in batch.values() for r in records):
             try:
-                dead = await self._apply(batch, spans, timing)
+                dead = await self._batches.apply(batch, spans, timing)
             except Fenced:
                 metrics.BATCH_RETRIES.labels(self.group_id, "fenced").inc()
                 self._log.warning("offset moved by another consumer; re-seeking")
@@ -308,75 +312,6 @@ class ConsumerLoop:
         )
         if dead:
             metrics.DEAD_LETTERS.labels(self.group_id, tp.topic).inc(dead)
-
-    async def _apply(
-        self,
-        batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]],
-        spans: dict[TopicPartition, tuple[int, int]],
-        timing: hops.BatchTimes,
-    ) -> dict[TopicPartition, int]:
-        """One transaction: effect + dead letters + offsets' compare-and-set. Returns the dead
-        count of each partition."""
-        messages: list[Message] = []
-        poison: list[Poison] = []
-        # Tenant settings first: a poll's answers then see the settings it brought.
-        for tp in sorted(batch, key=lambda tp: self._subscriptions.rank(tp.topic)):
-            decoded, undecodable = decode_records(tp.topic, batch[tp])
-            messages += decoded
-            poison += undecodable
-        async with self._sessionmaker() as session, session.begin():
-            if messages:
-                try:
-                    async with session.begin_nested():
-                        await self._handler(session, messages)
-                except Exception as exc:
-                    if is_transient(exc):
-                        raise
-                    # Find the record(s) at fault: one savepoint per record, bounded tries.
-                    poison.extend(await self._isolate(session, messages, batch))
-            if poison:
-                await self._dead_letters.store(session, poison)
-            await self._offsets.advance(session, spans)
-            timing.applied = time.time()
-        dead: dict[TopicPartition, int] = {}
-        for record, _ in poison:
-            tp = TopicPartition(record.topic, record.partition)
-            dead[tp] = dead.get(tp, 0) + 1
-        return dead
-
-    async def _isolate(
-        self,
-        session: AsyncSession,
-        messages: list[Message],
-        batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]],
-    ) -> list[Poison]:
-        by_offset = {(r.topic, r.partition, r.offset): r for rs in batch.values() for r in rs}
-        poison: list[Poison] = []
-        for message in messages:
-            error: BaseException | None = None
-            for _ in range(self._max_attempts):
-                try:
-                    async with session.begin_nested():
-                        await self._handler(session, [message])
-                    error = None
-                    break
-                except Exception as exc:
-                    if is_transient(exc):
-                        raise
-                    error = exc
-            if error is not None:
-                reason = "poison" if isinstance(error, PoisonRecordError) else "handler error"
-                self._log.error(
-                    "record dead-lettered",
-                    reason=reason,
-                    error=repr(error),
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                )
-                record = by_offset[(message.topic, message.partition, message.offset)]
-                poison.append((record, f"{reason}: {error!r}"))
-        return poison
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -13,10 +13,11 @@ import asyncio
 from collections.abc import Iterable, Mapping
 
 from aiokafka.structs import TopicPartition
-from sqlalchemy import BigInteger, Integer, String, Table, column, select, update, values
+from sqlalchemy import Table, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from anbefal.common.arrays import as_columns
 from anbefal.common.logging import get_logger
 from anbefal.common.transient import is_transient
 
@@ -38,6 +39,14 @@ class OffsetStore:
         self._group_id = group_id
         # The stored offset of each partition this instance owns: where its next batch starts.
         self.positions: dict[TopicPartition, int] = {}
+        self._advance = text(
+            f"UPDATE {table.fullname} AS o SET next_offset = m.next_offset "
+            "FROM unnest(CAST(:topics AS text[]), CAST(:partitions AS int4[]), "
+            "CAST(:expected AS int8[]), CAST(:ends AS int8[])) "
+            "AS m(topic, partition, expected, next_offset) "
+            'WHERE o.group_id = :group_id AND o.topic = m.topic AND o."partition" = m.partition '
+            "AND o.next_offset = m.expected"
+        )
 
     async def claim(self, assigned: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
         """Read (or create at 0) the stored offsets of newly assigned partitions; they become
@@ -92,25 +101,12 @@ class OffsetStore:
     ) -> None:
         """In the batch's transaction, one statement: move each partition's stored offset from
         `expected` to `end` (`spans[tp] == (expected, end)`), or raise `Fenced` if any of them
-        is no longer at its `expected`."""
-        table = self._table
-        moves = values(
-            column("topic", String),
-            column("partition", Integer),
-            column("expected", BigInteger),
-            column("end", BigInteger),
-            name="moves",
-        ).data([(tp.topic, tp.partition, e, n) for tp, (e, n) in spans.items()])
-        result = await session.execute(
-            update(table)
-            .where(
-                table.c.group_id == self._group_id,
-                table.c.topic == moves.c.topic,
-                table.c.partition == moves.c.partition,
-                table.c.next_offset == moves.c.expected,
-            )
-            .values(next_offset=moves.c.end)
+        is no longer at its `expected`. The SQL is the same for any number of partitions."""
+        moves = as_columns(
+            ((tp.topic, tp.partition, e, n) for tp, (e, n) in spans.items()),
+            ("topics", "partitions", "expected", "ends"),
         )
+        result = await session.execute(self._advance, {"group_id": self._group_id, **moves})
         if result.rowcount != len(spans):  # type: ignore[attr-defined]
             raise Fenced()
 

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anbefal.common.contact import ContactSealer
 from anbefal.common.crypto import Keyring
 from anbefal.common.datakeys import DataKeys
 from anbefal.common.db import create_engine, create_sessionmaker
@@ -25,6 +24,7 @@ from anbefal.common.kafka import Publisher
 from anbefal.devstack.surveytools import FakeToolApi
 from anbefal.devstack.testing import TEST_DATA_KEYS, TEST_JWT_SECRET, asyncpg_dsn, wait_until
 from anbefal.ingest.intake.dedupe import DedupeStore
+from anbefal.ingest.intake.sealing import SharedSealer
 from anbefal.ingest.models import FetchJob, Rejected
 from anbefal.ingest.settings import IngestSettings
 from anbefal.ingest.sources import repository as sources
@@ -102,7 +102,7 @@ async def running(stack: Any, *, override: bool = True, **settings: Any) -> Asyn
     await publisher.start()
     await publisher.wait_ready(30)
     dedupe = DedupeStore(asyncpg_dsn(url))
-    sealer = ContactSealer(DataKeys(config.keyring()), db)
+    sealer = SharedSealer(DataKeys(config.keyring()), asyncpg_dsn(url))
     fetcher = Fetcher(config, db, publisher, dedupe, sealer)
     stop = asyncio.Event()
     tasks = [asyncio.create_task(fetcher.run(stop)), asyncio.create_task(dedupe.run(stop))]

@@ -13,10 +13,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.crypto import Keyring, Undecryptable, open_with_key, seal_with_key
 from anbefal.common.datakeys import DataKeys, Owner
@@ -88,15 +89,24 @@ def _with(event: E, respondent: Respondent) -> E:
     return event.model_copy(update={"respondent": respondent})
 
 
+# The data key of each owner, minting the missing ones.
+KeysFor = Callable[[set[Owner]], Awaitable[dict[Owner, bytes]]]
+
+
 async def seal_events(session: AsyncSession, keys: DataKeys, events: Sequence[E]) -> list[E]:
     """The events with every plaintext contact sealed (minting the keys that are missing)."""
+    return await seal_with(partial(keys.get_or_create, session), keys.keyring, events)
+
+
+async def seal_with(keys_for: KeysFor, keyring: Keyring, events: Sequence[E]) -> list[E]:
+    """`seal_events` with the keys from `keys_for`."""
     targets = [t if (t := _target(e)) is not None and _plain(t[1]) else None for e in events]
     owners = {_owner(*t) for t in targets if t is not None}
     if not owners:
         return list(events)
-    found = await keys.get_or_create(session, owners)
+    found = await keys_for(owners)
     return [
-        e if t is None else _with(e, seal(found[_owner(*t)], *t, keys.keyring))
+        e if t is None else _with(e, seal(found[_owner(*t)], *t, keyring))
         for e, t in zip(events, targets, strict=True)
     ]
 
@@ -112,17 +122,3 @@ async def open_events(session: AsyncSession, keys: DataKeys, events: Sequence[E]
         e if t is None else _with(e, open_sealed(found.get(_owner(*t)), *t))
         for e, t in zip(events, targets, strict=True)
     ]
-
-
-class ContactSealer:
-    """A producer's sealing outside a consumer's batch: one short transaction for the keys."""
-
-    def __init__(self, keys: DataKeys, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._keys = keys
-        self._sessionmaker = sessionmaker
-
-    async def seal(self, events: Sequence[E]) -> list[E]:
-        if not any(needs_sealing(e) for e in events):
-            return list(events)
-        async with self._sessionmaker() as session, session.begin():
-            return await seal_events(session, self._keys, events)

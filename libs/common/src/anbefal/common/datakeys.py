@@ -13,7 +13,8 @@ shredded key stops opening anything at the next batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,26 @@ _INSERT = text(
     "SELECT * FROM unnest(CAST(:tenants AS text[]), CAST(:respondents AS text[]), "
     "CAST(:wrapped AS text[])) ON CONFLICT DO NOTHING"
 )
+# Outside a transaction (a producer's sealing), one statement: mint a key for every owner that
+# has none, and read the others'. The read sees the table as the statement began, so a key
+# another copy minted meanwhile is in neither part: `get_or_mint` reads those once more.
+GET_OR_MINT = (
+    "WITH w AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) "
+    "AS w(tenant, respondent, wrapped)), "
+    f"minted AS (INSERT INTO {TABLE} (tenant, respondent, wrapped) "
+    "SELECT tenant, respondent, wrapped FROM w ON CONFLICT DO NOTHING "
+    "RETURNING tenant, respondent, wrapped) "
+    "SELECT tenant, respondent, wrapped FROM minted UNION ALL "
+    f"SELECT k.tenant, k.respondent, k.wrapped FROM {TABLE} k "
+    "JOIN w ON k.tenant = w.tenant AND k.respondent = w.respondent"
+)
+_FIND = (
+    f"SELECT k.tenant, k.respondent, k.wrapped FROM {TABLE} k "
+    "JOIN unnest($1::text[], $2::text[]) AS w(tenant, respondent) "
+    "ON k.tenant = w.tenant AND k.respondent = w.respondent"
+)
+# A statement's rows, on a connection of the caller's: (query, *arguments) -> rows.
+Fetch = Callable[..., Awaitable[Iterable[Sequence[Any]]]]
 _DELETE = text(f"DELETE FROM {TABLE} WHERE tenant = :tenant AND respondent = :respondent")
 
 
@@ -62,15 +83,7 @@ class DataKeys:
             _SELECT,
             {"tenants": [o[0] for o in wanted], "respondents": [o[1] for o in wanted]},
         )
-        found: dict[Owner, bytes] = {}
-        for tenant, respondent, wrapped in rows:
-            owner = (tenant, respondent)
-            try:
-                found[owner] = self._keyring.open(wrapped, context=_context(owner))
-            except Undecryptable:
-                # Wrapped with a deployment key that is no longer configured: as good as gone.
-                continue
-        return found
+        return self._unwrap(rows, {}, {})
 
     async def get_or_create(
         self, session: AsyncSession, owners: Iterable[Owner]
@@ -95,6 +108,47 @@ class DataKeys:
         absent = wanted - found.keys()
         if absent:
             raise LookupError(f"no data key for {len(absent)} respondent(s) after minting")
+        return found
+
+    async def get_or_mint(self, fetch: Fetch, owners: Iterable[Owner]) -> dict[Owner, bytes]:
+        """`get_or_create` outside a transaction, in one statement (two when another copy
+        minted a key meanwhile) run by `fetch`: every owner's key is wrapped up front, and the
+        ones that already had a key are not stored."""
+        wanted = sorted(set(owners))
+        if not wanted:
+            return {}
+        fresh = {o: new_key() for o in wanted}
+        wrapped = {o: self._keyring.seal(fresh[o], context=_context(o)) for o in wanted}
+        tenants, respondents = [o[0] for o in wanted], [o[1] for o in wanted]
+        rows = await fetch(GET_OR_MINT, tenants, respondents, [wrapped[o] for o in wanted])
+        found = self._unwrap(rows, wrapped, fresh)
+        missing = [o for o in wanted if o not in found]
+        if missing:
+            rows = await fetch(_FIND, [o[0] for o in missing], [o[1] for o in missing])
+            found.update(self._unwrap(rows, {}, {}))
+        absent = set(wanted) - found.keys()
+        if absent:
+            raise LookupError(f"no data key for {len(absent)} respondent(s) after minting")
+        return found
+
+    def _unwrap(
+        self,
+        rows: Iterable[Sequence[Any]],
+        ours: dict[Owner, str],
+        fresh: dict[Owner, bytes],
+    ) -> dict[Owner, bytes]:
+        """The keys of `rows`; the ones stored as wrapped here need no unwrapping."""
+        found: dict[Owner, bytes] = {}
+        for tenant, respondent, stored in rows:
+            owner = (tenant, respondent)
+            if ours.get(owner) == stored:
+                found[owner] = fresh[owner]
+                continue
+            try:
+                found[owner] = self._keyring.open(stored, context=_context(owner))
+            except Undecryptable:
+                # Wrapped with a deployment key that is no longer configured: as good as gone.
+                continue
         return found
 
 

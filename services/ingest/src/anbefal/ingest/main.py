@@ -48,7 +48,7 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
     settings = runtime.settings
     dedupe = DedupeStore(asyncpg_dsn(settings.database_url))
     keyring = settings.keyring()
-    sealer = SharedSealer(DataKeys(keyring), runtime.sessionmaker)
+    sealer = SharedSealer(DataKeys(keyring), asyncpg_dsn(settings.database_url))
     fetcher = Fetcher(settings, runtime.sessionmaker, runtime.publisher, dedupe, sealer)
 
     async def prune(session: AsyncSession) -> int:
@@ -105,6 +105,7 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
         consumers=[consumer],
         workers=[
             dedupe.run,
+            sealer.run,
             fetcher.run,
             pruner.run,
             relay.worker.run,

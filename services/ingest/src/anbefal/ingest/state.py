@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anbefal.common.contact import ContactSealer
 from anbefal.common.kafka import Publisher
 from anbefal.ingest.intake.dedupe import DedupeStore
 from anbefal.ingest.intake.gate import Intake
+from anbefal.ingest.intake.sealing import SharedSealer
 from anbefal.ingest.settings import IngestSettings
 
 
@@ -21,7 +21,7 @@ class IngestState:
     publisher: Publisher
     dedupe: DedupeStore
     # Seals the respondents' contact data before an answer goes to Kafka.
-    sealer: ContactSealer
+    sealer: SharedSealer
     intake: Intake
     # Wakes the fetch worker when a thin webhook queued a job for it.
     wake_fetcher: Callable[[], None]

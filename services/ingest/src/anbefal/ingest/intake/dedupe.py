@@ -22,12 +22,10 @@ import asyncio
 import contextlib
 import uuid
 from collections import OrderedDict
-from typing import Any
-
-import asyncpg
 
 from anbefal.common.logging import get_logger
 from anbefal.ingest.intake.coalesce import Coalescer
+from anbefal.ingest.intake.connection import Connection
 
 log = get_logger(__name__)
 
@@ -58,12 +56,9 @@ class DedupeStore:
         self._recent_max = recent_max
         self._pending_store: list[Key] = []
         self._lookup = Coalescer(self._query, timeout_s=lookup_timeout_s)
-        # One connection for lookups, one for writes, each used by one loop at a time. Not a
-        # pool: a pool resets a connection after every use (one more statement and round
-        # trip), which cost as much CPU again as the lookup itself, a fifth of ingest's CPU
-        # per webhook (py-spy, bench/ingest.py --ingest-only).
-        self._lookups = _Connection(dsn)
-        self._writes = _Connection(dsn)
+        # One connection for lookups, one for writes, each used by one loop at a time.
+        self._lookups = Connection(dsn)
+        self._writes = Connection(dsn)
 
     def _remember_locally(self, keys: list[Key]) -> None:
         for key in keys:
@@ -131,38 +126,3 @@ class DedupeStore:
         self._lookup.cancel()
         await self._lookups.close()
         await self._writes.close()
-
-
-class _Connection:
-    """One connection, opened when first used and again after it failed."""
-
-    def __init__(self, dsn: str) -> None:
-        self._dsn = dsn
-        self._conn: asyncpg.Connection | None = None
-
-    async def _open(self) -> asyncpg.Connection:
-        if self._conn is None or self._conn.is_closed():
-            self._conn = await asyncpg.connect(self._dsn, timeout=5)
-        return self._conn
-
-    async def fetch(self, query: str, *args: Any, timeout: float) -> list[asyncpg.Record]:
-        conn = await self._open()
-        try:
-            return list(await conn.fetch(query, *args, timeout=timeout))
-        except Exception:
-            await self.close()  # a timeout leaves the protocol mid-query: start afresh
-            raise
-
-    async def execute(self, query: str, *args: Any, timeout: float) -> None:
-        conn = await self._open()
-        try:
-            await conn.execute(query, *args, timeout=timeout)
-        except Exception:
-            await self.close()
-            raise
-
-    async def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close(timeout=2)

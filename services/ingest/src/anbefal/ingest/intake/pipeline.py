@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Literal
 
 from anbefal.common import topics
-from anbefal.common.contact import ContactSealer
 from anbefal.common.events import GENERIC_API, SurveyResponse, response_event_id
 from anbefal.common.kafka import TRACE_HEADER, Publisher
 from anbefal.common.logging import get_logger
 from anbefal.ingest.intake.dedupe import DedupeStore
+from anbefal.ingest.intake.sealing import SharedSealer
 from anbefal.ingest.schemas import ResponseIn
 
 log = get_logger(__name__)
@@ -73,7 +73,7 @@ async def publish_answers(
     events: list[SurveyResponse],
     trace_id: str,
     *,
-    sealer: ContactSealer,
+    sealer: SharedSealer,
 ) -> list[Outcome]:
     """Publish the versions not yet in Kafka, the respondents' contact data sealed with their
     data keys; returns once the broker acknowledged them.

@@ -26,12 +26,12 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anbefal.common.contact import ContactSealer
 from anbefal.common.kafka import BrokerUnavailable, Publisher
 from anbefal.common.logging import get_logger
 from anbefal.common.worker import PollingWorker
 from anbefal.ingest.intake.dedupe import DedupeStore
 from anbefal.ingest.intake.pipeline import publish_answers, to_event
+from anbefal.ingest.intake.sealing import SharedSealer
 from anbefal.ingest.rejected import repository as rejected
 from anbefal.ingest.settings import IngestSettings
 from anbefal.ingest.sources import service as sources
@@ -71,7 +71,7 @@ class Fetcher:
         sessionmaker: async_sessionmaker[AsyncSession],
         publisher: Publisher,
         dedupe: DedupeStore,
-        sealer: ContactSealer,
+        sealer: SharedSealer,
         api: VendorHttp | None = None,
     ) -> None:
         self.settings = settings

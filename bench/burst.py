@@ -10,18 +10,22 @@ HTTP, no validation). Exits 1 when a checker found a problem.
     uv run python bench/burst.py              # 20,000 answers (about two minutes with start-up)
     uv run python bench/burst.py --full       # 200,000 answers
     uv run python bench/burst.py --copies 2   # two processes of each consumer service
+    uv run python bench/burst.py --py-spy /tmp/burst   # and each service's costliest code
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 
 from anbefal.devstack.burst import run_burst
 
 
-async def main_async(total: int, batch: int, concurrency: int, copies: int) -> int:
-    result = await run_burst(total, batch, concurrency, copies=copies)
+async def main_async(
+    total: int, batch: int, concurrency: int, copies: int, py_spy: Path | None
+) -> int:
+    result = await run_burst(total, batch, concurrency, copies=copies, py_spy=py_spy)
     print("\n".join(result.lines()))
     return 1 if result.verdict.problems else 0
 
@@ -33,9 +37,17 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500, help="answers per request (max 500)")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent senders")
     parser.add_argument("--copies", type=int, default=1, help="processes per consumer service")
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="FILE",
+        help="record each service with py-spy (FILE.<service>.txt) and print its costliest "
+        "functions in µs per answer",
+    )
     args = parser.parse_args()
     total = 200_000 if args.full else args.answers
-    raise SystemExit(asyncio.run(main_async(total, args.batch, args.concurrency, args.copies)))
+    run = main_async(total, args.batch, args.concurrency, args.copies, args.py_spy)
+    raise SystemExit(asyncio.run(run))
 
 
 if __name__ == "__main__":

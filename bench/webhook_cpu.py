@@ -36,7 +36,7 @@ from anbefal.common.migrations import upgrade_all
 from anbefal.devstack.benchsystem import service_env
 from anbefal.devstack.burst import drain
 from anbefal.devstack.chaos import ChaosSystem
-from anbefal.devstack.cpu import CpuMeter, PySpy, per_request_us
+from anbefal.devstack.cpu import CpuMeter, per_request_us, record_each
 from anbefal.devstack.kafka import create_topics
 from anbefal.devstack.loadgen import HttpLoad, at_rate
 from anbefal.devstack.paths import state_dir
@@ -123,11 +123,7 @@ async def run(rate: float, count: int, idle_s: float, py_spy: Path | None) -> in
             prepared = deliveries(count, uuid.uuid4().hex[:8])
             print(f"== {count:,} signed Typeform webhooks at {rate:g}/s, the whole system running")
             with contextlib.ExitStack() as spies:
-                profiles = {
-                    name: spies.enter_context(PySpy(pid, py_spy.with_suffix(f".{name}.txt")))
-                    for name, pid in roots.items()
-                    if py_spy is not None and name in system.processes
-                }
+                profiles = record_each(spies, roots, system.processes, py_spy)
                 before = meter.snapshot()
                 started = time.perf_counter()
                 statuses = await post_all(system, prepared, rate)

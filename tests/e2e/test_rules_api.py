@@ -9,7 +9,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
 import pytest
@@ -18,7 +17,7 @@ from anbefal.common import topics
 from anbefal.common.auth import issue_token
 from anbefal.common.events import Respondent, Source, SurveyResponse, response_event_id
 from anbefal.common.kafka import Publisher
-from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, asyncpg_dsn, wait_until
+from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, published, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -89,18 +88,10 @@ async def test_rules_are_validated_versioned_and_applied(stack: Any) -> None:
         await publisher.send_many(topics.RESPONSES, [(a.key, a.to_bytes(), None) for a in answers])
 
         async def decided() -> dict[str, list[str]]:
-            conn = await asyncpg.connect(asyncpg_dsn(url))
-            try:
-                rows = await conn.fetch(
-                    "SELECT payload FROM closed_loop.outbox"
-                    " WHERE tenant = $1 AND topic = 'anbefal.actions.v1'",
-                    tenant,
-                )
-            finally:
-                await conn.close()
+            values = await published(stack.kafka.bootstrap, topics.ACTIONS, f"{tenant}:")
             by_answer: dict[str, list[str]] = {}
-            for row in rows:
-                action = orjson.loads(row["payload"])
+            for value in values:
+                action = orjson.loads(value)
                 rid = {a.event_id.hex: a.source.response_id for a in answers}[
                     uuid.UUID(action["response_event_id"]).hex
                 ]

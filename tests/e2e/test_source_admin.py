@@ -11,13 +11,14 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
+from anbefal.common import topics
 from anbefal.common.auth import issue_token
+from anbefal.common.events import AuditEntry
 from anbefal.devstack import surveytools as tools
-from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, asyncpg_dsn, wait_until
+from anbefal.devstack.testing import TEST_JWT_SECRET, ServiceProcess, published, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -50,7 +51,7 @@ def cli(env: dict[str, str], url: str, *args: str, stdin: str = "") -> Any:
 async def test_rotate_a_secret_and_see_the_deliveries(
     ingest: tuple[ServiceProcess, str, dict[str, str]],
 ) -> None:
-    process, database_url, _ = ingest
+    process, _, env = ingest
     tenant = f"src-{uuid.uuid4().hex[:8]}"
     base = f"{process.url}/v1/tenants/{tenant}/sources"
     async with httpx.AsyncClient(base_url=process.url, headers=admin(tenant), timeout=10) as api:
@@ -118,16 +119,16 @@ async def test_rotate_a_secret_and_see_the_deliveries(
         missing = await api.post(f"{base}/nope/rotate-secret", json={})
         assert missing.status_code == 404
 
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        actions = await conn.fetch(
-            "SELECT convert_from(payload, 'UTF8')::jsonb ->> 'action' AS action"
-            " FROM ingest.outbox WHERE tenant = $1",
-            tenant,
-        )
-    finally:
-        await conn.close()
-    assert [a["action"] for a in actions].count("source.secret_rotated") == 2
+    async def rotations() -> int:
+        values = await published(env["ANBEFAL_KAFKA_BOOTSTRAP"], topics.AUDIT, tenant)
+        entries = [AuditEntry.model_validate_json(v) for v in values]
+        return [e.action for e in entries if e.tenant == tenant].count("source.secret_rotated")
+
+    async def both() -> bool:
+        return await rotations() >= 2
+
+    await wait_until(both, 30, "both rotations in the audit trail")
+    assert await rotations() == 2
 
 
 async def test_the_cli_rotates_and_lists_deliveries(

@@ -158,6 +158,11 @@ def test_event_id_is_the_standard_uuid5(tenant: str, tool: str, response_id: str
     assert response_event_id(tenant, tool, response_id) == uuid.uuid5(ANBEFAL_NAMESPACE, name)
 
 
+@given(event_id=st.uuids(), rule_id=st.text())
+def test_action_id_is_the_standard_uuid5(event_id: uuid.UUID, rule_id: str) -> None:
+    assert action_id(event_id, rule_id) == uuid.uuid5(event_id, rule_id)
+
+
 def test_every_topic_has_a_dead_letter_topic() -> None:
     names = {t.name for t in topics.ALL_TOPICS}
     for spec in topics.ALL_TOPICS:

@@ -1,9 +1,10 @@
 """The transactional outbox every producing service uses (docs/architecture.md §4).
 
 A service writes the events it decided into its own `outbox` table in the same transaction as
-the state change; `OutboxRelay` publishes them and marks them published. A crash after the
-broker's ack but before that mark republishes a row: consumers dedupe by the event's own id.
-Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several copies of a service share the work.
+the state change; `OutboxRelay` publishes them and deletes them, in a transaction that commits
+after the broker's ack. A crash after the ack but before that commit republishes a row:
+consumers dedupe by the event's own id. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so
+several copies of a service share the work.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    delete,
     func,
+    literal_column,
     select,
     text,
-    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -48,6 +50,7 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("payload", LargeBinary, nullable=False),
         Column("headers", JSONB, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        # Published rows are deleted; a row marked here stays published (never sent again).
         Column("published_at", DateTime(timezone=True), nullable=True),
         Index("ix_outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
     )
@@ -107,16 +110,27 @@ class OutboxRelay:
         )
 
     async def publish_once(self, session: AsyncSession) -> int:
+        """Claim the oldest rows and delete them in one statement, send them, and return: the
+        worker commits the delete only after the broker's acknowledgement. A send that fails
+        rolls it back, and so does a crash before the commit; the rows are then sent again
+        (consumers dedupe by the event's id). Locked rows are skipped, so copies share the
+        work. A relayed row is written once, not updated to mark it published."""
         t = self._table
-        rows = (
-            await session.execute(
-                select(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers, t.c.created_at)
-                .where(t.c.published_at.is_(None))
-                .order_by(t.c.created_at)
-                .limit(self._batch)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
+        claimed = (
+            select(t.c.id)
+            .where(t.c.published_at.is_(None))
+            .order_by(t.c.created_at)
+            .limit(self._batch)
+            .with_for_update(skip_locked=True)
+        )
+        deleted = delete(t).where(t.c.id.in_(claimed.scalar_subquery()))
+        returned = deleted.returning(
+            t.c.topic, t.c.key, t.c.payload, t.c.headers, t.c.created_at, literal_column("ctid")
+        )
+        # RETURNING keeps no order: sorted back into the order they were written, the rows of
+        # one transaction (one `created_at`) by their place in the table, as an index scan
+        # over `created_at` would give them.
+        rows = sorted((await session.execute(returned)).all(), key=lambda r: (r.created_at, r.ctid))
         if not rows:
             return 0
         taken = time.time()
@@ -128,11 +142,7 @@ class OutboxRelay:
             written.setdefault(row.topic, []).append(row.created_at.timestamp())
         for topic, records in by_topic.items():
             await self._publisher.send_many(topic, records)
-        acked = time.time()
-        await session.execute(
-            update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=func.now())
-        )
-        on_commit(session, partial(self._observe, written, taken, acked))
+        on_commit(session, partial(self._observe, written, taken, time.time()))
         return len(rows)
 
     def _observe(self, written: dict[str, list[float]], taken: float, acked: float) -> None:

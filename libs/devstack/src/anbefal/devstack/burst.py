@@ -10,10 +10,12 @@ stays one process (the drain is timed from the last 202)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +26,7 @@ from anbefal.common.auth import issue_token
 from anbefal.common.kafka import Publisher
 from anbefal.devstack.benchsystem import bench_system
 from anbefal.devstack.chaos import ChaosSystem, Generator, Outcome, Verdict, judge
-from anbefal.devstack.cpu import CpuMeter, per_request_us
+from anbefal.devstack.cpu import CpuMeter, Profile, per_request_us, record_each
 from anbefal.devstack.testing import TEST_JWT_SECRET
 
 TENANT = "burst"
@@ -60,6 +62,8 @@ class BurstResult:
     stages: list[tuple[float, str]]
     # µs of CPU per acknowledged answer, first post to drained: each service, Kafka, PostgreSQL
     cpu_us: dict[str, float]
+    # py-spy's samples of each service's process over the burst and drain, when recorded
+    profiles: dict[str, Profile] = field(default_factory=dict)
 
     @property
     def accepted_per_s(self) -> float:
@@ -94,6 +98,11 @@ class BurstResult:
             f"lost               {v.lost}",
             f"counted twice      {v.duplicates}",
             *(f"PROBLEM            {p}" for p in v.problems),
+            *(
+                line
+                for name, profile in self.profiles.items()
+                for line in [f"== {name}", *profile.lines(self.cpu_us.get(name, 0.0))]
+            ),
         ]
 
 
@@ -175,9 +184,16 @@ def cpu_roots(system: ChaosSystem) -> dict[str, int]:
 
 
 async def run_burst(
-    total: int, batch: int = 500, concurrency: int = 4, *, copies: int = 1, raw: bool = True
+    total: int,
+    batch: int = 500,
+    concurrency: int = 4,
+    *,
+    copies: int = 1,
+    raw: bool = True,
+    py_spy: Path | None = None,
 ) -> BurstResult:
-    """One burst against a system of its own (its own broker and database)."""
+    """One burst against a system of its own (its own broker and database). `py_spy`: record
+    each service's process with py-spy (`<py_spy>.<service>.txt`) from the first post to drained."""
     async with bench_system(f"burst{copies}") as system:
         for service in DRAINING:
             for n in range(2, copies + 1):
@@ -195,15 +211,18 @@ async def run_burst(
                 peak = max(peak, await system.lag())
                 await asyncio.sleep(0.5)
 
-        meter = CpuMeter(cpu_roots(system))
-        cpu_before = meter.snapshot()
-        sampler = asyncio.create_task(sample())
-        url = f"{ingest_url}/v1/tenants/{TENANT}/responses"
-        acked, burst_s = await post_burst(url, token, total, batch, concurrency)
-        drain_started = time.perf_counter()
-        stages = await drain(system, timeout=1800)
-        drain_s = time.perf_counter() - drain_started
-        cpu_us = per_request_us(cpu_before, meter.snapshot(), len(acked))
+        roots = cpu_roots(system)
+        meter = CpuMeter(roots)
+        with contextlib.ExitStack() as spies:
+            spied = record_each(spies, roots, system.processes, py_spy)
+            cpu_before = meter.snapshot()
+            sampler = asyncio.create_task(sample())
+            url = f"{ingest_url}/v1/tenants/{TENANT}/responses"
+            acked, burst_s = await post_burst(url, token, total, batch, concurrency)
+            drain_started = time.perf_counter()
+            stages = await drain(system, timeout=1800)
+            drain_s = time.perf_counter() - drain_started
+            cpu_us = per_request_us(cpu_before, meter.snapshot(), len(acked))
         cpu_us.pop("wrk", None)  # the meter's load generator: this bench posts itself
         sampling = False
         await sampler
@@ -225,4 +244,5 @@ async def run_burst(
             raw_per_s=baseline,
             stages=stages,
             cpu_us=cpu_us,
+            profiles={name: spy.profile() for name, spy in spied.items()},
         )

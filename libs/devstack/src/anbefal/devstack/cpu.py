@@ -7,11 +7,13 @@ than a rate: a rate falls when another session takes the cores, the CPU per requ
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
 import subprocess
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,3 +139,15 @@ class PySpy:
 
     def profile(self) -> Profile:
         return Profile.read(self.output, self.rate_hz)
+
+
+def record_each(
+    stack: contextlib.ExitStack, roots: dict[str, int], names: Collection[str], output: Path | None
+) -> dict[str, PySpy]:
+    """A py-spy recording (`<output>.<name>.txt`) of each root in `names`, for the length of
+    `stack`; none when `output` is None."""
+    return {
+        name: stack.enter_context(PySpy(pid, output.with_suffix(f".{name}.txt")))
+        for name, pid in roots.items()
+        if output is not None and name in names
+    }

@@ -154,6 +154,40 @@ async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, 
             await consumer.stop()
 
 
+async def published(bootstrap: str, topic: str, key_prefix: str) -> list[bytes]:
+    """The values of every record on `topic` so far whose key starts with `key_prefix` (a
+    test's own tenant: keys start `tenant:`), in offset order per partition. What a relay
+    sent is read here: the outbox keeps a row only until it is published."""
+    ends = {tp: end for tp, end in (await end_offsets(bootstrap, [topic])).items() if end}
+    if not ends:
+        return []
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t, p in ends]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        values: dict[TopicPartition, list[bytes]] = {tp: [] for tp in partitions}
+        owed = set(partitions)
+        deadline = time.monotonic() + 60
+        while owed:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: not read to its end within 60 s")
+            for tp, records in (await consumer.getmany(*owed, timeout_ms=1000)).items():
+                for record in records:
+                    if record.offset >= ends[(tp.topic, tp.partition)]:
+                        break
+                    key = record.key or b""
+                    if key.startswith(key_prefix.encode()) and record.value is not None:
+                        values[tp].append(record.value)
+                if await consumer.position(tp) >= ends[(tp.topic, tp.partition)]:
+                    owed.discard(tp)
+        return [v for tp in partitions for v in values[tp]]
+    finally:
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer.stop()
+
+
 async def consumer_lag(
     bootstrap: str, database_url: str, schema: str, group: str, topics: Iterable[str]
 ) -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,30 +59,79 @@ _UPDATE = text(
 )
 
 
+class StoredState(ActionState):
+    """A state as loaded from its row. Its payload is parsed on first read: a batch loads every
+    earlier action of its respondents and reads the payloads of few (the cool-down looks at
+    their columns), and parsing was the largest part of loading. Until replaced, the payload
+    is marked, and written back, by the text it was loaded from."""
+
+    _text: str | None
+    _parsed: Action | None
+
+    @property
+    def payload(self) -> Action:
+        if self._parsed is None:
+            assert self._text is not None
+            self._parsed = _action(self._text)
+        return self._parsed
+
+    @payload.setter
+    def payload(self, action: Action) -> None:
+        self._parsed, self._text = action, None
+
+    def payload_mark(self) -> object:
+        return self._text if self._text is not None else self._parsed
+
+    def payload_text(self) -> str | None:
+        """The payload's JSON as loaded, while it is the payload."""
+        return self._text
+
+
 def state_of(row: Any) -> ActionState:
     """The state of a stored row (an `ActionRow`, or a row of its columns)."""
-    return ActionState(
+    state = StoredState(
         action_id=row.action_id, tenant=row.tenant, response_event_id=row.response_event_id,
         rule_id=row.rule_id, type=row.type, respondent_key=row.respondent_key,
         answered_at=row.answered_at, revision=row.revision,
         released_revision=row.released_revision, cancelled=row.cancelled,
         attach_to=row.attach_to, release_at=row.release_at,
-        payload=_action(row.payload), trace_id=row.trace_id,
-        task_closed_at=row.task_closed_at,
+        payload=None,  # type: ignore[arg-type]  # set below, unparsed
+        trace_id=row.trace_id, task_closed_at=row.task_closed_at,
     )  # fmt: skip
+    if isinstance(row.payload, str):
+        state._text = row.payload
+    else:
+        state.payload = Action.model_validate(row.payload)
+    return state
 
 
-def _action(payload: str | dict[str, Any]) -> Action:
+def _action(payload: str) -> Action:
     # As text (the hot path reads `payload::text`), pydantic parses it without a dict between.
-    if isinstance(payload, str):
-        return Action.model_validate_json(payload)
-    return Action.model_validate(payload)
+    return Action.model_validate_json(payload)
 
 
-def _values(state: ActionState, columns: tuple[str, ...]) -> tuple[object, ...]:
-    return tuple(
-        state.payload.model_dump_json() if c == "payload" else getattr(state, c) for c in columns
-    )
+class Encoded:
+    """Each action's JSON, encoded once for the batch: the same text is the actions row's
+    payload and the outbox record's value. Keeps the actions it encoded, so an id is never
+    reused while the batch runs."""
+
+    def __init__(self) -> None:
+        self._done: dict[int, tuple[Action, bytes]] = {}
+
+    def __call__(self, action: Action) -> bytes:
+        found = self._done.get(id(action))
+        if found is None:
+            found = self._done[id(action)] = (action, action.to_bytes())
+        return found[1]
+
+    def payload(self, state: ActionState) -> str:
+        if isinstance(state, StoredState) and (text := state.payload_text()) is not None:
+            return text
+        return self(state.payload).decode()
+
+
+def _values(state: ActionState, columns: tuple[str, ...], encoded: Encoded) -> tuple[object, ...]:
+    return tuple(encoded.payload(state) if c == "payload" else getattr(state, c) for c in columns)
 
 
 @dataclass
@@ -90,15 +139,18 @@ class StoredBook:
     """A book loaded from PostgreSQL (its rows locked)."""
 
     book: Book
+    encoded: Encoded = field(default_factory=Encoded)
 
     async def save(self, session: AsyncSession) -> None:
         """The new and changed states written back: one statement each, whatever their number."""
         new, changed = self.book.changes()
         if new:
-            added = [dict(zip(_COLUMNS, _values(s, _COLUMNS), strict=True)) for s in new]
+            added = [
+                dict(zip(_COLUMNS, _values(s, _COLUMNS, self.encoded), strict=True)) for s in new
+            ]
             await insert_rows(session, ActionRow, added)
         if changed:
-            rows = (_values(s, _CHANGEABLE) for s in changed)
+            rows = (_values(s, _CHANGEABLE, self.encoded) for s in changed)
             await session.execute(_UPDATE, as_columns(rows, _CHANGEABLE))
         self.book.checkpoint()
 
@@ -158,14 +210,19 @@ def outbox_id(action: Action) -> uuid.UUID:
 
 
 async def add_to_outbox(
-    session: AsyncSession, released: Sequence[tuple[Action, str | None]], keys: DataKeys
+    session: AsyncSession,
+    released: Sequence[tuple[Action, str | None]],
+    keys: DataKeys,
+    encoded: Encoded | None = None,
 ) -> None:
+    """`encoded`: the batch's encodings (an action the book wrote is not encoded again)."""
+    encode = encoded or Encoded()
     # An answer from before ingest sealed contact data still holds it in plaintext: the action
     # leaves sealed all the same.
     sealed = await seal_events(session, keys, [a for a, _ in released])
     # Ids are UUID5(answer, rule[, revision]): enqueueing the same decision twice stores one row.
     events = [
-        OutboxEvent(outbox_id(a), a.tenant, a.key, a.to_bytes(), trace_id)
+        OutboxEvent(outbox_id(a), a.tenant, a.key, encode(a), trace_id)
         for a, (_, trace_id) in zip(sealed, released, strict=True)
     ]
     await enqueue(session, OUTBOX, topics.ACTIONS, events)

@@ -97,7 +97,7 @@ async def evaluate_answers(
         UNOWNED.labels(metrics.tenant_label(action.tenant), action.type).inc()
     for _, _, reason in decision.not_routed:
         NOT_ROUTED.labels(reason).inc()
-    await action_store.add_to_outbox(session, decision.released, keys)
+    await action_store.add_to_outbox(session, decision.released, keys, loaded.encoded)
 
 
 def subscriptions(
@@ -145,5 +145,5 @@ async def release_due(
         return 0
     released = [(release(s), s.trace_id) for s in states]
     await held.save(session)
-    await action_store.add_to_outbox(session, released, keys)
+    await action_store.add_to_outbox(session, released, keys, held.encoded)
     return len(states)

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from anbefal.common.events import TASK_ACTIONS, Action
+from anbefal.common.events import TASK_ACTIONS
 from anbefal.common.nps import DETRACTORS, PASSIVES, PROMOTERS
 from anbefal.devstack.chaos.generator import Generator
 from anbefal.devstack.chaos.scale import FULL
@@ -108,16 +108,16 @@ async def judge(
     )
     if duplicate_tasks:
         problems.append(f"duplicate tasks: {[dict(r) for r in duplicate_tasks][:5]}")
-    decided = [
-        Action.model_validate_json(row["payload"])
-        for row in await system.fetch(
-            "SELECT payload FROM closed_loop.outbox"
-            " WHERE tenant = $1 AND topic = 'anbefal.actions.v1'",
-            tenant,
-        )
-    ]
+    # Decided and published: a revision released into the outbox (which keeps a row only
+    # until the relay sent it) is counted in `released_revision`.
+    decided = await system.fetch(
+        "SELECT action_id FROM closed_loop.actions"
+        " WHERE tenant = $1 AND released_revision > 0 AND type = ANY($2::text[])",
+        tenant,
+        sorted(TASK_ACTIONS),
+    )
     task_rows = await system.fetch("SELECT action_id FROM notify.tasks WHERE tenant = $1", tenant)
-    task_actions = {a.action_id for a in decided if a.type in TASK_ACTIONS}
+    task_actions = {row["action_id"] for row in decided}
     if task_actions != {row["action_id"] for row in task_rows}:
         problems.append(
             f"tasks differ from decided task actions: {len(task_actions)} decided, "

@@ -99,8 +99,11 @@ class OutboxRelay:
         table: Table,
         *,
         poll_s: float,
-        batch: int = 200,
+        batch: int = 500,
     ) -> None:
+        """`batch`: the most rows a step sends, as many as a consumer's batch (its
+        `max_records`) usually writes, so a batch's events leave in one produce and one
+        acknowledgement instead of several in a row."""
         self._publisher = publisher
         self._table = table
         self._batch = batch

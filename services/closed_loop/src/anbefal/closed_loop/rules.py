@@ -322,8 +322,14 @@ def first_sight(
     and its actions follow it as before, however old it is."""
     if response.history:
         return [], [(a.rule_id, "history") for a in actions]
-    kept = [a for a in actions if not by_id[a.rule_id].too_old(response)]
-    return kept, [(a.rule_id, "older_than_max_age") for a in actions if a not in kept]
+    kept: list[Action] = []
+    skipped: list[tuple[str, NotRouted]] = []
+    for action in actions:
+        if by_id[action.rule_id].too_old(response):
+            skipped.append((action.rule_id, "older_than_max_age"))
+        else:
+            kept.append(action)
+    return kept, skipped
 
 
 def cooldown_window(answered_at: datetime, days: int) -> tuple[datetime, datetime]:

@@ -8,7 +8,7 @@ from anbefal.common.settings import BaseServiceSettings
 class ClosedLoopSettings(BaseServiceSettings):
     # The relay also polls, so an action committed by another copy is published promptly.
     relay_poll_s: float = 1.0
-    relay_batch: int = 200
+    relay_batch: int = 500
     # ANBEFAL_CLOSED_LOOP_DEBOUNCE_S: how long the action of an answer without a comment waits
     # for a later version carrying the comment (some tools send the score first). 0: no wait.
     closed_loop_debounce_s: float = Field(default=5.0, ge=0, le=600)

@@ -37,6 +37,7 @@ def wire(runtime: Runtime[ClosedLoopSettings]) -> Wiring[ClosedLoopState]:
         CLOSED_LOOP,
         handlers.subscriptions(settings.closed_loop_debounce_s, keys, keyring=settings.keyring),
         CONSUMER_TABLES,
+        max_records=settings.consumer_max_records,
     )
 
     releaser = PollingWorker(

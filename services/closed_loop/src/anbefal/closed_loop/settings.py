@@ -8,7 +8,11 @@ from anbefal.common.settings import BaseServiceSettings
 class ClosedLoopSettings(BaseServiceSettings):
     # The relay also polls, so an action committed by another copy is published promptly.
     relay_poll_s: float = 1.0
-    relay_batch: int = 500
+    # Rows a relay step sends at most: about what one consumer batch writes.
+    relay_batch: int = 2000
+    # Records per poll, over all partitions: a batch's statements are the same whatever its
+    # size, so a backlog drains faster in fewer, larger transactions.
+    consumer_max_records: int = 2000
     # ANBEFAL_CLOSED_LOOP_DEBOUNCE_S: how long the action of an answer without a comment waits
     # for a later version carrying the comment (some tools send the score first). 0: no wait.
     closed_loop_debounce_s: float = Field(default=5.0, ge=0, le=600)

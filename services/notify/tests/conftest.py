@@ -3,6 +3,7 @@ calls it with a bearer token, `api.maker` opens sessions on its database."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
@@ -76,3 +77,19 @@ async def api(stack: Any) -> AsyncIterator[Api]:
     app.state.wiring = SimpleNamespace(state=NotifyState(settings, logins))
     yield Api(app, maker, url)
     await engine.dispose()
+
+
+@pytest.fixture
+def trust_store_loads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Each TLS context this process builds from here on: each loads the trusted certificates
+    (tens of milliseconds of CPU on a full CA store)."""
+    loads: list[object] = []
+    build = ssl.create_default_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        context = build(*args, **kwargs)
+        loads.append(context)
+        return context
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    return loads

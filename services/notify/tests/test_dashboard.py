@@ -7,7 +7,7 @@ import pytest
 
 from anbefal.common.auth import Principal, Role, verify_token
 from anbefal.devstack.testing import TEST_JWT_SECRET, TEST_UNSUBSCRIBE_KEYS
-from anbefal.notify.dashboard.client import token_for
+from anbefal.notify.dashboard.client import Apis, token_for
 from anbefal.notify.dashboard.insights import CommentFilter
 from anbefal.notify.dashboard.service import Query, change_words, hidden_words
 from anbefal.notify.dashboard.words import WORDS, day, number
@@ -23,6 +23,20 @@ def test_the_web_app_reads_the_apis_as_the_person_with_their_scope() -> None:
     lead = Principal("acme", Role.VIEWER, "lea@acme.example", (("team", "Alpha"),))
     read = verify_token(settings.signing_keys(), token_for(settings, lead))
     assert read == lead
+
+
+async def test_pages_call_the_apis_without_loading_certificates_each_time(
+    trust_store_loads: list[object],
+) -> None:
+    settings = NotifySettings(
+        jwt_secret=TEST_JWT_SECRET, unsubscribe_keys=TEST_UNSUBSCRIBE_KEYS,  # type: ignore[arg-type]
+    )  # fmt: skip
+    lead = Principal("acme", Role.VIEWER, "lea@acme.example")
+    for _ in range(3):
+        async with Apis(settings, lead):
+            pass
+    # A TLS context loads the CA bundle (tens of ms of CPU): once per process, not per page.
+    assert len(trust_store_loads) <= 1
 
 
 @pytest.mark.parametrize("locale", ["en", "da"])

@@ -154,3 +154,17 @@ async def test_an_untrusted_certificate_is_refused(relay: tuple[Relay, int, Secu
         await sender(port, security, None).send(message())
     assert handler.logins == []
     assert handler.received == []
+
+
+async def test_mails_share_one_tls_context(
+    relay: tuple[Relay, int, Security],
+    certificate: tuple[Path, Path],
+    trust_store_loads: list[object],
+) -> None:
+    handler, port, security = relay
+    smtp = sender(port, security, certificate[0])
+    for _ in range(3):
+        await smtp.send(message())
+    assert [encrypted for encrypted, _ in handler.received] == [True, True, True]
+    # Each context loads the trust store (tens of ms of CPU): once per process, not per mail.
+    assert len(trust_store_loads) <= 1

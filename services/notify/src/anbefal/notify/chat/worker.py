@@ -21,6 +21,7 @@ from anbefal.notify.chat import repository as chat_repository
 from anbefal.notify.chat.service import open_url
 from anbefal.notify.models import ChatMessage
 from anbefal.notify.settings import NotifySettings
+from anbefal.notify.tls import http_context
 
 log = get_logger(__name__)
 
@@ -49,12 +50,16 @@ class ChatWorker:
         )
 
     async def send_due(self, session: AsyncSession) -> int:
-        s = self._settings
-        async with httpx.AsyncClient(timeout=s.chat_timeout_s, follow_redirects=False) as client:
-            messages = await chat_repository.claim_due_chat_messages(session, self._batch)
+        messages = await chat_repository.claim_due_chat_messages(session, self._batch)
+        if not messages:
+            return 0
+        # The process's one TLS context: a client's own would load the CA store per step.
+        async with httpx.AsyncClient(
+            timeout=self._settings.chat_timeout_s, follow_redirects=False, verify=http_context()
+        ) as client:
             for message in messages:
                 await self._post(session, client, message)
-            return len(messages)
+        return len(messages)
 
     async def _post(
         self, session: AsyncSession, client: httpx.AsyncClient, message: ChatMessage

@@ -16,6 +16,7 @@ import httpx
 
 from anbefal.common.auth import Principal, issue_token
 from anbefal.notify.settings import NotifySettings
+from anbefal.notify.tls import http_context
 
 TOKEN_TTL_S = 60
 
@@ -65,6 +66,7 @@ class Apis:
             base_url=base_url or settings.scoring_url,
             headers={"Authorization": f"Bearer {token_for(settings, principal)}"},
             timeout=settings.dashboard_api_timeout_s,
+            verify=http_context(),
         )
 
     async def __aenter__(self) -> Apis:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -11,6 +13,7 @@ from typing import Protocol
 
 import aiosmtplib
 
+from anbefal.common.tls import client_context
 from anbefal.notify.settings import NotifySettings
 
 
@@ -64,9 +67,17 @@ def build_message(
 class SmtpSender:
     def __init__(self, settings: NotifySettings) -> None:
         self._settings = settings
+        # aiosmtplib builds a TLS context per connection unless given one, and asks the
+        # resolver for this host's name per connection unless told: both once per process.
+        self._tls = (
+            client_context(settings.smtp_ca_file) if settings.smtp_security != "none" else None
+        )
+        self._local_hostname: str | None = None
 
     async def send(self, message: EmailMessage) -> None:
         s = self._settings
+        if self._local_hostname is None:
+            self._local_hostname = await asyncio.to_thread(socket.getfqdn)
         try:
             await aiosmtplib.send(
                 message,
@@ -74,9 +85,10 @@ class SmtpSender:
                 port=s.smtp_port,
                 username=s.smtp_username,
                 password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+                local_hostname=self._local_hostname,
                 use_tls=s.smtp_security == "tls",
                 start_tls=True if s.smtp_security == "starttls" else False,
-                cert_bundle=s.smtp_ca_file,
+                tls_context=self._tls,
                 timeout=s.smtp_timeout_s,
             )
         except aiosmtplib.SMTPResponseException as exc:

@@ -29,7 +29,7 @@ async def test_pages_call_the_apis_without_loading_certificates_each_time(
     trust_store_loads: list[object],
 ) -> None:
     settings = NotifySettings(
-        jwt_secret=TEST_JWT_SECRET, unsubscribe_keys=TEST_UNSUBSCRIBE_KEYS,  # type: ignore[arg-type]
+        jwt_secret=TEST_JWT_SECRET, unsubscribe_keys=TEST_UNSUBSCRIBE_KEYS,
     )  # fmt: skip
     lead = Principal("acme", Role.VIEWER, "lea@acme.example")
     for _ in range(3):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
@@ -14,9 +15,11 @@ from sqlalchemy import select
 
 from anbefal.common.crypto import Keyring, key_spec
 from anbefal.common.db import create_engine, create_sessionmaker
+from anbefal.devstack.testing import statements_run
 from anbefal.notify.email.sender import PermanentFailure
 from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import Email
+from anbefal.notify.unsubscribe import repository as suppressions
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +40,7 @@ class Relay:
     """An SMTP relay that answers nobody until `expected` conversations are open at once (or a
     while has passed), then refuses or fails the addresses it was told to."""
 
-    def __init__(self, expected: int, refuse: str, fail: str) -> None:
+    def __init__(self, expected: int, refuse: Collection[str], fail: Collection[str]) -> None:
         self.expected, self.refuse, self.fail = expected, refuse, fail
         self.open = 0
         self.most_open = 0
@@ -54,9 +57,9 @@ class Relay:
             pass
         finally:
             self.open -= 1
-        if message["To"] == self.refuse:
+        if message["To"] in self.refuse:
             raise PermanentFailure("550 no such user")
-        if message["To"] == self.fail:
+        if message["To"] in self.fail:
             raise ConnectionError("the relay hung up")
 
 
@@ -67,7 +70,7 @@ async def test_a_batchs_mails_are_sent_at_once_and_each_ends_as_its_send_went(
     db = create_sessionmaker(engine)
     tenant = f"mail-{uuid.uuid4().hex[:8]}"
     addresses = [f"p{n}@x.example" for n in range(5)]
-    relay = Relay(len(addresses), refuse=addresses[3], fail=addresses[4])
+    relay = Relay(len(addresses), refuse={addresses[3]}, fail={addresses[4]})
     worker = EmailWorker(
         db, relay, poll_s=60, max_attempts=3, max_per_recipient_per_day=5,
         keyring=lambda: KEYRING,
@@ -89,3 +92,68 @@ async def test_a_batchs_mails_are_sent_at_once_and_each_ends_as_its_send_went(
     assert [rows[a].attempts for a in addresses] == [1, 1, 1, 1, 1]
     assert rows[addresses[0]].sent_at is not None
     assert rows[addresses[4]].last_error == "ConnectionError('the relay hung up')"
+
+
+def respondent_mail(tenant: str, recipient: str | None) -> Email:
+    row = mail(tenant, recipient or "")
+    row.recipient = recipient
+    row.unsubscribe_url = "https://notify.example/u/x"  # respondent mail: capped per day
+    return row
+
+
+async def step(stack: Any, kinds: int) -> tuple[list[str], dict[str, list[str]]]:
+    """One worker step over `kinds` mails of each kind (sent, refused, failed, unsubscribed,
+    over the daily cap, without an address): its statements, and each kind's statuses."""
+    engine = create_engine(stack.new_database(), pool_size=1)
+    db = create_sessionmaker(engine)
+    tenant = f"mail-{uuid.uuid4().hex[:8]}"
+    refused = [f"r{n}@x.example" for n in range(kinds)]
+    failed = [f"f{n}@x.example" for n in range(kinds)]
+    relay = Relay(3 * kinds, refuse=set(refused), fail=set(failed))
+    worker = EmailWorker(
+        db, relay, poll_s=60, max_attempts=3, max_per_recipient_per_day=1,
+        keyring=lambda: KEYRING, batch=6 * kinds,
+    )  # fmt: skip
+    addresses: dict[str, list[str | None]] = {
+        "sent": [f"s{n}@x.example" for n in range(kinds)],
+        "refused": refused,
+        "failed": failed,
+        "unsubscribed": [f"u{n}@x.example" for n in range(kinds)],
+        "capped": [f"c{n}@x.example" for n in range(kinds)],
+        "no address": [None] * kinds,
+    }
+    rows = {kind: [respondent_mail(tenant, a) for a in found] for kind, found in addresses.items()}
+    try:
+        async with db() as session, session.begin():
+            session.add_all([m for found in rows.values() for m in found])
+            for address in addresses["unsubscribed"]:
+                await suppressions.suppress(session, tenant, address, "unsubscribed")
+            for address in addresses["capped"]:  # each had its one mail today
+                sent = respondent_mail(tenant, address.upper())
+                sent.status, sent.sent_at = "sent", datetime.now(UTC)
+                session.add(sent)
+        with statements_run(engine) as seen:
+            assert await worker.worker.run_once() == 6 * kinds
+        async with db() as session:
+            status = dict(
+                (
+                    await session.execute(
+                        select(Email.id, Email.status).where(Email.tenant == tenant)
+                    )
+                ).all()
+            )
+    finally:
+        await engine.dispose()
+    return seen, {kind: [status[m.id] for m in found] for kind, found in rows.items()}
+
+
+async def test_a_step_costs_the_same_statements_whatever_its_mails_hold(stack: Any) -> None:
+    small, small_statuses = await step(stack, 1)
+    large, large_statuses = await step(stack, 4)
+    expected = {
+        "sent": "sent", "refused": "failed", "failed": "pending", "unsubscribed": "suppressed",
+        "capped": "skipped", "no address": "failed",
+    }  # fmt: skip
+    for statuses, kinds in ((small_statuses, 1), (large_statuses, 4)):
+        assert statuses == {kind: [s] * kinds for kind, s in expected.items()}
+    assert len(large) == len(small), (len(small), len(large))

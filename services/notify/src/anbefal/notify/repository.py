@@ -9,13 +9,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import TextClause, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import func
 
+from anbefal.common.arrays import as_columns, table_of
 from anbefal.notify import paging
 from anbefal.notify.models import TENANTS, ChatMessage, Email, StaffUser, Suppression, Tenant
 
@@ -39,20 +41,28 @@ async def claim_due(session: AsyncSession, model: type[D], limit: int) -> list[D
     return list(await session.scalars(query))
 
 
-async def mark_sent(
-    session: AsyncSession, model: type[Delivery], row_ids: Sequence[uuid.UUID]
-) -> None:
-    if not row_ids:
-        return
-    await session.execute(
-        update(model)
-        .where(model.id.in_(row_ids))
-        .values(status="sent", sent_at=func.now(), attempts=model.attempts + 1, last_error=None)
-    )
+@dataclass(frozen=True)
+class Outcome:
+    """How one outbox row's turn ended: its new status and error; `tried` counts an attempt,
+    `next_attempt_at` (when set) is when a pending row is tried again."""
+
+    row_id: uuid.UUID
+    status: str
+    error: str | None = None
+    tried: bool = True
+    next_attempt_at: datetime | None = None
 
 
-async def mark_failed_attempt(
-    session: AsyncSession,
+def delivered(row: Delivery) -> Outcome:
+    return Outcome(row.id, "sent")
+
+
+def not_sent(row: Delivery, status: str, reason: str) -> Outcome:
+    """Decided not to try (unsubscribed, over a cap): no attempt is counted."""
+    return Outcome(row.id, status, reason, tried=False)
+
+
+def failed_attempt(
     row: Delivery,
     error: str,
     *,
@@ -60,23 +70,35 @@ async def mark_failed_attempt(
     max_attempts: int,
     now: datetime,
     at_least: timedelta = timedelta(0),
-) -> None:
-    """Count a failed delivery of an outbox row: back off, or give up for good (`failed`)."""
-    model = type(row)
+) -> Outcome:
+    """A failed delivery of an outbox row: back off, or give up for good (`failed`)."""
     attempts = row.attempts + 1
     give_up = permanent or attempts >= max_attempts
     # Exponential backoff: 2, 4, 8 ... seconds, capped at an hour (or what the far end asked).
     delay = max(timedelta(seconds=min(3600, 2**attempts)), at_least)
-    await session.execute(
-        update(model)
-        .where(model.id == row.id)
-        .values(
-            status="failed" if give_up else "pending",
-            attempts=attempts,
-            last_error=error[:2000],
-            next_attempt_at=now + delay,
-        )
+    return Outcome(row.id, "failed" if give_up else "pending", error[:2000], True, now + delay)
+
+
+@cache
+def _settle_sql(table: str) -> TextClause:
+    return text(
+        f"UPDATE {table} AS t SET status = o.status, last_error = o.error, "
+        "attempts = t.attempts + o.tried, "
+        "next_attempt_at = COALESCE(o.next_attempt_at, t.next_attempt_at), "
+        "sent_at = CASE WHEN o.status = 'sent' THEN now() ELSE t.sent_at END "
+        "FROM unnest(CAST(:row_id AS uuid[]), CAST(:status AS text[]), CAST(:error AS text[]), "
+        "CAST(:tried AS int[]), CAST(:next_attempt_at AS timestamptz[])) "
+        "AS o(id, status, error, tried, next_attempt_at) WHERE t.id = o.id"
     )
+
+
+async def settle(session: AsyncSession, model: type[Delivery], outcomes: Sequence[Outcome]) -> None:
+    """A worker step's outcomes, whatever they are, in one statement."""
+    if not outcomes:
+        return
+    rows = [(o.row_id, o.status, o.error, int(o.tried), o.next_attempt_at) for o in outcomes]
+    columns = as_columns(rows, ("row_id", "status", "error", "tried", "next_attempt_at"))
+    await session.execute(_settle_sql(table_of(model).fullname), columns)
 
 
 async def cancel_pending(

@@ -29,10 +29,6 @@ async def claim_due_chat_messages(session: AsyncSession, limit: int) -> list[Cha
     return await repository.claim_due(session, ChatMessage, limit)
 
 
-async def mark_chat_sent(session: AsyncSession, message: ChatMessage) -> None:
-    await repository.mark_sent(session, ChatMessage, [message.id])
-
-
 async def cancel_pending_chat(session: AsyncSession, task_ids: Sequence[uuid.UUID]) -> None:
     await repository.cancel_pending(
         session, ChatMessage.task_id, task_ids, "the task was cancelled"

@@ -9,6 +9,7 @@ accepted the post but the commit marking it sent failed, and it is posted again 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -57,52 +58,44 @@ class ChatWorker:
         async with httpx.AsyncClient(
             timeout=self._settings.chat_timeout_s, follow_redirects=False, verify=http_context()
         ) as client:
-            for message in messages:
-                await self._post(session, client, message)
+            outcomes = [await self._post(client, message) for message in messages]
+        await repository.settle(session, ChatMessage, outcomes)
         return len(messages)
 
-    async def _post(
-        self, session: AsyncSession, client: httpx.AsyncClient, message: ChatMessage
-    ) -> None:
+    async def _post(self, client: httpx.AsyncClient, message: ChatMessage) -> repository.Outcome:
         # The URL is a credential: logs name the message and task, never the URL.
         bound = log.bind(
             tenant=message.tenant, chat_id=str(message.id), task_id=str(message.task_id)
         )
-        now = datetime.now(UTC)
-        max_attempts = self._settings.chat_max_attempts
+        failed = partial(
+            repository.failed_attempt, message, max_attempts=self._settings.chat_max_attempts,
+            now=datetime.now(UTC),
+        )  # fmt: skip
         try:
             url = open_url(self._settings.keyring(), message.tenant, message.url)
         except Undecryptable:
-            await repository.mark_failed_attempt(
-                session, message, "the webhook URL does not open with the data keys listed in "
-                "ANBEFAL_DATA_KEYS: set the tenant's chat webhook again", permanent=True,
-                max_attempts=max_attempts, now=now,
-            )  # fmt: skip
             bound.error("chat webhook URL cannot be opened")
-            return
+            return failed(
+                "the webhook URL does not open with the data keys listed in ANBEFAL_DATA_KEYS: "
+                "set the tenant's chat webhook again", permanent=True,
+            )  # fmt: skip
         try:
             response = await client.post(url, json=message.payload)
         except httpx.HTTPError as exc:
-            await repository.mark_failed_attempt(
-                session, message, f"{type(exc).__name__}: {exc}", permanent=False,
-                max_attempts=max_attempts, now=now,
-            )  # fmt: skip
             bound.warning(
                 "chat post failed", error=type(exc).__name__, attempt=message.attempts + 1
             )
-            return
+            return failed(f"{type(exc).__name__}: {exc}", permanent=False)
         if response.is_success:
-            await chat_repository.mark_chat_sent(session, message)
             bound.info("chat message posted")
-            return
+            return repository.delivered(message)
         # 429 and 5xx are the far end's trouble and pass; any other answer will not change.
         permanent = response.status_code != 429 and response.status_code < 500
-        await repository.mark_failed_attempt(
-            session, message, f"HTTP {response.status_code}: {response.text[:500]}",
-            permanent=permanent, max_attempts=max_attempts, now=now,
-            at_least=_retry_after(response),
-        )  # fmt: skip
         bound.warning(
             "chat post refused", status=response.status_code, permanent=permanent,
             attempt=message.attempts + 1,
+        )  # fmt: skip
+        return failed(
+            f"HTTP {response.status_code}: {response.text[:500]}", permanent=permanent,
+            at_least=_retry_after(response),
         )  # fmt: skip

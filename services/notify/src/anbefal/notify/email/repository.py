@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ARRAY, Text, any_, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.arrays import insert_rows
@@ -42,39 +42,25 @@ async def claim_due_emails(session: AsyncSession, limit: int) -> list[Email]:
     return await repository.claim_due(session, Email, limit)
 
 
-async def mark_sent(session: AsyncSession, email_ids: Sequence[uuid.UUID]) -> None:
-    """The batch's sent mail, in one statement."""
-    await repository.mark_sent(session, Email, email_ids)
-
-
-async def mark_suppressed(session: AsyncSession, email_id: uuid.UUID) -> None:
-    await session.execute(
-        update(Email)
-        .where(Email.id == email_id)
-        .values(status="suppressed", last_error="the recipient unsubscribed")
-    )
-
-
-async def respondent_mail_sent_to(session: AsyncSession, address: str, within: timedelta) -> int:
-    """Respondent-facing mail (the mail with an unsubscribe link) sent to `address`, any case,
-    over every tenant, in the last `within`."""
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Email)
+async def respondent_mail_sent_to(
+    session: AsyncSession, addresses: set[str], within: timedelta
+) -> dict[str, int]:
+    """Respondent-facing mail (the mail with an unsubscribe link) sent to each of these
+    addresses, lower-cased, any case, over every tenant, in the last `within`; in one query."""
+    if not addresses:
+        return {}
+    address = func.lower(Email.recipient)
+    rows = await session.execute(
+        select(address, func.count())
         .where(
-            func.lower(Email.recipient) == address.lower(),
+            address == any_(cast(sorted(a.lower() for a in addresses), ARRAY(Text))),
             Email.status == "sent",
             Email.unsubscribe_url.is_not(None),
             Email.sent_at > func.now() - within,
         )
+        .group_by(address)
     )
-    return int(count or 0)
-
-
-async def mark_skipped(session: AsyncSession, email_id: uuid.UUID, reason: str) -> None:
-    await session.execute(
-        update(Email).where(Email.id == email_id).values(status="skipped", last_error=reason)
-    )
+    return {a: int(n) for a, n in rows}
 
 
 async def cancel_pending_emails(session: AsyncSession, action_ids: Sequence[uuid.UUID]) -> None:

@@ -55,47 +55,62 @@ class EmailWorker:
 
     async def send_due(self, session: AsyncSession) -> int:
         emails = await email_repository.claim_due_emails(session, self._batch)
+        if not emails:
+            return 0
+        now = datetime.now(UTC)
         # Checked at send time, not when the row was written: an address unsubscribed while
         # its mail waited for a retry is not sent either.
         suppressed = await unsubscribe.suppressed(session, emails, self._keyring())
-        planned: dict[str, int] = {}  # respondent mail to each address in this batch
+        capped = [e for e in emails if _capped(e)]
+        sent_today = await email_repository.respondent_mail_sent_to(
+            session, {e.recipient for e in capped if e.recipient}, timedelta(days=1)
+        )
+        outcomes: list[repository.Outcome] = []
         ready: list[tuple[Email, EmailMessage]] = []
         for email in emails:
             bound = log.bind(tenant=email.tenant, email_id=str(email.id), trace_id=email.trace_id)
             if email.recipient and (email.tenant, email.recipient.lower()) in suppressed:
-                await email_repository.mark_suppressed(session, email.id)
+                outcomes.append(
+                    repository.not_sent(email, "suppressed", "the recipient unsubscribed")
+                )
                 bound.info("email not sent: the recipient unsubscribed")
                 continue
             if not email.recipient:
-                await repository.mark_failed_attempt(
-                    session, email, "the respondent has no email address",
-                    permanent=True, max_attempts=self._max_attempts, now=datetime.now(UTC),
-                )  # fmt: skip
+                outcomes.append(
+                    repository.failed_attempt(
+                        email,
+                        "the respondent has no email address",
+                        permanent=True,
+                        max_attempts=self._max_attempts,
+                        now=now,
+                    )  # fmt: skip
+                )
                 bound.warning("email not sendable: no recipient")
                 continue
-            if await self._over_daily_cap(session, email, planned):
+            if _capped(email) and self._over_daily_cap(email.recipient, sent_today):
                 reason = (
                     f"not sent: {email.recipient} had {self._daily_cap} mails a day already "
                     "(ANBEFAL_EMAIL_MAX_PER_RECIPIENT_PER_DAY)"
                 )
-                await email_repository.mark_skipped(session, email.id, reason)
+                outcomes.append(repository.not_sent(email, "skipped", reason))
                 metrics.EMAILS_CAPPED.labels(email.template).inc()
                 bound.warning("email skipped: the recipient's daily cap", cap=self._daily_cap)
                 continue
             ready.append((email, self._message(email, email.recipient)))
         # The batch's SMTP conversations overlap: a mail does not wait for the ones before it.
-        outcomes = await asyncio.gather(
+        results = await asyncio.gather(
             *(self._sender.send(message) for _, message in ready), return_exceptions=True
         )
         sent: list[Email] = []
-        for (email, _), outcome in zip(ready, outcomes, strict=True):
-            if outcome is None:
+        for (email, _), result in zip(ready, results, strict=True):
+            if result is None:
                 sent.append(email)
-            elif isinstance(outcome, Exception):
-                await self._failed(session, email, outcome)
+                outcomes.append(repository.delivered(email))
+            elif isinstance(result, Exception):
+                outcomes.append(self._failed(email, result, now))
             else:
-                raise outcome  # cancelled: the step rolls back, nothing is marked
-        await email_repository.mark_sent(session, [e.id for e in sent])
+                raise result  # cancelled: the step rolls back, nothing is marked
+        await repository.settle(session, Email, outcomes)
         for email in sent:
             metrics.EMAILS_SENT.labels(email.template).inc()
             log.info(
@@ -120,33 +135,29 @@ class EmailWorker:
             images=email.images,
         )
 
-    async def _failed(self, session: AsyncSession, email: Email, error: Exception) -> None:
+    def _failed(self, email: Email, error: Exception, now: datetime) -> repository.Outcome:
         bound = log.bind(tenant=email.tenant, email_id=str(email.id), trace_id=email.trace_id)
         permanent = isinstance(error, PermanentFailure)
-        attempt = email.attempts + 1
-        await repository.mark_failed_attempt(
-            session, email, str(error) if permanent else repr(error), permanent=permanent,
-            max_attempts=self._max_attempts, now=datetime.now(UTC),
-        )  # fmt: skip
         if permanent:
             bound.error("email refused permanently", error=str(error))
         else:
-            bound.warning("email attempt failed", error=repr(error), attempt=attempt)
+            bound.warning("email attempt failed", error=repr(error), attempt=email.attempts + 1)
         metrics.EMAILS_FAILED.labels(email.template).inc()
+        return repository.failed_attempt(
+            email, str(error) if permanent else repr(error), permanent=permanent,
+            max_attempts=self._max_attempts, now=now,
+        )  # fmt: skip
 
-    async def _over_daily_cap(
-        self, session: AsyncSession, email: Email, planned: dict[str, int]
-    ) -> bool:
+    def _over_daily_cap(self, recipient: str, sent_today: dict[str, int]) -> bool:
         """Over the address's daily cap, counting the mail sent and the mail of this batch
-        (`planned`, which a mail under the cap is added to)."""
-        # Staff mail (no unsubscribe link) goes to the tenant's own people: not capped.
-        if not email.unsubscribe_url or not email.recipient:
-            return False
-        address = email.recipient.lower()
-        sent = await email_repository.respondent_mail_sent_to(
-            session, email.recipient, timedelta(days=1)
-        )
-        if sent + planned.get(address, 0) >= self._daily_cap:
+        (`sent_today` counts a mail under the cap as sent from here on)."""
+        address = recipient.lower()
+        if sent_today.get(address, 0) >= self._daily_cap:
             return True
-        planned[address] = planned.get(address, 0) + 1
+        sent_today[address] = sent_today.get(address, 0) + 1
         return False
+
+
+def _capped(email: Email) -> bool:
+    """Staff mail (no unsubscribe link) goes to the tenant's own people: not capped."""
+    return bool(email.unsubscribe_url and email.recipient)

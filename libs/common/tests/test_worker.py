@@ -205,3 +205,37 @@ async def test_a_commit_during_a_step_that_found_nothing_is_not_missed(
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
+
+
+async def test_a_step_short_of_a_full_batch_is_not_followed_by_an_empty_one(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """A step that took fewer rows than its batch took all there were: the worker sleeps until
+    woken instead of spending a transaction to find nothing."""
+    backlog = [5, 3]  # a full batch of 5, then the 3 left
+    steps: list[tuple[int, list[str]]] = []
+
+    async def step(session: AsyncSession) -> int:
+        done = backlog.pop(0) if backlog else 0
+        steps.append((done, await stored(db)))
+        return done
+
+    async def steps_taken(n: int) -> bool:
+        return len(steps) >= n
+
+    async def woken_step_done() -> bool:
+        return any(seen for _, seen in steps)
+
+    stop = asyncio.Event()
+    worker = PollingWorker("test", db, step, poll_s=3600, wakes_on="short-channel", batch=5)
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        await wait_until(lambda: steps_taken(2), 10, "the full step and the short one")
+        async with db() as writer, writer.begin():
+            await insert(writer, "g")
+            wake_on_commit(writer, "short-channel")
+        await wait_until(woken_step_done, 10, "the step the commit woke")
+        assert steps == [(5, []), (3, []), (0, ["g"])]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)

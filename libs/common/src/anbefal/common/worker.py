@@ -68,15 +68,19 @@ class PollingWorker:
         poll_s: float,
         after_commit: Callable[[], None] | None = None,
         wakes_on: str | None = None,
+        batch: int | None = None,
     ) -> None:
         """`after_commit` runs after each committed step that did some work; `wakes_on`: the
-        channel whose commits wake this worker while it runs (see `wake_on_commit`)."""
+        channel whose commits wake this worker while it runs (see `wake_on_commit`); `batch`:
+        the most a step takes, so a step that did less took all there was and the worker
+        sleeps until woken rather than stepping again to find nothing."""
         self.name = name
         self._sessionmaker = sessionmaker
         self._step = step
         self._poll_s = poll_s
         self._after_commit = after_commit
         self._wakes_on = wakes_on
+        self._batch = batch
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -116,7 +120,7 @@ class PollingWorker:
                 else:
                     log.exception("worker step failed; retrying", worker=self.name, error=repr(exc))
                 done = 0
-            if done:
+            if done and (self._batch is None or done >= self._batch):
                 continue  # drain the backlog before sleeping
             waiters = {asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())}
             await asyncio.wait(waiters, timeout=self._poll_s, return_when=asyncio.FIRST_COMPLETED)

@@ -48,6 +48,7 @@ class ChatWorker:
             self.send_due,
             poll_s=settings.email_poll_s,
             wakes_on=chat_repository.SENDER,
+            batch=batch,
         )
 
     async def send_due(self, session: AsyncSession) -> int:

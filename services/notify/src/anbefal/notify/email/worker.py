@@ -51,6 +51,7 @@ class EmailWorker:
             self.send_due,
             poll_s=poll_s,
             wakes_on=email_repository.SENDER,
+            batch=batch,
         )
 
     async def send_due(self, session: AsyncSession) -> int:

@@ -81,3 +81,15 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(engine: Async
     large_new, large_revised = await statements_for(engine, 84)
     assert len(large_new) == len(small_new), (len(small_new), len(large_new))
     assert len(large_revised) == len(small_revised), (len(small_revised), len(large_revised))
+
+
+async def test_a_batch_reads_the_owners_once_and_chat_webhooks_only_for_a_post(
+    engine: AsyncEngine,
+) -> None:
+    tenant = f"s-{uuid.uuid4().hex[:8]}"
+    with statements_run(engine) as mixed:  # a call task, a follow-up, a thank-you
+        await send(engine, [action(tenant, i) for i in range(3)])
+    with statements_run(engine) as follow_up:  # nothing a chat channel is told of
+        await send(engine, [action(tenant, 4)])
+    assert sum("staff_users" in s for s in mixed) == 1
+    assert not any("chat_webhooks" in s for s in follow_up)

@@ -19,6 +19,7 @@ from anbefal.notify import handlers
 from anbefal.notify.email import service as email
 from anbefal.notify.models import Email, StaffUser, Task, Tenant
 from anbefal.notify.settings import NotifySettings
+from anbefal.notify.staff import service as staff
 from anbefal.notify.tasks import links, queue
 from anbefal.notify.tasks import service as tasks
 from anbefal.notify.tasks.repository import reachable
@@ -91,7 +92,10 @@ async def test_every_task_mail_opens_a_page_for_its_recipient(
         await _setup(session, director)
         tenants = {"acme": (await session.scalars(select(Tenant))).one()}
         created = (await tasks.apply(session, made, tenants)).created
-        notices = await handlers._assignment_notices(session, created, tenants, SETTINGS)
+        known = await staff.staff_among(
+            session, {(t.tenant, t.assignee) for t in created if t.assignee}
+        )
+        notices = handlers._assignment_notices(created, tenants, known, SETTINGS)
         await email.queue(session, notices)
     clock = SlaClock(db, SETTINGS)
     async with db() as session, session.begin():

@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from anbefal.common import metrics
 from anbefal.common.datakeys import DataKeys
 from anbefal.common.erasure import erasure_handler
@@ -80,8 +78,11 @@ async def handle_actions(
     await email.cancel(session, [a.action_id for a, _ in emails if a.cancelled])
     if emails or created:
         await chat.announce(session, created, tenants, settings)
-        staff_owners = await staff.staff_among(
-            session, {(a.tenant, a.assignee) for a, _ in emails if a.assignee}
+        # The mails' and the new tasks' owners who are staff, in one read.
+        known = await staff.staff_among(
+            session,
+            {(a.tenant, a.assignee) for a, _ in emails if a.assignee}
+            | {(t.tenant, t.assignee) for t in created if t.assignee},
         )
         await email.queue(
             session,
@@ -91,30 +92,28 @@ async def handle_actions(
                     tenants.get(a.tenant),
                     settings,
                     t,
-                    staff={e for tenant, e in staff_owners if tenant == a.tenant},
+                    staff={e for tenant, e in known if tenant == a.tenant},
                 )  # fmt: skip
                 for a, t in emails
             ]
-            + await _assignment_notices(session, created, tenants, settings),
+            + _assignment_notices(created, tenants, known, settings),
         )
     for action, _ in actions:
         if action.type == "chat_message":
             log.warning("chat messages are not supported yet", action_id=str(action.action_id))
 
 
-async def _assignment_notices(
-    session: AsyncSession,
+def _assignment_notices(
     created: Sequence[Task],
     tenants: dict[str, Tenant],
+    known: dict[tuple[str, str], str | None],
     settings: NotifySettings,
 ) -> list[dict[str, Any]]:
     """An assignment notice to each new task's owner who can open a page for it (`reach`): the
-    staff page for a staff login, a signed link to the task for an owner the tenant named. An
-    owner only the answer named (a survey's hidden field can name anyone) gets no mail and no
-    respondent details; the task waits in the fallback queue."""
-    known = await staff.staff_among(
-        session, {(t.tenant, t.assignee) for t in created if t.assignee}
-    )
+    staff page for a staff login (`known`: the staff among the owners, each with their time
+    zone), a signed link to the task for an owner the tenant named. An owner only the answer
+    named (a survey's hidden field can name anyone) gets no mail and no respondent details;
+    the task waits in the fallback queue."""
     notices = []
     for task in created:
         own = {e for tenant, e in known if tenant == task.tenant}

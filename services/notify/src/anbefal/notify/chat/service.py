@@ -143,13 +143,13 @@ async def announce(
 ) -> None:
     """Queue a post for each newly created task its tenant wants in the channel. Call it only
     for tasks created now: a redelivered action makes no task, and so no second post."""
-    hooks = await repository.webhooks(session, {t.tenant for t in created})
+    posted = [t for t in created if wanted(t, tenants.get(t.tenant))]
+    # Most batches have no task a channel is told of: they read no webhooks.
+    hooks = await repository.webhooks(session, {t.tenant for t in posted})
     rows = [
-        chat_row(t, tenant, hook.url_sealed, settings)
-        for t in created
-        if (tenant := tenants.get(t.tenant)) is not None
-        and (hook := hooks.get(t.tenant)) is not None
-        and wanted(t, tenant)
+        chat_row(t, tenants[t.tenant], hook.url_sealed, settings)
+        for t in posted
+        if (hook := hooks.get(t.tenant)) is not None
     ]
     await repository.insert_chat_messages(session, rows)
 

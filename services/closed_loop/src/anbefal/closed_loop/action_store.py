@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from anbefal.closed_loop.actions import ActionState, Book
 from anbefal.closed_loop.models import OUTBOX, ActionRow
 from anbefal.common import topics
-from anbefal.common.arrays import as_columns, insert_rows
+from anbefal.common.arrays import as_columns, table_of, unnest_insert
 from anbefal.common.contact import seal_events
 from anbefal.common.datakeys import DataKeys
 from anbefal.common.events import Action
@@ -29,6 +29,8 @@ _COLUMNS = (
     "answered_at", "revision", "released_revision", "cancelled", "attach_to", "release_at",
     "payload", "trace_id", "task_closed_at",
 )  # fmt: skip
+# Every column but `updated_at` (its server default), the payload as JSON text.
+_INSERT = unnest_insert(table_of(ActionRow), _COLUMNS)
 _READ = ", ".join("payload::text AS payload" if c == "payload" else c for c in _COLUMNS)
 _SELECT = f"SELECT {_READ} FROM closed_loop.actions "
 _LOCKED = text(
@@ -145,10 +147,8 @@ class StoredBook:
         """The new and changed states written back: one statement each, whatever their number."""
         new, changed = self.book.changes()
         if new:
-            added = [
-                dict(zip(_COLUMNS, _values(s, _COLUMNS, self.encoded), strict=True)) for s in new
-            ]
-            await insert_rows(session, ActionRow, added)
+            added = (_values(s, _COLUMNS, self.encoded) for s in new)
+            await session.execute(_INSERT, as_columns(added, _COLUMNS))
         if changed:
             rows = (_values(s, _CHANGEABLE, self.encoded) for s in changed)
             await session.execute(_UPDATE, as_columns(rows, _CHANGEABLE))

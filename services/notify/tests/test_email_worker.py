@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from anbefal.common.crypto import Keyring, key_spec
 from anbefal.common.db import create_engine, create_sessionmaker
-from anbefal.devstack.testing import statements_run
+from anbefal.devstack.testing import statements_run, wait_until
 from anbefal.notify.email.sender import PermanentFailure
 from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import Email
@@ -157,3 +157,52 @@ async def test_a_step_costs_the_same_statements_whatever_its_mails_hold(stack: A
     for statuses, kinds in ((small_statuses, 1), (large_statuses, 4)):
         assert statuses == {kind: [s] * kinds for kind, s in expected.items()}
     assert len(large) == len(small), (len(small), len(large))
+
+
+class Flaky:
+    """A relay that fails each address's first conversation and takes the next."""
+
+    def __init__(self) -> None:
+        self.tried: list[str] = []
+
+    async def send(self, message: EmailMessage) -> None:
+        first = message["To"] not in self.tried
+        self.tried.append(message["To"])
+        if first:
+            raise ConnectionError("the relay hung up")
+
+
+async def test_a_mail_that_failed_for_now_is_retried_when_its_backoff_ends(stack: Any) -> None:
+    """The worker wakes itself for a retry: the poll interval (an hour here) only bounds what
+    another copy wrote."""
+    engine = create_engine(stack.new_database(), pool_size=2)
+    db = create_sessionmaker(engine)
+    tenant = f"mail-{uuid.uuid4().hex[:8]}"
+    relay = Flaky()
+    worker = EmailWorker(
+        db, relay, poll_s=3600, max_attempts=3, max_per_recipient_per_day=5,
+        keyring=lambda: KEYRING,
+    )  # fmt: skip
+
+    async def status() -> str:
+        async with db() as session:
+            found = await session.scalar(select(Email.status).where(Email.tenant == tenant))
+        return found or ""
+
+    async def sent() -> bool:
+        return await status() == "sent"
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.worker.run(stop))
+    try:
+        async with db() as session, session.begin():
+            row = mail(tenant, "ida@x.example")
+            row.next_attempt_at = datetime.now(UTC)
+            session.add(row)
+        worker.worker.wake()
+        await wait_until(sent, 15, "the retry after the first attempt's backoff (2 s)")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await engine.dispose()
+    assert relay.tried == ["ida@x.example", "ida@x.example"]

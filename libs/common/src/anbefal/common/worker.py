@@ -86,6 +86,11 @@ class PollingWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    def wake_in(self, seconds: float) -> None:
+        """Wake the worker after `seconds` (when work it put off falls due, a retry's backoff),
+        so that the poll interval need not be short for it."""
+        asyncio.get_running_loop().call_later(max(0.0, seconds), self.wake)
+
     async def run_once(self) -> int:
         """One step in its own transaction, committed before this returns."""
         async with self._sessionmaker() as session, session.begin():

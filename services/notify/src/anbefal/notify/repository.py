@@ -6,10 +6,10 @@ Each feature keeps its own SQL in its own `repository.py`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import cache
+from datetime import UTC, datetime, timedelta
+from functools import cache, partial
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import TextClause, select, text, tuple_, update
@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import func
 
 from anbefal.common.arrays import as_columns, table_of
+from anbefal.common.worker import on_commit
 from anbefal.notify import paging
 from anbefal.notify.models import TENANTS, ChatMessage, Email, StaffUser, Suppression, Tenant
 
@@ -92,13 +93,27 @@ def _settle_sql(table: str) -> TextClause:
     )
 
 
-async def settle(session: AsyncSession, model: type[Delivery], outcomes: Sequence[Outcome]) -> None:
-    """A worker step's outcomes, whatever they are, in one statement."""
+# A retry's wake comes this much after its time: PostgreSQL's clock must have passed it too.
+_RETRY_MARGIN_S = 0.1
+
+
+async def settle(
+    session: AsyncSession,
+    model: type[Delivery],
+    outcomes: Sequence[Outcome],
+    wake_in: Callable[[float], None],
+) -> None:
+    """A worker step's outcomes, whatever they are, in one statement; once it commits, the
+    worker is woken (`wake_in`) when the first retry falls due."""
     if not outcomes:
         return
     rows = [(o.row_id, o.status, o.error, int(o.tried), o.next_attempt_at) for o in outcomes]
     columns = as_columns(rows, ("row_id", "status", "error", "tried", "next_attempt_at"))
     await session.execute(_settle_sql(table_of(model).fullname), columns)
+    retries = [o.next_attempt_at for o in outcomes if o.status == "pending" and o.next_attempt_at]
+    if retries:
+        due_s = (min(retries) - datetime.now(UTC)).total_seconds() + _RETRY_MARGIN_S
+        on_commit(session, partial(wake_in, due_s))
 
 
 async def cancel_pending(

@@ -20,7 +20,10 @@ class NotifySettings(BaseServiceSettings):
     # A CA bundle to trust for the relay's certificate (a private CA); None: the system's.
     smtp_ca_file: str | None = None
     email_from: str = "Anbefal <noreply@anbefal.localhost>"
-    email_poll_s: float = 1.0
+    # How often the mail and chat senders and the outbox relay look for work nobody woke them
+    # for: rows another copy wrote and did not send (it stopped first). This process's commits
+    # wake them at once, and a retry wakes its sender when its backoff ends.
+    email_poll_s: float = Field(default=10.0, gt=0)
     email_max_attempts: int = 8
     # Respondent-facing mails one address gets in 24 hours, over every tenant: an answer names
     # its own address, so without a cap anyone who can post answers could flood a mailbox.

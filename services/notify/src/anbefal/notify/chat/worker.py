@@ -60,7 +60,7 @@ class ChatWorker:
             timeout=self._settings.chat_timeout_s, follow_redirects=False, verify=http_context()
         ) as client:
             outcomes = [await self._post(client, message) for message in messages]
-        await repository.settle(session, ChatMessage, outcomes)
+        await repository.settle(session, ChatMessage, outcomes, self.worker.wake_in)
         return len(messages)
 
     async def _post(self, client: httpx.AsyncClient, message: ChatMessage) -> repository.Outcome:

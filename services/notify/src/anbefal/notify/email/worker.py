@@ -111,7 +111,7 @@ class EmailWorker:
                 outcomes.append(self._failed(email, result, now))
             else:
                 raise result  # cancelled: the step rolls back, nothing is marked
-        await repository.settle(session, Email, outcomes)
+        await repository.settle(session, Email, outcomes, self.worker.wake_in)
         for email in sent:
             metrics.EMAILS_SENT.labels(email.template).inc()
             log.info(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from anbefal.devstack.loadgen import HttpLoad, at_rate
 
@@ -81,11 +80,11 @@ async def test_requests_over_the_cap_wait_in_the_client_not_in_new_connections()
     assert server.opened <= 64
 
 
-async def test_a_post_costs_the_client_little_and_survives_an_idle_connection_closed() -> None:
-    """The load's client must cost far less CPU per post than the service it drives, or at
-    200/s the bench's own process is what falls behind (httpx spent about 1 ms a post on the
-    shared machine). And a keep-alive connection the server closed while idle (uvicorn does
-    after 5 s) is opened again for the next request rather than failing it."""
+async def test_posts_share_one_connection_and_survive_it_closed_while_idle() -> None:
+    """The load's posts reuse a keep-alive connection rather than opening one per post (what
+    the client costs per post is the benches' to print, not a test's to time). And a keep-alive
+    connection the server closed while idle (uvicorn does after 5 s) is opened again for the
+    next request rather than failing it, whether or not the client has seen the close yet."""
     server = SlowServer(delay=0)
     listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]
@@ -95,13 +94,10 @@ async def test_a_post_costs_the_client_little_and_survives_an_idle_connection_cl
             r = await load.post(url, content=b"{}", headers={"Content-Type": "application/json"})
             assert (r.status_code, r.text) == (202, "{}")
             n = 300
-            cpu = time.process_time()
             for _ in range(n):
                 await load.post(url, content=b"{}", headers={})
-            per_post = (time.process_time() - cpu) / n  # the test's server included
-            assert per_post < 250e-6, per_post
+            assert server.opened == 1
             server.close_all()
-            await asyncio.sleep(0.05)
             r = await load.post(url, content=b"{}", headers={})
             assert r.status_code == 202
     finally:

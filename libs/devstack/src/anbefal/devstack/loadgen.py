@@ -55,16 +55,35 @@ class _Connection:
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def post(self, path: str, content: bytes, headers: dict[str, str]) -> Answer:
-        if self._streams is None or self._streams[0].at_eof():
+        reused = self._streams is not None and not self._streams[0].at_eof()
+        if not reused:
             # Never opened, or closed by the server while idle (keep-alive timeout).
-            await self.close()
-            self._streams = await asyncio.open_connection(self._host, self._port)
-        reader, writer = self._streams
+            await self._reopen()
         head = [f"POST {path} HTTP/1.1", f"Host: {self._host}:{self._port}"]
         head += [f"{k}: {v}" for k, v in headers.items() if k.lower() != "content-length"]
         head.append(f"Content-Length: {len(content)}")
+        request = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + content
         try:
-            writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + content)
+            return await self._exchange(request)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            unanswered = not isinstance(exc, asyncio.IncompleteReadError) or not exc.partial
+            if not (reused and unanswered):
+                raise
+            # The server closed this idle connection just as the request went out, before
+            # the close reached us: nothing of it was answered, so send it once more on a
+            # new connection (what HTTP clients do for a reused keep-alive connection).
+            await self._reopen()
+            return await self._exchange(request)
+
+    async def _reopen(self) -> None:
+        await self.close()
+        self._streams = await asyncio.open_connection(self._host, self._port)
+
+    async def _exchange(self, request: bytes) -> Answer:
+        assert self._streams is not None
+        reader, writer = self._streams
+        try:
+            writer.write(request)
             return await self._answer(reader)
         except BaseException:
             await self.close()  # mid-answer: the connection's state is unknown

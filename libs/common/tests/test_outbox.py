@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from anbefal.common.db import create_engine, create_sessionmaker, service_metadata
 from anbefal.common.kafka import OutRecord, Publisher
 from anbefal.common.outbox import OutboxEvent, OutboxRelay, enqueue, outbox_table
-from anbefal.devstack.testing import statements_run
+from anbefal.devstack.testing import statements_run, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -109,3 +109,44 @@ async def test_two_relays_at_once_send_each_row_once(engine: AsyncEngine) -> Non
     assert sorted(done) == [50, 100]  # the second took what the first had not locked
     assert sorted(v for _, v in broker.acked) == sorted(values)
     assert await left(sessions) == 0
+
+
+class Counted(OutboxRelay):
+    """A relay that remembers how many rows each of its steps sent."""
+
+    steps: list[int]
+
+    async def publish_once(self, session: AsyncSession) -> int:
+        done = await super().publish_once(session)
+        self.steps.append(done)
+        return done
+
+
+async def test_a_step_short_of_a_full_batch_is_not_followed_by_an_empty_one(
+    engine: AsyncEngine,
+) -> None:
+    """A step that sent fewer rows than its batch sent all there were: the relay sleeps until a
+    commit wakes it instead of spending a transaction to find nothing."""
+    sessions = create_sessionmaker(engine)
+    broker = Broker()
+    relay = Counted(sessions, cast(Publisher, broker), OUTBOX, poll_s=3600, batch=100)
+    relay.steps = []
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.worker.run(stop))
+
+    async def acked(n: int) -> bool:
+        return len(broker.acked) >= n
+
+    async def started() -> bool:
+        return relay.steps == [0]
+
+    try:
+        await wait_until(started, 10, "the relay's first step")
+        await enqueued(sessions, 3)  # its commit wakes the relay
+        await wait_until(lambda: acked(3), 10, "the first three sent")
+        await enqueued(sessions, 2)
+        await wait_until(lambda: acked(5), 10, "the next two sent")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert relay.steps == [0, 3, 2]

@@ -108,8 +108,9 @@ class OutboxRelay:
         self._table = table
         self._batch = batch
         channel = relay_channel(table)
+        # A step short of `batch` sent all there was: the worker sleeps until woken.
         self.worker = PollingWorker(
-            channel, sessionmaker, self.publish_once, poll_s=poll_s, wakes_on=channel
+            channel, sessionmaker, self.publish_once, poll_s=poll_s, wakes_on=channel, batch=batch
         )
 
     async def publish_once(self, session: AsyncSession) -> int:

@@ -26,8 +26,9 @@ from anbefal.devstack.system import say
 
 
 class _KeepEverything:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, announce: bool) -> None:
         self.directory = directory
+        self._announce = announce
         self._lock = threading.Lock()
         existing = [int(p.stem) for p in directory.glob("*.eml") if p.stem.isdigit()]
         self._numbers = itertools.count(max(existing, default=0) + 1)
@@ -43,21 +44,26 @@ class _KeepEverything:
         tmp.write_bytes(content)
         (self.directory / f"{name}.json").write_text(json.dumps(meta))
         os.replace(tmp, self.directory / f"{name}.eml")
-        say(
-            f"mail sink: message {name} from {envelope.mail_from} to {', '.join(envelope.rcpt_tos)}"
-        )
+        if self._announce:
+            to = ", ".join(envelope.rcpt_tos)
+            say(f"mail sink: message {name} from {envelope.mail_from} to {to}")
         return "250 Message accepted for delivery"
 
 
 class MailSink:
-    def __init__(self, directory: Path, port: int = 0) -> None:
+    """`announce`: a line per message received, for a person watching `make run`; a bench
+    or a test receiving thousands keeps quiet (the messages are on disk either way)."""
+
+    def __init__(self, directory: Path, port: int = 0, *, announce: bool = False) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         if port == 0:
             from anbefal.devstack.testing import free_port
 
             port = free_port()
-        self._controller = Controller(_KeepEverything(directory), hostname="127.0.0.1", port=port)
+        self._controller = Controller(
+            _KeepEverything(directory, announce), hostname="127.0.0.1", port=port
+        )
 
     @property
     def port(self) -> int:
@@ -148,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import uvicorn
 
-    sink = MailSink(args.dir, args.smtp_port)
+    sink = MailSink(args.dir, args.smtp_port, announce=True)
     sink.start()
     say(f"mail sink: SMTP on 127.0.0.1:{sink.port}, messages at http://127.0.0.1:{args.http_port}/")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

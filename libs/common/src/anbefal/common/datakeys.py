@@ -13,10 +13,12 @@ shredded key stops opening anything at the next batch.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.crypto import Keyring, Undecryptable, new_key
@@ -27,22 +29,12 @@ TABLE = f"{SCHEMA}.data_keys"
 # (tenant, respondent key): whose key.
 Owner = tuple[str, str]
 
-_SELECT = text(
-    f"SELECT k.tenant, k.respondent, k.wrapped FROM {TABLE} k "
-    "JOIN unnest(CAST(:tenants AS text[]), CAST(:respondents AS text[])) AS w(tenant, respondent) "
-    "ON k.tenant = w.tenant AND k.respondent = w.respondent"
-)
-_INSERT = text(
-    f"INSERT INTO {TABLE} (tenant, respondent, wrapped) "
-    "SELECT * FROM unnest(CAST(:tenants AS text[]), CAST(:respondents AS text[]), "
-    "CAST(:wrapped AS text[])) ON CONFLICT DO NOTHING"
-)
-# Outside a transaction (a producer's sealing), one statement: mint a key for every owner that
-# has none, and read the others'. The read sees the table as the statement began, so a key
-# another copy minted meanwhile is in neither part: `get_or_mint` reads those once more.
+# One statement, in a transaction or outside one (a producer's sealing): mint a key for every
+# owner that has none, and read the others'. The read sees the table as the statement began, so
+# a key another copy minted meanwhile is in neither part: `get_or_mint` reads those once more.
 GET_OR_MINT = (
-    "WITH w AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) "
-    "AS w(tenant, respondent, wrapped)), "
+    "WITH w AS (SELECT * FROM unnest(CAST($1 AS text[]), CAST($2 AS text[]), "
+    "CAST($3 AS text[])) AS w(tenant, respondent, wrapped)), "
     f"minted AS (INSERT INTO {TABLE} (tenant, respondent, wrapped) "
     "SELECT tenant, respondent, wrapped FROM w ON CONFLICT DO NOTHING "
     "RETURNING tenant, respondent, wrapped) "
@@ -52,11 +44,29 @@ GET_OR_MINT = (
 )
 _FIND = (
     f"SELECT k.tenant, k.respondent, k.wrapped FROM {TABLE} k "
-    "JOIN unnest($1::text[], $2::text[]) AS w(tenant, respondent) "
+    "JOIN unnest(CAST($1 AS text[]), CAST($2 AS text[])) AS w(tenant, respondent) "
     "ON k.tenant = w.tenant AND k.respondent = w.respondent"
 )
-# A statement's rows, on a connection of the caller's: (query, *arguments) -> rows.
+# A statement's rows, on a connection of the caller's: (query, *arguments) -> rows. The query
+# numbers its arguments as asyncpg does ($1, $2, ...); `in_session` runs it in a session.
 Fetch = Callable[..., Awaitable[Iterable[Sequence[Any]]]]
+
+
+@functools.cache
+def _named(query: str) -> TextClause:
+    return text(re.sub(r"\$(\d+)", r":p\1", query))
+
+
+def in_session(session: AsyncSession) -> Fetch:
+    """A `Fetch` that runs its statement in `session`'s transaction."""
+
+    async def fetch(query: str, *args: Any) -> Iterable[Sequence[Any]]:
+        params = {f"p{n}": arg for n, arg in enumerate(args, start=1)}
+        return (await session.execute(_named(query), params)).all()
+
+    return fetch
+
+
 _DELETE = text(f"DELETE FROM {TABLE} WHERE tenant = :tenant AND respondent = :respondent")
 
 
@@ -79,41 +89,19 @@ class DataKeys:
         wanted = sorted(set(owners))
         if not wanted:
             return {}
-        rows = await session.execute(
-            _SELECT,
-            {"tenants": [o[0] for o in wanted], "respondents": [o[1] for o in wanted]},
-        )
+        rows = await in_session(session)(_FIND, [o[0] for o in wanted], [o[1] for o in wanted])
         return self._unwrap(rows, {}, {})
 
     async def get_or_create(
         self, session: AsyncSession, owners: Iterable[Owner]
     ) -> dict[Owner, bytes]:
-        """The key of each owner, minting the missing ones."""
-        wanted = set(owners)
-        found = await self.find(session, wanted)
-        missing = sorted(wanted - found.keys())
-        if missing:
-            await session.execute(
-                _INSERT,
-                {
-                    "tenants": [o[0] for o in missing],
-                    "respondents": [o[1] for o in missing],
-                    "wrapped": [
-                        self._keyring.seal(new_key(), context=_context(o)) for o in missing
-                    ],
-                },
-            )
-            # Read back rather than trust our own: another copy may have minted one first.
-            found.update(await self.find(session, missing))
-        absent = wanted - found.keys()
-        if absent:
-            raise LookupError(f"no data key for {len(absent)} respondent(s) after minting")
-        return found
+        """The key of each owner, minting the missing ones, in `session`'s transaction."""
+        return await self.get_or_mint(in_session(session), owners)
 
     async def get_or_mint(self, fetch: Fetch, owners: Iterable[Owner]) -> dict[Owner, bytes]:
-        """`get_or_create` outside a transaction, in one statement (two when another copy
-        minted a key meanwhile) run by `fetch`: every owner's key is wrapped up front, and the
-        ones that already had a key are not stored."""
+        """The key of each owner, minting the missing ones, in one statement (two when another
+        copy minted a key meanwhile) run by `fetch`: every owner's key is wrapped up front, and
+        the ones that already had a key are not stored."""
         wanted = sorted(set(owners))
         if not wanted:
             return {}

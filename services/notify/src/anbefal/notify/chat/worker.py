@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common.crypto import Undecryptable
 from anbefal.common.logging import get_logger
+from anbefal.common.tls import http_context
 from anbefal.common.worker import PollingWorker
 from anbefal.notify import repository
 from anbefal.notify.chat import repository as chat_repository
 from anbefal.notify.chat.service import open_url
 from anbefal.notify.models import ChatMessage
 from anbefal.notify.settings import NotifySettings
-from anbefal.notify.tls import http_context
 
 log = get_logger(__name__)
 

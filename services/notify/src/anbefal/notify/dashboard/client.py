@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from anbefal.common.auth import Principal, issue_token
+from anbefal.common.tls import http_context
 from anbefal.notify.settings import NotifySettings
-from anbefal.notify.tls import http_context
 
 TOKEN_TTL_S = 60
 

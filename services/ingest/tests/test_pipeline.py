@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
-from anbefal.common.events import Owners, Respondent, Source, SurveyResponse, response_event_id
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from anbefal.common.events import (
+    GENERIC_API,
+    TENANT_PATTERN,
+    Owners,
+    Respondent,
+    Source,
+    SurveyResponse,
+    response_event_id,
+)
 from anbefal.ingest.intake.pipeline import to_event
 from anbefal.ingest.schemas import ResponseIn
 
@@ -72,3 +84,120 @@ def test_empty_comment_and_missing_respondent_id() -> None:
     event = to_event("acme", answer(respondent={}), RECEIVED)
     assert event.comment is None
     assert event.respondent.key == "response:r-7"
+
+
+def validated_event(
+    tenant: str, item: ResponseIn, received_at: datetime, tool: str = GENERIC_API
+) -> SurveyResponse:
+    """The event as the contract's own validation builds it: what `to_event` must equal."""
+    respondent = item.respondent
+    key = respondent.id or f"response:{item.response_id}"
+    contact: dict[str, str | None] = (
+        {"key": key, "locale": respondent.locale}
+        if item.kind == "enps"
+        else {
+            "key": key,
+            "name": respondent.name,
+            "email": respondent.email,
+            "phone": respondent.phone,
+            "locale": respondent.locale,
+            "account_id": respondent.account_id,
+        }
+    )
+    source_key = item.response_id if tool == GENERIC_API else f"{item.survey_id}/{item.response_id}"
+    return SurveyResponse.model_validate(
+        {
+            "event_id": response_event_id(tenant, tool, source_key),
+            "version": item.version,
+            "tenant": tenant,
+            "kind": item.kind,
+            "score": item.score,
+            "comment": item.comment or None,
+            "answered_at": item.answered_at,
+            "received_at": received_at,
+            "source": {"tool": tool, "survey_id": item.survey_id, "response_id": item.response_id},
+            "respondent": contact,
+            "segments": item.segments,
+            "owners": {"salesperson": item.owners.salesperson, "director": item.owners.director},
+            "history": item.history,
+        }
+    )
+
+
+# Text as survey tools send it: unicode (Danish, emoji, RTL), quotes, escapes, padding.
+TEXT = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=30).filter(
+    lambda s: s.strip() != ""
+)
+EMAIL = st.sampled_from(
+    ["ida@example.com", "Ida.Holm@Example.DK", "INFO@firma.dk", "søren@købmand.dk", "a+b@x.io"]
+)
+OFFSETS = st.sampled_from(["Z", "+00:00", "+01:00", "-05:30", "+14:00"])
+
+
+@st.composite
+def answers(draw: st.DrawFn) -> dict[str, object]:
+    moment = draw(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)))
+    doc: dict[str, object] = {
+        "response_id": draw(TEXT),
+        "score": draw(st.integers(0, 10)),
+        "answered_at": moment.isoformat() + draw(OFFSETS),
+    }
+    optional: dict[str, st.SearchStrategy[object]] = {
+        "version": st.integers(1, 2**31),
+        "kind": st.sampled_from(["nps", "enps"]),
+        "comment": st.one_of(st.just(""), st.text(max_size=200)),
+        "survey_id": TEXT,
+        "respondent": st.fixed_dictionaries(
+            {},
+            optional={
+                "id": TEXT,
+                "name": TEXT,
+                "email": EMAIL,
+                "phone": st.sampled_from(["+45 12 34 56 78", "(555) 123-4567"]),
+                "locale": st.sampled_from(["da", "da-DK", "en-GB"]),
+                "account_id": TEXT,
+            },
+        ),
+        "segments": st.dictionaries(
+            st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(lambda s: s != "all"),
+            TEXT,
+            max_size=4,
+        ),
+        "owners": st.fixed_dictionaries({}, optional={"salesperson": EMAIL, "director": EMAIL}),
+        "history": st.booleans(),
+    }
+    for name, strategy in optional.items():
+        if draw(st.booleans()):
+            doc[name] = draw(strategy)
+    return doc
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    doc=answers(),
+    tenant=st.from_regex(TENANT_PATTERN, fullmatch=True),
+    tool=st.sampled_from([GENERIC_API, "typeform", "qualtrics"]),
+    received_at=st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=2))])),
+)
+def test_the_event_is_the_one_the_contract_validates_byte_for_byte(
+    doc: dict[str, object], tenant: str, tool: str, received_at: datetime
+) -> None:
+    item = ResponseIn.model_validate(doc)
+    event = to_event(tenant, item, received_at, tool)
+    expected = validated_event(tenant, item, received_at, tool)
+    assert event.to_bytes() == expected.to_bytes()
+    assert event == expected
+    assert event.model_fields_set == expected.model_fields_set
+    assert event.respondent.model_fields_set == expected.respondent.model_fields_set
+    # What consumers read back is the same event.
+    assert SurveyResponse.model_validate_json(event.to_bytes()) == expected
+
+
+def test_a_tenant_outside_the_contract_is_refused() -> None:
+    with pytest.raises(ValueError, match="tenant"):
+        to_event("Not A Tenant", answer(), RECEIVED)
+
+
+def test_a_received_time_without_a_zone_is_refused() -> None:
+    with pytest.raises(ValueError, match="received_at"):
+        to_event("acme", answer(), datetime(2026, 12, 1, 9, 30))

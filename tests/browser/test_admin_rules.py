@@ -115,7 +115,7 @@ async def evaluated(system: System, answers: list[SurveyResponse]) -> bool:
     conn = await asyncpg.connect(asyncpg_dsn(system.database_url))
     try:
         n = await conn.fetchval(
-            "SELECT count(*) FROM closed_loop.evaluated WHERE event_id = ANY($1::uuid[])",
+            "SELECT count(*) FROM closed_loop.answers WHERE event_id = ANY($1::uuid[])",
             [a.event_id for a in answers],
         )
     finally:

@@ -173,16 +173,13 @@ def task_event(book: Book, event: TaskEvent) -> None:
     state.task_closed_at = event.at if event.type == "completed" else None
 
 
-def latest_new(
-    responses: Sequence[SurveyResponse], new: set[tuple[uuid.UUID, int]]
-) -> list[SurveyResponse]:
-    """Of several new versions of one answer in a batch only the latest is evaluated: the
-    earlier ones are superseded before anyone could act on them (a late comment folds in).
-    In the order each answer's first new version came."""
+def latest_versions(responses: Sequence[SurveyResponse]) -> list[SurveyResponse]:
+    """Of several versions of one answer in a batch only the latest is evaluated: the earlier
+    ones are superseded before anyone could act on them (a late comment folds in). In the
+    order each answer first came. Whether that version is new is the stored answers' to say
+    (a version not newer than the one stored decides nothing)."""
     latest: dict[uuid.UUID, SurveyResponse] = {}
     for response in responses:
-        if (response.event_id, response.version) not in new:
-            continue
         current = latest.get(response.event_id)
         if current is None or response.version > current.version:
             latest[response.event_id] = response

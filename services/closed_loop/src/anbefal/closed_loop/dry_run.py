@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from anbefal.closed_loop.actions import ActionState, Book, decide_batch, latest_new
+from anbefal.closed_loop.actions import ActionState, Book, decide_batch, latest_versions
 from anbefal.closed_loop.owners import Directory
 from anbefal.closed_loop.rules import NotRouted, RoutingSettings, RuleSet, TenantRules
 from anbefal.common.errors import TooManyRequests, Unprocessable
@@ -35,16 +35,14 @@ class DryRun:
     def __init__(self, rules: TenantRules, now: datetime) -> None:
         self.rules, self.now = rules, now
         self.book = Book()
-        self.seen: set[tuple[uuid.UUID, int]] = set()  # production's inbox of versions
         self.stored: dict[uuid.UUID, int] = {}  # each answer's latest version
         self.answers: list[uuid.UUID] = []  # in the order they first came
         self.not_routed: list[tuple[str, NotRouted]] = []  # (rule, why) per answer left alone
 
     def feed(self, batch: Sequence[SurveyResponse]) -> None:
-        new = {(r.event_id, r.version) for r in batch} - self.seen
-        self.seen |= new
         fresh = []
-        for response in latest_new(batch, new):
+        # As production: the stored versions are the inbox (a version not newer decides nothing).
+        for response in latest_versions(batch):
             if response.version > self.stored.get(response.event_id, 0):
                 if response.event_id not in self.stored:
                     self.answers.append(response.event_id)

@@ -21,7 +21,7 @@ from anbefal.closed_loop import action_store, repository
 from anbefal.closed_loop.actions import (
     COOL_DOWN_EVENTS,
     decide_batch,
-    latest_new,
+    latest_versions,
     release,
     task_event,
 )
@@ -72,15 +72,9 @@ async def evaluate_answers(
 ) -> None:
     """Decide what the batch's new answer versions call for (`responses` in offset order:
     versions of one answer share a key, hence a partition, hence this order)."""
-    pairs: dict[tuple[uuid.UUID, int], SurveyResponse] = {}
-    for response in responses:
-        pairs.setdefault((response.event_id, response.version), response)
-    unique = list(pairs.values())
-    new = await repository.claim_new(session, unique)
-    latest = latest_new(unique, new)
-    if not latest:
-        return
-    # A version older than the one stored arrived late: the newer decision stands.
+    latest = latest_versions(responses)
+    # The stored answers are the inbox: a version not newer than the one stored (a
+    # redelivery, or one that arrived late) decides nothing; the newer decision stands.
     stored = await repository.store_answers(session, latest)
     fresh = [r for r in latest if r.event_id in stored]
     if not fresh:

@@ -40,19 +40,6 @@ class Tenant(Base):
 TENANTS = TenantProjection(Tenant)
 
 
-class Evaluated(Base):
-    """Inbox: the answer versions already evaluated, so a redelivery decides nothing again."""
-
-    __tablename__ = "evaluated"
-
-    event_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tenant: Mapped[str] = mapped_column(String(63))
-    evaluated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-
-
 class RuleSetRow(Base):
     """A tenant's rules in force; absent means the default rule set."""
 

@@ -14,7 +14,6 @@ from anbefal.closed_loop.models import (
     TENANTS,
     AccountRow,
     AnswerRow,
-    Evaluated,
     PersonRow,
     RuleSetHistory,
     RuleSetRow,
@@ -66,18 +65,6 @@ _ACCOUNTS = text(
     "WHERE (tenant, account_id) IN (SELECT * FROM unnest(CAST(:tenant AS text[]), "
     "CAST(:account_id AS text[])))"
 )
-
-
-async def claim_new(
-    session: AsyncSession, responses: Sequence[SurveyResponse]
-) -> set[tuple[uuid.UUID, int]]:
-    """Record the (answer, version) pairs as evaluated; returns the pairs not seen before."""
-    if not responses:
-        return set()
-    rows = [{"event_id": r.event_id, "version": r.version, "tenant": r.tenant} for r in responses]
-    tail = "ON CONFLICT DO NOTHING RETURNING event_id, version"
-    claimed = await insert_rows(session, Evaluated, rows, tail)
-    return {(e, v) for e, v in claimed}
 
 
 async def store_answers(

@@ -35,15 +35,21 @@ _READ = ", ".join("payload::text AS payload" if c == "payload" else c for c in _
 _SELECT = f"SELECT {_READ} FROM closed_loop.actions "
 # Three index lookups joined by UNION ALL, not one WHERE of three ORs: PostgreSQL cannot
 # combine a hashed `IN (SELECT ...)` with the other two in a bitmap, so the ORs scanned the
-# whole table for every batch (a deadline day's 200,000 answers slowed to a crawl).
+# whole table for every batch (a deadline day's 200,000 answers slowed to a crawl). Each
+# answer and each respondent is looked up on its own (LATERAL, fenced by OFFSET 0 so that it
+# is not flattened into a join), and the ids found are read by the primary key
+# (`= ANY(ARRAY(...))`): given a full batch's 2,000 answers and respondents the planner
+# otherwise preferred scanning the whole table, whose cost grows with every action stored.
 _LOCKED = text(
-    _SELECT + "WHERE action_id IN ("
-    "SELECT action_id FROM closed_loop.actions "
-    "WHERE response_event_id = ANY(CAST(:responses AS uuid[])) "
+    _SELECT + "WHERE action_id = ANY(ARRAY("
+    "SELECT a.action_id FROM unnest(CAST(:responses AS uuid[])) AS r (response_event_id) "
+    "CROSS JOIN LATERAL (SELECT action_id FROM closed_loop.actions "
+    "WHERE response_event_id = r.response_event_id OFFSET 0) AS a "
     "UNION ALL SELECT unnest(CAST(:ids AS uuid[])) "
-    "UNION ALL SELECT a.action_id FROM closed_loop.actions AS a "
-    "JOIN unnest(CAST(:tenants AS text[]), CAST(:keys AS text[])) AS r (tenant, respondent_key) "
-    "ON a.tenant = r.tenant AND a.respondent_key = r.respondent_key) FOR UPDATE"
+    "UNION ALL SELECT a.action_id "
+    "FROM unnest(CAST(:tenants AS text[]), CAST(:keys AS text[])) AS r (tenant, respondent_key) "
+    "CROSS JOIN LATERAL (SELECT action_id FROM closed_loop.actions "
+    "WHERE tenant = r.tenant AND respondent_key = r.respondent_key OFFSET 0) AS a)) FOR UPDATE"
 )
 _HELD = text(
     _SELECT + "WHERE release_at <= :now ORDER BY release_at LIMIT :limit FOR UPDATE SKIP LOCKED"

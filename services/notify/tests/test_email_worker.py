@@ -12,10 +12,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anbefal.common.crypto import Keyring, key_spec
 from anbefal.common.db import create_engine, create_sessionmaker
+from anbefal.common.worker import PollingWorker
 from anbefal.devstack.testing import statements_run, wait_until
+from anbefal.notify.email import repository as email_repository
 from anbefal.notify.email.sender import PermanentFailure
 from anbefal.notify.email.worker import EmailWorker
 from anbefal.notify.models import Email
@@ -206,3 +209,55 @@ async def test_a_mail_that_failed_for_now_is_retried_when_its_backoff_ends(stack
         await asyncio.wait_for(task, 10)
         await engine.dispose()
     assert relay.tried == ["ida@x.example", "ida@x.example"]
+
+
+class CountedWakes(PollingWorker):
+    """A sender on the mail channel that counts the wakes a commit gave it."""
+
+    def __init__(self, db: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__("counted", db, self.look, poll_s=3600, wakes_on=email_repository.SENDER)
+        self.wakes = 0
+        self.steps = 0
+
+    async def look(self, session: AsyncSession) -> int:
+        self.steps += 1
+        return 0
+
+    def wake(self) -> None:
+        self.wakes += 1
+        super().wake()
+
+
+async def test_mail_that_ended_when_it_was_written_does_not_wake_the_sender(
+    stack: Any,
+) -> None:
+    """A thank-you with no address or a cancelled action's mail is written failed or cancelled:
+    nothing for the sender to claim, so its commit wakes no sender (a step that finds nothing
+    is a transaction per consumer batch). Pending mail still wakes it at once."""
+    engine = create_engine(stack.new_database(), pool_size=2)
+    db = create_sessionmaker(engine)
+    tenant = f"mail-{uuid.uuid4().hex[:8]}"
+    worker = CountedWakes(db)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+
+    async def looked() -> bool:
+        return worker.steps > 0
+
+    def row(status: str | None) -> dict[str, Any]:
+        r = {c: getattr(mail(tenant, "ida@x.example"), c) for c in ("action_id", "tenant",
+             "template", "message_id", "sender", "recipient", "subject", "body")}  # fmt: skip
+        return r | ({"status": status, "last_error": "ended"} if status else {})
+
+    try:
+        await wait_until(looked, 15, "the sender's first look")
+        async with db() as session, session.begin():
+            await email_repository.insert_emails(session, [row("failed"), row("cancelled")])
+        assert worker.wakes == 0
+        async with db() as session, session.begin():
+            await email_repository.insert_emails(session, [row("failed"), row(None)])
+        assert worker.wakes == 1
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await engine.dispose()

@@ -20,14 +20,17 @@ SENDER = "email-sender"
 
 
 async def insert_emails(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """Writes the mails not written yet (keyed by `action_id`); returns how many were new. A
-    concurrent writer of the same key waits for the other's commit and writes nothing, so the
-    count is true even when two copies write at once."""
+    """Writes the mails not written yet (keyed by `action_id`); returns how many were new, and
+    wakes the sender when any is pending. A concurrent writer of the same key waits for the
+    other's commit and writes nothing, so the count is true even when two copies write at once."""
     if not rows:
         return 0
     tail = "ON CONFLICT (action_id) DO NOTHING RETURNING action_id"
     written = (await insert_rows(session, Email, rows, tail)).all()
-    wake_on_commit(session, SENDER)
+    # Only pending mail is the sender's work: a batch whose mail all ended as it was written
+    # (no address, a cancelled action) would wake it for a transaction that finds nothing.
+    if any(row.get("status", "pending") == "pending" for row in rows):
+        wake_on_commit(session, SENDER)
     return len(written)
 
 

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Collection
 from datetime import UTC, datetime
 from email.utils import formataddr, parseaddr
+from functools import lru_cache
 from typing import Any
 
 from anbefal.common.events import Action
@@ -20,14 +21,26 @@ from anbefal.notify.settings import NotifySettings
 from anbefal.notify.unsubscribe import tokens
 
 
+# Parsing an address is most of what composing a mail costs, and a process's mail has few
+# senders (the deployment's and each tenant's): each is parsed once.
+@lru_cache(maxsize=1024)
+def _parsed(address: str) -> tuple[str, str]:
+    return parseaddr(address)
+
+
+@lru_cache(maxsize=1024)
+def _from(name: str, address: str) -> str:
+    return formataddr((name, address))
+
+
 def sender_of(tenant_name: str, tenant: Tenant | None, settings: NotifySettings) -> str:
     """The From of a tenant's mail: its own sender if set, else the deployment's address under
     the tenant's name."""
     display = tenant.display_name if tenant else tenant_name
-    default_name, default_address = parseaddr(settings.email_from)
+    default_name, default_address = _parsed(settings.email_from)
     if tenant and tenant.sender_email:
-        return formataddr((tenant.sender_name or display, tenant.sender_email))
-    return formataddr((display if default_name else "", default_address))
+        return _from(tenant.sender_name or display, tenant.sender_email)
+    return _from(display if default_name else "", default_address)
 
 
 def signature_of(tenant_name: str, tenant: Tenant | None) -> str:
@@ -38,7 +51,7 @@ def signature_of(tenant_name: str, tenant: Tenant | None) -> str:
 
 
 def message_id(key: uuid.UUID, sender: str) -> str:
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "anbefal.localhost"
+    domain = _parsed(sender)[1].rpartition("@")[2] or "anbefal.localhost"
     return f"<{key}@{domain}>"
 
 

@@ -13,6 +13,9 @@ _env = Environment(
     autoescape=False,  # plain-text mail; nothing here is rendered as HTML
     undefined=StrictUndefined,
     keep_trailing_newline=True,
+    # The templates ship with the package and never change under a running process: no stat
+    # of the template's file on every mail.
+    auto_reload=False,
 )
 
 LOCALES = ("en", "da")

@@ -31,7 +31,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.schema import ColumnDefault
@@ -69,6 +69,11 @@ def _array_type(column: Column[Any]) -> str:
     raise TypeError(f"no array type for {column} ({t!r})")
 
 
+def _json_type(column: Column[Any]) -> str:
+    """A JSON column's own type: JSON text cast to jsonb for a json column is converted twice."""
+    return "jsonb" if isinstance(column.type, JSONB) else "json"
+
+
 @cache
 def unnest_insert(table: Table, columns: tuple[str, ...], tail: str = "") -> TextClause:
     """`INSERT INTO table (columns) SELECT ... FROM unnest(one array per column) <tail>`,
@@ -77,7 +82,9 @@ def unnest_insert(table: Table, columns: tuple[str, ...], tail: str = "") -> Tex
     for i, name in enumerate(columns):
         column = table.c[name]
         arrays.append(f"CAST(:{name} AS {_array_type(column)}[])")
-        values.append(f"CAST(c{i} AS jsonb)" if isinstance(column.type, JSON) else f"c{i}")
+        values.append(
+            f"CAST(c{i} AS {_json_type(column)})" if isinstance(column.type, JSON) else f"c{i}"
+        )
     aliases = ", ".join(f"c{i}" for i in range(len(columns)))
     return text(
         f"INSERT INTO {table.fullname} ({', '.join(columns)}) SELECT {', '.join(values)} "

@@ -61,7 +61,7 @@ _CHANGEABLE = (
 _UPDATE = text(
     "UPDATE closed_loop.actions AS a SET revision = u.revision, "
     "released_revision = u.released_revision, cancelled = u.cancelled, "
-    "attach_to = u.attach_to, release_at = u.release_at, payload = CAST(u.payload AS jsonb), "
+    "attach_to = u.attach_to, release_at = u.release_at, payload = CAST(u.payload AS json), "
     "trace_id = u.trace_id, task_closed_at = u.task_closed_at, updated_at = now() "
     "FROM unnest(CAST(:action_id AS uuid[]), CAST(:revision AS int[]), "
     "CAST(:released_revision AS int[]), CAST(:cancelled AS boolean[]), "

@@ -93,3 +93,16 @@ async def test_a_batch_reads_the_owners_once_and_chat_webhooks_only_for_a_post(
         await send(engine, [action(tenant, 4)])
     assert sum("staff_users" in s for s in mixed) == 1
     assert not any("chat_webhooks" in s for s in follow_up)
+
+
+async def test_later_revisions_of_tasks_that_exist_are_not_offered_to_the_insert(
+    engine: AsyncEngine,
+) -> None:
+    """A burst's revisions (a detractor's later answers attached to the open task) are read
+    and revised, not sent whole to an INSERT that finds each one there already."""
+    tenant = f"s-{uuid.uuid4().hex[:8]}"
+    tasks_only = [action(tenant, i) for i in range(6) if i % 3 != 2]
+    await send(engine, tasks_only)
+    with statements_run(engine) as revised:
+        await send(engine, [a.model_copy(update={"revision": 2}) for a in tasks_only])
+    assert not any(s.startswith("INSERT INTO notify.tasks") for s in revised), revised

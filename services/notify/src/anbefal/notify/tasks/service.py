@@ -68,10 +68,23 @@ async def apply(
     newer revisions to the tasks that exist; `created` events go to the outbox. `tenants`: the
     actions' tenants as stored (their mail domain decides whether an owner is trusted)."""
     known = tenants or {}
-    rows = [task_row(a, known.get(a.tenant)) for a in actions]
-    inserted = await repository.insert_tasks_returning(session, rows)
+    # A later revision's task mostly exists (a burst's detractors' later answers are attached
+    # to their open task): those are read first, so the INSERT is not sent whole rows that it
+    # would find there already.
+    existing = await repository.tasks_by_action(
+        session, [a.action_id for a in actions if a.revision > 1]
+    )
+    offered = [a for a in actions if a.action_id not in existing]
+    inserted = await repository.insert_tasks_returning(
+        session, [task_row(a, known.get(a.tenant)) for a in offered]
+    )
     new_ids = {t.action_id for t in inserted}
-    cancelled = await apply_revisions(session, [a for a in actions if a.action_id not in new_ids])
+    # Offered and not inserted: the task exists after all (a redelivered first revision, or
+    # another copy's insert that committed meanwhile).
+    existing |= await repository.tasks_by_action(
+        session, [a.action_id for a in offered if a.action_id not in new_ids]
+    )
+    cancelled = await _revise(session, [a for a in actions if a.action_id in existing], existing)
     created = [t for t in inserted if t.status == "open"]
     await events.record(session, [task_event(t, "created", None) for t in created])
     return Applied(created=created, cancelled=cancelled)
@@ -83,6 +96,15 @@ async def apply_revisions(session: AsyncSession, actions: Sequence[Action]) -> l
     older or repeated revision changes nothing. Returns the tasks cancelled now. One statement
     for the whole batch."""
     tasks = await repository.tasks_by_action(session, [a.action_id for a in actions])
+    return await _revise(session, actions, tasks)
+
+
+async def _revise(
+    session: AsyncSession,
+    actions: Sequence[Action],
+    tasks: Mapping[uuid.UUID, repository.Revisable],
+) -> list[uuid.UUID]:
+    """`apply_revisions` with the actions' tasks read (locked) already."""
     cancelled = []
     revised = []
     for action in actions:

@@ -10,6 +10,7 @@ HTTP, no validation). Exits 1 when a checker found a problem.
     uv run python bench/burst.py              # 20,000 answers (about two minutes with start-up)
     uv run python bench/burst.py --full       # 200,000 answers
     uv run python bench/burst.py --copies 2   # two processes of each consumer service
+    uv run python bench/burst.py --full --respondents 5000   # 40 answers per respondent
     uv run python bench/burst.py --py-spy /tmp/burst   # and each service's costliest code
 """
 
@@ -23,9 +24,16 @@ from anbefal.devstack.burst import run_burst
 
 
 async def main_async(
-    total: int, batch: int, concurrency: int, copies: int, py_spy: Path | None
+    total: int,
+    batch: int,
+    concurrency: int,
+    copies: int,
+    py_spy: Path | None,
+    respondents: int | None,
 ) -> int:
-    result = await run_burst(total, batch, concurrency, copies=copies, py_spy=py_spy)
+    result = await run_burst(
+        total, batch, concurrency, copies=copies, py_spy=py_spy, respondents=respondents
+    )
     print("\n".join(result.lines()))
     return 1 if result.verdict.problems else 0
 
@@ -38,6 +46,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent senders")
     parser.add_argument("--copies", type=int, default=1, help="processes per consumer service")
     parser.add_argument(
+        "--respondents",
+        type=int,
+        help="people the answers come from (default: one per 4 answers, so a respondent's "
+        "history is the same at any size; each answer reads its respondent's earlier actions)",
+    )
+    parser.add_argument(
         "--py-spy",
         type=Path,
         metavar="FILE",
@@ -46,7 +60,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     total = 200_000 if args.full else args.answers
-    run = main_async(total, args.batch, args.concurrency, args.copies, args.py_spy)
+    run = main_async(
+        total, args.batch, args.concurrency, args.copies, args.py_spy, args.respondents
+    )
     raise SystemExit(asyncio.run(run))
 
 

@@ -34,13 +34,24 @@ TENANT = "burst"
 DRAINING = (services.SCORING, services.CLOSED_LOOP, services.NOTIFY)
 
 
-def answer(i: int, now: datetime) -> dict[str, Any]:
+# Each respondent answers this many times in a burst, whatever its size: a deadline day's
+# answers come from about as many people as there are answers, and a respondent's earlier actions
+# are read with each new answer (the cool-down), so a fixed number of respondents would make each
+# answer of a larger burst cost more (5,000 respondents answering 40 times each in --full).
+ANSWERS_PER_RESPONDENT = 4
+
+
+def respondents_for(total: int) -> int:
+    return max(1, -(-total // ANSWERS_PER_RESPONDENT))
+
+
+def answer(i: int, now: datetime, respondents: int) -> dict[str, Any]:
     return {
         "response_id": f"b-{i}",
         "score": i % 11,
         "comment": "deadline day",
         "answered_at": (now - timedelta(minutes=i % 1440)).isoformat(),
-        "respondent": {"id": f"c-{i % 5000}"},
+        "respondent": {"id": f"c-{i % respondents}"},
         "segments": {"department": f"d{i % 8}", "country": ("DK", "SE", "NO")[i % 3]},
         "owners": {"director": "director@burst.example"},
     }
@@ -50,6 +61,7 @@ def answer(i: int, now: datetime) -> dict[str, Any]:
 class BurstResult:
     copies: int
     total: int
+    respondents: int
     batch: int
     concurrency: int
     acknowledged: int
@@ -78,6 +90,8 @@ class BurstResult:
         lines = [
             f"answers            {self.total:,} in batches of {self.batch}, "
             f"{self.concurrency} senders; {self.copies} of each consumer service",
+            f"respondents        {self.respondents:,} "
+            f"({self.total / self.respondents:.0f} answers each, answered within a day)",
             f"accepted           {self.acknowledged:,} in {self.burst_s:.1f} s "
             f"= {self.accepted_per_s:,.0f}/s",
         ]
@@ -107,14 +121,14 @@ class BurstResult:
 
 
 async def post_burst(
-    url: str, token: str, total: int, batch: int, concurrency: int
+    url: str, token: str, total: int, batch: int, concurrency: int, respondents: int
 ) -> tuple[set[int], float]:
     """Returns the indices acknowledged and the wall time of the burst."""
     now = datetime.now(UTC)
     queue: asyncio.Queue[tuple[range, bytes]] = asyncio.Queue()
     for start in range(0, total, batch):
         indices = range(start, min(start + batch, total))
-        body = orjson.dumps({"responses": [answer(i, now) for i in indices]})
+        body = orjson.dumps({"responses": [answer(i, now, respondents) for i in indices]})
         queue.put_nowait((indices, body))
     acked: set[int] = set()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -140,7 +154,7 @@ async def post_burst(
 async def raw_baseline(bootstrap: str, total: int, batch: int) -> float:
     """Records/s of the same size produced straight to Kafka (a topic nobody consumes)."""
     now = datetime.now(UTC)
-    value = orjson.dumps(answer(0, now)) * 2  # about the size of an event on the topic
+    value = orjson.dumps(answer(0, now, 1)) * 2  # about the size of an event on the topic
     publisher = Publisher(bootstrap, timeout=30, client_id="burst-baseline")
     await publisher.start()
     await publisher.wait_ready(60)
@@ -191,9 +205,13 @@ async def run_burst(
     copies: int = 1,
     raw: bool = True,
     py_spy: Path | None = None,
+    respondents: int | None = None,
 ) -> BurstResult:
     """One burst against a system of its own (its own broker and database). `py_spy`: record
-    each service's process with py-spy (`<py_spy>.<service>.txt`) from the first post to drained."""
+    each service's process with py-spy (`<py_spy>.<service>.txt`) from the first post to drained.
+    `respondents`: how many people the answers come from (default: one per
+    `ANSWERS_PER_RESPONDENT` answers)."""
+    respondents = respondents or respondents_for(total)
     async with bench_system(f"burst{copies}") as system:
         for service in DRAINING:
             for n in range(2, copies + 1):
@@ -218,7 +236,7 @@ async def run_burst(
             cpu_before = meter.snapshot()
             sampler = asyncio.create_task(sample())
             url = f"{ingest_url}/v1/tenants/{TENANT}/responses"
-            acked, burst_s = await post_burst(url, token, total, batch, concurrency)
+            acked, burst_s = await post_burst(url, token, total, batch, concurrency, respondents)
             drain_started = time.perf_counter()
             stages = await drain(system, timeout=1800)
             drain_s = time.perf_counter() - drain_started
@@ -234,6 +252,7 @@ async def run_burst(
         return BurstResult(
             copies=copies,
             total=total,
+            respondents=respondents,
             batch=batch,
             concurrency=concurrency,
             acknowledged=len(acked),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, Histogram
 
 from anbefal.common import hops
 
@@ -67,3 +67,22 @@ def test_a_relay_hop_is_split_into_waiting_the_produce_and_the_commit() -> None:
         0.25,
     ]
     assert value(stage, "_sum") == 1.0
+
+
+def test_equal_values_observed_at_once_are_what_observing_each_records() -> None:
+    each = Histogram("each", "", buckets=hops._BUCKETS, registry=None)
+    at_once = Histogram("at_once", "", buckets=hops._BUCKETS, registry=None)
+    seconds = [0.005, 0.005, 0.0051, 0.3, 0.3, 0.3, -1.0, 2.5, 100.0, 100.0, 0.0]
+    for s in seconds:
+        each.observe(max(0.0, s))
+    hops.observe_all(at_once, seconds)
+
+    def samples(h: Histogram, name: str) -> list[tuple[str, dict[str, str], float]]:
+        return [
+            (s.name.replace(name, ""), s.labels, s.value)
+            for m in h.collect()
+            for s in m.samples
+            if not s.name.endswith("_created")
+        ]
+
+    assert samples(at_once, "at_once") == samples(each, "each")

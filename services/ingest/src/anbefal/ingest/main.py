@@ -28,7 +28,6 @@ from anbefal.ingest import handlers, retention
 from anbefal.ingest.answers import routes as answers
 from anbefal.ingest.intake.dedupe import DedupeStore
 from anbefal.ingest.intake.gate import Intake
-from anbefal.ingest.intake.produce import SharedBatches
 from anbefal.ingest.intake.sealing import SharedSealer
 from anbefal.ingest.models import CONSUMER_TABLES, OUTBOX
 from anbefal.ingest.privacy import routes as privacy
@@ -96,7 +95,6 @@ def wire(runtime: Runtime[IngestSettings]) -> Wiring[IngestState]:
         settings=settings,
         sessionmaker=runtime.sessionmaker,
         publisher=runtime.publisher,
-        batches=SharedBatches(runtime.publisher, settings.produce_batch_timeout_s),
         dedupe=dedupe,
         sealer=sealer,
         intake=intake,

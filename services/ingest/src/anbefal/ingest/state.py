@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from anbefal.common.kafka import Publisher
 from anbefal.ingest.intake.dedupe import DedupeStore
 from anbefal.ingest.intake.gate import Intake
-from anbefal.ingest.intake.produce import SharedBatches
 from anbefal.ingest.intake.sealing import SharedSealer
 from anbefal.ingest.settings import IngestSettings
 
@@ -20,8 +19,6 @@ class IngestState:
     settings: IngestSettings
     sessionmaker: async_sessionmaker[AsyncSession]
     publisher: Publisher
-    # The generic API's batches: those in flight share a send (intake/produce.py).
-    batches: SharedBatches
     dedupe: DedupeStore
     # Seals the respondents' contact data before an answer goes to Kafka.
     sealer: SharedSealer

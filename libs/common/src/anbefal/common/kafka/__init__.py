@@ -7,7 +7,6 @@ from anbefal.common.kafka.batch import BatchHandler
 from anbefal.common.kafka.consumer import ConsumerLoop, HandlerWrapper, wrap_handlers
 from anbefal.common.kafka.messages import Message
 from anbefal.common.kafka.producer import (
-    BATCH_FROM,
     TRACE_HEADER,
     BrokerUnavailable,
     Headers,
@@ -18,7 +17,6 @@ from anbefal.common.kafka.subscriptions import Handler, HandlerContext, Subscrip
 from anbefal.common.kafka.watchdog import ConsumerHealth
 
 __all__ = [
-    "BATCH_FROM",
     "TRACE_HEADER",
     "BatchHandler",
     "BrokerUnavailable",

@@ -27,7 +27,7 @@ OutRecord = tuple[bytes | None, bytes, Headers | None]  # key, value, headers
 
 
 # From this many records, send_many builds batches itself instead of one `send` per record.
-BATCH_FROM = 8
+_BATCH_FROM = 8
 # The longest wait between attempts to connect a producer, and for a failed one to stop.
 _RECONNECT_MAX_S = 1.0
 _RETIRE_S = 10.0
@@ -179,7 +179,7 @@ class Publisher:
             metrics.PRODUCE_FAILURES.labels(topic).inc(len(records))
             raise BrokerUnavailable("not connected to the broker")
         started = time.perf_counter()
-        many = len(records) >= BATCH_FROM
+        many = len(records) >= _BATCH_FROM
         timeout = self._batch_timeout if many else self._timeout
         try:
             async with asyncio.timeout(timeout):

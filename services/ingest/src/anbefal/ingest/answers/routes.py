@@ -123,7 +123,7 @@ async def post_responses(
     events = [to_event(tenant, item, received_at) for item in valid]
     try:
         outcomes = await publish_answers(
-            state.dedupe, state.batches, events, trace_id, sealer=state.sealer
+            state.dedupe, state.publisher, events, trace_id, sealer=state.sealer
         )
     except BrokerUnavailable as exc:
         log.warning(

@@ -23,10 +23,9 @@ from anbefal.common.events import (
     SurveyResponse,
     response_event_id,
 )
-from anbefal.common.kafka import TRACE_HEADER
+from anbefal.common.kafka import TRACE_HEADER, Publisher
 from anbefal.common.logging import get_logger
 from anbefal.ingest.intake.dedupe import DedupeStore
-from anbefal.ingest.intake.produce import Sends
 from anbefal.ingest.intake.sealing import SharedSealer
 from anbefal.ingest.schemas import ResponseIn
 
@@ -138,7 +137,7 @@ class Outcome:
 
 async def publish_answers(
     dedupe: DedupeStore,
-    publisher: Sends,
+    publisher: Publisher,
     events: list[SurveyResponse],
     trace_id: str,
     *,

@@ -22,7 +22,7 @@ from anbefal.notify.audit import service as audit
 from anbefal.notify.chat import service as chat
 from anbefal.notify.email import compose
 from anbefal.notify.email import service as email
-from anbefal.notify.models import OUTBOX, TENANTS, Task, Tenant
+from anbefal.notify.models import OUTBOX, TENANTS, TaskFacts, Tenant
 from anbefal.notify.privacy import erasure
 from anbefal.notify.reach import page_for
 from anbefal.notify.settings import NotifySettings
@@ -104,7 +104,7 @@ async def handle_actions(
 
 
 def _assignment_notices(
-    created: Sequence[Task],
+    created: Sequence[TaskFacts],
     tenants: dict[str, Tenant],
     known: dict[tuple[str, str], str | None],
     settings: NotifySettings,
@@ -129,7 +129,7 @@ def _assignment_notices(
     return notices
 
 
-def _observe_detractor_to_task(created: Sequence[Task], actions: Sequence[Action]) -> None:
+def _observe_detractor_to_task(created: Sequence[TaskFacts], actions: Sequence[Action]) -> None:
     now = datetime.now(UTC)
     received = {
         a.action_id: a.received_at for a in actions if is_detractor(a.score) and a.received_at

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     Boolean,
@@ -152,6 +153,55 @@ class Task(Base):
     assignee_source: Mapped[str | None] = mapped_column(String(20))
     assignee_trusted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     due_clock: Mapped[str | None] = mapped_column(String(20))
+
+
+class TaskFacts(Protocol):
+    """What a task's notices read of it (its events, assignment mail, chat post, page links):
+    a stored `Task`, or a `NewTask` a batch has just inserted."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def action_id(self) -> uuid.UUID: ...
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def score(self) -> int: ...
+    @property
+    def comment(self) -> str | None: ...
+    @property
+    def respondent(self) -> dict[str, str | None]: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+    @property
+    def assignee(self) -> str | None: ...
+    @property
+    def assignee_trusted(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    """A task a batch has just inserted, as it wrote it: reading each back from the INSERT was
+    an ORM object and three JSON documents to decode, per task of a burst."""
+
+    id: uuid.UUID
+    action_id: uuid.UUID
+    tenant: str
+    type: str
+    kind: str
+    status: str
+    score: int
+    comment: str | None
+    respondent: dict[str, str | None]
+    due_at: datetime | None
+    assignee: str | None
+    assignee_trusted: bool
 
 
 class TaskNote(Base):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from anbefal.notify.models import Task, Tenant
+from anbefal.notify.models import TaskFacts, Tenant
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.tasks import links
 from anbefal.notify.tasks.links import LinkKind, TaskLink
@@ -33,7 +33,7 @@ def trusted_owner(address: str | None, source: str | None, tenant: Tenant | None
 
 
 def page_for(
-    task: Task,
+    task: TaskFacts,
     recipient: str | None,
     *,
     staff: Collection[str],

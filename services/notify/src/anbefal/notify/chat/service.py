@@ -19,7 +19,7 @@ from anbefal.common.errors import Unprocessable
 from anbefal.common.nps import is_detractor
 from anbefal.notify.chat import repository
 from anbefal.notify.email.render import render
-from anbefal.notify.models import ChatMessage, Task, Tenant
+from anbefal.notify.models import ChatMessage, TaskFacts, Tenant
 from anbefal.notify.repository import LogPage, delivery_log
 from anbefal.notify.settings import NotifySettings
 
@@ -98,7 +98,7 @@ async def webhook_host(session: AsyncSession, tenant: str) -> str | None:
     return found.host if found else None
 
 
-def wanted(task: Task, tenant: Tenant | None, hooked: bool = True) -> bool:
+def wanted(task: TaskFacts, tenant: Tenant | None, hooked: bool = True) -> bool:
     """`hooked`: the tenant has a chat webhook."""
     # NPS only: an eNPS detractor in a shared channel could single out an employee.
     return bool(
@@ -111,7 +111,7 @@ def wanted(task: Task, tenant: Tenant | None, hooked: bool = True) -> bool:
 
 
 def chat_row(
-    task: Task, tenant: Tenant, url_sealed: str, settings: NotifySettings
+    task: TaskFacts, tenant: Tenant, url_sealed: str, settings: NotifySettings
 ) -> dict[str, Any]:
     rendered = render(
         "chat_detractor",
@@ -137,7 +137,7 @@ def chat_row(
 
 async def announce(
     session: AsyncSession,
-    created: Sequence[Task],
+    created: Sequence[TaskFacts],
     tenants: dict[str, Tenant],
     settings: NotifySettings,
 ) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from anbefal.common.events import Action
 from anbefal.notify import localtime
 from anbefal.notify.email.render import render
-from anbefal.notify.models import Task, Tenant
+from anbefal.notify.models import TaskFacts, Tenant
 from anbefal.notify.reach import at_tenant_domain
 from anbefal.notify.settings import NotifySettings
 from anbefal.notify.unsubscribe import tokens
@@ -109,7 +109,7 @@ def task_mail_key(task_id: uuid.UUID, template: str) -> uuid.UUID:
 
 
 def task_mail(
-    task: Task,
+    task: TaskFacts,
     tenant: Tenant | None,
     settings: NotifySettings,
     template: str,
@@ -145,7 +145,9 @@ def task_mail(
     )
 
 
-def _due(task: Task, tenant: Tenant | None, time_zone: str | None, settings: NotifySettings) -> str:
+def _due(
+    task: TaskFacts, tenant: Tenant | None, time_zone: str | None, settings: NotifySettings
+) -> str:
     """The due time in `time_zone` (else the tenant's, else the deployment's default) and the
     tenant's language, with the words ("i morgen kl. 14:00")."""
     if task.due_at is None:

@@ -10,13 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from anbefal.common import topics
 from anbefal.common.events import TaskEvent
 from anbefal.common.outbox import OutboxEvent, enqueue
-from anbefal.notify.models import OUTBOX, Task
+from anbefal.notify.models import OUTBOX, TaskFacts
 
 TaskEventType = str
 
 
 def task_event(
-    task: Task,
+    task: TaskFacts,
     type_: TaskEventType,
     actor: str | None,
     *,

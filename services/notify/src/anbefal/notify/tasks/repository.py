@@ -276,14 +276,16 @@ async def tasks_by_action(
     }
 
 
-async def insert_tasks_returning(session: AsyncSession, rows: list[dict[str, Any]]) -> list[Task]:
-    """Insert new tasks; returns only those that were not there before (for `created` events).
-    One constant statement whatever the number (`anbefal.common.arrays`)."""
+async def insert_tasks(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert new tasks; returns the action ids of those that were not there before (for
+    `created` events). One constant statement whatever the number (`anbefal.common.arrays`)."""
     if not rows:
-        return []
+        return set()
     columns, arrays = column_arrays(table_of(Task), rows)
-    stmt = unnest_insert(table_of(Task), columns, "ON CONFLICT (action_id) DO NOTHING RETURNING *")
-    return list((await session.scalars(select(Task).from_statement(stmt), arrays)).all())
+    stmt = unnest_insert(
+        table_of(Task), columns, "ON CONFLICT (action_id) DO NOTHING RETURNING action_id"
+    )
+    return set((await session.scalars(stmt, arrays)).all())
 
 
 async def refresh_task_gauges(conn: AsyncConnection) -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from anbefal.common.events import Action
 from anbefal.common.logging import get_logger
-from anbefal.notify.models import Task, Tenant
+from anbefal.notify.models import NewTask, Tenant
 from anbefal.notify.reach import trusted_owner
 from anbefal.notify.tasks import events, repository
 from anbefal.notify.tasks.events import task_event
@@ -25,12 +26,13 @@ log = get_logger(__name__)
 class Applied:
     """What a batch of task actions did: the tasks opened now, the tasks cancelled now."""
 
-    created: list[Task] = field(default_factory=list)
+    created: list[NewTask] = field(default_factory=list)
     cancelled: list[uuid.UUID] = field(default_factory=list)
 
 
 def task_row(action: Action, tenant: Tenant | None) -> dict[str, Any]:
     return {
+        "id": uuid.uuid4(),
         "action_id": action.action_id,
         "tenant": action.tenant,
         "type": action.type,
@@ -57,6 +59,17 @@ def task_row(action: Action, tenant: Tenant | None) -> dict[str, Any]:
     }
 
 
+def _new_task(row: dict[str, Any]) -> NewTask:
+    """The task a row inserted, as the database holds it (its due time in UTC)."""
+    due_at = row["due_at"]
+    return NewTask(
+        id=row["id"], action_id=row["action_id"], tenant=row["tenant"], type=row["type"],
+        kind=row["kind"], status=row["status"], score=row["score"], comment=row["comment"],
+        respondent=row["respondent"], due_at=due_at.astimezone(UTC) if due_at else None,
+        assignee=row["assignee"], assignee_trusted=row["assignee_trusted"],
+    )  # fmt: skip
+
+
 def _attached(action: Action) -> list[dict[str, Any]]:
     return [a.model_dump(mode="json") for a in action.attached]
 
@@ -75,17 +88,15 @@ async def apply(
         session, [a.action_id for a in actions if a.revision > 1]
     )
     offered = [a for a in actions if a.action_id not in existing]
-    inserted = await repository.insert_tasks_returning(
-        session, [task_row(a, known.get(a.tenant)) for a in offered]
-    )
-    new_ids = {t.action_id for t in inserted}
+    rows = [task_row(a, known.get(a.tenant)) for a in offered]
+    new_ids = await repository.insert_tasks(session, rows)
     # Offered and not inserted: the task exists after all (a redelivered first revision, or
     # another copy's insert that committed meanwhile).
     existing |= await repository.tasks_by_action(
         session, [a.action_id for a in offered if a.action_id not in new_ids]
     )
     cancelled = await _revise(session, [a for a in actions if a.action_id in existing], existing)
-    created = [t for t in inserted if t.status == "open"]
+    created = [_new_task(r) for r in rows if r["action_id"] in new_ids and r["status"] == "open"]
     await events.record(session, [task_event(t, "created", None) for t in created])
     return Applied(created=created, cancelled=cancelled)
 

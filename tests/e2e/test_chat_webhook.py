@@ -32,19 +32,35 @@ from anbefal.devstack.testing import (
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
+async def notify_past(env: dict[str, str], topic: str, what: str, timeout: float) -> None:
+    """Wait until a notify group has applied `topic` to its end (its offsets in PostgreSQL)."""
+    await wait_until(
+        lambda: caught_up(
+            env["ANBEFAL_KAFKA_BOOTSTRAP"], env["ANBEFAL_DATABASE_URL"], "notify",
+            f"{env['ANBEFAL_GROUP_PREFIX']}-notify", [topic],
+        ),
+        timeout,
+        what,
+    )  # fmt: skip
+
+
 async def past_earlier_actions(env: dict[str, str]) -> None:
     """Wait until a new notify group has read the actions topic to its end.
 
     It starts at the beginning, so it first works through every earlier test's actions: on a
     loaded machine that took longer than the waits for this test's own action (CI failed so)."""
-    await wait_until(
-        lambda: caught_up(
-            env["ANBEFAL_KAFKA_BOOTSTRAP"], env["ANBEFAL_DATABASE_URL"], "notify",
-            f"{env['ANBEFAL_GROUP_PREFIX']}-notify", [topics.ACTIONS],
-        ),
-        300,
-        "notify past the earlier tests' actions",
-    )  # fmt: skip
+    await notify_past(env, topics.ACTIONS, "notify past the earlier tests' actions", 300)
+
+
+async def send_settings(
+    publisher: Publisher, env: dict[str, str], settings: TenantSettings
+) -> None:
+    """The tenant's settings, applied by notify before the test sends its actions: notify posts
+    to chat only for a tenant it knows, and the two topics are fetched and applied
+    independently, so an action sent just after its tenant's settings could be applied first
+    and never be posted (CI failed so once, under load)."""
+    await publisher.send(topics.TENANTS, settings.to_bytes(), key=settings.key)
+    await notify_past(env, topics.TENANTS, "notify has the tenant's settings", 60)
 
 
 class FakeWebhook:
@@ -150,7 +166,7 @@ async def test_a_detractor_task_reaches_chat_once_despite_a_failure_and_a_kill(
         await publisher.wait_ready(30)
         await past_earlier_actions(env)
         await set_webhook(first, tenant, webhook.url)
-        await publisher.send(topics.TENANTS, settings.to_bytes(), key=settings.key)
+        await send_settings(publisher, env, settings)
         # The detractor's action twice (a redelivery), and two tasks that are not detractors'.
         records = [detractor, detractor, passive, promoter_call]
         await publisher.send_many(topics.ACTIONS, [(a.key, a.to_bytes(), None) for a in records])
@@ -234,7 +250,7 @@ async def test_a_cancelled_task_is_not_posted_after_all(stack: Any) -> None:
             await publisher.wait_ready(30)
             await past_earlier_actions(env)
             await set_webhook(notify, tenant, hook.url)
-            await publisher.send(topics.TENANTS, settings.to_bytes(), key=settings.key)
+            await send_settings(publisher, env, settings)
             await publisher.send(topics.ACTIONS, detractor.to_bytes(), key=detractor.key)
             log_url = f"{notify.url}/v1/tenants/{tenant}/chat-messages"
 

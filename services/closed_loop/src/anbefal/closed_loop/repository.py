@@ -29,7 +29,7 @@ from anbefal.closed_loop.owners import (
 )
 from anbefal.closed_loop.owners import SegmentOwner as SegmentOwnerDoc
 from anbefal.closed_loop.rules import DEFAULT_RULE_SET, RoutingSettings, RuleSet, TenantRules
-from anbefal.common.arrays import as_columns, insert_rows
+from anbefal.common.arrays import as_columns, table_of, unnest_insert
 from anbefal.common.events import SurveyResponse, TenantSettings
 
 
@@ -60,6 +60,9 @@ _NEWER = (
     "version = excluded.version, answered_at = excluded.answered_at, "
     "response = excluded.response WHERE answers.version < excluded.version RETURNING event_id"
 )
+_STORE = unnest_insert(
+    table_of(AnswerRow), ("event_id", "tenant", "version", "answered_at", "response"), _NEWER
+)
 _ACCOUNTS = text(
     "SELECT tenant, account_id, salesperson, director FROM closed_loop.accounts "
     "WHERE (tenant, account_id) IN (SELECT * FROM unnest(CAST(:tenant AS text[]), "
@@ -75,17 +78,15 @@ async def store_answers(
     arriving late, it must not undo a newer one."""
     if not responses:
         return set()
-    rows = [
-        {
-            "event_id": r.event_id,
-            "tenant": r.tenant,
-            "version": r.version,
-            "answered_at": r.answered_at,
-            "response": r.model_dump_json(),
-        }
-        for r in responses
-    ]
-    stored = await insert_rows(session, AnswerRow, rows, _NEWER)
+    # One array per column, built straight from the answers (no dict per row to take apart).
+    columns: dict[str, list[object]] = {
+        "event_id": [r.event_id for r in responses],
+        "tenant": [r.tenant for r in responses],
+        "version": [r.version for r in responses],
+        "answered_at": [r.answered_at for r in responses],
+        "response": [r.model_dump_json() for r in responses],
+    }
+    stored = await session.execute(_STORE, columns)
     return {e for (e,) in stored}
 
 

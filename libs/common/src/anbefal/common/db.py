@@ -22,15 +22,18 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
 # Stable constraint names, so Alembic migrations can refer to them across databases.
 NAMING_CONVENTION = {
@@ -108,7 +111,7 @@ def asyncpg_dsn(url: str) -> str:
 # (TimeoutError, retried by the consumer loop; a 5xx from an API) in bounded time, and the pool
 # heals by itself once the database answers again (measured in tests/faults/test_chaos_network).
 CONNECT_TIMEOUT_S = 5.0
-# Client-side, per statement (pre-ping, queries, COMMIT). The services' statements take
+# Client-side, per statement (queries, COMMIT). The services' statements take
 # milliseconds; a batch that times out is retried, and the offsets' compare-and-set makes a
 # COMMIT that landed on the server despite the timeout harmless.
 COMMAND_TIMEOUT_S = 10.0
@@ -116,15 +119,32 @@ POOL_TIMEOUT_S = 10.0
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    # pool_pre_ping: after a PostgreSQL restart stale connections are replaced, not handed out.
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=5,
-        pool_pre_ping=True,
         pool_timeout=POOL_TIMEOUT_S,
         connect_args={"timeout": CONNECT_TIMEOUT_S, "command_timeout": COMMAND_TIMEOUT_S},
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed)
+    return engine
+
+
+def _refuse_closed(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """A connection the server closed (PostgreSQL restarted, the backend was terminated) is
+    not handed out: the pool drops it and checks out another, or connects anew.
+
+    This replaces SQLAlchemy's `pool_pre_ping`, which sends BEGIN, an empty statement and
+    ROLLBACK before every checkout: three round trips on the path of every consumer batch and
+    outbox step, about 250 µs of the service's CPU each time, with PostgreSQL's on top. A closed
+    socket is known without a round trip: the client saw the server go. What a ping would also
+    have found, a server that stops answering without closing the connection, the statement's
+    own timeout finds (COMMAND_TIMEOUT_S); and a connection that closes between this check and
+    its first statement fails that statement with a disconnect error, on which SQLAlchemy
+    invalidates the whole pool, and the caller's error is transient (retried by the consumer
+    loop, a 503 from an API)."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this connection")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -4,6 +4,15 @@ Not a pool: a pool resets a connection after every use (one more statement and r
 which cost as much CPU again as the dedupe lookup itself, a fifth of ingest's CPU per webhook
 (py-spy, bench/ingest.py --ingest-only). Each user (the dedupe lookups, its writes, sealing)
 has one, used by one round trip at a time (`coalesce.py` makes the requests share it).
+
+Its statements are planned on every run (`plan_cache_mode`). PostgreSQL otherwise keeps one
+generic plan for a prepared statement from its sixth run, made with the tables' sizes of that
+moment, until they are analysed again; this connection prepares its statements once and keeps
+them for hours, while `seen_answers` and `data_keys` grow from nothing to a deadline day's
+answers in minutes. The key minting's plan, cached while `data_keys` was nearly empty, read the
+whole table for every batch: PostgreSQL's CPU per answer in `bench/ingest.py --ingest-only`
+grew from 63 to 212 µs over three 10 s rounds, and 20-22 µs with a plan per run
+(tests/test_plans.py). A plan for these small statements costs PostgreSQL a few µs.
 """
 
 from __future__ import annotations
@@ -23,7 +32,9 @@ class Connection:
 
     async def _open(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
-            self._conn = await asyncpg.connect(self._dsn, timeout=5)
+            self._conn = await asyncpg.connect(
+                self._dsn, timeout=5, server_settings={"plan_cache_mode": "force_custom_plan"}
+            )
         return self._conn
 
     async def fetch(self, query: str, *args: Any, timeout: float) -> list[asyncpg.Record]:

@@ -65,6 +65,9 @@ class Relay:
         if message["To"] in self.fail:
             raise ConnectionError("the relay hung up")
 
+    async def aclose(self) -> None:
+        """Nothing is kept open."""
+
 
 async def test_a_batchs_mails_are_sent_at_once_and_each_ends_as_its_send_went(
     stack: Any,
@@ -173,6 +176,9 @@ class Flaky:
         self.tried.append(message["To"])
         if first:
             raise ConnectionError("the relay hung up")
+
+    async def aclose(self) -> None:
+        """Nothing is kept open."""
 
 
 async def test_a_mail_that_failed_for_now_is_retried_when_its_backoff_ends(stack: Any) -> None:

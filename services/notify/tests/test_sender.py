@@ -3,9 +3,11 @@ a login, with a self-signed certificate made for the test by the `openssl` comma
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import subprocess
-from collections.abc import Iterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +32,22 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 class Relay:
     logins: list[tuple[str, bool]] = field(default_factory=list)
     received: list[tuple[bool, bytes]] = field(default_factory=list)
+    sessions: list[SMTP] = field(default_factory=list)  # each connection that sent a mail
+    loop: asyncio.AbstractEventLoop | None = None  # the relay's own (the controller's thread)
+
+    def hang_up(self) -> None:
+        """Close every connection from the relay's side, and wait until it is closed."""
+        assert self.loop is not None
+        done = threading.Event()
+
+        def close() -> None:
+            for server in self.sessions:
+                if server.transport is not None:
+                    server.transport.close()
+            done.set()
+
+        self.loop.call_soon_threadsafe(close)
+        assert done.wait(5)
 
     def authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
@@ -45,6 +63,8 @@ class Relay:
         # did not go in the clear (`session.ssl` is unset for implicit TLS, aiosmtpd #281 again).
         encrypted = server.transport.get_extra_info("ssl_object") is not None
         self.received.append((encrypted, envelope.original_content or b""))
+        if server not in self.sessions:
+            self.sessions.append(server)
         return "250 OK"
 
 
@@ -94,12 +114,26 @@ def relay(
             **common,
         )
     controller.start()
+    handler.loop = controller.loop
     yield handler, port, security
     controller.stop()
 
 
+# Every sender a test made: each keeps its connection to the relay open between mails, and is
+# closed after the test, before the relay stops (an open socket left to the garbage collector
+# fails the test run).
+_made: list[SmtpSender] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_senders(relay: tuple[Relay, int, Security]) -> AsyncIterator[None]:
+    yield
+    while _made:
+        await _made.pop().aclose()
+
+
 def sender(port: int, security: Security, ca: Path | None, password: str = PASSWORD) -> SmtpSender:
-    return SmtpSender(
+    made = SmtpSender(
         NotifySettings(
             jwt_secret=SecretStr(TEST_JWT_SECRET),
             unsubscribe_keys=SecretStr(TEST_UNSUBSCRIBE_KEYS),
@@ -111,6 +145,8 @@ def sender(port: int, security: Security, ca: Path | None, password: str = PASSW
             smtp_timeout_s=10,
         )
     )
+    _made.append(made)
+    return made
 
 
 def message() -> Any:
@@ -168,3 +204,28 @@ async def test_mails_share_one_tls_context(
     assert [encrypted for encrypted, _ in handler.received] == [True, True, True]
     # Each context loads the trust store (tens of ms of CPU): once per process, not per mail.
     assert len(trust_store_loads) <= 1
+
+
+async def test_mails_share_one_connection_and_one_login(
+    relay: tuple[Relay, int, Security], certificate: tuple[Path, Path]
+) -> None:
+    handler, port, security = relay
+    smtp = sender(port, security, certificate[0])
+    for _ in range(3):
+        await smtp.send(message())
+    # A connection per mail was a TCP and a TLS handshake, EHLO and a login before each.
+    assert len(handler.received) == 3
+    assert handler.logins == [(USER, True)]
+    assert len(handler.sessions) == 1
+
+
+async def test_a_connection_the_relay_closed_is_not_used_again(
+    relay: tuple[Relay, int, Security], certificate: tuple[Path, Path]
+) -> None:
+    handler, port, security = relay
+    smtp = sender(port, security, certificate[0])
+    await smtp.send(message())
+    handler.hang_up()  # the relay drops the idle session, as relays do after a while
+    await smtp.send(message())
+    assert [encrypted for encrypted, _ in handler.received] == [True, True]
+    assert handler.logins == [(USER, True), (USER, True)]

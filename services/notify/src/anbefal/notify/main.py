@@ -95,7 +95,7 @@ def wire(runtime: Runtime[NotifySettings]) -> Wiring[NotifyState]:
         NotifyState(settings, logins),
         consumers=[consumer],
         workers=[
-            sender.worker.run,
+            sender.run,
             chat.worker.run,
             digest.worker.run,
             relay.worker.run,

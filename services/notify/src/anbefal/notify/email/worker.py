@@ -54,6 +54,13 @@ class EmailWorker:
             batch=batch,
         )
 
+    async def run(self, stop: asyncio.Event) -> None:
+        """The worker's loop; the connections kept to the relay are closed when it ends."""
+        try:
+            await self.worker.run(stop)
+        finally:
+            await self._sender.aclose()
+
     async def send_due(self, session: AsyncSession) -> int:
         emails = await email_repository.claim_due_emails(session, self._batch)
         if not emails:

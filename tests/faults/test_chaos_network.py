@@ -112,20 +112,29 @@ DRAIN_S = float(scale(180, 600))
 
 
 async def drained_or_explain(system: ChaosSystem, timeout: float = DRAIN_S) -> None:
-    """Wait for the checkers' quiescence; if it never comes, say which consumer is behind and
-    what each service last warned about (the logs go when the suite ends)."""
+    """Wait for the checkers' quiescence; if it never comes, say which consumer is behind, how
+    each consumer sees itself (/readyz) and what each service last warned about, aiokafka's
+    own lines included (the logs go when the suite ends)."""
     try:
         await system.wait_quiescent(timeout)
     except TimeoutError as exc:
         warnings = {
             service: [
                 line[:300]
-                for line in process.log_tail(400).splitlines()
+                for line in process.log_tail(2000).splitlines()
                 if '"warning"' in line or '"error"' in line
             ][-8:]
             for service, process in system.processes.items()
         }
-        raise AssertionError(f"{exc}; last warnings: {warnings}") from exc
+        consumers: dict[str, object] = {}
+        async with httpx.AsyncClient(timeout=5) as client:
+            for service, process in system.processes.items():
+                try:
+                    checks = (await client.get(f"{process.url}/readyz")).json()["checks"]
+                except (httpx.HTTPError, ValueError, KeyError) as error:
+                    checks = {"unreadable": repr(error)}
+                consumers[service] = {k: v for k, v in checks.items() if k.startswith("consumer:")}
+        raise AssertionError(f"{exc}; consumers: {consumers}; last warnings: {warnings}") from exc
 
 
 async def healed_in_place(system: ChaosSystem, pids: dict[str, int]) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaTimeoutError
 from aiokafka.structs import TopicPartition
 from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, String, Table, text
@@ -403,11 +404,22 @@ async def test_the_watchdog_replaces_a_consumer_that_never_fetched(stack: Any) -
         assert rig.restarts("stalled") == 1
 
 
-async def test_the_watchdog_asks_the_broker_when_a_stuck_consumer_looks_idle(stack: Any) -> None:
+async def _unanswered(_partitions: Any) -> dict[TopicPartition, int]:
+    raise KafkaTimeoutError()
+
+
+@pytest.mark.parametrize("client_answers", [True, False], ids=["stale", "unanswered"])
+async def test_the_watchdog_asks_the_broker_when_a_stuck_consumer_looks_idle(
+    stack: Any, client_answers: bool
+) -> None:
     """A fetcher that stops, leaving its high watermarks where they were: by its own figures
     the consumer owes nothing and looks idle. Here, after the first batch, its partitions are
     paused and its high watermarks read as its positions. The watchdog must find the owed
-    records at the broker and replace it ("stale"); every answer is stored once."""
+    records at the broker and replace it ("stale"); every answer is stored once.
+
+    And the same stuck fetcher in a client that also fails to ask the broker for the end
+    offsets (every ListOffsets times out) while the broker serves every other client: "the
+    broker cannot say" must not read as "nothing owed" for ever ("unanswered")."""
     stuck = 0
     async with _rig(stack, "stale") as rig:
         loop: ConsumerLoop | None = None
@@ -421,14 +433,42 @@ async def test_the_watchdog_asks_the_broker_when_a_stuck_consumer_looks_idle(sta
                 consumer.pause(*consumer.assignment())
                 positions = loop.positions
                 consumer.highwater = positions.get  # type: ignore[method-assign]
+                if not client_answers:
+                    consumer.end_offsets = _unanswered  # type: ignore[method-assign]
 
         loop = await rig.loop_at_the_end(handler=freezing, max_records=3, watchdog_s=2)
         await rig.send(rig.answers(10))
         async with _running(loop):
             await rig.wait_stored(10)
         assert stuck == 1
-        assert rig.restarts("stale") == 1
+        assert rig.restarts("stale") == (1 if client_answers else 0)
+        assert rig.restarts("unanswered") == (0 if client_answers else 1)
         assert rig.restarts("stalled") == 0
+
+
+async def test_the_loop_reports_its_own_view_for_readiness(stack: Any) -> None:
+    """What /readyz shows of a consumer beside its lag: every partition of its topic assigned
+    and owned (a stored position), no rejoin pending, no batch running once it is idle."""
+    async with _rig(stack, "state") as rig:
+        loop = await rig.loop_at_the_end(handler=store)
+        assert loop.state()["running"] is False
+        counts = {spec.name: spec.partitions for spec in topics.ALL_TOPICS}
+        partitions = sum(counts[name] for name in loop.topic_names)
+        await rig.send(rig.answers(5))
+        async with _running(loop):
+            await rig.wait_stored(5)
+
+            async def owns_all() -> bool:
+                return loop.state()["owned"] == partitions
+
+            await wait_until(owns_all, 30, "every partition owned")
+            state = loop.state()
+        assert state["running"] is True
+        assert state["assigned"] == partitions
+        assert state["rejoining"] is False
+        assert state["in_batch"] is False
+        assert 0 <= state["since_records_s"] < 60
+        assert loop.state()["running"] is False
 
 
 async def test_the_watchdog_replaces_a_consumer_that_cannot_rejoin_its_group(stack: Any) -> None:

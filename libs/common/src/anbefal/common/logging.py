@@ -1,4 +1,8 @@
-"""Structured logs: one JSON object per line, with whatever context was bound."""
+"""Structured logs: one JSON object per line, with whatever context was bound.
+
+The libraries log through the standard library (aiokafka's heartbeat and coordinator
+complaints, uvicorn's start-up); their records are rendered the same way, with `logger` naming
+the library, so a reader filtering by level sees the broker client's own warnings beside ours."""
 
 from __future__ import annotations
 
@@ -25,8 +29,25 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    # Libraries log through the standard library; keep their warnings, drop their chatter.
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    # Libraries: keep their warnings, drop their chatter.
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(logging.WARNING)
+    # uvicorn configured its own loggers and plain-text handlers before the app was imported.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

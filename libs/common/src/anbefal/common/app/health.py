@@ -45,6 +45,7 @@ def health_router() -> APIRouter:
             checks[f"consumer:{consumer.group_id}"] = {
                 "ok": health.running and not health.stalled(runtime.settings.consumer_stall_s),
                 "lag": health.total_lag(),
+                **consumer.state(),
             }
         ok = all(v["ok"] if isinstance(v, dict) else v for v in checks.values())
         return JSONResponse(

@@ -39,7 +39,7 @@ from anbefal.common.kafka.offsets import Fenced, OffsetStore
 from anbefal.common.kafka.prefetch import Prefetcher
 from anbefal.common.kafka.producer import Publisher
 from anbefal.common.kafka.subscriptions import Subscriptions
-from anbefal.common.kafka.watchdog import ConsumerHealth, Watchdog
+from anbefal.common.kafka.watchdog import ConsumerHealth, Watchdog, rejoin_pending
 from anbefal.common.logging import get_logger
 from anbefal.common.transient import is_transient
 
@@ -177,6 +177,22 @@ class ConsumerLoop:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    def state(self) -> dict[str, Any]:
+        """The consumer's own view of itself (for /readyz): what an operator asks first when
+        its lag does not fall."""
+        consumer = self._consumer
+        health = self.health
+        now = time.monotonic()
+        return {
+            "running": health.running,
+            "assigned": len(consumer.assignment()) if consumer is not None else 0,
+            "owned": len(self._offsets.positions),
+            "rejoining": consumer is not None and rejoin_pending(consumer),
+            "in_batch": health.in_batch,
+            "since_fetch_s": round(now - health.last_fetch, 1),
+            "since_records_s": round(now - health.last_records, 1),
+        }
 
     @property
     def fetched_ahead(self) -> int:

@@ -136,7 +136,10 @@ class Watchdog:
         The loop judges "owed" by aiokafka's own high watermarks, which a stuck fetcher leaves
         stale: such a consumer looks idle forever. So when nothing has come for a period, the
         broker is asked for the end offsets; owed records still unseen one period later mean
-        "stale"."""
+        "stale". A client that cannot even ask (its requests time out) is no witness that
+        nothing is owed: still unanswered one period later, it is replaced too
+        ("unanswered"). In an outage of the broker itself that replaces a consumer that could
+        not have fetched anyway, which costs a reconnect and nothing else."""
         health = self._health
         period = self._period
         suspect_since: float | None = None
@@ -147,23 +150,25 @@ class Watchdog:
             if health.in_batch:
                 continue
             if now - health.last_fetch > period:
-                return "not_in_group" if _rejoin_pending(consumer) else "stalled"
+                return "not_in_group" if rejoin_pending(consumer) else "stalled"
             if now - health.last_records <= period:
                 suspect_since = None
                 continue
             if now < next_check:
                 continue
             next_check = now + period
-            if not await self._owed_unseen(consumer):
+            owed = await self._owed_unseen(consumer)
+            if owed is False:
                 suspect_since = None
             elif suspect_since is None:
                 suspect_since = now
             elif health.last_records < suspect_since:
-                return "stale"
+                return "stale" if owed else "unanswered"
 
-    async def _owed_unseen(self, consumer: AIOKafkaConsumer) -> bool:
+    async def _owed_unseen(self, consumer: AIOKafkaConsumer) -> bool | None:
         """Whether the broker holds records past what this instance has processed in a
-        partition it owns, or it owns a partition without a stored position."""
+        partition it owns, or it owns a partition without a stored position; None if this
+        consumer's client could not ask the broker."""
         assigned = consumer.assignment()
         if not assigned:
             return False
@@ -173,13 +178,13 @@ class Watchdog:
             async with asyncio.timeout(5):
                 ends = await consumer.end_offsets(list(assigned))
         except (KafkaError, OSError, TimeoutError):
-            return False  # the broker cannot say; an outage is not this consumer's fault
+            return None
         return any(end > self._positions.get(tp, end) for tp, end in ends.items())
 
 
-def _rejoin_pending(consumer: AIOKafkaConsumer) -> bool:
+def rejoin_pending(consumer: AIOKafkaConsumer) -> bool:
     """Whether the consumer is out of its group and wants back in, through a known coordinator
-    (the watchdog's reason label only).
+    (the watchdog's reason label and /readyz only).
 
     aiokafka has no public signal for this (aiokafka#1154), so its coordinator's own test is
     read; anything unexpected reads as "not pending"."""

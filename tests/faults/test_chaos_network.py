@@ -118,13 +118,17 @@ async def drained_or_explain(system: ChaosSystem, timeout: float = DRAIN_S) -> N
     try:
         await system.wait_quiescent(timeout)
     except TimeoutError as exc:
+        tails = {
+            name: process.log_tail(2000).splitlines() for name, process in system.processes.items()
+        }
         warnings = {
-            service: [
-                line[:300]
-                for line in process.log_tail(2000).splitlines()
-                if '"warning"' in line or '"error"' in line
-            ][-8:]
-            for service, process in system.processes.items()
+            service: [line[:300] for line in lines if '"warning"' in line or '"error"' in line][-8:]
+            for service, lines in tails.items()
+        }
+        # The consumers' own lines about their partitions ("partitions assigned", "... revoked").
+        partitions = {
+            service: [line[:300] for line in lines if "partitions" in line][-4:]
+            for service, lines in tails.items()
         }
         consumers: dict[str, object] = {}
         async with httpx.AsyncClient(timeout=5) as client:
@@ -134,7 +138,10 @@ async def drained_or_explain(system: ChaosSystem, timeout: float = DRAIN_S) -> N
                 except (httpx.HTTPError, ValueError, KeyError) as error:
                     checks = {"unreadable": repr(error)}
                 consumers[service] = {k: v for k, v in checks.items() if k.startswith("consumer:")}
-        raise AssertionError(f"{exc}; consumers: {consumers}; last warnings: {warnings}") from exc
+        raise AssertionError(
+            f"{exc}; consumers: {consumers}; last assignments: {partitions}; "
+            f"last warnings: {warnings}"
+        ) from exc
 
 
 async def healed_in_place(system: ChaosSystem, pids: dict[str, int]) -> None:

@@ -236,6 +236,9 @@ class ConsumerLoop:
             return
         claimed = await self._offsets.claim(assigned)
         if not claimed:
+            # Right when a group has more members than partitions; otherwise the first thing
+            # to know about a consumer that is behind and quiet.
+            self._log.info("no partitions assigned")
             return
         for tp, offset in claimed.items():
             self._seek(self._consumer, tp, offset)
@@ -246,6 +249,8 @@ class ConsumerLoop:
 
     def forget(self, revoked: Iterable[TopicPartition]) -> None:
         revoked = list(revoked)
+        if revoked:
+            self._log.info("partitions revoked", partitions=sorted(map(str, revoked)))
         for tp in revoked:
             self._offsets.release([tp])
             self.health.forget(tp)

@@ -111,39 +111,6 @@ async def past(moment: float) -> None:
 DRAIN_S = float(scale(180, 600))
 
 
-async def drained_or_explain(system: ChaosSystem, timeout: float = DRAIN_S) -> None:
-    """Wait for the checkers' quiescence; if it never comes, say which consumer is behind, how
-    each consumer sees itself (/readyz) and what each service last warned about, aiokafka's
-    own lines included (the logs go when the suite ends)."""
-    try:
-        await system.wait_quiescent(timeout)
-    except TimeoutError as exc:
-        tails = {
-            name: process.log_tail(2000).splitlines() for name, process in system.processes.items()
-        }
-        warnings = {
-            service: [line[:300] for line in lines if '"warning"' in line or '"error"' in line][-8:]
-            for service, lines in tails.items()
-        }
-        # The consumers' own lines about their partitions ("partitions assigned", "... revoked").
-        partitions = {
-            service: [line[:300] for line in lines if "partitions" in line][-4:]
-            for service, lines in tails.items()
-        }
-        consumers: dict[str, object] = {}
-        async with httpx.AsyncClient(timeout=5) as client:
-            for service, process in system.processes.items():
-                try:
-                    checks = (await client.get(f"{process.url}/readyz")).json()["checks"]
-                except (httpx.HTTPError, ValueError, KeyError) as error:
-                    checks = {"unreadable": repr(error)}
-                consumers[service] = {k: v for k, v in checks.items() if k.startswith("consumer:")}
-        raise AssertionError(
-            f"{exc}; consumers: {consumers}; last assignments: {partitions}; "
-            f"last warnings: {warnings}"
-        ) from exc
-
-
 async def healed_in_place(system: ChaosSystem, pids: dict[str, int]) -> None:
     """Every service ready again, and still the process it was before the fault."""
     await system.wait_ready(120)
@@ -285,7 +252,7 @@ async def clean_restarts_under_load(system: ChaosSystem) -> None:
             f"restart window {up - term:.1f}s (SIGTERM to answering), {len(refused)} refused, "
             f"the last {max(refused, default=term) - up:+.1f}s after the broker answered"
         )
-    await drained_or_explain(system)
+    await system.wait_quiescent(DRAIN_S)
     verdict = await check(system, generator, "broker SIGTERM (clean) restart under load")
     assert verdict.problems == []
     assert verdict.lost == 0
@@ -366,7 +333,7 @@ async def broker_network_faults(system: ChaosSystem, proxy: FaultProxy) -> None:
         f"{statistics.median(a.answered - a.started for a in dark):.2f}s; reset: "
         f"{len(reset)} answers, slowest {max(a.answered - a.started for a in reset):.2f}s"
     )
-    await drained_or_explain(system)
+    await system.wait_quiescent(DRAIN_S)
     verdict = await check(system, generator, "app<->broker latency, blackhole, reset")
     assert verdict.problems == []
     assert verdict.lost == 0
@@ -444,7 +411,7 @@ async def test_consumer_postgres_network_faults(stack: Any) -> None:
             )
         # Ingest does not go through the proxy: every answer was acknowledged.
         assert len(generator.acknowledged) == len(generator.attempted)
-        await drained_or_explain(system)
+        await system.wait_quiescent(DRAIN_S)
         verdict = await check(system, generator, "consumer<->PostgreSQL latency, blackhole, reset")
         assert verdict.problems == []
         assert verdict.lost == 0
@@ -587,7 +554,7 @@ async def test_ingest_clock_jumps(stack: Any) -> None:
             "Standard Webhooks signature rejected: Message timestamp too old",
             "Standard Webhooks signature rejected: Message timestamp too new",
         }, reasons
-        await drained_or_explain(system)
+        await system.wait_quiescent(DRAIN_S)
         verdict = await check(system, generator, "ingest clock jumps +/-10 min (libfaketime)")
         assert verdict.problems == []
         assert verdict.lost == 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 
 from anbefal.common import services, topics
 from anbefal.common.migrations import upgrade_all
@@ -203,10 +204,36 @@ class ChaosSystem:
             await conn.close()
 
     async def wait_quiescent(self, timeout: float = 180) -> None:
+        """Until `quiescent`; if that never comes, the error says which stage is behind and
+        what the services say about themselves (`explain`)."""
         try:
             await wait_until(self.quiescent, timeout, "the system drained", interval=0.5)
         except TimeoutError as exc:
-            raise TimeoutError(f"{exc}; still behind: {self.last_behind}") from exc
+            raise TimeoutError(
+                f"{exc}; still behind: {self.last_behind}; {await self.explain()}"
+            ) from exc
+
+    async def explain(self) -> str:
+        """What each running service says about itself, for a test that failed: its consumers'
+        own view (/readyz), its last lines about partitions and its last warnings, aiokafka's
+        own included (the logs go when the suite ends)."""
+        consumers: dict[str, object] = {}
+        partitions: dict[str, list[str]] = {}
+        warnings: dict[str, list[str]] = {}
+        async with httpx.AsyncClient(timeout=5) as client:
+            for name, process in self.processes.items():
+                try:
+                    checks = (await client.get(f"{process.url}/readyz")).json()["checks"]
+                    consumers[name] = {k: v for k, v in checks.items() if k.startswith("consumer:")}
+                except (httpx.HTTPError, ValueError, KeyError) as error:
+                    consumers[name] = f"unreadable: {error!r}"
+                lines = process.log_tail(2000).splitlines()
+                # "partitions assigned", "partitions revoked", "no partitions assigned"
+                partitions[name] = [line[:300] for line in lines if "partitions" in line][-4:]
+                warnings[name] = [
+                    line[:300] for line in lines if '"warning"' in line or '"error"' in line
+                ][-8:]
+        return f"consumers: {consumers}; last assignments: {partitions}; last warnings: {warnings}"
 
 
 @asynccontextmanager

@@ -40,8 +40,8 @@ BATCH_RETRIES = Counter(
 )
 CONSUMER_RESTARTS = Counter(
     "anbefal_consumer_restarts_total",
-    "Kafka consumers the loop replaced: by its watchdog (stalled, not_in_group, stale, "
-    "unanswered) or after an error",
+    "Kafka consumers the loop replaced: by its watchdog (stalled, not_in_group, stale) or "
+    "after an error",
     ["group", "reason"],
 )
 DEAD_LETTERS_PENDING = Gauge(

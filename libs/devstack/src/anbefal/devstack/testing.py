@@ -88,19 +88,25 @@ class ServiceProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     async def wait_ready(self, timeout: float = 120) -> None:
+        """Until /readyz answers 200; if it never does, the error holds its last answer (the
+        failing check) and the log's tail."""
         deadline = time.monotonic() + timeout
+        last = "no answer yet"
         async with httpx.AsyncClient() as client:
             while True:
                 if self.process is not None and self.process.poll() is not None:
                     raise RuntimeError(f"{self.service} exited:\n{self.log_tail()}")
                 try:
-                    if (await client.get(f"{self.url}/readyz", timeout=2)).status_code == 200:
+                    answer = await client.get(f"{self.url}/readyz", timeout=2)
+                    if answer.status_code == 200:
                         return
-                except httpx.HTTPError:
-                    pass
+                    last = f"{answer.status_code} {answer.text[:2000]}"
+                except httpx.HTTPError as error:
+                    last = repr(error)
                 if time.monotonic() > deadline:
                     raise TimeoutError(
-                        f"{self.service} not ready in {timeout}s:\n{self.log_tail()}"
+                        f"{self.service} not ready in {timeout}s; /readyz said: {last}\n"
+                        f"{self.log_tail()}"
                     )
                 await asyncio.sleep(0.2)
 

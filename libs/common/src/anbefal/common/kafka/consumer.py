@@ -155,6 +155,11 @@ class ConsumerLoop:
                 self.health.stopped()
                 self._offsets.positions.clear()
                 # A stuck consumer may not stop cleanly; its member then expires on the broker.
+                # The timeout bounds this only if aiokafka lets the cancellation through. Stopped
+                # while the broker is unreachable, its coordinator can swallow it and wait
+                # (seen at full scale in test_broker_network_faults, a consumer replaced
+                # during the blackhole: the service had no consumer for minutes after). So the
+                # watchdog does not replace a consumer only because the broker cannot answer.
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(self._session_timeout_ms / 1000 + 5):
                         await consumer.stop()
@@ -250,7 +255,10 @@ class ConsumerLoop:
     def forget(self, revoked: Iterable[TopicPartition]) -> None:
         revoked = list(revoked)
         if revoked:
-            self._log.info("partitions revoked", partitions=sorted(map(str, revoked)))
+            self._log.info(
+                "partitions revoked",
+                partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked),
+            )
         for tp in revoked:
             self._offsets.release([tp])
             self.health.forget(tp)

@@ -136,10 +136,8 @@ class Watchdog:
         The loop judges "owed" by aiokafka's own high watermarks, which a stuck fetcher leaves
         stale: such a consumer looks idle forever. So when nothing has come for a period, the
         broker is asked for the end offsets; owed records still unseen one period later mean
-        "stale". A client that cannot even ask (its requests time out) is no witness that
-        nothing is owed: still unanswered one period later, it is replaced too
-        ("unanswered"). In an outage of the broker itself that replaces a consumer that could
-        not have fetched anyway, which costs a reconnect and nothing else."""
+        "stale". A client that cannot ask is left alone: that is mostly a broker outage, and
+        aiokafka's `stop()` during one can wait for ever (see `ConsumerLoop.run`)."""
         health = self._health
         period = self._period
         suspect_since: float | None = None
@@ -157,18 +155,16 @@ class Watchdog:
             if now < next_check:
                 continue
             next_check = now + period
-            owed = await self._owed_unseen(consumer)
-            if owed is False:
+            if not await self._owed_unseen(consumer):
                 suspect_since = None
             elif suspect_since is None:
                 suspect_since = now
             elif health.last_records < suspect_since:
-                return "stale" if owed else "unanswered"
+                return "stale"
 
-    async def _owed_unseen(self, consumer: AIOKafkaConsumer) -> bool | None:
+    async def _owed_unseen(self, consumer: AIOKafkaConsumer) -> bool:
         """Whether the broker holds records past what this instance has processed in a
-        partition it owns, or it owns a partition without a stored position; None if this
-        consumer's client could not ask the broker."""
+        partition it owns, or it owns a partition without a stored position."""
         assigned = consumer.assignment()
         if not assigned:
             return False
@@ -178,7 +174,7 @@ class Watchdog:
             async with asyncio.timeout(5):
                 ends = await consumer.end_offsets(list(assigned))
         except (KafkaError, OSError, TimeoutError):
-            return None
+            return False  # the broker cannot say; an outage is not this consumer's fault
         return any(end > self._positions.get(tp, end) for tp, end in ends.items())
 
 

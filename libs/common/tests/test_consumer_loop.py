@@ -456,15 +456,23 @@ async def test_the_loop_reports_its_own_view_for_readiness(stack: Any) -> None:
         assert loop.state()["running"] is False
 
 
+def _keep_out_of_its_group(consumer: AIOKafkaConsumer) -> None:
+    """Ask `consumer` to rejoin its group, and fail every JoinGroup attempt it makes."""
+
+    async def never_joins(_subscription: Any) -> bool:
+        await asyncio.sleep(0.1)
+        return False
+
+    coordinator = consumer._coordinator
+    coordinator._do_rejoin_group = never_joins
+    coordinator.request_rejoin()
+
+
 async def test_the_watchdog_replaces_a_consumer_that_cannot_rejoin_its_group(stack: Any) -> None:
     """aiokafka#1154's other face: the coordinator wants a rejoin that never succeeds (here
     every JoinGroup attempt of this consumer fails), and getmany waits for it forever. The
     watchdog replaces the consumer."""
     broken = 0
-
-    async def never_joins(_subscription: Any) -> bool:
-        await asyncio.sleep(0.1)
-        return False
 
     async with _rig(stack, "rejoin") as rig:
         loop: ConsumerLoop | None = None
@@ -475,9 +483,7 @@ async def test_the_watchdog_replaces_a_consumer_that_cannot_rejoin_its_group(sta
             consumer = loop._consumer if loop is not None else None
             if not broken and consumer is not None:
                 broken += 1
-                coordinator = consumer._coordinator
-                coordinator._do_rejoin_group = never_joins
-                coordinator.request_rejoin()
+                _keep_out_of_its_group(consumer)
 
         loop = await rig.loop_at_the_end(handler=breaking, watchdog_s=2)
         async with _running(loop):
@@ -488,6 +494,71 @@ async def test_the_watchdog_replaces_a_consumer_that_cannot_rejoin_its_group(sta
             await rig.wait_stored(6)
         assert broken == 1
         assert rig.restarts("not_in_group") == 1
+        assert rig.restarts("stalled") == 0
+
+
+async def test_a_consumer_that_will_not_stop_is_left_behind_and_cannot_touch_the_next(
+    stack: Any,
+) -> None:
+    """Replaced while its broker cannot be reached, aiokafka's stop() can wait for minutes and
+    swallow the cancellation meant to bound it. Here the first consumer cannot rejoin its
+    group, so the watchdog replaces it, and its stop() does not end until the test lets it,
+    cancelled or not. The loop must go on to a new consumer all the same; and the old one's
+    rebalance callbacks, should its group work finish late, must not touch the new one's
+    partitions."""
+    release = asyncio.Event()
+    old: AIOKafkaConsumer | None = None
+
+    async with _rig(stack, "nostop") as rig:
+        loop: ConsumerLoop | None = None
+
+        async def breaking(ctx: HandlerContext[Any], answers: Sequence[SurveyResponse]) -> None:
+            nonlocal old
+            await store(ctx, answers)
+            consumer = loop._consumer if loop is not None else None
+            if old is None and consumer is not None:
+                old = consumer
+                real_stop = consumer.stop
+
+                async def will_not_stop() -> None:
+                    while not release.is_set():
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await release.wait()
+                    await real_stop()
+
+                consumer.stop = will_not_stop  # type: ignore[method-assign]
+                _keep_out_of_its_group(consumer)
+
+        loop = await rig.loop_at_the_end(handler=breaking, watchdog_s=2, session_timeout_ms=6000)
+        counts = {spec.name: spec.partitions for spec in topics.ALL_TOPICS}
+        partitions = sum(counts[name] for name in loop.topic_names)
+        async with _running(loop):
+            try:
+                await rig.send(rig.answers(1))
+                await rig.wait_stored(1)
+                # Sent while the first consumer is out of its group: only a new one gets them.
+                await rig.send(rig.answers(5, first=1))
+                await rig.wait_stored(6)
+
+                async def owns_all() -> bool:
+                    return loop.state()["owned"] == partitions
+
+                await wait_until(owns_all, 30, "every partition owned by the new consumer")
+                assert old is not None
+                assert loop._consumer is not old
+                # The old consumer's group work finishing late: say, a revocation.
+                late = old._subscription.listener
+                await late.on_partitions_revoked(list(loop.positions))
+                assert loop.state()["owned"] == partitions
+                await rig.send(rig.answers(3, first=6))
+                await rig.wait_stored(9)
+            finally:
+                release.set()  # else, on a loop that waits for it, the test would hang
+        assert rig.restarts("not_in_group") == 1
+        abandoned = REGISTRY.get_sample_value(
+            "anbefal_consumer_stops_abandoned_total", {"group": rig.group}
+        )
+        assert abandoned == 1
         assert rig.restarts("stalled") == 0
 
 

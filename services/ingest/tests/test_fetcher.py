@@ -123,6 +123,34 @@ def leaks_wire_detail(text: str) -> bool:
     return found is not None
 
 
+async def test_a_connection_queues_any_number_of_fetches(stack: Any) -> None:
+    """The queueing insert names the partial unique index it dedupes on. PostgreSQL plans a
+    prepared statement generically from its sixth run on one connection; a predicate carried
+    in parameters then no longer proves that index applies ("no unique or exclusion
+    constraint matching the ON CONFLICT specification"): a replay in CI got 503 so."""
+    async with running(stack) as rig:
+        tenant = f"t-{uuid.uuid4().hex[:8]}"
+        async with rig.db() as session, session.begin():
+            queued = [
+                await add_fetch_job(
+                    session,
+                    tenant=tenant,
+                    source="sm",
+                    survey_id=SURVEY,
+                    response_id=f"r-{i}",
+                    trace_id=uuid.uuid4().hex,
+                )
+                for i in range(10)
+            ]
+            again = await add_fetch_job(
+                session, tenant=tenant, source="sm", survey_id=SURVEY,
+                response_id="r-3", trace_id=uuid.uuid4().hex,
+            )  # fmt: skip
+        assert all(q.new for q in queued)
+        assert len({q.job_id for q in queued}) == 10
+        assert (again.new, again.job_id) == (False, queued[3].job_id)
+
+
 async def test_an_internal_base_url_is_never_contacted(stack: Any) -> None:
     async with running(stack, override=False) as rig:
         tenant = f"t-{uuid.uuid4().hex[:8]}"

@@ -44,6 +44,12 @@ CONSUMER_RESTARTS = Counter(
     "after an error",
     ["group", "reason"],
 )
+CONSUMER_STOPS_ABANDONED = Counter(
+    "anbefal_consumer_stops_abandoned_total",
+    "Kafka consumers whose stop() did not end within a session timeout (mostly: stopped while "
+    "the broker was unreachable); the loop went on with a new one",
+    ["group"],
+)
 DEAD_LETTERS_PENDING = Gauge(
     "anbefal_dead_letters_pending",
     "Rows in the service's dead_letters table not yet replayed (refreshed on each scrape)",

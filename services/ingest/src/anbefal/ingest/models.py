@@ -160,10 +160,15 @@ class FetchJob(Base):
     one given up (failed) makes way for the next delivery or a replay."""
 
     __tablename__ = "fetch_jobs"
+    # The jobs that stand for their answer. Literal SQL, also where an insert names this index
+    # as its ON CONFLICT arbiter: a predicate carried in bind parameters no longer proves the
+    # index applies once PostgreSQL plans the prepared statement generically (its sixth run on
+    # a connection), and the insert then fails.
+    LIVE = text("status IN ('pending', 'done')")
     __table_args__ = (
         Index(
             "uq_ingest_fetch_jobs_answer", "tenant", "source", "survey_id", "response_id",
-            unique=True, postgresql_where=text("status IN ('pending', 'done')"),
+            unique=True, postgresql_where=LIVE,
         ),
     )  # fmt: skip
 

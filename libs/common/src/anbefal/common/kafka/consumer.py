@@ -89,6 +89,8 @@ class ConsumerLoop:
         self._max_poll_interval_ms = max_poll_interval_ms
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
+        # Stops that did not end in time (`_close`), kept referenced until they do.
+        self._abandoned: set[asyncio.Future[None]] = set()
         self._prefetcher: Prefetcher | None = None
         self._offsets = OffsetStore(sessionmaker, tables.offsets, group_id)
         self._batches = BatchTransaction(
@@ -154,17 +156,30 @@ class ConsumerLoop:
             finally:
                 self.health.stopped()
                 self._offsets.positions.clear()
-                # A stuck consumer may not stop cleanly; its member then expires on the broker.
-                # The timeout bounds this only if aiokafka lets the cancellation through. Stopped
-                # while the broker is unreachable, its coordinator can swallow it and wait
-                # (seen at full scale in test_broker_network_faults, a consumer replaced
-                # during the blackhole: the service had no consumer for minutes after). So the
-                # watchdog does not replace a consumer only because the broker cannot answer.
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(self._session_timeout_ms / 1000 + 5):
-                        await consumer.stop()
+                await self._close(consumer)
                 self._consumer = None
         self._log.info("consumer stopped")
+
+    async def _close(self, consumer: AIOKafkaConsumer) -> None:
+        """Stop `consumer`, waiting at most a session timeout and a little more.
+
+        A stuck consumer may not stop cleanly; its member then expires on the broker. The
+        bound cannot be a cancellation: stopped while its broker is unreachable, aiokafka's
+        coordinator can swallow the cancellation and go on waiting for minutes (seen at full
+        scale in test_broker_network_faults: the service had no consumer all that time). So the
+        stop runs as its own task, and one that is not done in time is left to finish on its
+        own. Its rebalance callbacks no longer reach this loop (`_Listener`)."""
+        stopping = asyncio.ensure_future(consumer.stop())
+        stopping.add_done_callback(_swallow_outcome)
+        bound_s = self._session_timeout_ms / 1000 + 5
+        await asyncio.wait({stopping}, timeout=bound_s)
+        if not stopping.done():
+            self._abandoned.add(stopping)
+            stopping.add_done_callback(self._abandoned.discard)
+            metrics.CONSUMER_STOPS_ABANDONED.labels(self.group_id).inc()
+            self._log.warning(
+                "consumer did not stop in time; left to finish on its own", after_s=bound_s
+            )
 
     def _new_consumer(self) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(
@@ -176,7 +191,7 @@ class ConsumerLoop:
             session_timeout_ms=self._session_timeout_ms,
             heartbeat_interval_ms=max(500, self._session_timeout_ms // 3),
         )
-        consumer.subscribe(self.topic_names, listener=_Listener(self))
+        consumer.subscribe(self.topic_names, listener=_Listener(self, consumer))
         return consumer
 
     async def _sleep(self, seconds: float) -> None:
@@ -344,11 +359,24 @@ class ConsumerLoop:
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, loop: ConsumerLoop) -> None:
+    """One consumer's rebalance callbacks. Only the loop's current consumer may move its
+    positions: one left stopping (`ConsumerLoop._close`) can finish a group join late."""
+
+    def __init__(self, loop: ConsumerLoop, consumer: AIOKafkaConsumer) -> None:
         self._loop = loop
+        self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        self._loop.forget(revoked)
+        if self._loop._consumer is self._consumer:
+            self._loop.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        await self._loop.load_positions(assigned)
+        if self._loop._consumer is self._consumer:
+            await self._loop.load_positions(assigned)
+
+
+def _swallow_outcome(stopping: asyncio.Future[None]) -> None:
+    # A failed stop changes nothing for the loop (its member expires on the broker); reading
+    # the outcome keeps asyncio from reporting it as never retrieved.
+    if not stopping.cancelled():
+        stopping.exception()

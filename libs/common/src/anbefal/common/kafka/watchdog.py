@@ -136,8 +136,9 @@ class Watchdog:
         The loop judges "owed" by aiokafka's own high watermarks, which a stuck fetcher leaves
         stale: such a consumer looks idle forever. So when nothing has come for a period, the
         broker is asked for the end offsets; owed records still unseen one period later mean
-        "stale". A client that cannot ask is left alone: that is mostly a broker outage, and
-        aiokafka's `stop()` during one can wait for ever (see `ConsumerLoop.run`)."""
+        "stale". A client that cannot ask is left alone: that is mostly a broker outage, which a
+        new consumer would not get through either, and aiokafka's `stop()` during one can wait
+        for minutes (`ConsumerLoop._close` leaves such a stop behind)."""
         health = self._health
         period = self._period
         suspect_since: float | None = None

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from anbefal.ingest.models import FetchJob
 
 # The jobs that stand for their answer: one at most per answer (a unique partial index).
-_LIVE = FetchJob.status.in_(("pending", "done"))
+_LIVE = FetchJob.LIVE
 
 
 @dataclass(frozen=True)

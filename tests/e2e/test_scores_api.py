@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -41,9 +42,14 @@ from anbefal.devstack.testing import (
     end_offsets,
     wait_until,
 )
+from anbefal.scoring.settings import ScoringSettings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-TODAY = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+# Noon of today where the tenants count their days (scoring's default time zone): from 23:00
+# UTC in winter, Copenhagen's today is already UTC's tomorrow.
+TODAY = datetime.now(ZoneInfo(ScoringSettings.model_fields["default_time_zone"].default)).replace(
+    hour=12, minute=0, second=0, microsecond=0
+)
 K = 5  # the default anonymity threshold
 EVENT_INTERVAL_S = 3.0
 
@@ -482,7 +488,7 @@ async def test_previous_nps_never_shows_what_its_own_period_hides(scoring: Scori
     this_month = TODAY.date().replace(day=1)
     last_of_previous = datetime.combine(
         this_month - timedelta(days=1), TODAY.timetz()
-    )  # noon UTC: the same day in the tenant's time zone
+    )  # noon in the tenant's time zone
     # Last month: department a (8 promoters) and b (5 detractors), both shown at k = 5.
     await scoring.send(
         [answer_at(tenant, i, "enps", 10, last_of_previous, department="a") for i in range(8)]

@@ -30,7 +30,7 @@ from anbefal.ingest.settings import IngestSettings
 from anbefal.ingest.sources import repository as sources
 from anbefal.ingest.sources.config import Source, SourceIn
 from anbefal.ingest.webhooks.fetcher import Fetcher
-from anbefal.ingest.webhooks.repository import add_fetch_job
+from anbefal.ingest.webhooks.repository import Queued, add_fetch_job
 
 pytestmark = pytest.mark.integration
 
@@ -131,21 +131,15 @@ async def test_a_connection_queues_any_number_of_fetches(stack: Any) -> None:
     async with running(stack) as rig:
         tenant = f"t-{uuid.uuid4().hex[:8]}"
         async with rig.db() as session, session.begin():
-            queued = [
-                await add_fetch_job(
-                    session,
-                    tenant=tenant,
-                    source="sm",
-                    survey_id=SURVEY,
-                    response_id=f"r-{i}",
-                    trace_id=uuid.uuid4().hex,
-                )
-                for i in range(10)
-            ]
-            again = await add_fetch_job(
-                session, tenant=tenant, source="sm", survey_id=SURVEY,
-                response_id="r-3", trace_id=uuid.uuid4().hex,
-            )  # fmt: skip
+
+            async def queue(response_id: str) -> Queued:
+                return await add_fetch_job(
+                    session, tenant=tenant, source="sm", survey_id=SURVEY,
+                    response_id=response_id, trace_id=uuid.uuid4().hex,
+                )  # fmt: skip
+
+            queued = [await queue(f"r-{i}") for i in range(10)]
+            again = await queue("r-3")
         assert all(q.new for q in queued)
         assert len({q.job_id for q in queued}) == 10
         assert (again.new, again.job_id) == (False, queued[3].job_id)
